@@ -1,0 +1,44 @@
+# One entry point for every developer task. `make serve` and `make test` work from a fresh clone:
+# they create the virtualenv, install dependencies and tools, and the service applies migrations.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+BUF := tools/buf/node_modules/.bin/buf
+
+.PHONY: serve test lint protos bench clean
+
+$(STAMP): pyproject.toml $(wildcard gen/*/__init__.py)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(BUF): tools/buf/package.json tools/buf/package-lock.json
+	cd tools/buf && npm ci --silent --no-audit --no-fund
+	touch $(BUF)
+
+## Start the service on the embedded SQLite default (./integrations.db), listening on 127.0.0.1:50051.
+serve: $(STAMP)
+	$(BIN)/integrations-service serve $(ARGS)
+
+## Regenerate the Python stubs in gen/ from protos/.
+protos: $(STAMP)
+	$(BIN)/python scripts/gen_protos.py
+
+## Static checks: buf lint, ruff, mypy.
+lint: $(STAMP) $(BUF)
+	$(BUF) lint
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## Everything CI runs: lint, then the whole test suite (SQLite and PostgreSQL).
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Benchmarks: prints ratios measured in the same run (see tests/bench/README.md).
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) tools/buf/node_modules

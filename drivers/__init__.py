@@ -1,0 +1,1 @@
+"""Implementations of the engines' ports: storage, HTTP probes, external connections, clients."""

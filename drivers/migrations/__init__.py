@@ -1,0 +1,1 @@
+"""Alembic migrations of the service's own database, applied by `serve` and `migrate`."""

@@ -1,0 +1,73 @@
+"""Tables of LLM provider integrations and the usage events their limits are measured against."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from drivers.tables.base import UtcDateTime, metadata
+
+__all__ = ["integrations", "usage_events"]
+
+integrations = sa.Table(
+    "integrations",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("provider_type", sa.String(32), nullable=False),
+    sa.Column("credential_ref", sa.Text, nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("default_model", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("health_state", sa.String(16), nullable=False),
+    sa.Column("health_message", sa.Text, nullable=False),
+    sa.Column("health_checked_at", UtcDateTime, nullable=True),
+    sa.Column("budget_limit_cents", sa.BigInteger, nullable=False),
+    sa.Column("token_limit_month", sa.BigInteger, nullable=False),
+    sa.Column("rate_limit_rpm", sa.Integer, nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=True),
+    sa.Column("create_time", UtcDateTime, nullable=False),
+    sa.Column("update_time", UtcDateTime, nullable=False),
+    sa.Column("delete_time", UtcDateTime, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_integrations_tenant_order", "tenant_id", "create_time", "id"),
+    sa.Index(
+        "uq_integrations_live_name",
+        "tenant_id",
+        "name",
+        unique=True,
+        sqlite_where=sa.text("delete_time IS NULL"),
+        postgresql_where=sa.text("delete_time IS NULL"),
+    ),
+    sa.Index(
+        "uq_integrations_request_id",
+        "tenant_id",
+        "request_id",
+        unique=True,
+        sqlite_where=sa.text("request_id IS NOT NULL"),
+        postgresql_where=sa.text("request_id IS NOT NULL"),
+    ),
+)
+
+usage_events = sa.Table(
+    "usage_events",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column("integration_id", sa.String(36), sa.ForeignKey("integrations.id"), nullable=False),
+    sa.Column("tokens", sa.BigInteger, nullable=False),
+    sa.Column("cost_cents", sa.BigInteger, nullable=False),
+    sa.Column("occurred_at", UtcDateTime, nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=True),
+    sa.Column("create_time", UtcDateTime, nullable=False),
+    sa.Index("ix_usage_events_integration_time", "integration_id", "occurred_at"),
+    sa.Index(
+        "uq_usage_events_request_id",
+        "tenant_id",
+        "request_id",
+        unique=True,
+        sqlite_where=sa.text("request_id IS NOT NULL"),
+        postgresql_where=sa.text("request_id IS NOT NULL"),
+    ),
+)

@@ -1,0 +1,38 @@
+"""Facts about the RPC being served (method, caller, tenant), shared between interceptors and
+servicers through a context variable."""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+
+__all__ = ["ANONYMOUS", "CallInfo", "current_call", "start_call"]
+
+ANONYMOUS = "anonymous"
+
+
+@dataclass(slots=True)
+class CallInfo:
+    """Mutable record of one RPC; the authentication interceptor fills in `caller`."""
+
+    method: str
+    caller: str = ANONYMOUS
+    tenant_id: str = ""
+    request_id: str = ""
+
+
+_current: contextvars.ContextVar[CallInfo | None] = contextvars.ContextVar(
+    "integrations_call", default=None
+)
+
+
+def start_call(method: str) -> CallInfo:
+    """Begins the record of an RPC in the current task's context."""
+    info = CallInfo(method=method)
+    _current.set(info)
+    return info
+
+
+def current_call() -> CallInfo:
+    """The record of the RPC being served (a placeholder outside of one)."""
+    return _current.get() or CallInfo(method="")

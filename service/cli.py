@@ -1,0 +1,117 @@
+"""`integrations-service`: serve the gRPC API, or apply database migrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from drivers import migrator
+from drivers.database import DEFAULT_DATABASE_URL, Database
+from service.bootstrap import create_server
+from service.config import ServeConfig
+from service.logs import configure_logging
+
+__all__ = ["main"]
+
+log = logging.getLogger("integrations.server")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"INTEGRATIONS_{name}", default)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="integrations-service", description=__doc__)
+    parser.add_argument(
+        "--log-format",
+        choices=["json", "text"],
+        default=_env("LOG_FORMAT", "json"),
+        help="log line format (env INTEGRATIONS_LOG_FORMAT; default json)",
+    )
+    parser.add_argument(
+        "--log-level", default=_env("LOG_LEVEL", "INFO"), help="env INTEGRATIONS_LOG_LEVEL"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_database(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--database-url",
+            default=_env("DATABASE_URL", DEFAULT_DATABASE_URL),
+            help="sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db "
+            "(env INTEGRATIONS_DATABASE_URL; default ./integrations.db)",
+        )
+
+    serve = commands.add_parser("serve", help="apply migrations, then serve gRPC")
+    with_database(serve)
+    serve.add_argument(
+        "--listen",
+        default=_env("LISTEN", "127.0.0.1:50051"),
+        help="HOST:PORT to bind (env INTEGRATIONS_LISTEN; default 127.0.0.1:50051)",
+    )
+    serve.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=float(_env("GRACE_SECONDS", "10")),
+        help="how long in-flight calls may finish after SIGTERM (env INTEGRATIONS_GRACE_SECONDS)",
+    )
+    serve.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=int(_env("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024))),
+        help="largest request or response accepted (env INTEGRATIONS_MAX_MESSAGE_BYTES)",
+    )
+
+    migrate = commands.add_parser("migrate", help="apply database migrations and exit")
+    with_database(migrate)
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    config = ServeConfig(
+        listen=args.listen,
+        database_url=args.database_url,
+        grace_seconds=args.grace_seconds,
+        max_message_bytes=args.max_message_bytes,
+    )
+    app = await create_server(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    log.info("serving on %s (port %d)", config.listen, app.port)
+    await stop.wait()
+    log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight calls",
+             config.grace_seconds)
+    await app.stop(config.grace_seconds)
+    log.info("stopped")
+    return 0
+
+
+async def _migrate(args: argparse.Namespace) -> int:
+    database = Database(args.database_url)
+    try:
+        await migrator.upgrade(database)
+    finally:
+        await database.dispose()
+    log.info("migrations applied")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure_logging(args.log_format, args.log_level)
+    runner = {"serve": _serve, "migrate": _migrate}[args.command]
+    try:
+        return asyncio.run(runner(args))
+    except ValueError as exc:  # bad configuration: say what, no traceback
+        log.error("%s", exc)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Server interceptors: error mapping, per-RPC logging (and, later, authentication and metrics)."""
