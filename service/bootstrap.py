@@ -11,6 +11,7 @@ from grpc_reflection.v1alpha import reflection
 
 from drivers import migrator
 from drivers.database import Database
+from drivers.env_credentials import EnvCredentialService
 from drivers.integration_store import SqlIntegrationStore
 from engines.integrations import IntegrationsEngine
 from integrations.v1 import integrations_pb2, integrations_pb2_grpc
@@ -53,6 +54,8 @@ async def create_server(config: ServeConfig) -> Application:
     if config.apply_migrations:
         await migrator.upgrade(database)
 
+    # Until the credential service is wired (issue 3), secrets resolve from env:// refs only.
+    credentials = EnvCredentialService()  # noqa: F841 - handed to engines as they land
     integrations_engine = IntegrationsEngine(SqlIntegrationStore(database))
 
     server = grpc.aio.server(
