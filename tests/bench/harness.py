@@ -1,0 +1,185 @@
+"""Benchmark tools: a real server process, a throwaway PostgreSQL database, and a closed-loop
+load generator that reports throughput and latency percentiles.
+
+Every figure a benchmark prints should be a ratio to a baseline measured in the same run on the
+same server (for example the standard health Check), since these machines are noisy."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy.engine import make_url
+
+__all__ = [
+    "LoadResult",
+    "ServerProcess",
+    "free_port",
+    "postgres_database",
+    "run_load",
+    "wait_serving",
+]
+
+DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Throughput and latency of one closed-loop load run."""
+
+    name: str
+    calls: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    @property
+    def throughput(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
+
+    def line(self, baseline: LoadResult | None = None) -> str:
+        ratio = f"  ratio {self.throughput / baseline.throughput:5.2f}" if baseline else ""
+        return (
+            f"{self.name:<34} {self.throughput:9.0f} calls/s  p50 {self.p50_ms:7.2f} ms  "
+            f"p99 {self.p99_ms:7.2f} ms  errors {self.errors}{ratio}"
+        )
+
+
+async def run_load(
+    name: str,
+    call: Callable[[int], Awaitable[object]],
+    *,
+    concurrency: int = 8,
+    total_calls: int = 2000,
+    warmup_calls: int = 100,
+) -> LoadResult:
+    """Runs `call(i)` `total_calls` times from `concurrency` workers (closed loop)."""
+    counter = iter(range(warmup_calls + total_calls))
+    latencies: list[float] = []
+    errors = 0
+
+    async def worker(record: bool, limit: int) -> None:
+        nonlocal errors
+        for i in counter:
+            if i >= limit:
+                return
+            started = time.perf_counter()
+            try:
+                await call(i)
+            except grpc.aio.AioRpcError:
+                errors += 1
+            if record:
+                latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(worker(False, warmup_calls) for _ in range(concurrency)))
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(worker(True, warmup_calls + total_calls) for _ in range(concurrency))
+    )
+    seconds = time.perf_counter() - started
+    ordered = sorted(latencies) or [0.0]
+    p99_index = min(len(ordered) - 1, int(len(ordered) * 0.99))
+    return LoadResult(
+        name=name,
+        calls=len(latencies),
+        seconds=seconds,
+        p50_ms=statistics.median(ordered) * 1000,
+        p99_ms=ordered[p99_index] * 1000,
+        errors=errors,
+    )
+
+
+async def wait_serving(address: str, timeout: float = 30.0) -> float:
+    """Polls grpc.health.v1 until SERVING; returns the seconds it took."""
+    started = time.perf_counter()
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.perf_counter() - started < timeout:
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return time.perf_counter() - started
+            await asyncio.sleep(0.02)
+    raise TimeoutError(f"{address} did not become SERVING within {timeout}s")
+
+
+class ServerProcess:
+    """`integrations-service serve` in its own process (so load and server do not share a loop)."""
+
+    def __init__(self, database_url: str, *extra_args: str, env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.args = [
+            sys.executable, "-m", "service.cli", "--log-level", "WARNING", "serve",
+            "--listen", self.address, "--database-url", database_url, *extra_args,
+        ]
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.args, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.terminate()
+        return self.process.wait(timeout=30)
+
+    async def __aenter__(self) -> ServerProcess:
+        self.start()
+        await wait_serving(self.address)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.asynccontextmanager
+async def postgres_database(admin_url: str | None = None) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for one benchmark, dropped afterwards."""
+    admin = make_url(admin_url or os.environ.get("TEST_DATABASE_URL", DEFAULT_ADMIN_URL))
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"ibench_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(dsn)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        conn = await asyncpg.connect(dsn)
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.close()
+
+
+@contextlib.contextmanager
+def temp_sqlite_url() -> Iterator[str]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        yield f"sqlite+aiosqlite:///{tmp}/bench.db"
