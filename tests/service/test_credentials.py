@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2
 
 from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
+from drivers.tables.credentials import credentials
 from tests.support import RunningServer, rich_error
 
 SECRET = "sk-test-PLAINTEXT-9f8e7d6c5b4a"
@@ -155,7 +156,9 @@ async def test_bad_input_names_fields_and_stores_nothing(server: RunningServer, 
     assert {"name", "secret", "expire_time"} <= set(err.field_violations)
     listed = await stub.ListCredentials(pb.ListCredentialsRequest(tenant_id=tenant))
     assert listed.total_size == 0
-    err = rich_error(await _fails(stub.ListCredentials(pb.ListCredentialsRequest(tenant_id=tenant, page_size=-1))))
+    err = rich_error(
+        await _fails(stub.ListCredentials(pb.ListCredentialsRequest(tenant_id=tenant, page_size=-1)))
+    )
     assert "page_size" in err.field_violations
 
 
@@ -164,11 +167,7 @@ async def test_expired_credential_is_failed_precondition(server: RunningServer, 
     soon = timestamp_pb2.Timestamp()
     soon.FromDatetime(datetime.now(timezone.utc) + timedelta(seconds=1))
     created = await _create(stub, tenant, expire_time=soon)
-    # Move the expiry into the past the way an operator cannot: straight in the database.
-    import sqlalchemy as sa
-
-    from drivers.tables.credentials import credentials
-
+    # Move the expiry into the past the way no RPC can: straight in the database.
     async with server.app.database.transaction() as conn:
         await conn.execute(
             credentials.update()
@@ -186,7 +185,6 @@ async def test_expired_credential_is_failed_precondition(server: RunningServer, 
     assert err.reason == "CREDENTIAL_EXPIRED"
     events = await _events(stub, tenant, created.id)
     assert [(e.outcome, e.detail) for e in events] == [(pb.ACCESS_OUTCOME_DENIED, "expired")]
-    del sa
 
 
 @pytest.mark.parametrize(
