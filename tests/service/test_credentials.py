@@ -209,3 +209,118 @@ async def test_unsupported_refs(
         assert "encrypted://" in err.message and "cus-vault://" in err.message
     events = await _events(stub, tenant)
     assert len(events) == 1 and "sk-raw-key" not in events[0].credential_ref
+
+
+async def test_other_tenant_gets_not_found_in_every_rpc(
+    server: RunningServer, tenant: str, other_tenant: str
+) -> None:
+    stub = _stub(server)
+    created = await _create(stub, tenant)
+    missing = "00000000-0000-4000-8000-000000000000"
+    calls = {
+        "GetCredential": lambda cid, who: stub.GetCredential(
+            pb.GetCredentialRequest(tenant_id=who, credential_ref=f"cus-vault://{tenant}/{cid}")
+        ),
+        "LookupCredential": lambda cid, who: stub.LookupCredential(
+            pb.LookupCredentialRequest(tenant_id=who, credential_ref=cid)
+        ),
+        "RotateCredential": lambda cid, who: stub.RotateCredential(
+            pb.RotateCredentialRequest(tenant_id=who, credential_id=cid, secret="evil")
+        ),
+        "DeleteCredential": lambda cid, who: stub.DeleteCredential(
+            pb.DeleteCredentialRequest(tenant_id=who, credential_id=cid)
+        ),
+    }
+    for name, call in calls.items():
+        theirs = rich_error(await _fails(call(created.id, other_tenant)))
+        absent = rich_error(await _fails(call(missing, tenant)))
+        assert theirs.code == absent.code == grpc.StatusCode.NOT_FOUND, name
+        assert theirs.message == absent.message.replace(missing, created.id), name
+    listed = await stub.ListCredentials(pb.ListCredentialsRequest(tenant_id=other_tenant))
+    assert listed.total_size == 0
+    assert await _events(stub, other_tenant, created.id) == []
+    # Nothing the other tenant tried changed the credential.
+    revealed = await stub.GetCredential(
+        pb.GetCredentialRequest(tenant_id=tenant, credential_ref=created.credential_ref)
+    )
+    assert (revealed.value, revealed.version) == (SECRET, 1)
+    # The owner's log shows the cross-tenant reveal as denied, naming who tried.
+    denied = [e for e in await _events(stub, tenant, created.id) if not e.allowed]
+    assert [(e.outcome, e.requester_tenant_id) for e in denied] == [
+        (pb.ACCESS_OUTCOME_DENIED, other_tenant)
+    ]
+
+
+async def test_env_refs_resolve_only_when_enabled(
+    server: RunningServer, tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.bootstrap import create_server
+    from tests.conftest import serve_config
+
+    monkeypatch.setenv("ISSUE3_TEST_KEY", SECRET)
+    request = pb.GetCredentialRequest(tenant_id=tenant, credential_ref="env://ISSUE3_TEST_KEY")
+    assert (await _stub(server).GetCredential(request)).value == SECRET
+
+    app = await create_server(serve_config(server.database_url, allow_env_credentials=False))
+    await app.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
+            stub = credentials_pb2_grpc.CredentialServiceStub(channel)
+            err = rich_error(await _fails(stub.GetCredential(request)))
+    finally:
+        await app.stop(0)
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "CREDENTIAL_SCHEME_DISABLED"
+    assert "--allow-env-credentials" in err.message
+
+
+async def test_integrations_accept_cus_vault_refs_of_the_tenant_only(
+    server: RunningServer, tenant: str, other_tenant: str
+) -> None:
+    from integrations.v1 import integrations_pb2, integrations_pb2_grpc
+
+    credentials_stub = _stub(server)
+    integrations = server.stub(integrations_pb2_grpc.IntegrationsServiceStub)
+    mine = await _create(credentials_stub, tenant)
+    theirs = await _create(credentials_stub, other_tenant)
+
+    def create(ref: str) -> object:
+        return integrations.CreateIntegration(
+            integrations_pb2.CreateIntegrationRequest(
+                tenant_id=tenant,
+                integration=integrations_pb2.Integration(
+                    name=f"i-{ref[-6:]}",
+                    provider_type=integrations_pb2.PROVIDER_TYPE_OPENAI,
+                    credential_ref=ref,
+                ),
+            )
+        )
+
+    created = await create(mine.credential_ref)
+    assert created.credential_ref == mine.credential_ref
+    for bad in (theirs.credential_ref, f"cus-vault://{tenant}/{theirs.id}"):
+        err = rich_error(await _fails(create(bad)))
+        assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert "integration.credential_ref" in err.field_violations
+    err = rich_error(
+        await _fails(
+            integrations.UpdateIntegration(
+                integrations_pb2.UpdateIntegrationRequest(
+                    tenant_id=tenant,
+                    integration=integrations_pb2.Integration(
+                        id=created.id, credential_ref=theirs.credential_ref
+                    ),
+                )
+            )
+        )
+    )
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    stored = await integrations.GetIntegration(
+        integrations_pb2.GetIntegrationRequest(tenant_id=tenant, integration_id=created.id)
+    )
+    assert stored.credential_ref == mine.credential_ref
+    await credentials_stub.DeleteCredential(
+        pb.DeleteCredentialRequest(tenant_id=tenant, credential_id=mine.id)
+    )
+    err = rich_error(await _fails(create(mine.credential_ref)))
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT  # revoked: no longer accepted
