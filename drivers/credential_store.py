@@ -3,6 +3,7 @@ sealed secret versions) and `AccessLog` (reveal attempts), on SQLite and Postgre
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -259,28 +260,56 @@ def _to_event(row: Any) -> AccessEvent:
     )
 
 
-class SqlAccessLog:
-    """The access log of reveal attempts, append-only, in the service's database."""
+def _event_values(event: AccessEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "tenant_id": event.tenant_id,
+        "credential_id": event.credential_id or None,
+        "credential_ref": event.credential_ref,
+        "caller": event.caller,
+        "outcome": event.outcome.value,
+        "access_reason": event.access_reason,
+        "detail": event.detail,
+        "requester_tenant_id": event.requester_tenant_id,
+        "create_time": event.create_time,
+    }
 
-    def __init__(self, database: Database) -> None:
+
+class SqlAccessLog:
+    """The access log of reveal attempts, append-only, in the service's database.
+
+    Writes are group-committed: `record` returns once its event is committed, but events that
+    arrive while a commit is in flight share the next one, so the log costs one transaction per
+    batch of concurrent reveals instead of one per reveal."""
+
+    def __init__(self, database: Database, *, max_batch: int = 256) -> None:
         self._db = database
+        self._max_batch = max_batch
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def record(self, event: AccessEvent) -> None:
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                credential_access_events.insert().values(
-                    id=event.id,
-                    tenant_id=event.tenant_id,
-                    credential_id=event.credential_id or None,
-                    credential_ref=event.credential_ref,
-                    caller=event.caller,
-                    outcome=event.outcome.value,
-                    access_reason=event.access_reason,
-                    detail=event.detail,
-                    requester_tenant_id=event.requester_tenant_id,
-                    create_time=event.create_time,
-                )
-            )
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((_event_values(event), done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="access-log-flush")
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            try:
+                async with self._db.transaction() as conn:
+                    await conn.execute(
+                        credential_access_events.insert(), [values for values, _ in batch]
+                    )
+            except Exception as exc:  # noqa: BLE001 - every waiting reveal must fail with it
+                for _, done in batch:
+                    done.set_exception(exc)
+                continue
+            for _, done in batch:
+                done.set_result(None)
 
     async def list(
         self, tenant_id: str, credential_id: str | None, page: PageRequest
