@@ -241,6 +241,18 @@ def _shown_ref(ref: str) -> str:
     return "(not a credential ref)"
 
 
+def _attempt(tenant_id: str, ref: str, caller: str, access_reason: str) -> _Attempt:
+    parsed = _parse_vault_ref(ref.strip()) if ref.strip().startswith(VAULT_SCHEME) else None
+    return _Attempt(
+        tenant_id=tenant_id,
+        credential_ref=_shown_ref(ref),
+        caller=caller,
+        access_reason=access_reason,
+        requester_tenant_id=tenant_id,
+        credential_id=parsed[1] if parsed else "",
+    )
+
+
 def _check_secret(field_name: str, secret: str) -> bytes:
     data = secret.encode()
     if not data:
@@ -450,13 +462,7 @@ class CredentialVault:
         tenant_id = require_uuid("tenant_id", tenant_id)
         if len(access_reason) > 512:
             raise InvalidArgument.single("access_reason", "must be at most 512 characters")
-        attempt = _Attempt(
-            tenant_id=tenant_id,
-            credential_ref=_shown_ref(credential_ref),
-            caller=caller,
-            access_reason=access_reason,
-            requester_tenant_id=tenant_id,
-        )
+        attempt = _attempt(tenant_id, credential_ref, caller, access_reason)
         ref = credential_ref.strip()
         if not ref or len(ref) > MAX_REF_CHARS:
             await self._record(attempt, AccessOutcome.FAILED, "not a credential ref")
@@ -487,13 +493,7 @@ class CredentialVault:
             tenant_id = require_uuid("tenant_id", tenant_id)
         except InvalidArgument:
             return
-        attempt = _Attempt(
-            tenant_id=tenant_id,
-            credential_ref=_shown_ref(credential_ref),
-            caller=caller,
-            access_reason=access_reason[:512],
-            requester_tenant_id=tenant_id,
-        )
+        attempt = _attempt(tenant_id, credential_ref, caller, access_reason[:512])
         await self._record(attempt, AccessOutcome.DENIED, detail)
 
     async def access_events(
@@ -529,7 +529,6 @@ class CredentialVault:
             await self._record(attempt, AccessOutcome.FAILED, "malformed cus-vault:// ref")
             raise NotFound(RESOURCE, "cus-vault://…")
         owner, credential_id = parsed
-        attempt.credential_id = credential_id
         if owner != attempt.tenant_id:
             if await self._store.get(owner, credential_id) is not None:
                 attempt.tenant_id = owner  # the owner's log shows who tried
