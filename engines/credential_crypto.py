@@ -155,4 +155,8 @@ def parse_encrypted_ref(ref: str) -> Sealed:
         blob = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise SealBroken() from None
+    # Refuse non-canonical spellings (changed padding bits), so that one ciphertext has exactly
+    # one ref and any changed character is detected.
+    if base64.urlsafe_b64encode(blob).decode().rstrip("=") != text:
+        raise SealBroken()
     return Sealed(key_version=int(match.group(1)), blob=blob)

@@ -118,15 +118,17 @@ async def test_encrypted_ref_is_bound_to_tenant_and_context() -> None:
     assert [e.outcome for e in log.events] == [AccessOutcome.ALLOWED] + [AccessOutcome.FAILED] * 2
 
 
-@pytest.mark.parametrize("position", [20, 40, -1, -10])
-async def test_any_flipped_character_is_detected(position: int) -> None:
-    vault, _ = _vault(_keyring(1))
+async def test_every_changed_character_is_detected() -> None:
+    vault, log = _vault(_keyring(1))
     tenant = new_tenant()
     ref, _ = vault.encrypt(tenant, "secret", {})
-    chars = list(ref)
-    chars[position] = "B" if chars[position] != "B" else "C"
-    with pytest.raises(NotFound):
-        await vault.reveal(tenant, "".join(chars), caller="t")
+    start = len("encrypted://")
+    for position in range(start, len(ref)):
+        chars = list(ref)
+        chars[position] = "B" if chars[position] != "B" else "C"
+        with pytest.raises(NotFound):
+            await vault.reveal(tenant, "".join(chars), caller="t")
+    assert {e.outcome for e in log.events} == {AccessOutcome.FAILED}
 
 
 async def test_keyring_rotation_old_refs_open_new_refs_use_newest() -> None:
