@@ -3,7 +3,6 @@ sealed secret versions) and `AccessLog` (reveal attempts), on SQLite and Postgre
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from drivers.batching import Batcher
 from drivers.database import Database
 from drivers.keyset import page_of
 from drivers.tables.credentials import credential_access_events, credential_secrets, credentials
@@ -69,11 +69,27 @@ def _secret_values(secret: SealedSecret) -> dict[str, Any]:
     }
 
 
+def _credential_and_secret(row: Any) -> tuple[StoredCredential, SealedSecret]:
+    secret = SealedSecret(
+        tenant_id=row.tenant_id,
+        credential_id=row.id,
+        version=row.version,
+        sealed=Sealed(key_version=row.key_version, blob=bytes(row.sealed)),
+        create_time=row.update_time,
+    )
+    return _to_credential(row), secret
+
+
 class SqlCredentialStore:
-    """Credentials and sealed secret versions in the service's database."""
+    """Credentials and sealed secret versions in the service's database.
+
+    Reveals are hot: concurrent reads of current secrets are served by one query per batch."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._reads: Batcher[
+            tuple[str, str], tuple[StoredCredential, SealedSecret] | None
+        ] = Batcher(self._read_current)
 
     async def insert(
         self, credential: StoredCredential, secret: SealedSecret, request_id: str | None
@@ -122,29 +138,25 @@ class SqlCredentialStore:
     async def current_secret(
         self, tenant_id: str, credential_id: str
     ) -> tuple[StoredCredential, SealedSecret] | None:
+        return await self._reads.submit((tenant_id, credential_id))
+
+    async def _read_current(
+        self, keys: list[tuple[str, str]]
+    ) -> list[tuple[StoredCredential, SealedSecret] | None]:
+        """One query for every reveal waiting: the live credentials and their newest secrets."""
         query = (
             sa.select(credentials, credential_secrets.c.key_version, credential_secrets.c.sealed)
             .select_from(_current)
             .where(
-                credentials.c.tenant_id == tenant_id,
-                credentials.c.id == credential_id,
-                credential_secrets.c.tenant_id == tenant_id,
+                credentials.c.tenant_id.in_({tenant for tenant, _ in keys}),
+                credentials.c.id.in_({credential_id for _, credential_id in keys}),
                 _live,
             )
         )
-        async with self._db.transaction() as conn:
-            row = (await conn.execute(query)).first()
-        if row is None:
-            return None
-        credential = _to_credential(row)
-        secret = SealedSecret(
-            tenant_id=row.tenant_id,
-            credential_id=row.id,
-            version=row.version,
-            sealed=Sealed(key_version=row.key_version, blob=bytes(row.sealed)),
-            create_time=row.update_time,
-        )
-        return credential, secret
+        async with self._db.autocommit() as conn:
+            rows = (await conn.execute(query)).all()
+        found = {(row.tenant_id, row.id): _credential_and_secret(row) for row in rows}
+        return [found.get(key) for key in keys]
 
     async def list(
         self, tenant_id: str, page: PageRequest
@@ -282,34 +294,18 @@ class SqlAccessLog:
     arrive while a commit is in flight share the next one, so the log costs one transaction per
     batch of concurrent reveals instead of one per reveal."""
 
-    def __init__(self, database: Database, *, max_batch: int = 256) -> None:
+    def __init__(self, database: Database) -> None:
         self._db = database
-        self._max_batch = max_batch
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._writes: Batcher[dict[str, Any], None] = Batcher(self._insert)
 
     async def record(self, event: AccessEvent) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((_event_values(event), done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="access-log-flush")
-        await asyncio.shield(done)
+        await self._writes.submit(_event_values(event))
 
-    async def _flush(self) -> None:
-        while self._pending:
-            batch = self._pending[: self._max_batch]
-            del self._pending[: self._max_batch]
-            try:
-                async with self._db.transaction() as conn:
-                    await conn.execute(
-                        credential_access_events.insert(), [values for values, _ in batch]
-                    )
-            except Exception as exc:  # noqa: BLE001 - every waiting reveal must fail with it
-                for _, done in batch:
-                    done.set_exception(exc)
-                continue
-            for _, done in batch:
-                done.set_result(None)
+    async def _insert(self, rows: list[dict[str, Any]]) -> list[None]:
+        # One multi-row INSERT: atomic by itself, so it needs no explicit transaction.
+        async with self._db.autocommit() as conn:
+            await conn.execute(credential_access_events.insert().values(rows))
+        return [None] * len(rows)
 
     async def list(
         self, tenant_id: str, credential_id: str | None, page: PageRequest
