@@ -19,6 +19,7 @@ from credentials.v1 import credentials_pb2_grpc
 from integrations.v1 import integrations_pb2, integrations_pb2_grpc
 from service.bootstrap import create_server
 from tests.conftest import serve_config
+from tests.service.servers import started
 from tests.support import RunningServer, new_tenant, rich_error
 
 TOKENS = {"gateway": "tok-gateway-0123", "reader": "tok-reader-4567", "admin": "tok-admin-89ab"}
@@ -59,14 +60,8 @@ async def secured(
     database_url: str, backend: str, tmp_path: Path
 ) -> AsyncIterator[RunningServer]:
     callers = write_callers(tmp_path / "callers.json")
-    app = await create_server(serve_config(database_url, callers_file=str(callers)))
-    await app.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
-    try:
-        yield RunningServer(app=app, channel=channel, database_url=database_url, backend=backend)
-    finally:
-        await channel.close()
-        await app.stop(0)
+    async with started(serve_config(database_url, callers_file=str(callers)), backend) as server:
+        yield server
 
 
 def _list(tenant: str) -> integrations_pb2.ListIntegrationsRequest:
