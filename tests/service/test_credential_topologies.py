@@ -203,6 +203,19 @@ async def test_mutual_tls(database_url: str, tmp_path: Path) -> None:
                 await credentials_pb2_grpc.CredentialServiceStub(channel).ListCredentials(
                     pb.ListCredentialsRequest(tenant_id=tenant), timeout=5
                 )
+        # A main service using this one as its remote credential service, over mutual TLS.
+        remote = serve_config(
+            database_url,
+            credentials_target=f"localhost:{app.port}",
+            credentials_tls_ca=str(tmp_path / "ca.pem"),
+            credentials_tls_cert=str(tmp_path / "client.pem"),
+            credentials_tls_key=str(tmp_path / "client.key"),
+        )
+        async with started(remote) as main:
+            made = await main.stub(integrations_pb2_grpc.IntegrationsServiceStub).CreateIntegration(
+                _integration(tenant, created.credential_ref)
+            )
+            assert made.credential_ref == created.credential_ref
     finally:
         await app.stop(0)
 
