@@ -302,9 +302,10 @@ class SqlAccessLog:
         await self._writes.submit(_event_values(event))
 
     async def _insert(self, rows: list[dict[str, Any]]) -> list[None]:
-        # One multi-row INSERT: atomic by itself, so it needs no explicit transaction.
+        # executemany: one multi-row INSERT on PostgreSQL (atomic by itself), a compiled
+        # statement SQLAlchemy caches whatever the batch size.
         async with self._db.autocommit() as conn:
-            await conn.execute(credential_access_events.insert().values(rows))
+            await conn.execute(credential_access_events.insert(), rows)
         return [None] * len(rows)
 
     async def list(

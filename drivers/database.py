@@ -94,12 +94,16 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def autocommit(self) -> AsyncIterator[AsyncConnection]:
-        """A connection without an explicit transaction: each statement commits by itself.
-
-        Half the round trips of `transaction()`, for hot paths that run one statement."""
+        """A connection for hot paths that run one statement (an executemany INSERT counts as
+        one): on PostgreSQL without BEGIN/COMMIT round trips, the statement commits itself; on
+        SQLite a plain transaction, where autocommit would commit each row separately."""
         with _unavailable_on_connection_failure():
-            async with self._autocommit_engine.connect() as conn:
-                yield conn
+            if self.is_sqlite:
+                async with self.engine.begin() as conn:
+                    yield conn
+            else:
+                async with self._autocommit_engine.connect() as conn:
+                    yield conn
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
