@@ -262,6 +262,22 @@ def _check_secret(field_name: str, secret: str) -> bytes:
     return data
 
 
+def _check_expiry(expire_time: datetime | None, now: datetime) -> None:
+    if expire_time is not None and expire_time <= now:
+        raise InvalidArgument.single("expire_time", "must be in the future")
+
+
+def _violations_of(*checks: Callable[[], object]) -> list[FieldViolation]:
+    """Runs every check and collects what they find, so one reply names every bad field."""
+    violations: list[FieldViolation] = []
+    for check in checks:
+        try:
+            check()
+        except InvalidArgument as exc:
+            violations.extend(exc.violations)
+    return violations
+
+
 def _check_metadata(field_name: str, metadata: Mapping[str, str]) -> list[FieldViolation]:
     violations = []
     if len(metadata) > _MAX_METADATA:
@@ -330,14 +346,11 @@ class CredentialVault:
                 return earlier
         metadata = dict(metadata or {})
         now = self._clock()
-        violations = _check_metadata("metadata", metadata)
-        for check in (lambda: require_name("name", name), lambda: _check_secret("secret", secret)):
-            try:
-                check()
-            except InvalidArgument as exc:
-                violations.extend(exc.violations)
-        if expire_time is not None and expire_time <= now:
-            violations.append(FieldViolation("expire_time", "must be in the future"))
+        violations = _check_metadata("metadata", metadata) + _violations_of(
+            lambda: require_name("name", name),
+            lambda: _check_secret("secret", secret),
+            lambda: _check_expiry(expire_time, now),
+        )
         if violations:
             raise InvalidArgument(violations)
         credential_id = str(uuid.uuid4())
@@ -345,7 +358,7 @@ class CredentialVault:
         credential = StoredCredential(
             id=credential_id,
             tenant_id=tenant_id,
-            name=require_name("name", name),
+            name=name.strip(),
             version=1,
             key_version=secret_row.sealed.key_version,
             expire_time=expire_time,
@@ -398,11 +411,13 @@ class CredentialVault:
         etag: str = "",
     ) -> StoredCredential:
         """Adds a secret version; a non-empty stale `etag` or a concurrent rotation is ABORTED."""
-        _check_secret("secret", secret)
-        current = await self.get(tenant_id, credential_id)
         now = self._clock()
-        if expire_time is not None and expire_time <= now:
-            raise InvalidArgument.single("expire_time", "must be in the future")
+        violations = _violations_of(
+            lambda: _check_secret("secret", secret), lambda: _check_expiry(expire_time, now)
+        )
+        if violations:
+            raise InvalidArgument(violations)
+        current = await self.get(tenant_id, credential_id)
         if etag and etag != current.etag:
             raise Aborted(f"etag {etag!r} is stale: the credential was rotated since it was read")
         version = current.version + 1
