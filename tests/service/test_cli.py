@@ -49,6 +49,8 @@ async def test_serve_reports_serving_then_drains_on_sigterm(tmp_path: Path) -> N
             watch = health.Watch(health_pb2.HealthCheckRequest())
             first = await watch.read()
             assert first.status == health_pb2.HealthCheckResponse.SERVING
+            probe = await asyncio.to_thread(_cli, "healthcheck", "--target", server.address)
+            assert probe.returncode == 0 and "SERVING" in probe.stdout
             assert server.process is not None
             server.process.send_signal(signal.SIGTERM)
             second = await asyncio.wait_for(watch.read(), timeout=15)
@@ -56,6 +58,8 @@ async def test_serve_reports_serving_then_drains_on_sigterm(tmp_path: Path) -> N
             watch.cancel()
         code = await asyncio.to_thread(server.process.wait, 30)
         assert code == 0
+        probe = await asyncio.to_thread(_cli, "healthcheck", "--target", server.address)
+        assert probe.returncode == 1
     finally:
         if server.process and server.process.poll() is None:
             server.process.kill()
