@@ -96,13 +96,10 @@ class PreventionStore(Protocol):
     """Append-only persistence of prevention records. Every read is scoped to one tenant."""
 
     async def append(self, record: PreventionRecord, request_id: str | None) -> PreventionRecord:
-        """Stores `record`; returns the earlier one if the tenant used `request_id` before."""
+        """Stores `record`; returns the earlier one if the tenant used `request_id` before
+        (also when two creates with one request_id race)."""
 
     async def get(self, tenant_id: str, record_id: str) -> PreventionRecord | None: ...
-
-    async def find_by_request_id(
-        self, tenant_id: str, request_id: str
-    ) -> PreventionRecord | None: ...
 
     async def list(
         self, tenant_id: str, filters: RecordFilters, page: PageRequest
@@ -196,10 +193,8 @@ class PreventionEngine:
                 "request_id", f"must be at most {_MAX_REQUEST_ID_LENGTH} characters"
             )
         require_valid(candidate)
-        if request_id:
-            earlier = await self._store.find_by_request_id(candidate.tenant_id, request_id)
-            if earlier is not None:
-                return earlier
+        # No look-up first: the store's unique (tenant_id, request_id) index settles repeats and
+        # races alike, and saves a round trip on every first create.
         record = PreventionRecord(
             id=str(uuid.uuid4()),
             candidate=candidate,
