@@ -1,6 +1,8 @@
 """SQL implementation of `engines.prevention.PreventionStore` (SQLite and PostgreSQL).
 
-Only INSERT and SELECT: the table's triggers refuse UPDATE and DELETE anyway."""
+Only INSERT and SELECT: the table's triggers refuse UPDATE and DELETE anyway. Reads run in
+autocommit (`Database.read`); a list's page and its total may then see different appends, which
+an append-only table makes harmless."""
 
 from __future__ import annotations
 
@@ -108,7 +110,7 @@ class SqlPreventionStore:
             page,
             descending=True,
         )
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
             total = (
                 await conn.execute(
@@ -127,7 +129,7 @@ class SqlPreventionStore:
             sa.func.count().filter(real, _t.create_time < activated_at),
             sa.func.count(),
         ).where(_t.tenant_id == tenant_id, _t.policy_id == policy_id)
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             qualifying, simulated, before, total = (await conn.execute(query)).one()
         return GraduationCounts(
             qualifying=int(qualifying),
@@ -137,6 +139,6 @@ class SqlPreventionStore:
         )
 
     async def _one(self, *conditions: Any) -> PreventionRecord | None:
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             row = (await conn.execute(sa.select(prevention_records).where(*conditions))).first()
         return _to_record(row) if row else None

@@ -13,15 +13,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 from integrations.v1 import prevention_pb2 as pb
 from integrations.v1 import prevention_pb2_grpc
 from tests.support import RichError, RunningServer, rich_error
-
-RULE_BREAKS: list[tuple[str, dict[str, object]]] = [
-    ("POLICY_MODE", {"policy_mode": "shadow"}),
-    ("INCIDENT_CREATED", {"incident_created": True}),
-    ("SIGNATURE_CONFIDENCE", {"signature_match_confidence": 0.5999}),
-    ("TENANT_REQUIRED", {"tenant_id": ""}),
-    ("PATTERN_REQUIRED", {"pattern_id": ""}),
-    ("POLICY_REQUIRED", {"policy_id": ""}),
-]
+from tests.unit.test_prevention_contract import BREAKS as RULE_BREAKS
 
 
 @pytest.fixture

@@ -29,11 +29,12 @@ VALID = PreventionCandidate(
     incident_created=False,
 )
 
-# Each rule, in contract order, with a change to VALID that breaks only that rule.
+# Each rule, in contract order, with a change to a valid candidate that breaks only that rule
+# (also used by the end-to-end tests).
 BREAKS: list[tuple[str, dict[str, object]]] = [
     ("POLICY_MODE", {"policy_mode": "shadow"}),
     ("INCIDENT_CREATED", {"incident_created": True}),
-    ("SIGNATURE_CONFIDENCE", {"signature_match_confidence": 0.5}),
+    ("SIGNATURE_CONFIDENCE", {"signature_match_confidence": 0.5999}),
     ("TENANT_REQUIRED", {"tenant_id": ""}),
     ("PATTERN_REQUIRED", {"pattern_id": ""}),
     ("POLICY_REQUIRED", {"policy_id": ""}),

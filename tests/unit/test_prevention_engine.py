@@ -27,7 +27,9 @@ T0 = datetime(2026, 1, 10, 12, 0, 0, tzinfo=timezone.utc)
 TICK = timedelta(microseconds=1)
 
 
-class FakeClock:
+class TickingClock:
+    """A clock that moves one second on every reading, so creates are strictly ordered."""
+
     def __init__(self, now: datetime = T0) -> None:
         self.now = now
 
@@ -89,7 +91,7 @@ def store() -> FakePreventionStore:
 
 @pytest.fixture
 def engine(store: FakePreventionStore) -> PreventionEngine:
-    return PreventionEngine(store, clock=FakeClock())
+    return PreventionEngine(store, clock=TickingClock())
 
 
 def candidate(tenant_id: str = "", **changes: object) -> PreventionCandidate:
