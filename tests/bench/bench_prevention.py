@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 
 import grpc
@@ -112,7 +113,7 @@ async def main() -> None:
             activated_at = timestamp_pb2.Timestamp()
             activated_at.FromDatetime(ACTIVATION)
 
-            def evaluate(policy_id: str):  # type: ignore[no-untyped-def]
+            def evaluate(policy_id: str) -> Callable[[int], Awaitable[pb.EvaluateGraduationResponse]]:
                 async def call(_: int) -> pb.EvaluateGraduationResponse:
                     return await stub.EvaluateGraduation(
                         pb.EvaluateGraduationRequest(
