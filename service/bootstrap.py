@@ -13,13 +13,16 @@ from drivers import migrator
 from drivers.database import Database
 from drivers.env_credentials import EnvCredentialService
 from drivers.integration_store import SqlIntegrationStore
+from drivers.prevention_store import SqlPreventionStore
 from engines.integrations import IntegrationsEngine
-from integrations.v1 import integrations_pb2, integrations_pb2_grpc
+from engines.prevention import PreventionEngine
+from integrations.v1 import integrations_pb2, integrations_pb2_grpc, prevention_pb2, prevention_pb2_grpc
 from service.config import ServeConfig
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.readiness import Readiness
 from service.servicers.integrations import IntegrationsServicer
+from service.servicers.prevention import PreventionServicer
 
 __all__ = ["Application", "create_server"]
 
@@ -71,6 +74,11 @@ async def create_server(config: ServeConfig) -> Application:
     services = [
         integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name,
     ]
+    # Prevention records (issue 7).
+    prevention_pb2_grpc.add_PreventionServiceServicer_to_server(
+        PreventionServicer(PreventionEngine(SqlPreventionStore(database))), server
+    )
+    services.append(prevention_pb2.DESCRIPTOR.services_by_name["PreventionService"].full_name)
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

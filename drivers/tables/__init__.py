@@ -3,7 +3,10 @@
 Importing this package registers every table on `metadata` (Alembic migrations are hand-written
 in `drivers/migrations/versions/`; a test checks they match these tables)."""
 
-from drivers.tables import integrations  # noqa: F401  (registers tables)
+from drivers.tables import (
+    integrations,  # noqa: F401  (registers tables)
+    prevention,  # noqa: F401  (registers tables)
+)
 from drivers.tables.base import metadata
 
 __all__ = ["metadata"]
