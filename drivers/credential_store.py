@@ -153,7 +153,7 @@ class SqlCredentialStore:
                 _live,
             )
         )
-        async with self._db.autocommit() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         found = {(row.tenant_id, row.id): _credential_and_secret(row) for row in rows}
         return [found.get(key) for key in keys]
@@ -302,9 +302,8 @@ class SqlAccessLog:
         await self._writes.submit(_event_values(event))
 
     async def _insert(self, rows: list[dict[str, Any]]) -> list[None]:
-        # executemany: one multi-row INSERT on PostgreSQL (atomic by itself), a compiled
-        # statement SQLAlchemy caches whatever the batch size.
-        async with self._db.autocommit() as conn:
+        # executemany: one compiled statement whatever the batch size, one commit per batch.
+        async with self._db.transaction() as conn:
             await conn.execute(credential_access_events.insert(), rows)
         return [None] * len(rows)
 

@@ -4,7 +4,7 @@ turn connection failures into `Unavailable`, and readiness checks."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -35,18 +35,14 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-@contextlib.contextmanager
-def _unavailable_on_connection_failure() -> Iterator[None]:
-    try:
-        yield
-    except Exception as exc:
-        if _is_connection_failure(exc):
-            raise Unavailable("the service's database is unavailable; retry later") from exc
-        raise
+# sqlite3 raises OperationalError for schema mistakes too; those are bugs, not outages.
+_SQLITE_SCHEMA_ERRORS = ("no such table", "no such column", "syntax error")
 
 
 def _is_connection_failure(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, OperationalError):
+        return not any(text in str(exc.orig) for text in _SQLITE_SCHEMA_ERRORS)
+    if isinstance(exc, InterfaceError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
@@ -75,11 +71,11 @@ class Database:
                 echo=echo,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
+                # No pre-ping: it costs a round trip per call. A dropped connection surfaces
+                # as Unavailable once, and SQLAlchemy then invalidates the pool.
                 pool_timeout=5,
                 connect_args={"timeout": 5, "command_timeout": 30},
             )
-        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def is_sqlite(self) -> bool:
@@ -88,22 +84,25 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside one transaction, committed on success, rolled back on error."""
-        with _unavailable_on_connection_failure():
+        try:
             async with self.engine.begin() as conn:
                 yield conn
+        except Exception as exc:
+            if _is_connection_failure(exc):
+                raise Unavailable("the service's database is unavailable; retry later") from exc
+            raise
 
     @contextlib.asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for hot paths that run one statement (an executemany INSERT counts as
-        one): on PostgreSQL without BEGIN/COMMIT round trips, the statement commits itself; on
-        SQLite a plain transaction, where autocommit would commit each row separately."""
-        with _unavailable_on_connection_failure():
-            if self.is_sqlite:
-                async with self.engine.begin() as conn:
-                    yield conn
-            else:
-                async with self._autocommit_engine.connect() as conn:
-                    yield conn
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in autocommit mode, for reads that need no transaction (saves the
+        BEGIN/COMMIT round trips)."""
+        try:
+            async with self.engine.connect() as conn:
+                yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        except Exception as exc:
+            if _is_connection_failure(exc):
+                raise Unavailable("the service's database is unavailable; retry later") from exc
+            raise
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""

@@ -21,10 +21,12 @@ from drivers.credential_store import SqlAccessLog, SqlCredentialStore
 from drivers.database import Database
 from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
+from drivers.prevention_store import SqlPreventionStore
 from engines.credential_crypto import Keyring
 from engines.credential_vault import CredentialVault, RewrapResult
 from engines.integrations import IntegrationsEngine
-from integrations.v1 import integrations_pb2, integrations_pb2_grpc
+from engines.prevention import PreventionEngine
+from integrations.v1 import integrations_pb2, integrations_pb2_grpc, prevention_pb2, prevention_pb2_grpc
 from service.auth import CallerRegistry, load_callers
 from service.call_info import current_call
 from service.config import ServeConfig
@@ -34,6 +36,7 @@ from service.interceptors.logging import RpcLoggingInterceptor
 from service.readiness import Readiness
 from service.servicers.credentials import CredentialsServicer
 from service.servicers.integrations import IntegrationsServicer
+from service.servicers.prevention import PreventionServicer
 from service.tls import channel_credentials, server_credentials
 
 __all__ = ["Application", "create_server", "rewrap_credentials"]
@@ -134,6 +137,13 @@ async def create_server(config: ServeConfig) -> Application:
         )
         services.append(
             integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name
+        )
+        # Prevention records (issue 7).
+        prevention_pb2_grpc.add_PreventionServiceServicer_to_server(
+            PreventionServicer(PreventionEngine(SqlPreventionStore(database))), server
+        )
+        services.append(
+            prevention_pb2.DESCRIPTOR.services_by_name["PreventionService"].full_name
         )
 
     health_servicer = health.aio.HealthServicer()

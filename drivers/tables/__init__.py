@@ -6,6 +6,7 @@ in `drivers/migrations/versions/`; a test checks they match these tables)."""
 from drivers.tables import (
     credentials,  # noqa: F401  (issue 3: credential service)
     integrations,  # noqa: F401  (registers tables)
+    prevention,  # noqa: F401  (registers tables)
 )
 from drivers.tables.base import metadata
 
