@@ -28,6 +28,7 @@ from integrations.v1 import integrations_pb2, integrations_pb2_grpc
 from service import cli
 from service.bootstrap import create_server
 from tests.conftest import serve_config
+from tests.service.secret_scan import secrets_in_database
 from tests.service.servers import started
 from tests.support import RunningServer, new_tenant, rich_error
 
@@ -332,9 +333,7 @@ async def test_no_plaintext_in_database_log_or_responses(
                     pb.GetCredentialRequest(tenant_id=tenant, credential_ref=PLAINTEXT)
                 )
             responses.append(f"{caught.value.details()} {caught.value.trailing_metadata()}")
-    secret = PLAINTEXT.encode()
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("scan.db*"))
-    assert stored and secret not in stored
+    assert await secrets_in_database(url, [PLAINTEXT]) == []
     logged = "\n".join(
         f"{r.getMessage()} {json.dumps(getattr(r, 'rpc', {}), default=str)}" for r in caplog.records
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import grpc
@@ -12,10 +14,20 @@ from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
 from drivers.tables.credentials import credentials
 from tests.conftest import serve_config
+from tests.service.secret_scan import secrets_in_database
 from tests.service.servers import started
 from tests.support import RunningServer, rich_error
 
 SECRET = "sk-test-PLAINTEXT-9f8e7d6c5b4a"
+ROTATED = "sk-test-ROTATED-1a2b3c4d5e6f"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_plaintext_left_behind(database_urls: dict[str, str | None]) -> Iterator[None]:
+    """After every test of this module: no secret it stored is in either database."""
+    yield
+    for url in filter(None, database_urls.values()):
+        assert asyncio.run(secrets_in_database(url, [SECRET, ROTATED])) == []
 
 
 def _stub(server: RunningServer) -> credentials_pb2_grpc.CredentialServiceStub:
@@ -101,12 +113,12 @@ async def test_stored_credential_lifecycle(server: RunningServer, tenant: str) -
     assert (await stub.GetCredential(get)).value == SECRET
 
     rotated = await stub.RotateCredential(
-        pb.RotateCredentialRequest(tenant_id=tenant, credential_id=created.id, secret="second")
+        pb.RotateCredentialRequest(tenant_id=tenant, credential_id=created.id, secret=ROTATED)
     )
     assert rotated.version == 2 and rotated.credential_ref == created.credential_ref
     assert rotated.etag != created.etag
     revealed = await stub.GetCredential(get)
-    assert (revealed.value, revealed.version) == ("second", 2)
+    assert (revealed.value, revealed.version) == (ROTATED, 2)
 
     stale = rich_error(
         await _fails(
@@ -118,7 +130,7 @@ async def test_stored_credential_lifecycle(server: RunningServer, tenant: str) -
         )
     )
     assert stale.code == grpc.StatusCode.ABORTED
-    assert (await stub.GetCredential(get)).value == "second"  # nothing changed
+    assert (await stub.GetCredential(get)).value == ROTATED  # nothing changed
 
     listed = await stub.ListCredentials(pb.ListCredentialsRequest(tenant_id=tenant))
     assert [c.id for c in listed.credentials] == [created.id] and listed.total_size == 1
