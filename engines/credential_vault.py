@@ -380,12 +380,17 @@ class CredentialVault:
     async def lookup(self, tenant_id: str, credential_ref: str) -> StoredCredential:
         """Metadata of the credential a `cus-vault://` ref (or a bare id) names."""
         tenant_id = require_uuid("tenant_id", tenant_id)
-        if credential_ref.startswith(VAULT_SCHEME):
-            parsed = _parse_vault_ref(credential_ref)
-            if parsed is None or parsed[0] != tenant_id:
-                raise NotFound(RESOURCE, credential_ref)
-            return await self.get(tenant_id, parsed[1])
-        return await self.get(tenant_id, credential_ref)
+        if not credential_ref.startswith(VAULT_SCHEME):
+            return await self.get(tenant_id, require_uuid("credential_ref", credential_ref))
+        parsed = _parse_vault_ref(credential_ref)
+        if parsed is None:
+            raise InvalidArgument.single(
+                "credential_ref", "must be cus-vault://<tenant_id>/<id> or a credential id"
+            )
+        owner, credential_id = parsed
+        if owner != tenant_id:  # the same answer as an unknown id of the tenant
+            raise NotFound(RESOURCE, credential_id)
+        return await self.get(tenant_id, credential_id)
 
     async def exists(self, tenant_id: str, credential_ref: str) -> bool:
         """Whether a `cus-vault://` ref names a live credential of the tenant."""

@@ -238,6 +238,9 @@ async def test_other_tenant_gets_not_found_in_every_rpc(
         "LookupCredential": lambda cid, who: stub.LookupCredential(
             pb.LookupCredentialRequest(tenant_id=who, credential_ref=cid)
         ),
+        "LookupCredential by ref": lambda cid, who: stub.LookupCredential(
+            pb.LookupCredentialRequest(tenant_id=who, credential_ref=f"cus-vault://{tenant}/{cid}")
+        ),
         "RotateCredential": lambda cid, who: stub.RotateCredential(
             pb.RotateCredentialRequest(tenant_id=who, credential_id=cid, secret="evil")
         ),
