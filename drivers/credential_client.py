@@ -8,8 +8,9 @@ the remote reason, PermissionDenied, Unavailable), so engines never see gRPC.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timezone
+from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2
@@ -87,16 +88,18 @@ class GrpcCredentialService:
         self._access_reason = access_reason
         self._timeout = timeout_seconds
 
+    async def _call(self, rpc: Callable[..., Awaitable[Any]], request: Any, subject: str) -> Any:
+        """One RPC with this service's token and deadline; failures become engine errors."""
+        try:
+            return await rpc(request, metadata=self._metadata, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise _engine_error(exc, subject) from None
+
     async def get(self, credential_ref: str, tenant_id: str) -> Credential:
         request = credentials_pb2.GetCredentialRequest(
             tenant_id=tenant_id, credential_ref=credential_ref, access_reason=self._access_reason()
         )
-        try:
-            reply = await self._stub.GetCredential(
-                request, metadata=self._metadata, timeout=self._timeout
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise _engine_error(exc, credential_ref) from None
+        reply = await self._call(self._stub.GetCredential, request, credential_ref)
         expires_at = (
             reply.expire_time.ToDatetime(tzinfo=timezone.utc)
             if reply.HasField("expire_time")
@@ -108,12 +111,7 @@ class GrpcCredentialService:
         request = credentials_pb2.CreateCredentialRequest(
             tenant_id=tenant_id, name=name, secret=secret
         )
-        try:
-            reply = await self._stub.CreateCredential(
-                request, metadata=self._metadata, timeout=self._timeout
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise _engine_error(exc, name) from None
+        reply = await self._call(self._stub.CreateCredential, request, name)
         return str(reply.credential_ref)
 
     async def delete(self, tenant_id: str, credential_ref: str) -> None:
@@ -121,12 +119,7 @@ class GrpcCredentialService:
         request = credentials_pb2.DeleteCredentialRequest(
             tenant_id=tenant_id, credential_id=credential.id
         )
-        try:
-            await self._stub.DeleteCredential(
-                request, metadata=self._metadata, timeout=self._timeout
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise _engine_error(exc, credential_ref) from None
+        await self._call(self._stub.DeleteCredential, request, credential_ref)
 
     async def exists(self, tenant_id: str, credential_ref: str) -> bool:
         """Whether a `cus-vault://` ref names a live credential of the tenant (no reveal)."""
@@ -140,9 +133,4 @@ class GrpcCredentialService:
         request = credentials_pb2.LookupCredentialRequest(
             tenant_id=tenant_id, credential_ref=credential_ref
         )
-        try:
-            return await self._stub.LookupCredential(
-                request, metadata=self._metadata, timeout=self._timeout
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise _engine_error(exc, credential_ref) from None
+        return await self._call(self._stub.LookupCredential, request, credential_ref)
