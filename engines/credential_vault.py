@@ -571,18 +571,30 @@ class CredentialVault:
         try:
             plaintext = self._keyring.open(owner, secret.sealed, secret.aad)
         except SealBroken:
-            await self._record(
-                attempt, AccessOutcome.FAILED,
-                f"stored secret did not open (master key version {secret.sealed.key_version})",
-            )
-            raise FailedPrecondition(
-                "MASTER_KEY_UNAVAILABLE",
-                "the stored secret cannot be opened with the configured master keys",
-            ) from None
+            raise await self._unreadable(attempt, secret.sealed.key_version) from None
         await self._record(attempt, AccessOutcome.ALLOWED, "")
         return Revealed(
             value=plaintext.decode(), expire_time=credential.expire_time, version=secret.version
         )
+
+    async def _unreadable(self, attempt: _Attempt, key_version: int) -> FailedPrecondition:
+        """Logs and describes a stored secret that did not open: its master key is not
+        configured, or the ciphertext was changed in the database."""
+        if key_version not in self._keyring.versions:
+            detail = f"sealed with master key version {key_version}, which is not configured"
+            error = FailedPrecondition(
+                "MASTER_KEY_UNAVAILABLE",
+                f"the stored secret was sealed with master key version {key_version}, which "
+                "this service does not have; configure it (and run rewrap)",
+            )
+        else:
+            detail = "stored ciphertext failed its integrity check (changed at rest)"
+            error = FailedPrecondition(
+                "CREDENTIAL_CORRUPTED",
+                "the stored secret failed its integrity check; rotate the credential",
+            )
+        await self._record(attempt, AccessOutcome.FAILED, detail)
+        return error
 
     async def _reveal_env(self, attempt: _Attempt, ref: str) -> Revealed:
         if self._env_lookup is None:

@@ -168,6 +168,31 @@ def _pem_files(directory: Path) -> dict[str, bytes]:
     return parts
 
 
+async def test_tls(database_url: str, tmp_path: Path) -> None:
+    pem = _pem_files(tmp_path)
+    config = serve_config(
+        database_url, tls_cert=str(tmp_path / "server.pem"), tls_key=str(tmp_path / "server.key")
+    )
+    app = await create_server(config)
+    await app.start()
+    target = f"127.0.0.1:{app.port}"
+    tenant = new_tenant()
+    try:
+        async with grpc.aio.secure_channel(target, grpc.ssl_channel_credentials(pem["ca.pem"])) as tls:
+            sealed = await credentials_pb2_grpc.CredentialServiceStub(tls).EncryptCredential(
+                pb.EncryptCredentialRequest(tenant_id=tenant, plaintext=PLAINTEXT)
+            )
+            assert sealed.credential_ref.startswith("encrypted://")
+        async with grpc.aio.insecure_channel(target) as plain:  # plaintext to a TLS port
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await credentials_pb2_grpc.CredentialServiceStub(plain).ListCredentials(
+                    pb.ListCredentialsRequest(tenant_id=tenant), timeout=5
+                )
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        await app.stop(0)
+
+
 async def test_mutual_tls(database_url: str, tmp_path: Path) -> None:
     pem = _pem_files(tmp_path)
     app = await create_server(

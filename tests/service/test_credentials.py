@@ -8,11 +8,12 @@ from datetime import datetime, timedelta, timezone
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from google.protobuf import timestamp_pb2
 
 from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
-from drivers.tables.credentials import credentials
+from drivers.tables.credentials import credential_secrets, credentials
 from tests.conftest import serve_config
 from tests.service.secret_scan import secrets_in_database
 from tests.service.servers import started
@@ -333,3 +334,38 @@ async def test_integrations_accept_cus_vault_refs_of_the_tenant_only(
     )
     err = rich_error(await _fails(create(mine.credential_ref)))
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT  # revoked: no longer accepted
+
+
+async def test_a_byte_changed_at_rest_is_detected(server: RunningServer, tenant: str) -> None:
+    stub = _stub(server)
+    created = await _create(stub, tenant)
+    async with server.app.database.transaction() as conn:
+        sealed = (
+            await conn.execute(
+                sa.select(credential_secrets.c.sealed).where(
+                    credential_secrets.c.credential_id == created.id,
+                    credential_secrets.c.tenant_id == tenant,
+                )
+            )
+        ).scalar_one()
+        flipped = bytearray(sealed)
+        flipped[20] ^= 0x01
+        await conn.execute(
+            credential_secrets.update()
+            .where(
+                credential_secrets.c.credential_id == created.id,
+                credential_secrets.c.tenant_id == tenant,
+            )
+            .values(sealed=bytes(flipped))
+        )
+    err = rich_error(
+        await _fails(
+            stub.GetCredential(
+                pb.GetCredentialRequest(tenant_id=tenant, credential_ref=created.credential_ref)
+            )
+        )
+    )
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "CREDENTIAL_CORRUPTED" and SECRET not in err.message
+    events = await _events(stub, tenant, created.id)
+    assert [e.outcome for e in events] == [pb.ACCESS_OUTCOME_FAILED]

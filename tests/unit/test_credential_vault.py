@@ -216,3 +216,15 @@ async def test_secret_size_limit_names_the_field() -> None:
     with pytest.raises(InvalidArgument) as caught:
         vault.encrypt(new_tenant(), "x" * (64 * 1024 + 1), {})
     assert [v.field for v in caught.value.violations] == ["plaintext"]
+
+
+async def test_stored_secret_under_a_missing_key_says_which_version() -> None:
+    store = FakeStore()
+    vault, _ = _vault(_keyring(1), store)
+    tenant = new_tenant()
+    created = await vault.create(tenant, "k", "v", created_by="t")
+    vault, log = _vault(_keyring(2), store)
+    with pytest.raises(FailedPrecondition) as caught:
+        await vault.reveal(tenant, created.ref, caller="t")
+    assert caught.value.reason == "MASTER_KEY_UNAVAILABLE" and "version 1" in caught.value.message
+    assert [e.outcome for e in log.events] == [AccessOutcome.FAILED]
