@@ -369,3 +369,40 @@ async def test_a_byte_changed_at_rest_is_detected(server: RunningServer, tenant:
     assert err.reason == "CREDENTIAL_CORRUPTED" and SECRET not in err.message
     events = await _events(stub, tenant, created.id)
     assert [e.outcome for e in events] == [pb.ACCESS_OUTCOME_FAILED]
+
+
+async def test_lists_page_in_creation_order(
+    server: RunningServer, tenant: str, other_tenant: str
+) -> None:
+    stub = _stub(server)
+    made = [await _create(stub, tenant, name=f"k{i}") for i in range(3)]
+    first = await stub.ListCredentials(pb.ListCredentialsRequest(tenant_id=tenant, page_size=2))
+    assert [c.id for c in first.credentials] == [c.id for c in made[:2]]
+    assert first.total_size == 3 and first.next_page_token
+    rest = await stub.ListCredentials(
+        pb.ListCredentialsRequest(tenant_id=tenant, page_size=2, page_token=first.next_page_token)
+    )
+    assert [c.id for c in rest.credentials] == [made[2].id] and not rest.next_page_token
+    err = rich_error(
+        await _fails(
+            stub.ListCredentials(
+                pb.ListCredentialsRequest(tenant_id=other_tenant, page_token=first.next_page_token)
+            )
+        )
+    )
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and "page_token" in err.field_violations
+
+    for credential in made:
+        await stub.GetCredential(
+            pb.GetCredentialRequest(tenant_id=tenant, credential_ref=credential.credential_ref)
+        )
+    page = await stub.ListCredentialAccessEvents(
+        pb.ListCredentialAccessEventsRequest(tenant_id=tenant, page_size=2)
+    )
+    more = await stub.ListCredentialAccessEvents(
+        pb.ListCredentialAccessEventsRequest(
+            tenant_id=tenant, page_size=2, page_token=page.next_page_token
+        )
+    )
+    assert [e.credential_id for e in [*page.events, *more.events]] == [c.id for c in made]
+    assert page.total_size == 3 and not more.next_page_token
