@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BUF := tools/buf/node_modules/.bin/buf
 
-.PHONY: serve test lint protos bench clean
+.PHONY: serve test lint breaking protos bench clean
 
 $(STAMP): pyproject.toml $(wildcard gen/*/__init__.py)
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(STAMP) $(BUF)
 	$(BUF) lint
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+## buf breaking: protos/ against the previous commit (BUF_BREAKING_AGAINST=<ref> to change it).
+breaking: $(BUF)
+	BUF=$(BUF) scripts/buf_breaking.sh
 
 ## Everything CI runs: lint, then the whole test suite (SQLite and PostgreSQL).
 test: lint
