@@ -45,4 +45,4 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) tools/buf/node_modules
+	rm -rf $(VENV) tools/buf/node_modules tests/node/node_modules
