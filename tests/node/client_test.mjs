@@ -9,6 +9,9 @@
 // provider stand-in on 127.0.0.1. Exits 0 when every check passes; prints what failed otherwise.
 // tests/service/test_node_client.py runs it against a real server.
 //
+// With INTEGRATIONS_TOKEN set, every call carries `authorization: Bearer <token>` (needed when the
+// server runs with a caller file).
+//
 // google/rpc/status.proto and error_details.proto come from the Python package
 // googleapis-common-protos (a dependency of the service); by default they are looked up in the
 // repository's .venv, or pass the folder that holds google/rpc/.
@@ -71,9 +74,20 @@ function decodeStatusDetails(error, richTypes) {
   return { code: status.code, message: status.message, details };
 }
 
+function callMetadata() {
+  const metadata = new grpc.Metadata();
+  const token = process.env.INTEGRATIONS_TOKEN;
+  if (token) metadata.set("authorization", `Bearer ${token}`);
+  return metadata;
+}
+
+function callOptions() {
+  return { deadline: Date.now() + DEADLINE_MS };
+}
+
 function unary(client, method, request) {
   return new Promise((resolve, reject) => {
-    client[method](request, { deadline: Date.now() + DEADLINE_MS }, (error, response) =>
+    client[method](request, callMetadata(), callOptions(), (error, response) =>
       error ? reject(error) : resolve(response),
     );
   });
@@ -200,7 +214,8 @@ async function checkAllIntegrationsStream(health, integrations, tenant, ids) {
   const call = health.CheckAllIntegrations(
     // An explicit zero threshold: every enabled integration is due, whatever ran before.
     { tenant_id: tenant, stale_threshold: { seconds: 0, nanos: 0 }, max_concurrency: 2 },
-    { deadline: Date.now() + DEADLINE_MS },
+    callMetadata(),
+    callOptions(),
   );
   const results = [];
   for await (const result of call) results.push(result);
