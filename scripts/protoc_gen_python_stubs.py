@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+# Run as `python scripts/protoc_gen_python_stubs.py` (buf.gen.yaml), so its folder is on sys.path.
 from gen_protos import add_package_inits, output_flags
 from google.protobuf import descriptor_pb2
 from google.protobuf.compiler import plugin_pb2
