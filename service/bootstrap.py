@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -13,17 +14,24 @@ from drivers import migrator
 from drivers.database import Database
 from drivers.env_credentials import EnvCredentialService
 from drivers.integration_store import SqlIntegrationStore
+from drivers.sql_gateway_pool import PostgresQueryRunner
+from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.integrations import IntegrationsEngine
+from engines.sql_gateway import SqlGatewayEngine
 from integrations.v1 import integrations_pb2, integrations_pb2_grpc
 from service.config import ServeConfig
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.readiness import Readiness
 from service.servicers.integrations import IntegrationsServicer
+from service.servicers.sql_gateway import SqlGatewayServicer
 
 __all__ = ["Application", "create_server"]
 
 log = logging.getLogger("integrations.server")
+
+# Room in a response message for everything but the rows (columns, counts, framing).
+_RESPONSE_OVERHEAD_BYTES = 64 * 1024
 
 
 @dataclass
@@ -35,6 +43,7 @@ class Application:
     database: Database
     readiness: Readiness
     services: list[str] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Starts serving; health turns SERVING once storage answers."""
@@ -45,6 +54,8 @@ class Application:
         """Health NOT_SERVING first, then in-flight calls get `grace` seconds, then close."""
         await self.readiness.stop()
         await self.server.stop(grace)
+        for close in self.closers:
+            await close()
         await self.database.dispose()
 
 
@@ -55,8 +66,21 @@ async def create_server(config: ServeConfig) -> Application:
         await migrator.upgrade(database)
 
     # Until the credential service is wired (issue 3), secrets resolve from env:// refs only.
-    credentials = EnvCredentialService()  # noqa: F841 - handed to engines as they land
+    credentials = EnvCredentialService()
     integrations_engine = IntegrationsEngine(SqlIntegrationStore(database))
+    # SQL gateway (issue 6): results must fit in one response message.
+    sql_runner = PostgresQueryRunner(
+        pool_size=config.sql_pool_size,
+        max_pools=config.sql_max_pools,
+        idle_seconds=config.sql_pool_idle_seconds,
+    )
+    sql_gateway_engine = SqlGatewayEngine(
+        SqlTemplateStore(database),
+        SqlGatewayStore(database),
+        credentials,
+        sql_runner,
+        result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
+    )
 
     server = grpc.aio.server(
         interceptors=[RpcLoggingInterceptor(), ErrorMappingInterceptor()],
@@ -70,6 +94,7 @@ async def create_server(config: ServeConfig) -> Application:
     )
     services = [
         integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name,
+        SqlGatewayServicer(sql_gateway_engine).add_to_server(server),
     ]
 
     health_servicer = health.aio.HealthServicer()
@@ -85,4 +110,4 @@ async def create_server(config: ServeConfig) -> Application:
     readiness = Readiness(
         health_servicer, database, services, config.readiness_interval_seconds
     )
-    return Application(server, port, database, readiness, services)
+    return Application(server, port, database, readiness, services, closers=[sql_runner.close])
