@@ -6,8 +6,9 @@
 - Every query runs in its own transaction, READ ONLY when asked, with `statement_timeout` set
   for the transaction; the client enforces the same limit plus a grace period, and cancelling a
   running query (timeout or a caller hanging up) cancels it on the server.
-- Rows are read through a portal (a protocol-level cursor) in batches, and reading stops as soon
-  as the row or byte cap is reached, so a query producing millions of rows costs the cap.
+- Rows are read through a portal (a protocol-level cursor) in batches of at most 100, and reading
+  stops as soon as the row or byte cap is reached, so a query producing millions of rows costs
+  the cap.
 - Values are bound as parameters of a prepared statement; the SQL text is the template's only.
 """
 
@@ -47,8 +48,7 @@ log = logging.getLogger("integrations.sql_gateway")
 
 _MAX_SAFE_INTEGER = 2**53
 _MAX_EXACT_DIGITS = 15  # every decimal of at most 15 significant digits survives a double
-_FIRST_BATCH = 100
-_MAX_BATCH = 1000
+_BATCH = 100  # rows per round trip; bounds what is held beyond the caps
 _ARGUMENT_RE = re.compile(r"query argument \$(\d+)")
 _APPLICATION_NAME = "integrations-sql-gateway"
 
@@ -97,38 +97,26 @@ def _unique_columns(names: Sequence[str]) -> list[str]:
     return result
 
 
-def _batch_size(builder: ResultBuilder) -> int:
-    """Rows to ask for next: the first batch is small; later ones follow the byte budget."""
-    wanted = builder.rows_wanted
-    average = builder.average_row_bytes
-    if not average:
-        return min(wanted, _FIRST_BATCH)
-    return max(1, min(wanted, _MAX_BATCH, builder.bytes_left // average + 1))
-
-
 async def _fetch_capped(
     conn: asyncpg.Connection, query: BoundQuery, limits: QueryLimits
 ) -> QueryResult:
-    cursor = await conn.cursor(query.sql, *query.values)
+    # The first batch is bound and executed in one round trip; later ones follow as needed.
+    batch = max(1, min(limits.max_rows + 1, _BATCH))
     builder: ResultBuilder | None = None
-    while builder is None or builder.rows_wanted:
-        size = _FIRST_BATCH if builder is None else _batch_size(builder)
+    async for record in conn.cursor(query.sql, *query.values, prefetch=batch):
         if builder is None:
-            size = min(size, limits.max_rows + 1)
-        records = await cursor.fetch(size)
-        if builder is None:
-            names = list(records[0].keys()) if records else await _statement_columns(conn, query)
-            builder = ResultBuilder(
-                _unique_columns(names),
-                max_rows=limits.max_rows,
-                max_result_bytes=limits.max_result_bytes,
-            )
-        for record in records:
-            if not builder.offer([to_json_value(v) for v in record.values()]):
-                break
-        if len(records) < size:
+            builder = _builder(list(record.keys()), limits)
+        if not builder.offer([to_json_value(v) for v in record.values()]):
             break
+    if builder is None:
+        builder = _builder(await _statement_columns(conn, query), limits)
     return builder.build()
+
+
+def _builder(names: Sequence[str], limits: QueryLimits) -> ResultBuilder:
+    return ResultBuilder(
+        _unique_columns(names), max_rows=limits.max_rows, max_result_bytes=limits.max_result_bytes
+    )
 
 
 async def _statement_columns(conn: asyncpg.Connection, query: BoundQuery) -> list[str]:

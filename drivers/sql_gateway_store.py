@@ -1,8 +1,14 @@
 """SQL implementations of `engines.sql_gateway.TemplateStore` and `GatewayStore` (SQLite and
-PostgreSQL). Gateways hold the credential ref only; the connection string is never stored."""
+PostgreSQL). Gateways hold the credential ref only; the connection string is never stored.
+
+Templates and gateways never change once created, so `get` keeps found rows in a small
+per-process cache for a minute: ExecuteQuery then costs no round trip to the service's database.
+A future update or delete RPC must invalidate it (or drop the TTL)."""
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any, Generic, TypeVar
@@ -22,6 +28,9 @@ from engines.sql_templates import QueryTemplate
 __all__ = ["SqlGatewayStore", "SqlTemplateStore"]
 
 R = TypeVar("R")
+
+_CACHE_SECONDS = 60.0
+_CACHE_ENTRIES = 4096
 
 
 def _to_template(row: Any) -> QueryTemplate:
@@ -105,6 +114,7 @@ class _TenantTable(Generic[R]):
         self._to_resource = to_resource
         self._to_columns = to_columns
         self._clash = clash
+        self._cache: OrderedDict[tuple[str, str], tuple[float, R]] = OrderedDict()
 
     async def insert(self, resource: R, request_id: str | None) -> R:
         values = self._to_columns(resource) | {"request_id": request_id}
@@ -125,8 +135,19 @@ class _TenantTable(Generic[R]):
         return self._to_resource(row) if row else None
 
     async def get(self, tenant_id: str, resource_id: str) -> R | None:
+        key = (tenant_id, resource_id)
+        cached = self._cache.get(key)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
         table = self._table
-        return await self._one(table.c.tenant_id == tenant_id, table.c.id == resource_id)
+        found = await self._one(table.c.tenant_id == tenant_id, table.c.id == resource_id)
+        if found is not None:  # misses are not cached: a create must be visible at once
+            self._cache[key] = (now + _CACHE_SECONDS, found)
+            self._cache.move_to_end(key)
+            while len(self._cache) > _CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return found
 
     async def find_by_request_id(self, tenant_id: str, request_id: str) -> R | None:
         table = self._table

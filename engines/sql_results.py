@@ -74,8 +74,8 @@ def row_wire_size(row: dict[str, Any]) -> int:
 class ResultBuilder:
     """Accumulates rows until the row cap or the byte cap would be passed.
 
-    The caller offers up to `max_rows + 1` rows; an offered row that does not fit marks the
-    result truncated, so `truncated` is exact: True only when the query had more rows."""
+    The caller offers rows until `offer` returns False; a row that does not fit marks the result
+    truncated, so `truncated` is exact: True only when the query had more rows than returned."""
 
     def __init__(self, columns: Sequence[str], *, max_rows: int, max_result_bytes: int) -> None:
         self.columns = tuple(columns)
@@ -88,19 +88,6 @@ class ResultBuilder:
     @property
     def full(self) -> bool:
         return self._reason is not None
-
-    @property
-    def rows_wanted(self) -> int:
-        """How many more rows to fetch: enough to fill the cap and see whether one more exists."""
-        return 0 if self.full else self._max_rows + 1 - len(self._rows)
-
-    @property
-    def average_row_bytes(self) -> int:
-        return self._bytes // len(self._rows) if self._rows else 0
-
-    @property
-    def bytes_left(self) -> int:
-        return self._max_bytes - self._bytes
 
     def offer(self, values: Sequence[Any]) -> bool:
         """Adds a row (values in column order); False once the result is full."""

@@ -31,14 +31,13 @@ def _builder(max_rows: int, max_bytes: int) -> ResultBuilder:
 def test_row_cap_marks_truncated_only_when_another_row_exists() -> None:
     exact = _builder(3, 10_000)
     assert all(exact.offer([n]) for n in range(3))
-    assert exact.rows_wanted == 1
     assert exact.build().truncated is False
     assert exact.offer([3]) is False
     result = exact.build()
     assert (result.row_count, result.truncated, result.truncation_reason) == (
         3, True, TruncationReason.MAX_ROWS,
     )
-    assert exact.rows_wanted == 0
+    assert exact.full
 
 
 def test_byte_cap_stops_before_the_row_that_would_exceed() -> None:
