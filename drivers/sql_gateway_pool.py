@@ -128,13 +128,36 @@ async def _statement_columns(conn: asyncpg.Connection, query: BoundQuery) -> lis
 async def _run_in_transaction(
     conn: asyncpg.Connection, query: BoundQuery, limits: QueryLimits
 ) -> QueryResult:
-    # A managed transaction: on an error it rolls back, and on cancellation asyncpg cancels the
-    # running statement on the server before the connection is reset and returned to the pool.
-    async with conn.transaction(readonly=limits.read_only):
-        timeout_ms = max(1, int(limits.timeout_seconds * 1000))
-        # SET takes no bind parameters; the value is an int we computed, never caller input.
-        await conn.execute(f"SET LOCAL statement_timeout = {timeout_ms}")
-        return await _fetch_capped(conn, query, limits)
+    """Runs the query in its own transaction and leaves the session as a fresh connection's.
+
+    Round trips are what an ExecuteQuery costs, so the transaction's start is one simple query,
+    and its end is one more that also resets the session (instead of the pool's own reset)."""
+    mode = "READ ONLY" if limits.read_only else "READ WRITE"
+    timeout_ms = max(1, int(limits.timeout_seconds * 1000))
+    reset = conn.get_reset_query()
+    # SET takes no bind parameters; both values are ours (a mode and an int), never caller input.
+    await conn.execute(f"BEGIN {mode}; SET LOCAL statement_timeout = {timeout_ms}")
+    try:
+        result = await _fetch_capped(conn, query, limits)
+        # A read-only query ends in ROLLBACK, which also undoes any session setting it changed.
+        await conn.execute(f"{'ROLLBACK' if limits.read_only else 'COMMIT'}; {reset}")
+    except BaseException:
+        await _abandon(conn, reset)
+        raise
+    return result
+
+
+async def _abandon(conn: asyncpg.Connection, reset: str) -> None:
+    """Rolls back after an error or a cancellation; asyncpg first waits until the server has
+    cancelled the running statement. A connection that cannot be cleaned is dropped."""
+    try:
+        await asyncio.shield(conn.execute(f"ROLLBACK; {reset}"))
+    except (Exception, asyncio.CancelledError):
+        conn.terminate()
+
+
+async def _session_already_reset(conn: asyncpg.Connection) -> None:
+    """Pool reset hook: `_run_in_transaction` reset the session in its last round trip."""
 
 
 def _scrub(message: str, connection_string: str) -> str:
@@ -321,6 +344,7 @@ class PostgresQueryRunner:
             timeout=self._connect_timeout,
             command_timeout=None,
             server_settings={"application_name": _APPLICATION_NAME},
+            reset=_session_already_reset,
         )
 
     def _detach(self, source: str, digest: str) -> list[_PoolEntry]:

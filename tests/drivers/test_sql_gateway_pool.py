@@ -327,3 +327,19 @@ async def test_missing_database_and_non_postgres_urls_are_failed_precondition(
     with pytest.raises(FailedPrecondition) as caught:
         await runner.run(QueryTarget("t", "mysql://u:p@h/db"), _query("SELECT 1"), _limits())
     assert caught.value.reason == "GATEWAY_TARGET_UNSUPPORTED"
+
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "read-write"])
+async def test_session_settings_never_leak_into_the_next_query(
+    runner: PostgresQueryRunner, customer: CustomerDatabase, read_only: bool
+) -> None:
+    await runner.run(
+        _target(customer),
+        _query("SELECT set_config('application_name', 'leaked', false) AS v"),
+        _limits(read_only=read_only),
+    )
+    after = await runner.run(
+        _target(customer), _query("SELECT current_setting('application_name') AS v"), _limits()
+    )
+    assert runner.pool_sizes() == [1]
+    assert after.rows == ({"v": "integrations-sql-gateway"},)
