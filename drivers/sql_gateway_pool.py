@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from datetime import time as clock_time
 from decimal import Decimal
 from typing import Any
@@ -158,6 +158,37 @@ async def _abandon(conn: asyncpg.Connection, reset: str) -> None:
 
 async def _session_already_reset(conn: asyncpg.Connection) -> None:
     """Pool reset hook: `_run_in_transaction` reset the session in its last round trip."""
+
+
+_PG_EPOCH = datetime(2000, 1, 1)
+_PG_INFINITY = 2**63 - 1
+
+
+def _encode_timestamp(value: datetime) -> tuple[int]:
+    # TIMESTAMP parameters are aware instants; a `timestamp without time zone` placeholder
+    # receives the UTC wall time instead of asyncpg refusing the aware value.
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    delta = value - _PG_EPOCH
+    return ((delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds,)
+
+
+def _decode_timestamp(value: tuple[int]) -> datetime:
+    micros = value[0]
+    if abs(micros) >= _PG_INFINITY:
+        return datetime.max if micros > 0 else datetime.min
+    return _PG_EPOCH + timedelta(microseconds=micros)
+
+
+async def _prepare_connection(conn: asyncpg.Connection) -> None:
+    """Pool init hook, once per new connection."""
+    await conn.set_type_codec(
+        "timestamp",
+        schema="pg_catalog",
+        encoder=_encode_timestamp,
+        decoder=_decode_timestamp,
+        format="tuple",
+    )
 
 
 def _scrub(message: str, connection_string: str) -> str:
@@ -345,6 +376,7 @@ class PostgresQueryRunner:
             command_timeout=None,
             server_settings={"application_name": _APPLICATION_NAME},
             reset=_session_already_reset,
+            init=_prepare_connection,
         )
 
     def _detach(self, source: str, digest: str) -> list[_PoolEntry]:

@@ -7,7 +7,7 @@ import asyncio
 import base64
 import socket
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -343,3 +343,19 @@ async def test_session_settings_never_leak_into_the_next_query(
     )
     assert runner.pool_sizes() == [1]
     assert after.rows == ({"v": "integrations-sql-gateway"},)
+
+
+async def test_timestamp_values_bind_to_both_timestamp_types(
+    runner: PostgresQueryRunner, customer: CustomerDatabase
+) -> None:
+    moment = datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    result = await runner.run(
+        _target(customer),
+        _query("SELECT $1::timestamp AS naive, $1::timestamptz AS aware, "
+               "'infinity'::timestamp AS forever", at=moment),
+        _limits(),
+    )
+    assert result.rows == (
+        {"naive": "2024-05-01T10:00:00", "aware": "2024-05-01T10:00:00+00:00",
+         "forever": datetime.max.isoformat()},
+    )
