@@ -171,9 +171,15 @@ class QueryRunner(Protocol):
     async def run(self, target: QueryTarget, query: BoundQuery, limits: QueryLimits) -> QueryResult: ...
 
 
-def _check_request_id(request_id: str) -> None:
+class _RequestIdLookup(Protocol):
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Any: ...
+
+
+async def _earlier_result(store: _RequestIdLookup, tenant_id: str, request_id: str) -> Any:
+    """What a create with this `request_id` returned before, if it ran before."""
     if len(request_id) > 128:
         raise InvalidArgument.single("request_id", "must be at most 128 characters")
+    return await store.find_by_request_id(tenant_id, request_id) if request_id else None
 
 
 class SqlGatewayEngine:
@@ -201,11 +207,9 @@ class SqlGatewayEngine:
         self, tenant_id: str, draft: TemplateDraft, *, request_id: str = ""
     ) -> QueryTemplate:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        _check_request_id(request_id)
-        if request_id:
-            earlier = await self._templates.find_by_request_id(tenant_id, request_id)
-            if earlier is not None:
-                return earlier
+        earlier: QueryTemplate | None = await _earlier_result(self._templates, tenant_id, request_id)
+        if earlier is not None:
+            return earlier
         checked = check_template(draft)
         template = QueryTemplate(
             id=checked.id,
@@ -242,11 +246,9 @@ class SqlGatewayEngine:
         self, tenant_id: str, draft: GatewayDraft, *, request_id: str = ""
     ) -> Gateway:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        _check_request_id(request_id)
-        if request_id:
-            earlier = await self._gateways.find_by_request_id(tenant_id, request_id)
-            if earlier is not None:
-                return earlier
+        earlier: Gateway | None = await _earlier_result(self._gateways, tenant_id, request_id)
+        if earlier is not None:
+            return earlier
         gateway = _checked_gateway(draft, tenant_id, self._clock())
         return await self._gateways.insert(gateway, request_id or None)
 
