@@ -14,16 +14,19 @@ from drivers import migrator
 from drivers.database import Database
 from drivers.env_credentials import EnvCredentialService
 from drivers.integration_store import SqlIntegrationStore
+from drivers.prevention_store import SqlPreventionStore
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.integrations import IntegrationsEngine
+from engines.prevention import PreventionEngine
 from engines.sql_gateway import SqlGatewayEngine
-from integrations.v1 import integrations_pb2, integrations_pb2_grpc
+from integrations.v1 import integrations_pb2, integrations_pb2_grpc, prevention_pb2, prevention_pb2_grpc
 from service.config import ServeConfig
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.readiness import Readiness
 from service.servicers.integrations import IntegrationsServicer
+from service.servicers.prevention import PreventionServicer
 from service.servicers.sql_gateway import SqlGatewayServicer
 
 __all__ = ["Application", "create_server"]
@@ -68,19 +71,6 @@ async def create_server(config: ServeConfig) -> Application:
     # Until the credential service is wired (issue 3), secrets resolve from env:// refs only.
     credentials = EnvCredentialService()
     integrations_engine = IntegrationsEngine(SqlIntegrationStore(database))
-    # SQL gateway (issue 6): results must fit in one response message.
-    sql_runner = PostgresQueryRunner(
-        pool_size=config.sql_pool_size,
-        max_pools=config.sql_max_pools,
-        idle_seconds=config.sql_pool_idle_seconds,
-    )
-    sql_gateway_engine = SqlGatewayEngine(
-        SqlTemplateStore(database),
-        SqlGatewayStore(database),
-        credentials,
-        sql_runner,
-        result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
-    )
 
     server = grpc.aio.server(
         interceptors=[RpcLoggingInterceptor(), ErrorMappingInterceptor()],
@@ -94,8 +84,27 @@ async def create_server(config: ServeConfig) -> Application:
     )
     services = [
         integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name,
-        SqlGatewayServicer(sql_gateway_engine).add_to_server(server),
     ]
+    # Prevention records (issue 7).
+    prevention_pb2_grpc.add_PreventionServiceServicer_to_server(
+        PreventionServicer(PreventionEngine(SqlPreventionStore(database))), server
+    )
+    services.append(prevention_pb2.DESCRIPTOR.services_by_name["PreventionService"].full_name)
+    # SQL gateway (issue 6): pooled connections to tenant databases; a result must fit in one
+    # response message.
+    sql_runner = PostgresQueryRunner(
+        pool_size=config.sql_pool_size,
+        max_pools=config.sql_max_pools,
+        idle_seconds=config.sql_pool_idle_seconds,
+    )
+    sql_gateway_engine = SqlGatewayEngine(
+        SqlTemplateStore(database),
+        SqlGatewayStore(database),
+        credentials,
+        sql_runner,
+        result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
+    )
+    services.append(SqlGatewayServicer(sql_gateway_engine).add_to_server(server))
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

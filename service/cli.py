@@ -86,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     with_database(migrate)
+
+    probe = commands.add_parser(
+        "healthcheck", help="exit 0 when a server's grpc.health.v1 reports SERVING"
+    )
+    probe.add_argument("--target", default=_env("HEALTHCHECK_TARGET", "127.0.0.1:50051"))
+    probe.add_argument("--timeout", type=float, default=3.0)
     return parser
 
 
@@ -124,10 +130,27 @@ async def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _healthcheck(args: argparse.Namespace) -> int:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    async with grpc.aio.insecure_channel(args.target) as channel:
+        try:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=args.timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            print(f"{args.target}: {exc.code().name}", file=sys.stderr)
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    print(f"{args.target}: {status}")
+    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_format, args.log_level)
-    runner = {"serve": _serve, "migrate": _migrate}[args.command]
+    runner = {"serve": _serve, "migrate": _migrate, "healthcheck": _healthcheck}[args.command]
     try:
         return asyncio.run(runner(args))
     except ValueError as exc:  # bad configuration: say what, no traceback

@@ -3,8 +3,11 @@
 Importing this package registers every table on `metadata` (Alembic migrations are hand-written
 in `drivers/migrations/versions/`; a test checks they match these tables)."""
 
-import drivers.tables.sql_gateway  # noqa: F401  (registers tables)
-from drivers.tables import integrations  # noqa: F401  (registers tables)
+from drivers.tables import (
+    integrations,  # noqa: F401  (registers tables)
+    prevention,  # noqa: F401  (registers tables)
+    sql_gateway,  # noqa: F401  (registers tables)
+)
 from drivers.tables.base import metadata
 
 __all__ = ["metadata"]
