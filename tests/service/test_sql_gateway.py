@@ -331,10 +331,13 @@ async def test_every_rpc_hides_other_tenants_resources(
     await _template(stub, other_tenant, "orders-by-status", "SELECT 1 AS one")
     err = await _refused(_execute(stub, other_tenant, orders_setup.id, "orders-by-status"))
     assert err.code == grpc.StatusCode.NOT_FOUND
+    # Names and ids are per tenant: the same gateway name is free for the other tenant.
+    theirs = await _gateway(stub, other_tenant, customer, "orders-by-status")
+    assert theirs.name == orders_setup.name and theirs.id != orders_setup.id
     templates = await stub.ListQueryTemplates(pb.ListQueryTemplatesRequest(tenant_id=other_tenant))
     gateways = await stub.ListGateways(pb.ListGatewaysRequest(tenant_id=other_tenant))
     assert [t.sql for t in templates.query_templates] == ["SELECT 1 AS one"]
-    assert list(gateways.gateways) == []
+    assert [g.id for g in gateways.gateways] == [theirs.id]
     assert await customer.fingerprint() == before
 
 
