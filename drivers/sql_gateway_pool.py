@@ -258,6 +258,14 @@ def _connect_error(exc: BaseException) -> ServiceError:
     return Unavailable("the gateway's target database is unreachable; retry later")
 
 
+async def _acquire(pool: asyncpg.Pool) -> asyncpg.Connection:
+    try:
+        return await pool.acquire()
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError, TimeoutError) as exc:
+        # TimeoutError here is asyncpg's connect timeout, not the caller's deadline.
+        raise _connect_error(exc) from None
+
+
 @dataclass(eq=False)
 class _PoolEntry:
     pool: asyncpg.Pool
@@ -307,16 +315,14 @@ class PostgresQueryRunner:
             )
         entry = await self._checkout(target)
         try:
-            try:
-                conn = await entry.pool.acquire(timeout=limits.timeout_seconds)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError,
-                    TimeoutError) as exc:
-                raise _connect_error(exc) from None
-            try:
-                async with asyncio.timeout(limits.timeout_seconds + self._grace):
+            # One budget for waiting on a connection and running: the statement's own timeout
+            # fires first on the server; this one covers a database that stopped answering.
+            async with asyncio.timeout(limits.timeout_seconds + self._grace):
+                conn = await _acquire(entry.pool)
+                try:
                     return await _run_in_transaction(conn, query, limits)
-            finally:
-                await entry.pool.release(conn)
+                finally:
+                    await entry.pool.release(conn)
         except TimeoutError:
             raise DeadlineExceeded(
                 "the query ran past its time limit and was cancelled", reason="QUERY_TIMEOUT"

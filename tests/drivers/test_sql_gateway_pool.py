@@ -354,3 +354,27 @@ async def test_timestamp_values_bind_to_both_timestamp_types(
         {"naive": "2024-05-01T10:00:00", "aware": "2024-05-01T10:00:00+00:00",
          "forever": datetime.max.isoformat()},
     )
+
+
+async def test_client_deadline_holds_when_the_database_stops_answering() -> None:
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept_and_ignore(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    silent = await asyncio.start_server(accept_and_ignore, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    runner = PostgresQueryRunner(connect_timeout=30, client_grace_seconds=0.2)
+    try:
+        with pytest.raises(DeadlineExceeded):
+            await runner.run(
+                QueryTarget("t", f"postgresql://u@127.0.0.1:{port}/db"),
+                _query("SELECT 1"),
+                _limits(timeout_seconds=0.3),
+            )
+    finally:
+        await runner.close()
+        for writer in held:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()
