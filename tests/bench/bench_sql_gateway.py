@@ -20,9 +20,10 @@ from sqlalchemy.engine import make_url
 
 from integrations.v1 import sql_gateway_pb2 as pb
 from integrations.v1 import sql_gateway_pb2_grpc
-from tests.bench.harness import ServerProcess, postgres_database, run_load
+from tests.bench.harness import LoadResult, ServerProcess, postgres_database, run_load
 
 CONCURRENCY = 8
+ROUNDS = 2
 POOLED_CALLS = 2000
 CONNECT_PER_QUERY_CALLS = 400
 BIG_ROWS = 1_000_000
@@ -140,19 +141,32 @@ async def main() -> None:
             finally:
                 await conn.close()
 
-        print(f"concurrency {CONCURRENCY}, same database, same template ({ORDER_SQL!r})")
-        baseline = await run_load("health Check (reference)", health_check,
-                                  concurrency=CONCURRENCY, total_calls=POOLED_CALLS)
-        direct = await run_load("connect-per-query (asyncpg)", connect_per_query,
-                                concurrency=CONCURRENCY, total_calls=CONNECT_PER_QUERY_CALLS,
-                                warmup_calls=40)
-        gateway = await run_load("ExecuteQuery via gRPC (pooled)", pooled,
-                                 concurrency=CONCURRENCY, total_calls=POOLED_CALLS)
+        print(f"concurrency {CONCURRENCY}, same database, same template ({ORDER_SQL!r}); "
+              f"best of {ROUNDS} alternating rounds (the machine is shared)")
+        rounds: dict[str, list[LoadResult]] = {"health": [], "direct": [], "gateway": []}
+        for _ in range(ROUNDS):
+            rounds["health"].append(await run_load(
+                "health Check (reference)", health_check,
+                concurrency=CONCURRENCY, total_calls=POOLED_CALLS))
+            rounds["direct"].append(await run_load(
+                "connect-per-query (asyncpg)", connect_per_query,
+                concurrency=CONCURRENCY, total_calls=CONNECT_PER_QUERY_CALLS, warmup_calls=40))
+            rounds["gateway"].append(await run_load(
+                "ExecuteQuery via gRPC (pooled)", pooled,
+                concurrency=CONCURRENCY, total_calls=POOLED_CALLS))
+        baseline, direct, gateway = (
+            max(rounds[name], key=lambda r: r.throughput) for name in ("health", "direct", "gateway")
+        )
         print(baseline.line())
         print(direct.line(baseline))
         print(gateway.line(baseline))
-        print(f"ExecuteQuery / connect-per-query throughput: "
-              f"{gateway.throughput / direct.throughput:.2f}x (target >= 5x)")
+        ratios = [
+            g.throughput / d.throughput
+            for g, d in zip(rounds["gateway"], rounds["direct"], strict=True)
+        ]
+        print(f"ExecuteQuery / connect-per-query throughput: best rounds "
+              f"{gateway.throughput / direct.throughput:.2f}x; per round "
+              f"{', '.join(f'{r:.2f}x' for r in ratios)} (target >= 5x)")
 
         # A template producing 1,000,000 rows under a 1,000-row cap.
         before = _memory_kib(pid)
