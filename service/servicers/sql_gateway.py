@@ -144,7 +144,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
             sql=given.sql,
             parameters=[_spec_from_proto(i, spec) for i, spec in enumerate(given.parameters)],
             description=given.description,
-            read_only=given.read_only,
+            read_only=given.read_only if given.HasField("read_only") else True,
             max_rows=given.max_rows,
             timeout_seconds=given.timeout_seconds,
         )

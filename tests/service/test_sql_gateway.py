@@ -261,8 +261,12 @@ async def test_template_registration_rules(stub: Any, tenant: str) -> None:
     assert "template.sql" in gap.field_violations
     bad_id = await _refused(_template(stub, tenant, "Bad_Id", "SELECT 1"))
     assert "template.id" in bad_id.field_violations
-    created = await _template(stub, tenant, "fine", "SELECT 1 AS one")
-    assert (created.max_rows, created.timeout_seconds) == (1000, 30)
+    created = await stub.CreateQueryTemplate(
+        pb.CreateQueryTemplateRequest(
+            tenant_id=tenant, template=pb.QueryTemplate(id="fine", name="fine", sql="SELECT 1 AS one")
+        )
+    )
+    assert (created.max_rows, created.timeout_seconds, created.read_only) == (1000, 30, True)
     again = await _refused(_template(stub, tenant, "fine", "SELECT 2"))
     assert again.code == grpc.StatusCode.ALREADY_EXISTS
     fetched = await stub.GetQueryTemplate(pb.GetQueryTemplateRequest(tenant_id=tenant, template_id="fine"))
