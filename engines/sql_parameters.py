@@ -12,7 +12,7 @@ import enum
 import math
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
@@ -196,7 +196,8 @@ def _list(spec: ParameterSpec, value: Any, field: str, element: Any) -> list[Any
     return [element(spec, item, f"{field}[{i}]") for i, item in enumerate(value)]
 
 
-_COERCERS: dict[ParameterType, Any] = {
+_Coercer = Callable[[ParameterSpec, Any, str], Any]
+_COERCERS: dict[ParameterType, _Coercer] = {
     ParameterType.STRING: _string,
     ParameterType.INTEGER: _integer,
     ParameterType.FLOAT: _float,
@@ -211,8 +212,7 @@ _COERCERS: dict[ParameterType, Any] = {
 
 def coerce_value(spec: ParameterSpec, value: Any, field: str) -> Any:
     """The value as the driver binds it; raises InvalidArgument naming `field` otherwise."""
-    result = _COERCERS[spec.type](spec, value, field)
-    return result
+    return _COERCERS[spec.type](spec, value, field)
 
 
 def _screen(spec: ParameterSpec, value: Any, field: str) -> FieldViolation | None:

@@ -58,7 +58,7 @@ def _spec_from_proto(index: int, spec: pb.ParameterSpec) -> ParameterSpec:
 def _spec_to_proto(spec: ParameterSpec) -> pb.ParameterSpec:
     message = pb.ParameterSpec(
         name=spec.name,
-        type=PARAMETER_TYPES.to_proto(spec.type),  # type: ignore[arg-type]
+        type=PARAMETER_TYPES.to_proto(spec.type),
         required=spec.required,
         description=spec.description,
         max_length=spec.max_length,
@@ -117,9 +117,7 @@ def result_to_proto(result: QueryResult) -> pb.QueryResult:
     for row in result.rows:
         message.rows.add().update(row)
     if result.truncation_reason is not None:
-        message.truncation_reason = TRUNCATION_REASONS.to_proto(  # type: ignore[assignment]
-            result.truncation_reason
-        )
+        message.truncation_reason = TRUNCATION_REASONS.to_proto(result.truncation_reason)
     return message
 
 
