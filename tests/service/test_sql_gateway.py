@@ -347,3 +347,65 @@ async def test_every_rpc_hides_other_tenants_resources(
 
 async def test_orders_fixture_is_intact(customer: CustomerDatabase) -> None:
     assert await customer.fetchval("SELECT count(*) FROM orders") == ORDER_COUNT
+
+
+ALL_TYPES_SQL = (
+    "SELECT $1::text AS s, $2::bigint AS i, $3::float8 AS f, $4::bool AS b, $5::date AS d, "
+    "$6::timestamptz AS ts, $7::uuid AS u, $8::text[] AS ls, $9::bigint[] AS li, "
+    "(SELECT count(*) FROM orders WHERE customer = ANY($8) AND id = ANY($9)) AS matches"
+)
+ALL_TYPES = [
+    ("s", pb.PARAMETER_TYPE_STRING), ("i", pb.PARAMETER_TYPE_INTEGER),
+    ("f", pb.PARAMETER_TYPE_FLOAT), ("b", pb.PARAMETER_TYPE_BOOLEAN),
+    ("d", pb.PARAMETER_TYPE_DATE), ("ts", pb.PARAMETER_TYPE_TIMESTAMP),
+    ("u", pb.PARAMETER_TYPE_UUID), ("ls", pb.PARAMETER_TYPE_LIST_STRING),
+    ("li", pb.PARAMETER_TYPE_LIST_INT),
+]
+VALID: dict[str, Any] = {
+    "s": "O'Brien", "i": "9007199254740993", "f": 2.5, "b": "yes", "d": "2024-02-29",
+    "ts": "2024-05-01T12:00:00+02:00", "u": "6F1B0A3E-0000-4000-8000-000000000001",
+    "ls": ["customer-1", "customer-2"], "li": [1, 2, 3, 8, 9],
+}
+
+
+@pytest.fixture
+async def all_types_gateway(stub: Any, tenant: str, customer: CustomerDatabase) -> pb.Gateway:
+    await _template(
+        stub, tenant, "all-types", ALL_TYPES_SQL,
+        *(pb.ParameterSpec(name=name, type=kind, required=True) for name, kind in ALL_TYPES),
+    )
+    return await _gateway(stub, tenant, customer, "all-types", name="typed")
+
+
+async def test_every_parameter_type_binds_on_postgres(
+    stub: Any, tenant: str, all_types_gateway: pb.Gateway
+) -> None:
+    result = await _execute(stub, tenant, all_types_gateway.id, "all-types", **VALID)
+    assert json_format.MessageToDict(result.rows[0]) == {
+        "s": "O'Brien", "i": "9007199254740993", "f": 2.5, "b": True, "d": "2024-02-29",
+        "ts": "2024-05-01T10:00:00+00:00", "u": "6f1b0a3e-0000-4000-8000-000000000001",
+        "ls": ["customer-1", "customer-2"], "li": [1, 2, 3, 8, 9], "matches": 4,
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [
+        pytest.param("s", ["x"], id="string"), pytest.param("i", 1.5, id="integer"),
+        pytest.param("f", "fast", id="float"), pytest.param("b", "perhaps", id="boolean"),
+        pytest.param("d", "29/02/2024", id="date"), pytest.param("ts", "noon", id="timestamp"),
+        pytest.param("u", "1234", id="uuid"), pytest.param("ls", [1], id="list-string"),
+        pytest.param("li", ["one"], id="list-int"),
+    ],
+)
+async def test_every_parameter_type_refuses_bad_values(
+    stub: Any, tenant: str, customer: CustomerDatabase, all_types_gateway: pb.Gateway,
+    name: str, bad: Any,
+) -> None:
+    before = await customer.fingerprint()
+    err = await _refused(
+        _execute(stub, tenant, all_types_gateway.id, "all-types", **{**VALID, name: bad})
+    )
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [f.split("[")[0] for f in err.field_violations] == [f"parameters.{name}"]
+    assert await customer.fingerprint() == before
