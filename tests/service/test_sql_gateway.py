@@ -209,12 +209,14 @@ async def test_bad_parameters_are_invalid_and_leave_data_intact(
 async def test_unknown_and_disallowed_templates(
     stub: Any, tenant: str, customer: CustomerDatabase, orders_setup: pb.Gateway
 ) -> None:
+    before = await customer.fingerprint()
     missing = await _refused(_execute(stub, tenant, orders_setup.id, "no-such-template"))
     assert missing.code == grpc.StatusCode.NOT_FOUND
-    await _template(stub, tenant, "not-allowed", "SELECT count(*) AS n FROM orders")
+    await _template(stub, tenant, "not-allowed", "DELETE FROM orders RETURNING id", read_only=False)
     denied = await _refused(_execute(stub, tenant, orders_setup.id, "not-allowed"))
     assert denied.code == grpc.StatusCode.PERMISSION_DENIED
     assert denied.reason == "TEMPLATE_NOT_ALLOWED"
+    assert await customer.fingerprint() == before
 
 
 async def test_row_and_byte_caps_through_the_api(
