@@ -345,30 +345,37 @@ class PostgresQueryRunner:
 
     async def _checkout(self, target: QueryTarget) -> _PoolEntry:
         digest = hashlib.sha256(target.connection_string.encode()).hexdigest()
+        entry = self._pools.get(digest)
+        if entry is None or self._source_digest.get(target.source) != digest:
+            return await self._checkout_slow(target, digest)
+        # No await since the lookup: nothing can retire the entry in between.
+        entry.in_use += 1
+        entry.last_used = self._now()
+        return entry
+
+    async def _checkout_slow(self, target: QueryTarget, digest: str) -> _PoolEntry:
+        """First use of a target, or a rotated credential: the only path that opens pools."""
         to_close: list[_PoolEntry] = []
         async with self._lock:
-            now = self._now()
             previous = self._source_digest.get(target.source)
             if previous is not None and previous != digest:
                 to_close.extend(self._detach(target.source, previous))
             entry = self._pools.get(digest)
             if entry is None:
-                to_close.extend(self._make_room(now))
+                to_close.extend(self._make_room(self._now()))
                 entry = _PoolEntry(pool=await self._new_pool(target.connection_string))
                 self._pools[digest] = entry
             entry.sources.add(target.source)
             self._source_digest[target.source] = digest
-            entry.in_use += 1
-            entry.last_used = now
+            entry.in_use += 1  # before any await, so no other call can retire it as idle
+            entry.last_used = self._now()
         await self._close_all(to_close)
         return entry
 
     async def _checkin(self, entry: _PoolEntry) -> None:
-        async with self._lock:
-            entry.in_use -= 1
-            entry.last_used = self._now()
-            closing = entry.retired and entry.in_use == 0
-        if closing:
+        entry.in_use -= 1
+        entry.last_used = self._now()
+        if entry.retired and entry.in_use == 0:
             await entry.pool.close()
 
     def _new_pool(self, connection_string: str) -> asyncpg.Pool:
