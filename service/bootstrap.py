@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
@@ -14,8 +15,11 @@ from drivers.database import Database
 from drivers.env_credentials import EnvCredentialService
 from drivers.integration_store import SqlIntegrationStore
 from drivers.prevention_store import SqlPreventionStore
+from drivers.sql_gateway_pool import PostgresQueryRunner
+from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.integrations import IntegrationsEngine
 from engines.prevention import PreventionEngine
+from engines.sql_gateway import SqlGatewayEngine
 from integrations.v1 import integrations_pb2, integrations_pb2_grpc, prevention_pb2, prevention_pb2_grpc
 from service.config import ServeConfig
 from service.interceptors.errors import ErrorMappingInterceptor
@@ -23,10 +27,14 @@ from service.interceptors.logging import RpcLoggingInterceptor
 from service.readiness import Readiness
 from service.servicers.integrations import IntegrationsServicer
 from service.servicers.prevention import PreventionServicer
+from service.servicers.sql_gateway import SqlGatewayServicer
 
 __all__ = ["Application", "create_server"]
 
 log = logging.getLogger("integrations.server")
+
+# Room in a response message for everything but the rows (columns, counts, framing).
+_RESPONSE_OVERHEAD_BYTES = 64 * 1024
 
 
 @dataclass
@@ -38,6 +46,7 @@ class Application:
     database: Database
     readiness: Readiness
     services: list[str] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Starts serving; health turns SERVING once storage answers."""
@@ -48,6 +57,8 @@ class Application:
         """Health NOT_SERVING first, then in-flight calls get `grace` seconds, then close."""
         await self.readiness.stop()
         await self.server.stop(grace)
+        for close in self.closers:
+            await close()
         await self.database.dispose()
 
 
@@ -58,7 +69,7 @@ async def create_server(config: ServeConfig) -> Application:
         await migrator.upgrade(database)
 
     # Until the credential service is wired (issue 3), secrets resolve from env:// refs only.
-    credentials = EnvCredentialService()  # noqa: F841 - handed to engines as they land
+    credentials = EnvCredentialService()
     integrations_engine = IntegrationsEngine(SqlIntegrationStore(database))
 
     server = grpc.aio.server(
@@ -79,6 +90,21 @@ async def create_server(config: ServeConfig) -> Application:
         PreventionServicer(PreventionEngine(SqlPreventionStore(database))), server
     )
     services.append(prevention_pb2.DESCRIPTOR.services_by_name["PreventionService"].full_name)
+    # SQL gateway (issue 6): pooled connections to tenant databases; a result must fit in one
+    # response message.
+    sql_runner = PostgresQueryRunner(
+        pool_size=config.sql_pool_size,
+        max_pools=config.sql_max_pools,
+        idle_seconds=config.sql_pool_idle_seconds,
+    )
+    sql_gateway_engine = SqlGatewayEngine(
+        SqlTemplateStore(database),
+        SqlGatewayStore(database),
+        credentials,
+        sql_runner,
+        result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
+    )
+    services.append(SqlGatewayServicer(sql_gateway_engine).add_to_server(server))
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -93,4 +119,4 @@ async def create_server(config: ServeConfig) -> Application:
     readiness = Readiness(
         health_servicer, database, services, config.readiness_interval_seconds
     )
-    return Application(server, port, database, readiness, services)
+    return Application(server, port, database, readiness, services, closers=[sql_runner.close])

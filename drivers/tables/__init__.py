@@ -6,6 +6,7 @@ in `drivers/migrations/versions/`; a test checks they match these tables)."""
 from drivers.tables import (
     integrations,  # noqa: F401  (registers tables)
     prevention,  # noqa: F401  (registers tables)
+    sql_gateway,  # noqa: F401  (registers tables)
 )
 from drivers.tables.base import metadata
 
