@@ -22,10 +22,13 @@ from drivers.database import Database
 from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
 from drivers.prevention_store import SqlPreventionStore
+from drivers.sql_gateway_pool import PostgresQueryRunner
+from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.credential_crypto import Keyring
 from engines.credential_vault import CredentialVault, RewrapResult
 from engines.integrations import IntegrationsEngine
 from engines.prevention import PreventionEngine
+from engines.sql_gateway import SqlGatewayEngine
 from integrations.v1 import integrations_pb2, integrations_pb2_grpc, prevention_pb2, prevention_pb2_grpc
 from service.auth import CallerRegistry, load_callers
 from service.call_info import current_call
@@ -37,11 +40,15 @@ from service.readiness import Readiness
 from service.servicers.credentials import CredentialsServicer
 from service.servicers.integrations import IntegrationsServicer
 from service.servicers.prevention import PreventionServicer
+from service.servicers.sql_gateway import SqlGatewayServicer
 from service.tls import channel_credentials, server_credentials
 
 __all__ = ["Application", "create_server", "rewrap_credentials"]
 
 log = logging.getLogger("integrations.server")
+
+# Room in a response message for everything but the rows (columns, counts, framing).
+_RESPONSE_OVERHEAD_BYTES = 64 * 1024
 
 
 @dataclass
@@ -53,7 +60,7 @@ class Application:
     database: Database
     readiness: Readiness
     services: list[str] = field(default_factory=list)
-    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Starts serving; health turns SERVING once storage answers."""
@@ -115,7 +122,7 @@ async def create_server(config: ServeConfig) -> Application:
         raise RuntimeError(f"could not listen on {config.listen}")
 
     services: list[str] = []
-    closers: list[Callable[[], Awaitable[Any]]] = []
+    closers: list[Callable[[], Awaitable[None]]] = []
     if vault is not None:
         credentials_pb2_grpc.add_CredentialServiceServicer_to_server(
             CredentialsServicer(vault), server
@@ -145,6 +152,22 @@ async def create_server(config: ServeConfig) -> Application:
         services.append(
             prevention_pb2.DESCRIPTOR.services_by_name["PreventionService"].full_name
         )
+        # SQL gateway (issue 6): pooled connections to tenant databases; a result must fit in
+        # one response message.
+        sql_runner = PostgresQueryRunner(
+            pool_size=config.sql_pool_size,
+            max_pools=config.sql_max_pools,
+            idle_seconds=config.sql_pool_idle_seconds,
+        )
+        closers.append(sql_runner.close)
+        sql_gateway_engine = SqlGatewayEngine(
+            SqlTemplateStore(database),
+            SqlGatewayStore(database),
+            credentials,
+            sql_runner,
+            result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
+        )
+        services.append(SqlGatewayServicer(sql_gateway_engine).add_to_server(server))
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

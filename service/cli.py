@@ -70,6 +70,25 @@ def _parser() -> argparse.ArgumentParser:
         default=int(_env("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024))),
         help="largest request or response accepted (env INTEGRATIONS_MAX_MESSAGE_BYTES)",
     )
+    # SQL gateway (issue 6): connection pools to tenant databases.
+    serve.add_argument(
+        "--sql-pool-size",
+        type=int,
+        default=int(_env("SQL_POOL_SIZE", "10")),
+        help="connections per tenant database (env INTEGRATIONS_SQL_POOL_SIZE; default 10)",
+    )
+    serve.add_argument(
+        "--sql-max-pools",
+        type=int,
+        default=int(_env("SQL_MAX_POOLS", "32")),
+        help="tenant databases with an open pool at once (env INTEGRATIONS_SQL_MAX_POOLS)",
+    )
+    serve.add_argument(
+        "--sql-pool-idle-seconds",
+        type=float,
+        default=float(_env("SQL_POOL_IDLE_SECONDS", "300")),
+        help="idle connections and pools close after this (env INTEGRATIONS_SQL_POOL_IDLE_SECONDS)",
+    )
     add_security_arguments(serve)  # issue 3
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
@@ -90,6 +109,9 @@ async def _serve(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         grace_seconds=args.grace_seconds,
         max_message_bytes=args.max_message_bytes,
+        sql_pool_size=args.sql_pool_size,
+        sql_max_pools=args.sql_max_pools,
+        sql_pool_idle_seconds=args.sql_pool_idle_seconds,
         **security_values(args),  # issue 3
     )
     app = await create_server(config)

@@ -19,7 +19,10 @@ class ServeConfig:
     grace_seconds: float = 10.0
     max_message_bytes: int = 4 * 1024 * 1024
     readiness_interval_seconds: float = 2.0
-
+    # SQL gateway (issue 6): connection pools to tenant databases.
+    sql_pool_size: int = 10
+    sql_max_pools: int = 32
+    sql_pool_idle_seconds: float = 300.0
     # -- credential service and caller authentication (issue 3; see docs/credentials.md) --
     callers_file: str | None = None
     tls_cert: str | None = None

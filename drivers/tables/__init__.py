@@ -7,6 +7,7 @@ from drivers.tables import (
     credentials,  # noqa: F401  (issue 3: credential service)
     integrations,  # noqa: F401  (registers tables)
     prevention,  # noqa: F401  (registers tables)
+    sql_gateway,  # noqa: F401  (registers tables)
 )
 from drivers.tables.base import metadata
 

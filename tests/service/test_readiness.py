@@ -1,4 +1,6 @@
-"""grpc.health.v1 reports SERVING only while the service's database answers."""
+"""grpc.health.v1 reports SERVING only while the service's database answers; the `liveness`
+entry (what deploy/kubernetes.yaml's liveness probe checks) stays SERVING without storage, so a
+database outage makes replicas unready, not restarted."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from integrations.v1 import integrations_pb2 as pb
 from integrations.v1 import integrations_pb2_grpc
 from service.bootstrap import create_server
+from service.readiness import LIVENESS_SERVICE
 from tests.bench.harness import free_port
 from tests.conftest import serve_config
 from tests.support import new_tenant
@@ -24,6 +27,8 @@ async def test_unreachable_database_means_not_serving_and_unavailable() -> None:
             for service in ("", "integrations.v1.IntegrationsService"):
                 reply = await health.Check(health_pb2.HealthCheckRequest(service=service))
                 assert reply.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            live = await health.Check(health_pb2.HealthCheckRequest(service=LIVENESS_SERVICE))
+            assert live.status == health_pb2.HealthCheckResponse.SERVING
             stub = integrations_pb2_grpc.IntegrationsServiceStub(channel)
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await stub.ListIntegrations(pb.ListIntegrationsRequest(tenant_id=new_tenant()))
@@ -35,6 +40,6 @@ async def test_unreachable_database_means_not_serving_and_unavailable() -> None:
 
 async def test_every_registered_service_is_serving_with_storage(server) -> None:  # type: ignore[no-untyped-def]
     health = server.stub(health_pb2_grpc.HealthStub)
-    for service in ["", *server.app.services]:
+    for service in ["", LIVENESS_SERVICE, *server.app.services]:
         reply = await health.Check(health_pb2.HealthCheckRequest(service=service))
         assert reply.status == health_pb2.HealthCheckResponse.SERVING, service
