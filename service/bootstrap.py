@@ -10,15 +10,29 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from drivers import migrator
+from drivers.connection_tester import NetworkConnectionTester
+from drivers.connector_store import SqlConnectorStore
+from drivers.data_source_store import SqlDataSourceStore
 from drivers.database import Database
 from drivers.env_credentials import EnvCredentialService
 from drivers.integration_store import SqlIntegrationStore
+from engines.connectors import ConnectorsEngine
+from engines.data_sources import DataSourcesEngine
 from engines.integrations import IntegrationsEngine
-from integrations.v1 import integrations_pb2, integrations_pb2_grpc
+from integrations.v1 import (
+    connectors_pb2,
+    connectors_pb2_grpc,
+    data_sources_pb2,
+    data_sources_pb2_grpc,
+    integrations_pb2,
+    integrations_pb2_grpc,
+)
 from service.config import ServeConfig
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.readiness import Readiness
+from service.servicers.connectors import ConnectorsServicer
+from service.servicers.data_sources import DataSourcesServicer
 from service.servicers.integrations import IntegrationsServicer
 
 __all__ = ["Application", "create_server"]
@@ -55,8 +69,16 @@ async def create_server(config: ServeConfig) -> Application:
         await migrator.upgrade(database)
 
     # Until the credential service is wired (issue 3), secrets resolve from env:// refs only.
-    credentials = EnvCredentialService()  # noqa: F841 - handed to engines as they land
+    credentials = EnvCredentialService()
     integrations_engine = IntegrationsEngine(SqlIntegrationStore(database))
+    # Issue 5: connectors and data sources share one connection tester.
+    connection_tester = NetworkConnectionTester()
+    connectors_engine = ConnectorsEngine(
+        SqlConnectorStore(database), connection_tester, credentials
+    )
+    data_sources_engine = DataSourcesEngine(
+        SqlDataSourceStore(database), connection_tester, credentials
+    )
 
     server = grpc.aio.server(
         interceptors=[RpcLoggingInterceptor(), ErrorMappingInterceptor()],
@@ -68,8 +90,17 @@ async def create_server(config: ServeConfig) -> Application:
     integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server(
         IntegrationsServicer(integrations_engine), server
     )
+    # Issue 5: ConnectorsService and DataSourcesService.
+    connectors_pb2_grpc.add_ConnectorsServiceServicer_to_server(
+        ConnectorsServicer(connectors_engine), server
+    )
+    data_sources_pb2_grpc.add_DataSourcesServiceServicer_to_server(
+        DataSourcesServicer(data_sources_engine), server
+    )
     services = [
         integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name,
+        connectors_pb2.DESCRIPTOR.services_by_name["ConnectorsService"].full_name,
+        data_sources_pb2.DESCRIPTOR.services_by_name["DataSourcesService"].full_name,
     ]
 
     health_servicer = health.aio.HealthServicer()
