@@ -35,8 +35,14 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# sqlite3 raises OperationalError for schema mistakes too; those are bugs, not outages.
+_SQLITE_SCHEMA_ERRORS = ("no such table", "no such column", "syntax error")
+
+
 def _is_connection_failure(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, OperationalError):
+        return not any(text in str(exc.orig) for text in _SQLITE_SCHEMA_ERRORS)
+    if isinstance(exc, InterfaceError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True

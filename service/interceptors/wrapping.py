@@ -39,9 +39,15 @@ def wrap_handler(
     if handler.unary_stream is not None:
         inner_stream = handler.unary_stream
 
-        async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            async for item in stream(lambda: inner_stream(request, context), request, context):
-                yield item
+        async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> None:
+            # A streaming behaviour is either an async generator or a coroutine that calls
+            # context.write() itself (grpc.health's Watch); run both as the latter.
+            result = inner_stream(request, context)
+            if hasattr(result, "__aiter__"):
+                async for item in stream(lambda: result, request, context):
+                    await context.write(item)
+            else:
+                await unary(lambda: result, request, context)
 
         return grpc.unary_stream_rpc_method_handler(
             unary_stream,
