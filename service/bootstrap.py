@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from drivers import migrator
 from drivers.connection_tester import NetworkConnectionTester
 from drivers.connector_store import SqlConnectorStore
+from drivers.credential_client import GrpcCredentialService
+from drivers.credential_store import SqlAccessLog, SqlCredentialStore
 from drivers.data_source_store import SqlDataSourceStore
 from drivers.database import Database
-from drivers.env_credentials import EnvCredentialService
 from drivers.integration_store import SqlIntegrationStore
+from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
 from engines.connectors import ConnectorsEngine
+from engines.credential_crypto import Keyring
+from engines.credential_vault import CredentialVault, RewrapResult
 from engines.data_sources import DataSourcesEngine
 from engines.integrations import IntegrationsEngine
 from integrations.v1 import (
@@ -27,15 +37,20 @@ from integrations.v1 import (
     integrations_pb2,
     integrations_pb2_grpc,
 )
+from service.auth import CallerRegistry, load_callers
+from service.call_info import current_call
 from service.config import ServeConfig
+from service.interceptors.auth import AuthInterceptor, RefusalHook
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.readiness import Readiness
 from service.servicers.connectors import ConnectorsServicer
+from service.servicers.credentials import CredentialsServicer
 from service.servicers.data_sources import DataSourcesServicer
 from service.servicers.integrations import IntegrationsServicer
+from service.tls import channel_credentials, server_credentials
 
-__all__ = ["Application", "create_server"]
+__all__ = ["Application", "create_server", "rewrap_credentials"]
 
 log = logging.getLogger("integrations.server")
 
@@ -49,6 +64,7 @@ class Application:
     database: Database
     readiness: Readiness
     services: list[str] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Starts serving; health turns SERVING once storage answers."""
@@ -59,49 +75,81 @@ class Application:
         """Health NOT_SERVING first, then in-flight calls get `grace` seconds, then close."""
         await self.readiness.stop()
         await self.server.stop(grace)
+        for close in self.closers:
+            await close()
         await self.database.dispose()
 
 
 async def create_server(config: ServeConfig) -> Application:
     """Builds the server for `config`; binds `config.listen` (port 0 picks a free port)."""
+    registry = _caller_registry(config)
+    tls = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
+    serve_main = config.only != "credentials"
+    serve_credentials = config.credentials_target is None
+    if config.only not in (None, "credentials"):
+        raise ValueError(f"--only {config.only!r}: the only choice is 'credentials'")
+    if not serve_credentials and not serve_main:
+        raise ValueError("--only credentials and --credentials-target exclude each other")
+    keyring = _keyring(config, create_dev=True) if serve_credentials else None
+
     database = Database(config.database_url)
     if config.apply_migrations:
         await migrator.upgrade(database)
 
-    # Until the credential service is wired (issue 3), secrets resolve from env:// refs only.
-    credentials = EnvCredentialService()
-    integrations_engine = IntegrationsEngine(SqlIntegrationStore(database))
-    # Issue 5: connectors and data sources share one connection tester.
-    connection_tester = NetworkConnectionTester()
-    connectors_engine = ConnectorsEngine(
-        SqlConnectorStore(database), connection_tester, credentials
-    )
-    data_sources_engine = DataSourcesEngine(
-        SqlDataSourceStore(database), connection_tester, credentials
-    )
+    vault = None
+    if keyring is not None:
+        vault = CredentialVault(
+            keyring,
+            SqlCredentialStore(database),
+            SqlAccessLog(database),
+            env_lookup=os.environ.get if config.allow_env_credentials else None,
+        )
+    internal_token = None
+    if vault is not None and serve_main:
+        registry, internal_token = registry.with_internal_caller()
 
     server = grpc.aio.server(
-        interceptors=[RpcLoggingInterceptor(), ErrorMappingInterceptor()],
+        interceptors=[
+            RpcLoggingInterceptor(),
+            ErrorMappingInterceptor(),
+            AuthInterceptor(registry, _reveal_refusals(vault)),
+        ],
         options=[
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
         ],
     )
-    integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server(
-        IntegrationsServicer(integrations_engine), server
+    port = server.add_secure_port(config.listen, tls) if tls else server.add_insecure_port(
+        config.listen
     )
-    # Issue 5: ConnectorsService and DataSourcesService.
-    connectors_pb2_grpc.add_ConnectorsServiceServicer_to_server(
-        ConnectorsServicer(connectors_engine), server
-    )
-    data_sources_pb2_grpc.add_DataSourcesServiceServicer_to_server(
-        DataSourcesServicer(data_sources_engine), server
-    )
-    services = [
-        integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name,
-        connectors_pb2.DESCRIPTOR.services_by_name["ConnectorsService"].full_name,
-        data_sources_pb2.DESCRIPTOR.services_by_name["DataSourcesService"].full_name,
-    ]
+    if port == 0:
+        raise RuntimeError(f"could not listen on {config.listen}")
+
+    services: list[str] = []
+    closers: list[Callable[[], Awaitable[Any]]] = []
+    if vault is not None:
+        credentials_pb2_grpc.add_CredentialServiceServicer_to_server(
+            CredentialsServicer(vault), server
+        )
+        services.append(credentials_pb2.DESCRIPTOR.services_by_name["CredentialService"].full_name)
+    if serve_main:
+        channel = _credentials_channel(config, server)
+        closers.append(channel.close)
+        credentials = GrpcCredentialService(
+            channel,
+            token=internal_token or config.credentials_token,
+            access_reason=lambda: f"{current_call().method} for {current_call().caller}",
+        )
+        integrations_engine = IntegrationsEngine(
+            SqlIntegrationStore(database), credential_ref_check=credentials.exists
+        )
+        integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server(
+            IntegrationsServicer(integrations_engine), server
+        )
+        services.append(
+            integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name
+        )
+        _add_connectors_and_data_sources(server, database, credentials, services)
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -110,10 +158,138 @@ async def create_server(config: ServeConfig) -> Application:
          reflection.SERVICE_NAME],
         server,
     )
-    port = server.add_insecure_port(config.listen)
-    if port == 0:
-        raise RuntimeError(f"could not listen on {config.listen}")
     readiness = Readiness(
         health_servicer, database, services, config.readiness_interval_seconds
     )
-    return Application(server, port, database, readiness, services)
+    return Application(server, port, database, readiness, services, closers)
+
+
+# -- connectors and data sources (issue 5) --------------------------------------------------
+
+
+def _add_connectors_and_data_sources(
+    server: grpc.aio.Server,
+    database: Database,
+    credentials: GrpcCredentialService,
+    services: list[str],
+) -> None:
+    """ConnectorsService and DataSourcesService; both engines share one connection tester."""
+    tester = NetworkConnectionTester()
+    connectors_pb2_grpc.add_ConnectorsServiceServicer_to_server(
+        ConnectorsServicer(ConnectorsEngine(SqlConnectorStore(database), tester, credentials)),
+        server,
+    )
+    data_sources_pb2_grpc.add_DataSourcesServiceServicer_to_server(
+        DataSourcesServicer(
+            DataSourcesEngine(SqlDataSourceStore(database), tester, credentials)
+        ),
+        server,
+    )
+    services.append(connectors_pb2.DESCRIPTOR.services_by_name["ConnectorsService"].full_name)
+    services.append(
+        data_sources_pb2.DESCRIPTOR.services_by_name["DataSourcesService"].full_name
+    )
+
+
+# -- credential service and caller authentication (issue 3) -------------------------------
+
+
+def _is_loopback(listen: str) -> bool:
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _caller_registry(config: ServeConfig) -> CallerRegistry:
+    if config.callers_file:
+        callers = load_callers(Path(config.callers_file))
+        log.info("caller authentication on: %d callers from %s", len(callers), config.callers_file)
+        return CallerRegistry(callers, open_access=False)
+    if not _is_loopback(config.listen):
+        raise ValueError(
+            f"refusing to listen on {config.listen} without a caller file: pass --callers PATH "
+            "(unauthenticated calls are accepted only on a loopback address)"
+        )
+    log.warning(
+        "no caller file: accepting unauthenticated calls, because %s is a loopback address",
+        config.listen,
+    )
+    return CallerRegistry([], open_access=True)
+
+
+def _keyring(config: ServeConfig, *, create_dev: bool) -> Keyring:
+    """The master keys: CREDENTIAL_MASTER_KEYS or --master-key-file; in development only, a
+    key file next to the database (created when `create_dev`)."""
+    if config.production and config.allow_env_credentials:
+        raise ValueError("--allow-env-credentials is for development; not with --production")
+    if config.master_keys and config.master_key_file:
+        raise ValueError("set CREDENTIAL_MASTER_KEYS or --master-key-file, not both")
+    if config.master_keys:
+        return parse_master_keys(config.master_keys, source="CREDENTIAL_MASTER_KEYS")
+    if config.master_key_file:
+        return load_key_file(Path(config.master_key_file))
+    if config.production:
+        raise ValueError(
+            "--production needs a master key: set CREDENTIAL_MASTER_KEYS or --master-key-file"
+        )
+    path = dev_key_path(config.database_url)
+    if not create_dev and not path.exists():
+        raise ValueError(f"no master key configured and no development key file at {path}")
+    log.warning(
+        "no master key configured: using the DEVELOPMENT key file %s (created if missing, "
+        "readable only by its owner); configure CREDENTIAL_MASTER_KEYS or --master-key-file "
+        "for real secrets",
+        path,
+    )
+    return ensure_dev_key_file(path)
+
+
+def _credentials_channel(config: ServeConfig, server: grpc.aio.Server) -> grpc.aio.Channel:
+    """The channel of the credential client: a remote target, or a loopback port of this very
+    server (in-process topology), kept separate so TLS on the public port does not matter."""
+    if config.credentials_target:
+        if config.credentials_tls_ca:
+            return grpc.aio.secure_channel(
+                config.credentials_target, channel_credentials(config.credentials_tls_ca)
+            )
+        return grpc.aio.insecure_channel(config.credentials_target)
+    internal_port = server.add_insecure_port("127.0.0.1:0")
+    return grpc.aio.insecure_channel(f"127.0.0.1:{internal_port}")
+
+
+def _reveal_refusals(vault: CredentialVault | None) -> RefusalHook | None:
+    """Writes GetCredential calls refused by authorization to the access log."""
+    if vault is None:
+        return None
+
+    async def record(method: str, request: Any, caller: str, why: str) -> None:
+        if method == "/credentials.v1.CredentialService/GetCredential":
+            await vault.record_refused(
+                request.tenant_id,
+                request.credential_ref,
+                caller=caller,
+                access_reason=request.access_reason,
+                detail=why,
+            )
+
+    return record
+
+
+async def rewrap_credentials(config: ServeConfig) -> RewrapResult:
+    """Re-seals every stored secret under the newest master key (`integrations-service rewrap`)."""
+    database = Database(config.database_url)
+    try:
+        if config.apply_migrations:
+            await migrator.upgrade(database)
+        vault = CredentialVault(
+            _keyring(config, create_dev=False),
+            SqlCredentialStore(database),
+            SqlAccessLog(database),
+        )
+        return await vault.rewrap()
+    finally:
+        await database.dispose()

@@ -14,6 +14,12 @@ from drivers.database import DEFAULT_DATABASE_URL, Database
 from service.bootstrap import create_server
 from service.config import ServeConfig
 from service.logs import configure_logging
+from service.security_cli import (
+    add_rewrap_command,
+    add_security_arguments,
+    run_rewrap,
+    security_values,
+)
 
 __all__ = ["main"]
 
@@ -64,9 +70,11 @@ def _parser() -> argparse.ArgumentParser:
         default=int(_env("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024))),
         help="largest request or response accepted (env INTEGRATIONS_MAX_MESSAGE_BYTES)",
     )
+    add_security_arguments(serve)  # issue 3
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     with_database(migrate)
+    with_database(add_rewrap_command(commands))  # issue 3
     return parser
 
 
@@ -76,6 +84,7 @@ async def _serve(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         grace_seconds=args.grace_seconds,
         max_message_bytes=args.max_message_bytes,
+        **security_values(args),  # issue 3
     )
     app = await create_server(config)
     stop = asyncio.Event()
@@ -105,7 +114,7 @@ async def _migrate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_format, args.log_level)
-    runner = {"serve": _serve, "migrate": _migrate}[args.command]
+    runner = {"serve": _serve, "migrate": _migrate, "rewrap": run_rewrap}[args.command]
     try:
         return asyncio.run(runner(args))
     except ValueError as exc:  # bad configuration: say what, no traceback

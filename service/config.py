@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from drivers.database import DEFAULT_DATABASE_URL
 
@@ -19,3 +19,17 @@ class ServeConfig:
     grace_seconds: float = 10.0
     max_message_bytes: int = 4 * 1024 * 1024
     readiness_interval_seconds: float = 2.0
+
+    # -- credential service and caller authentication (issue 3; see docs/credentials.md) --
+    callers_file: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
+    master_keys: str | None = field(default=None, repr=False)  # CREDENTIAL_MASTER_KEYS
+    master_key_file: str | None = None
+    production: bool = False
+    allow_env_credentials: bool = False
+    only: str | None = None  # "credentials": serve the credential service alone
+    credentials_target: str | None = None  # HOST:PORT of a remote credential service
+    credentials_token: str | None = field(default=None, repr=False)
+    credentials_tls_ca: str | None = None
