@@ -23,7 +23,7 @@ from engines.data_sources import (
     DataSourceStatistics,
     DataSourceStatus,
     DataSourceType,
-    TestRecord,
+    ConnectionTestRecord,
 )
 from engines.pagination import PageRequest
 
@@ -165,7 +165,7 @@ class SqlDataSourceStore:
     async def soft_delete(self, tenant_id: str, data_source_id: str, when: datetime) -> bool:
         return await self._rows.soft_delete(tenant_id, data_source_id, when)
 
-    async def record_test(self, data_source: DataSource, record: TestRecord) -> bool:
+    async def record_test(self, data_source: DataSource, record: ConnectionTestRecord) -> bool:
         values: dict[str, Any] = {"status": record.status.value, "update_time": record.when}
         if record.success:
             values |= {

@@ -52,7 +52,7 @@ __all__ = [
     "DataSourceStore",
     "DataSourceType",
     "DataSourcesEngine",
-    "TestRecord",
+    "ConnectionTestRecord",
 ]
 
 RESOURCE = "data source"
@@ -140,7 +140,7 @@ class DataSourceStatistics:
 
 
 @dataclass(frozen=True, slots=True)
-class TestRecord:
+class ConnectionTestRecord:
     """A connection test's outcome as written to a data source."""
 
     success: bool
@@ -176,7 +176,7 @@ class DataSourceStore(Protocol):
 
     async def soft_delete(self, tenant_id: str, data_source_id: str, when: datetime) -> bool: ...
 
-    async def record_test(self, data_source: DataSource, record: TestRecord) -> bool:
+    async def record_test(self, data_source: DataSource, record: ConnectionTestRecord) -> bool:
         """Counts a test (connection_count or error_count + 1, times, last_error, status) if the
         stored status is still `data_source.status`; False when it moved on or the row is gone."""
         ...
@@ -441,7 +441,7 @@ class DataSourcesEngine:
             status = data_source.status
             if not outcome.success:
                 status = next_status(status, LifecycleAction.FAIL_TEST, tested_since_error=True)
-            record = TestRecord(outcome.success, when, outcome.error, status)
+            record = ConnectionTestRecord(outcome.success, when, outcome.error, status)
             if await self._store.record_test(data_source, record):
                 return outcome, await self.get(data_source.tenant_id, data_source.id)
             data_source = await self.get(data_source.tenant_id, data_source.id)
