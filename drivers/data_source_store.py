@@ -18,12 +18,12 @@ from drivers.tables.connectors_data_sources import data_source_tags, data_source
 from drivers.tenant_rows import AfterWrite, TenantRows
 from engines.data_source_settings import ConnectionSettings
 from engines.data_sources import (
+    ConnectionTestRecord,
     DataSource,
     DataSourceFilters,
     DataSourceStatistics,
     DataSourceStatus,
     DataSourceType,
-    ConnectionTestRecord,
 )
 from engines.pagination import PageRequest
 

@@ -15,11 +15,11 @@ from drivers.database import Database
 from engines.connectors import Connector, ConnectorFilters, ConnectorStatus, ConnectorType
 from engines.data_source_settings import ConnectionSettings
 from engines.data_sources import (
+    ConnectionTestRecord,
     DataSource,
     DataSourceFilters,
     DataSourceStatus,
     DataSourceType,
-    ConnectionTestRecord,
 )
 from engines.errors import AlreadyExists
 from engines.pagination import parse_page
