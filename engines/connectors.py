@@ -32,12 +32,13 @@ from engines.endpoints import (
     with_password,
 )
 from engines.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
-from engines.idempotency import check_request_id
+from engines.idempotency import earlier_create
 from engines.integrations import check_credential_ref
 from engines.optimistic import write_with_retry
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.secret_keys import secret_key_violations
 from engines.validation import require_name, require_uuid
+from engines.violations import collect
 
 __all__ = [
     "CAPABILITIES",
@@ -193,14 +194,6 @@ class ConnectorStore(Protocol):
         ...
 
 
-def _collect(violations: list[FieldViolation], check: Any, *args: Any) -> Any:
-    try:
-        return check(*args)
-    except InvalidArgument as exc:
-        violations.extend(exc.violations)
-        return None
-
-
 def _require_postgres_url(field_name: str, value: str) -> str:
     return require_url(field_name, value, schemes=_POSTGRES_SCHEMES)
 
@@ -211,18 +204,18 @@ def _check_endpoint(
     name = f"{prefix}.endpoint"
     endpoint = endpoint.strip()
     if connector_type in (ConnectorType.HTTP, ConnectorType.MCP):
-        return _collect(violations, require_http_url, name, endpoint) or endpoint
+        return collect(violations, require_http_url, name, endpoint) or endpoint
     if not endpoint:
         return endpoint
     if connector_type is ConnectorType.SQL:
-        url = _collect(violations, _require_postgres_url, name, endpoint)
+        url = collect(violations, _require_postgres_url, name, endpoint)
         if url and split_password(url).password is not None:
             violations.append(
                 FieldViolation(name, "must not carry a password; put it in credential_ref")
             )
         return endpoint
     if parse_host_port(endpoint) is None:
-        _collect(violations, require_http_url, name, endpoint)
+        collect(violations, require_http_url, name, endpoint)
     return endpoint
 
 
@@ -231,7 +224,7 @@ def validated(prefix: str, connector_type: ConnectorType, values: dict[str, Any]
 
     `values` holds the full set of writable fields (the stored ones merged with the changes)."""
     violations: list[FieldViolation] = []
-    values["name"] = _collect(violations, require_name, f"{prefix}.name", values["name"])
+    values["name"] = collect(violations, require_name, f"{prefix}.name", values["name"])
     values["endpoint"] = _check_endpoint(prefix, connector_type, values["endpoint"], violations)
     ref = values["credential_ref"].strip()
     if ref or connector_type is ConnectorType.SQL:
@@ -244,12 +237,12 @@ def validated(prefix: str, connector_type: ConnectorType, values: dict[str, Any]
                 )
             )
         else:
-            ref = _collect(violations, check_credential_ref, f"{prefix}.credential_ref", ref)
+            ref = collect(violations, check_credential_ref, f"{prefix}.credential_ref", ref)
     values["credential_ref"] = ref or ""
     for name in ("config", "metadata"):
         values[name] = dict(values[name])
         violations.extend(secret_key_violations(f"{prefix}.{name}", values[name]))
-    _collect(
+    collect(
         violations, timeout_of, f"{prefix}.config.timeout_seconds",
         values["config"].get("timeout_seconds"),
     )
@@ -297,11 +290,9 @@ class ConnectorsEngine:
         self, tenant_id: str, draft: ConnectorDraft, *, request_id: str = ""
     ) -> Connector:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        check_request_id(request_id)
-        if request_id:
-            earlier = await self._store.find_by_request_id(tenant_id, request_id)
-            if earlier is not None:
-                return earlier
+        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        if earlier is not None:
+            return earlier
         if draft.connector_type is None:
             raise InvalidArgument.single("connector.connector_type", "is required")
         values = validated(

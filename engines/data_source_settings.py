@@ -5,7 +5,7 @@ one into the other, splitting out the secrets to be stored in the credential ser
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -13,6 +13,7 @@ from engines.connection_test import timeout_of
 from engines.endpoints import MASK, require_http_url, require_url, split_password
 from engines.errors import FieldViolation, InvalidArgument
 from engines.secret_keys import secret_key_violations
+from engines.violations import collect
 
 __all__ = [
     "AUTH_TYPES",
@@ -112,14 +113,6 @@ def _text(violations: list[FieldViolation], name: str, value: str, limit: int) -
     return value
 
 
-def _try(violations: list[FieldViolation], check: Callable[[], Any]) -> Any:
-    try:
-        return check()
-    except InvalidArgument as exc:
-        violations.extend(exc.violations)
-        return None
-
-
 def plan_settings(
     prefix: str,
     source_type: DataSourceType,
@@ -135,7 +128,7 @@ def plan_settings(
     connection_string = s.connection_string.strip()
     masked, url_password = "", None
     if connection_string:
-        url = _try(
+        url = collect(
             violations,
             lambda: require_url(
                 f"{name}.connection_string", connection_string, schemes=_SCHEMES.get(source_type)
@@ -187,10 +180,9 @@ def plan_settings(
         if not isinstance(url_option, str):
             violations.append(FieldViolation(f"{name}.options.url", "must be an http(s) URL"))
         else:
-            _try(violations, lambda: require_http_url(f"{name}.options.url", url_option))
-    _try(
-        violations,
-        lambda: timeout_of(f"{name}.options.timeout_seconds", options.get("timeout_seconds")),
+            collect(violations, require_http_url, f"{name}.options.url", url_option)
+    collect(
+        violations, timeout_of, f"{name}.options.timeout_seconds", options.get("timeout_seconds")
     )
     if source_type is DataSourceType.DATABASE and not (connection_string or host):
         violations.append(

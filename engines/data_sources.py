@@ -36,11 +36,12 @@ from engines.data_source_settings import (
 )
 from engines.endpoints import HostPort, host_port_of_url, with_password
 from engines.errors import Aborted, FieldViolation, InvalidArgument, NotFound, ServiceError
-from engines.idempotency import check_request_id
+from engines.idempotency import earlier_create
 from engines.optimistic import write_with_retry
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.secret_keys import secret_key_violations
 from engines.validation import require_name, require_uuid
+from engines.violations import collect
 
 __all__ = [
     "WRITABLE_FIELDS",
@@ -186,14 +187,6 @@ class DataSourceStore(Protocol):
         ...
 
 
-def _collect(violations: list[FieldViolation], check: Any, *args: Any) -> Any:
-    try:
-        return check(*args)
-    except InvalidArgument as exc:
-        violations.extend(exc.violations)
-        return None
-
-
 def _checked_tags(name: str, tags: Sequence[str], violations: list[FieldViolation]) -> tuple[str, ...]:
     unique = tuple(dict.fromkeys(t.strip() for t in tags))
     if len(unique) > _MAX_TAGS:
@@ -211,7 +204,7 @@ def _checked_roles(name: str, roles: Sequence[str], violations: list[FieldViolat
     if len(unique) > _MAX_ROLES:
         violations.append(FieldViolation(name, f"must hold at most {_MAX_ROLES} roles"))
     for index, role in enumerate(unique):
-        _collect(violations, require_name, f"{name}[{index}]", role)
+        collect(violations, require_name, f"{name}[{index}]", role)
     return unique
 
 
@@ -220,7 +213,7 @@ def _checked_values(prefix: str, values: dict[str, Any]) -> tuple[dict[str, Any]
     violations: list[FieldViolation] = []
     checked = dict(values)
     if "name" in values:
-        checked["name"] = _collect(violations, require_name, f"{prefix}.name", values["name"])
+        checked["name"] = collect(violations, require_name, f"{prefix}.name", values["name"])
     if "description" in values and len(values["description"]) > 2000:
         violations.append(FieldViolation(f"{prefix}.description", "must be at most 2000 characters"))
     if "owner_id" in values:
@@ -286,11 +279,9 @@ class DataSourcesEngine:
         self, tenant_id: str, draft: DataSourceDraft, *, request_id: str = ""
     ) -> DataSource:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        check_request_id(request_id)
-        if request_id:
-            earlier = await self._store.find_by_request_id(tenant_id, request_id)
-            if earlier is not None:
-                return earlier
+        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        if earlier is not None:
+            return earlier
         if draft.source_type is None:
             raise InvalidArgument.single("data_source.source_type", "is required")
         values, violations = _checked_values(
