@@ -77,6 +77,11 @@ def _classify(exc: BaseException, target: str, timeout: float) -> tuple[str, str
             f"TLS with {target} failed (server without TLS, or certificate not trusted for "
             "this host name): check ssl_enabled / ssl_verify"
         )
+    if any(isinstance(e, httpx.ProtocolError) for e in chain):
+        return "protocol_error", (
+            f"{target} accepted the connection but did not answer in HTTP/1.1: is the endpoint "
+            "an HTTP server, and is the scheme (http/https) right?"
+        )
     for error in chain:
         if isinstance(error, asyncpg.PostgresError):
             return "database_error", (

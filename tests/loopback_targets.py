@@ -60,12 +60,15 @@ async def http_target(status: int = 200) -> AsyncIterator[HttpTarget]:
 
 
 @contextlib.asynccontextmanager
-async def silent_target() -> AsyncIterator[int]:
-    """A port that accepts connections and never sends a byte; yields the port."""
+async def silent_target(greeting: bytes = b"") -> AsyncIterator[int]:
+    """A port that accepts connections and sends nothing but `greeting`; yields the port."""
     held: list[asyncio.StreamWriter] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         held.append(writer)
+        if greeting:
+            writer.write(greeting)
+            await writer.drain()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     try:

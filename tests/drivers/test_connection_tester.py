@@ -57,6 +57,12 @@ async def test_http_get_to_a_silent_server_times_out() -> None:
     assert "within 0.3 s" in outcome.error
 
 
+async def test_http_get_to_a_server_speaking_another_protocol() -> None:
+    async with silent_target(greeting=b"SSH-2.0-OpenSSH_9.2\r\n\r\n") as port:
+        outcome = await tester.http_get(f"http://127.0.0.1:{port}/", timeout=5)
+    assert (outcome.success, outcome.error_code) == (False, "protocol_error")
+
+
 async def test_tcp_connect_succeeds_and_is_refused() -> None:
     async with silent_target() as port:
         reached = await tester.tcp_connect("127.0.0.1", port, timeout=5)
