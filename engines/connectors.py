@@ -33,7 +33,7 @@ from engines.endpoints import (
 )
 from engines.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
 from engines.idempotency import earlier_create
-from engines.integrations import check_credential_ref
+from engines.integrations import CredentialRefCheck, check_credential_ref
 from engines.optimistic import write_with_retry
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.secret_keys import secret_key_violations
@@ -261,11 +261,13 @@ class ConnectorsEngine:
         credentials: CredentialService,
         *,
         clock: Clock = system_clock,
+        credential_ref_check: CredentialRefCheck | None = None,
     ) -> None:
         self._store = store
         self._tester = tester
         self._credentials = credentials
         self._clock = clock
+        self._credential_ref_check = credential_ref_check
 
     async def list(
         self, tenant_id: str, page_size: int, page_token: str, filters: ConnectorFilters
@@ -306,6 +308,7 @@ class ConnectorsEngine:
                 "credential_ref": draft.credential_ref,
             },
         )
+        await self._require_live_credential(tenant_id, values["credential_ref"])
         now = self._clock()
         connector = Connector(
             id=str(uuid.uuid4()),
@@ -336,7 +339,9 @@ class ConnectorsEngine:
                 connector, **values, update_time=self._clock(), version=connector.version + 1
             )
 
-        apply(current)  # validate before touching the etag or the store
+        checked = apply(current)  # validate before touching the etag or the store
+        if "credential_ref" in changes:
+            await self._require_live_credential(current.tenant_id, checked.credential_ref)
         return await write_with_retry(
             current,
             etag,
@@ -371,6 +376,18 @@ class ConnectorsEngine:
         if recorded is None:
             raise NotFound(RESOURCE, connector_id)
         return outcome, recorded
+
+    async def _require_live_credential(self, tenant_id: str, ref: str) -> None:
+        """A `cus-vault://` ref must name a live credential of the tenant (checked without
+        revealing it); other schemes cannot be checked before use."""
+        if not ref.startswith("cus-vault://") or self._credential_ref_check is None:
+            return
+        if not await self._credential_ref_check(tenant_id, ref):
+            raise InvalidArgument.single(
+                "connector.credential_ref",
+                "names no credential of this tenant; create it with "
+                "CredentialService.CreateCredential first",
+            )
 
     async def _attempt(self, connector: Connector) -> ConnectionOutcome:
         timeout = timeout_of("config.timeout_seconds", connector.config.get("timeout_seconds"))

@@ -176,7 +176,14 @@ def _add_connectors_and_data_sources(
     """ConnectorsService and DataSourcesService; both engines share one connection tester."""
     tester = NetworkConnectionTester()
     connectors_pb2_grpc.add_ConnectorsServiceServicer_to_server(
-        ConnectorsServicer(ConnectorsEngine(SqlConnectorStore(database), tester, credentials)),
+        ConnectorsServicer(
+            ConnectorsEngine(
+                SqlConnectorStore(database),
+                tester,
+                credentials,
+                credential_ref_check=credentials.exists,
+            )
+        ),
         server,
     )
     data_sources_pb2_grpc.add_DataSourcesServiceServicer_to_server(

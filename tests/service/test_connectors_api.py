@@ -8,6 +8,7 @@ import uuid
 import grpc
 from google.protobuf import field_mask_pb2
 
+from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from integrations.v1 import connectors_pb2 as pb
 from integrations.v1 import connectors_pb2_grpc
 from tests.loopback_targets import closed_port, http_target, silent_target
@@ -139,12 +140,27 @@ async def test_tcp_connector_and_missing_credential(server: RunningServer, tenan
             endpoint=f"127.0.0.1:{port}",
         )
         assert (await _test(stub, tenant, stream.id)).success
-    orphan = await _register(
-        stub, tenant, "orphan", endpoint="http://127.0.0.1:1/",
-        credential_ref=f"cus-vault://{tenant}/{uuid.uuid4()}",
+    ref = await store_credential(server, tenant, "soon-gone", "tok")
+    orphan = await _register(stub, tenant, "orphan", endpoint="http://127.0.0.1:1/", credential_ref=ref)
+    credentials = server.stub(credentials_pb2_grpc.CredentialServiceStub)
+    await credentials.DeleteCredential(
+        credentials_pb2.DeleteCredentialRequest(tenant_id=tenant, credential_id=ref.rsplit("/", 1)[1])
     )
     result = await _test(stub, tenant, orphan.id)
     assert not result.success and result.details["error_code"] == "credential_unavailable"
+
+
+async def test_credential_refs_must_belong_to_the_tenant(
+    server: RunningServer, tenant: str, other_tenant: str
+) -> None:
+    stub = _stub(server)
+    theirs = await store_credential(server, other_tenant, "theirs", "their-token")
+    for ref in (theirs, f"cus-vault://{tenant}/{uuid.uuid4()}"):
+        error = await fails(_register(stub, tenant, endpoint="http://h.example/", credential_ref=ref))
+        assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert set(error.field_violations) == {"connector.credential_ref"}
+    listed = await stub.ListConnectors(pb.ListConnectorsRequest(tenant_id=tenant))
+    assert listed.total_size == 0
 
 
 async def test_bad_input_names_fields_and_changes_nothing(

@@ -192,6 +192,9 @@ class FakeCredentialService:
         self.names[ref] = name
         return ref
 
+    async def exists(self, tenant_id: str, credential_ref: str) -> bool:
+        return self.secrets.get(credential_ref, ("", ""))[0] == tenant_id
+
     async def delete(self, tenant_id: str, credential_ref: str) -> None:
         await self.get(credential_ref, tenant_id)
         del self.secrets[credential_ref]

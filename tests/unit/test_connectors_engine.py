@@ -270,3 +270,23 @@ async def test_host_port_endpoints_get_a_tcp_connect(
     )
     await engine.test(TENANT, created.id)
     assert tester.calls[0][:2] == ("tcp_connect", ("kafka.internal", 9092))
+
+
+async def test_cus_vault_refs_must_name_a_live_credential_of_the_tenant(
+    tester: FakeConnectionTester, credentials: FakeCredentialService
+) -> None:
+    engine = ConnectorsEngine(
+        FakeConnectorStore(), tester, credentials, credential_ref_check=credentials.exists
+    )
+    mine = await credentials.store(TENANT, "mine", "s")
+    theirs = await credentials.store(OTHER, "theirs", "s")
+    created = await engine.register(TENANT, _http(credential_ref=mine))
+    for ref in (theirs, f"cus-vault://{TENANT}/{uuid.uuid4()}"):
+        with pytest.raises(InvalidArgument) as caught:
+            await engine.register(TENANT, _http("other", credential_ref=ref))
+        assert [v.field for v in caught.value.violations] == ["connector.credential_ref"]
+        with pytest.raises(InvalidArgument):
+            await engine.update(TENANT, created.id, {"credential_ref": ref}, "")
+    assert (await engine.get(TENANT, created.id)).credential_ref == mine
+    # env:// and encrypted:// refs cannot be checked before use; they are accepted.
+    await engine.register(TENANT, _http("env", credential_ref="env://CRM_TOKEN"))
