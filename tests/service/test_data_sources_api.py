@@ -4,6 +4,7 @@ isolation, and scans proving no secret reaches a response, the log or the databa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -328,3 +329,15 @@ async def test_no_secret_reaches_responses_logs_or_the_database(
         assert all(secret not in str(r) for r in responses), secret
         assert secret not in logged, secret
         assert secret.encode() not in stored, secret
+
+
+async def test_concurrent_tests_are_all_counted(server: RunningServer, tenant: str) -> None:
+    stub = _stub(server)
+    async with silent_target() as port:
+        source = await _register(
+            stub, tenant, "busy", pb.DATA_SOURCE_TYPE_STREAM, host="127.0.0.1", port=port
+        )
+        results = await asyncio.gather(*(_test(stub, tenant, source.id) for _ in range(8)))
+    assert all(r.success for r in results)
+    counted = await _get(stub, tenant, source.id)
+    assert counted.connection_count == 8 and counted.error_count == 0
