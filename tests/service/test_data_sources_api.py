@@ -12,6 +12,7 @@ import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 
+from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from integrations.v1 import data_sources_pb2 as pb
 from integrations.v1 import data_sources_pb2_grpc
 from tests.loopback_targets import closed_port, http_target, silent_target
@@ -287,6 +288,14 @@ async def test_another_tenant_gets_not_found_in_every_rpc(
     assert await _get(stub, tenant, mine.id) == mine
 
 
+async def _credential_names(server: RunningServer, tenant: str) -> list[str]:
+    """The tenant's live credentials, named without their random suffix."""
+    stub = server.stub(credentials_pb2_grpc.CredentialServiceStub)
+    reply = await stub.ListCredentials(credentials_pb2.ListCredentialsRequest(tenant_id=tenant))
+    assert reply.total_size == len(reply.credentials)
+    return sorted(c.name.rsplit("/", 1)[0] for c in reply.credentials)
+
+
 async def test_no_secret_reaches_responses_logs_or_the_database(
     server: RunningServer, tenant: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -317,7 +326,13 @@ async def test_no_secret_reaches_responses_logs_or_the_database(
     responses.append(await fails(
         _register(stub, tenant, "db", connection_string=f"postgresql://a:{PASSWORD}@h/x")
     ))
+    # Each secret is one credential of the tenant; a rotated one is revoked, and deleting the
+    # data source revokes its own.
+    assert await _credential_names(server, tenant) == sorted(
+        [f"data-source/{api.id}/api_key", f"data-source/{db.id}/password"]
+    )
     await stub.DeleteDataSource(pb.DeleteDataSourceRequest(**_ids(tenant, api.id)))
+    assert await _credential_names(server, tenant) == [f"data-source/{db.id}/password"]
 
     assert db.config.connection_string.startswith("postgresql://app:***@127.0.0.1:")
     stored = await database_text(server)
