@@ -108,6 +108,14 @@ async def main() -> None:
                 stats_large = await run_load(
                     "Statistics, 10,000 sources", statistics(large), total_calls=1000
                 )
+                alone_small = await run_load(
+                    "Statistics, 1,000, one caller", statistics(small), concurrency=1,
+                    total_calls=300,
+                )
+                alone_large = await run_load(
+                    "Statistics, 10,000, one caller", statistics(large), concurrency=1,
+                    total_calls=300,
+                )
                 rows_small = await run_load(
                     "List all rows, 1,000 sources", read_every_row(small),
                     concurrency=2, total_calls=10, warmup_calls=1,
@@ -122,9 +130,10 @@ async def main() -> None:
     print("query plan of the grouped count (10,000 tenant, neighbour with 10,000 more):")
     print(plan)
     print(baseline.line())
-    for result in (stats_small, stats_large, rows_small, rows_large, again):
+    for result in (stats_small, stats_large, alone_small, alone_large, rows_small, rows_large, again):
         print(result.line(baseline))
-    print(_growth("GetDataSourceStatistics", stats_small, stats_large))
+    print(_growth("GetDataSourceStatistics, 8 callers", stats_small, stats_large))
+    print(_growth("GetDataSourceStatistics, 1 caller", alone_small, alone_large))
     print(_growth("ListDataSources, every page", rows_small, rows_large))
 
 
