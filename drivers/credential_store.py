@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from drivers.batching import Batcher
 from drivers.database import Database
 from drivers.keyset import page_of
 from drivers.tables.credentials import credential_access_events, credential_secrets, credentials
@@ -68,11 +69,27 @@ def _secret_values(secret: SealedSecret) -> dict[str, Any]:
     }
 
 
+def _credential_and_secret(row: Any) -> tuple[StoredCredential, SealedSecret]:
+    secret = SealedSecret(
+        tenant_id=row.tenant_id,
+        credential_id=row.id,
+        version=row.version,
+        sealed=Sealed(key_version=row.key_version, blob=bytes(row.sealed)),
+        create_time=row.update_time,
+    )
+    return _to_credential(row), secret
+
+
 class SqlCredentialStore:
-    """Credentials and sealed secret versions in the service's database."""
+    """Credentials and sealed secret versions in the service's database.
+
+    Reveals are hot: concurrent reads of current secrets are served by one query per batch."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._reads: Batcher[
+            tuple[str, str], tuple[StoredCredential, SealedSecret] | None
+        ] = Batcher(self._read_current)
 
     async def insert(
         self, credential: StoredCredential, secret: SealedSecret, request_id: str | None
@@ -121,29 +138,25 @@ class SqlCredentialStore:
     async def current_secret(
         self, tenant_id: str, credential_id: str
     ) -> tuple[StoredCredential, SealedSecret] | None:
+        return await self._reads.submit((tenant_id, credential_id))
+
+    async def _read_current(
+        self, keys: list[tuple[str, str]]
+    ) -> list[tuple[StoredCredential, SealedSecret] | None]:
+        """One query for every reveal waiting: the live credentials and their newest secrets."""
         query = (
             sa.select(credentials, credential_secrets.c.key_version, credential_secrets.c.sealed)
             .select_from(_current)
             .where(
-                credentials.c.tenant_id == tenant_id,
-                credentials.c.id == credential_id,
-                credential_secrets.c.tenant_id == tenant_id,
+                credentials.c.tenant_id.in_({tenant for tenant, _ in keys}),
+                credentials.c.id.in_({credential_id for _, credential_id in keys}),
                 _live,
             )
         )
-        async with self._db.transaction() as conn:
-            row = (await conn.execute(query)).first()
-        if row is None:
-            return None
-        credential = _to_credential(row)
-        secret = SealedSecret(
-            tenant_id=row.tenant_id,
-            credential_id=row.id,
-            version=row.version,
-            sealed=Sealed(key_version=row.key_version, blob=bytes(row.sealed)),
-            create_time=row.update_time,
-        )
-        return credential, secret
+        async with self._db.autocommit() as conn:
+            rows = (await conn.execute(query)).all()
+        found = {(row.tenant_id, row.id): _credential_and_secret(row) for row in rows}
+        return [found.get(key) for key in keys]
 
     async def list(
         self, tenant_id: str, page: PageRequest
@@ -259,28 +272,41 @@ def _to_event(row: Any) -> AccessEvent:
     )
 
 
+def _event_values(event: AccessEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "tenant_id": event.tenant_id,
+        "credential_id": event.credential_id or None,
+        "credential_ref": event.credential_ref,
+        "caller": event.caller,
+        "outcome": event.outcome.value,
+        "access_reason": event.access_reason,
+        "detail": event.detail,
+        "requester_tenant_id": event.requester_tenant_id,
+        "create_time": event.create_time,
+    }
+
+
 class SqlAccessLog:
-    """The access log of reveal attempts, append-only, in the service's database."""
+    """The access log of reveal attempts, append-only, in the service's database.
+
+    Writes are group-committed: `record` returns once its event is committed, but events that
+    arrive while a commit is in flight share the next one, so the log costs one transaction per
+    batch of concurrent reveals instead of one per reveal."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._writes: Batcher[dict[str, Any], None] = Batcher(self._insert)
 
     async def record(self, event: AccessEvent) -> None:
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                credential_access_events.insert().values(
-                    id=event.id,
-                    tenant_id=event.tenant_id,
-                    credential_id=event.credential_id or None,
-                    credential_ref=event.credential_ref,
-                    caller=event.caller,
-                    outcome=event.outcome.value,
-                    access_reason=event.access_reason,
-                    detail=event.detail,
-                    requester_tenant_id=event.requester_tenant_id,
-                    create_time=event.create_time,
-                )
-            )
+        await self._writes.submit(_event_values(event))
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> list[None]:
+        # executemany: one multi-row INSERT on PostgreSQL (atomic by itself), a compiled
+        # statement SQLAlchemy caches whatever the batch size.
+        async with self._db.autocommit() as conn:
+            await conn.execute(credential_access_events.insert(), rows)
+        return [None] * len(rows)
 
     async def list(
         self, tenant_id: str, credential_id: str | None, page: PageRequest

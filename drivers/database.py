@@ -4,7 +4,7 @@ turn connection failures into `Unavailable`, and readiness checks."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -37,6 +37,16 @@ def normalize_url(url: str) -> str:
 
 # sqlite3 raises OperationalError for schema mistakes too; those are bugs, not outages.
 _SQLITE_SCHEMA_ERRORS = ("no such table", "no such column", "syntax error")
+
+
+@contextlib.contextmanager
+def _unavailable_on_connection_failure() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        if _is_connection_failure(exc):
+            raise Unavailable("the service's database is unavailable; retry later") from exc
+        raise
 
 
 def _is_connection_failure(exc: BaseException) -> bool:
@@ -75,6 +85,7 @@ class Database:
                 pool_timeout=5,
                 connect_args={"timeout": 5, "command_timeout": 30},
             )
+        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def is_sqlite(self) -> bool:
@@ -83,13 +94,22 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside one transaction, committed on success, rolled back on error."""
-        try:
+        with _unavailable_on_connection_failure():
             async with self.engine.begin() as conn:
                 yield conn
-        except Exception as exc:
-            if _is_connection_failure(exc):
-                raise Unavailable("the service's database is unavailable; retry later") from exc
-            raise
+
+    @contextlib.asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for hot paths that run one statement (an executemany INSERT counts as
+        one): on PostgreSQL without BEGIN/COMMIT round trips, the statement commits itself; on
+        SQLite a plain transaction, where autocommit would commit each row separately."""
+        with _unavailable_on_connection_failure():
+            if self.is_sqlite:
+                async with self.engine.begin() as conn:
+                    yield conn
+            else:
+                async with self._autocommit_engine.connect() as conn:
+                    yield conn
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""

@@ -57,8 +57,12 @@ class Sealed:
         return f"Sealed(key_version={self.key_version}, blob=<{len(self.blob)} bytes>)"
 
 
+# One encoder for every call: building a configured JSONEncoder costs more than encoding.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def _canonical(parts: Mapping[str, object]) -> bytes:
-    return json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return _CANONICAL.encode(parts).encode()
 
 
 def ref_aad(tenant_id: str, context: Mapping[str, str]) -> bytes:
@@ -155,4 +159,8 @@ def parse_encrypted_ref(ref: str) -> Sealed:
         blob = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise SealBroken() from None
+    # Refuse non-canonical spellings (changed padding bits), so that one ciphertext has exactly
+    # one ref and any changed character is detected.
+    if base64.urlsafe_b64encode(blob).decode().rstrip("=") != text:
+        raise SealBroken()
     return Sealed(key_version=int(match.group(1)), blob=blob)

@@ -241,6 +241,18 @@ def _shown_ref(ref: str) -> str:
     return "(not a credential ref)"
 
 
+def _attempt(tenant_id: str, ref: str, caller: str, access_reason: str) -> _Attempt:
+    parsed = _parse_vault_ref(ref.strip()) if ref.strip().startswith(VAULT_SCHEME) else None
+    return _Attempt(
+        tenant_id=tenant_id,
+        credential_ref=_shown_ref(ref),
+        caller=caller,
+        access_reason=access_reason,
+        requester_tenant_id=tenant_id,
+        credential_id=parsed[1] if parsed else "",
+    )
+
+
 def _check_secret(field_name: str, secret: str) -> bytes:
     data = secret.encode()
     if not data:
@@ -248,6 +260,22 @@ def _check_secret(field_name: str, secret: str) -> bytes:
     if len(data) > MAX_SECRET_BYTES:
         raise InvalidArgument.single(field_name, f"must be at most {MAX_SECRET_BYTES} bytes")
     return data
+
+
+def _check_expiry(expire_time: datetime | None, now: datetime) -> None:
+    if expire_time is not None and expire_time <= now:
+        raise InvalidArgument.single("expire_time", "must be in the future")
+
+
+def _violations_of(*checks: Callable[[], object]) -> list[FieldViolation]:
+    """Runs every check and collects what they find, so one reply names every bad field."""
+    violations: list[FieldViolation] = []
+    for check in checks:
+        try:
+            check()
+        except InvalidArgument as exc:
+            violations.extend(exc.violations)
+    return violations
 
 
 def _check_metadata(field_name: str, metadata: Mapping[str, str]) -> list[FieldViolation]:
@@ -318,14 +346,11 @@ class CredentialVault:
                 return earlier
         metadata = dict(metadata or {})
         now = self._clock()
-        violations = _check_metadata("metadata", metadata)
-        for check in (lambda: require_name("name", name), lambda: _check_secret("secret", secret)):
-            try:
-                check()
-            except InvalidArgument as exc:
-                violations.extend(exc.violations)
-        if expire_time is not None and expire_time <= now:
-            violations.append(FieldViolation("expire_time", "must be in the future"))
+        violations = _check_metadata("metadata", metadata) + _violations_of(
+            lambda: require_name("name", name),
+            lambda: _check_secret("secret", secret),
+            lambda: _check_expiry(expire_time, now),
+        )
         if violations:
             raise InvalidArgument(violations)
         credential_id = str(uuid.uuid4())
@@ -333,7 +358,7 @@ class CredentialVault:
         credential = StoredCredential(
             id=credential_id,
             tenant_id=tenant_id,
-            name=require_name("name", name),
+            name=name.strip(),
             version=1,
             key_version=secret_row.sealed.key_version,
             expire_time=expire_time,
@@ -386,11 +411,13 @@ class CredentialVault:
         etag: str = "",
     ) -> StoredCredential:
         """Adds a secret version; a non-empty stale `etag` or a concurrent rotation is ABORTED."""
-        _check_secret("secret", secret)
-        current = await self.get(tenant_id, credential_id)
         now = self._clock()
-        if expire_time is not None and expire_time <= now:
-            raise InvalidArgument.single("expire_time", "must be in the future")
+        violations = _violations_of(
+            lambda: _check_secret("secret", secret), lambda: _check_expiry(expire_time, now)
+        )
+        if violations:
+            raise InvalidArgument(violations)
+        current = await self.get(tenant_id, credential_id)
         if etag and etag != current.etag:
             raise Aborted(f"etag {etag!r} is stale: the credential was rotated since it was read")
         version = current.version + 1
@@ -450,13 +477,7 @@ class CredentialVault:
         tenant_id = require_uuid("tenant_id", tenant_id)
         if len(access_reason) > 512:
             raise InvalidArgument.single("access_reason", "must be at most 512 characters")
-        attempt = _Attempt(
-            tenant_id=tenant_id,
-            credential_ref=_shown_ref(credential_ref),
-            caller=caller,
-            access_reason=access_reason,
-            requester_tenant_id=tenant_id,
-        )
+        attempt = _attempt(tenant_id, credential_ref, caller, access_reason)
         ref = credential_ref.strip()
         if not ref or len(ref) > MAX_REF_CHARS:
             await self._record(attempt, AccessOutcome.FAILED, "not a credential ref")
@@ -487,13 +508,7 @@ class CredentialVault:
             tenant_id = require_uuid("tenant_id", tenant_id)
         except InvalidArgument:
             return
-        attempt = _Attempt(
-            tenant_id=tenant_id,
-            credential_ref=_shown_ref(credential_ref),
-            caller=caller,
-            access_reason=access_reason[:512],
-            requester_tenant_id=tenant_id,
-        )
+        attempt = _attempt(tenant_id, credential_ref, caller, access_reason[:512])
         await self._record(attempt, AccessOutcome.DENIED, detail)
 
     async def access_events(
@@ -529,7 +544,6 @@ class CredentialVault:
             await self._record(attempt, AccessOutcome.FAILED, "malformed cus-vault:// ref")
             raise NotFound(RESOURCE, "cus-vault://…")
         owner, credential_id = parsed
-        attempt.credential_id = credential_id
         if owner != attempt.tenant_id:
             if await self._store.get(owner, credential_id) is not None:
                 attempt.tenant_id = owner  # the owner's log shows who tried

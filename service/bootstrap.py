@@ -259,10 +259,11 @@ def _credentials_channel(config: ServeConfig, server: grpc.aio.Server) -> grpc.a
     """The channel of the credential client: a remote target, or a loopback port of this very
     server (in-process topology), kept separate so TLS on the public port does not matter."""
     if config.credentials_target:
-        if config.credentials_tls_ca:
-            return grpc.aio.secure_channel(
-                config.credentials_target, channel_credentials(config.credentials_tls_ca)
+        if config.credentials_tls_ca or config.credentials_tls_cert:
+            credentials = channel_credentials(
+                config.credentials_tls_ca, config.credentials_tls_cert, config.credentials_tls_key
             )
+            return grpc.aio.secure_channel(config.credentials_target, credentials)
         return grpc.aio.insecure_channel(config.credentials_target)
     internal_port = server.add_insecure_port("127.0.0.1:0")
     return grpc.aio.insecure_channel(f"127.0.0.1:{internal_port}")

@@ -32,4 +32,6 @@ class ServeConfig:
     only: str | None = None  # "credentials": serve the credential service alone
     credentials_target: str | None = None  # HOST:PORT of a remote credential service
     credentials_token: str | None = field(default=None, repr=False)
-    credentials_tls_ca: str | None = None
+    credentials_tls_ca: str | None = None  # TLS to the remote credential service
+    credentials_tls_cert: str | None = None  # with _key: a client certificate (mutual TLS)
+    credentials_tls_key: str | None = None

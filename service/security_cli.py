@@ -76,6 +76,16 @@ def add_security_arguments(serve: argparse.ArgumentParser) -> None:
         default=_env("CREDENTIALS_TLS_CA"),
         help="PEM CA of the remote credential service: connect with TLS",
     )
+    serve.add_argument(
+        "--credentials-tls-cert",
+        default=_env("CREDENTIALS_TLS_CERT"),
+        help="PEM client certificate for a remote credential service that requires mutual TLS",
+    )
+    serve.add_argument(
+        "--credentials-tls-key",
+        default=_env("CREDENTIALS_TLS_KEY"),
+        help="PEM private key of --credentials-tls-cert",
+    )
 
 
 def security_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -93,6 +103,8 @@ def security_values(args: argparse.Namespace) -> dict[str, Any]:
         "credentials_target": args.credentials_target,
         "credentials_token": os.environ.get(CREDENTIALS_TOKEN_ENV) or None,
         "credentials_tls_ca": args.credentials_tls_ca,
+        "credentials_tls_cert": args.credentials_tls_cert,
+        "credentials_tls_key": args.credentials_tls_key,
     }
 
 

@@ -12,9 +12,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
-from tests.bench.harness import ServerProcess, postgres_database, run_load
+from tests.bench.harness import LoadResult, ServerProcess, postgres_database, run_load
 
 TARGET_RATIO = 0.5
+CONCURRENCY = (8, 32)
 
 
 async def main() -> None:
@@ -39,18 +40,29 @@ async def main() -> None:
                 reveal_stored = pb.GetCredentialRequest(
                     tenant_id=tenant, credential_ref=stored.credential_ref, access_reason="bench"
                 )
-                baseline = await run_load("health Check", lambda i: health.Check(check))
-                results = [
-                    await run_load("EncryptCredential", lambda i: stub.EncryptCredential(encrypt)),
-                    await run_load(
-                        "GetCredential encrypted://",
-                        lambda i: stub.GetCredential(reveal_encrypted),
-                    ),
-                    await run_load(
-                        "GetCredential cus-vault://", lambda i: stub.GetCredential(reveal_stored)
-                    ),
-                ]
-                again = await run_load("health Check (again)", lambda i: health.Check(check))
+                for concurrency in CONCURRENCY:
+                    print(f"-- {concurrency} concurrent callers")
+
+                    async def load(name: str, call: object, n: int = concurrency) -> LoadResult:
+                        return await run_load(name, call, concurrency=n)  # type: ignore[arg-type]
+
+                    baseline = await load("health Check", lambda i: health.Check(check))
+                    results = [
+                        await load("EncryptCredential", lambda i: stub.EncryptCredential(encrypt)),
+                        await load(
+                            "GetCredential encrypted://",
+                            lambda i: stub.GetCredential(reveal_encrypted),
+                        ),
+                        await load(
+                            "GetCredential cus-vault://",
+                            lambda i: stub.GetCredential(reveal_stored),
+                        ),
+                    ]
+                    again = await load("health Check (again)", lambda i: health.Check(check))
+                    _report(baseline, results, again)
+
+
+def _report(baseline: LoadResult, results: list[LoadResult], again: LoadResult) -> None:
     print(baseline.line())
     for result in results:
         verdict = "ok" if result.throughput / baseline.throughput >= TARGET_RATIO else "BELOW"

@@ -11,6 +11,8 @@ from google.protobuf import timestamp_pb2
 from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
 from drivers.tables.credentials import credentials
+from tests.conftest import serve_config
+from tests.service.servers import started
 from tests.support import RunningServer, rich_error
 
 SECRET = "sk-test-PLAINTEXT-9f8e7d6c5b4a"
@@ -254,21 +256,13 @@ async def test_other_tenant_gets_not_found_in_every_rpc(
 async def test_env_refs_resolve_only_when_enabled(
     server: RunningServer, tenant: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from service.bootstrap import create_server
-    from tests.conftest import serve_config
-
     monkeypatch.setenv("ISSUE3_TEST_KEY", SECRET)
     request = pb.GetCredentialRequest(tenant_id=tenant, credential_ref="env://ISSUE3_TEST_KEY")
     assert (await _stub(server).GetCredential(request)).value == SECRET
 
-    app = await create_server(serve_config(server.database_url, allow_env_credentials=False))
-    await app.start()
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{app.port}") as channel:
-            stub = credentials_pb2_grpc.CredentialServiceStub(channel)
-            err = rich_error(await _fails(stub.GetCredential(request)))
-    finally:
-        await app.stop(0)
+    config = serve_config(server.database_url, allow_env_credentials=False)
+    async with started(config) as production_like:
+        err = rich_error(await _fails(_stub(production_like).GetCredential(request)))
     assert err.code == grpc.StatusCode.FAILED_PRECONDITION
     assert err.reason == "CREDENTIAL_SCHEME_DISABLED"
     assert "--allow-env-credentials" in err.message
