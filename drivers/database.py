@@ -4,7 +4,7 @@ turn connection failures into `Unavailable`, and readiness checks."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -49,6 +49,17 @@ def _is_connection_failure(exc: BaseException) -> bool:
     return isinstance(exc, (OSError, ConnectionError))
 
 
+@contextlib.contextmanager
+def _unavailable_on_connection_failure() -> Iterator[None]:
+    """Re-raises connection failures as `Unavailable`; everything else passes through."""
+    try:
+        yield
+    except Exception as exc:
+        if _is_connection_failure(exc):
+            raise Unavailable("the service's database is unavailable; retry later") from exc
+        raise
+
+
 class Database:
     """One async engine and its pool; the only way drivers reach the service's own tables."""
 
@@ -84,25 +95,17 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside one transaction, committed on success, rolled back on error."""
-        try:
+        with _unavailable_on_connection_failure():
             async with self.engine.begin() as conn:
                 yield conn
-        except Exception as exc:
-            if _is_connection_failure(exc):
-                raise Unavailable("the service's database is unavailable; retry later") from exc
-            raise
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection in autocommit mode, for reads that need no transaction (saves the
         BEGIN/COMMIT round trips)."""
-        try:
+        with _unavailable_on_connection_failure():
             async with self.engine.connect() as conn:
                 yield await conn.execution_options(isolation_level="AUTOCOMMIT")
-        except Exception as exc:
-            if _is_connection_failure(exc):
-                raise Unavailable("the service's database is unavailable; retry later") from exc
-            raise
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""

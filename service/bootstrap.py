@@ -16,20 +16,34 @@ from grpc_reflection.v1alpha import reflection
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from drivers import migrator
+from drivers.connection_tester import NetworkConnectionTester
+from drivers.connector_store import SqlConnectorStore
 from drivers.credential_client import GrpcCredentialService
 from drivers.credential_store import SqlAccessLog, SqlCredentialStore
+from drivers.data_source_store import SqlDataSourceStore
 from drivers.database import Database
 from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
 from drivers.prevention_store import SqlPreventionStore
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
+from engines.connectors import ConnectorsEngine
 from engines.credential_crypto import Keyring
 from engines.credential_vault import CredentialVault, RewrapResult
+from engines.data_sources import DataSourcesEngine
 from engines.integrations import IntegrationsEngine
 from engines.prevention import PreventionEngine
 from engines.sql_gateway import SqlGatewayEngine
-from integrations.v1 import integrations_pb2, integrations_pb2_grpc, prevention_pb2, prevention_pb2_grpc
+from integrations.v1 import (
+    connectors_pb2,
+    connectors_pb2_grpc,
+    data_sources_pb2,
+    data_sources_pb2_grpc,
+    integrations_pb2,
+    integrations_pb2_grpc,
+    prevention_pb2,
+    prevention_pb2_grpc,
+)
 from service.auth import CallerRegistry, load_callers
 from service.call_info import current_call
 from service.config import ServeConfig
@@ -37,7 +51,9 @@ from service.interceptors.auth import AuthInterceptor, RefusalHook
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.readiness import Readiness
+from service.servicers.connectors import ConnectorsServicer
 from service.servicers.credentials import CredentialsServicer
+from service.servicers.data_sources import DataSourcesServicer
 from service.servicers.integrations import IntegrationsServicer
 from service.servicers.prevention import PreventionServicer
 from service.servicers.sql_gateway import SqlGatewayServicer
@@ -168,6 +184,7 @@ async def create_server(config: ServeConfig) -> Application:
             result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
         )
         services.append(SqlGatewayServicer(sql_gateway_engine).add_to_server(server))
+        _add_connectors_and_data_sources(server, database, credentials, services)
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -180,6 +197,40 @@ async def create_server(config: ServeConfig) -> Application:
         health_servicer, database, services, config.readiness_interval_seconds
     )
     return Application(server, port, database, readiness, services, closers)
+
+
+# -- connectors and data sources (issue 5) --------------------------------------------------
+
+
+def _add_connectors_and_data_sources(
+    server: grpc.aio.Server,
+    database: Database,
+    credentials: GrpcCredentialService,
+    services: list[str],
+) -> None:
+    """ConnectorsService and DataSourcesService; both engines share one connection tester."""
+    tester = NetworkConnectionTester()
+    connectors_pb2_grpc.add_ConnectorsServiceServicer_to_server(
+        ConnectorsServicer(
+            ConnectorsEngine(
+                SqlConnectorStore(database),
+                tester,
+                credentials,
+                credential_ref_check=credentials.exists,
+            )
+        ),
+        server,
+    )
+    data_sources_pb2_grpc.add_DataSourcesServiceServicer_to_server(
+        DataSourcesServicer(
+            DataSourcesEngine(SqlDataSourceStore(database), tester, credentials)
+        ),
+        server,
+    )
+    services.append(connectors_pb2.DESCRIPTOR.services_by_name["ConnectorsService"].full_name)
+    services.append(
+        data_sources_pb2.DESCRIPTOR.services_by_name["DataSourcesService"].full_name
+    )
 
 
 # -- credential service and caller authentication (issue 3) -------------------------------

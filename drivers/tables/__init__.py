@@ -3,6 +3,7 @@
 Importing this package registers every table on `metadata` (Alembic migrations are hand-written
 in `drivers/migrations/versions/`; a test checks they match these tables)."""
 
+import drivers.tables.connectors_data_sources  # noqa: F401  (issue 5: connectors, data sources)
 from drivers.tables import (
     credentials,  # noqa: F401  (issue 3: credential service)
     integrations,  # noqa: F401  (registers tables)

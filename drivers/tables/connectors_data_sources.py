@@ -1,0 +1,121 @@
+"""Tables of the connector registry and of customer data sources with their tags.
+
+No column holds a secret: connectors and data sources keep credential refs, and data source
+connection strings are stored with the password masked."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from drivers.tables.base import UtcDateTime, metadata
+
+__all__ = ["connectors", "data_source_tags", "data_sources"]
+
+connectors = sa.Table(
+    "connectors",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("connector_type", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("endpoint", sa.Text, nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("credential_ref", sa.Text, nullable=False),
+    sa.Column("last_used_time", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=True),
+    sa.Column("create_time", UtcDateTime, nullable=False),
+    sa.Column("update_time", UtcDateTime, nullable=False),
+    sa.Column("delete_time", UtcDateTime, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_connectors_tenant_order", "tenant_id", "create_time", "id"),
+    sa.Index(
+        "uq_connectors_live_name",
+        "tenant_id",
+        "name",
+        unique=True,
+        sqlite_where=sa.text("delete_time IS NULL"),
+        postgresql_where=sa.text("delete_time IS NULL"),
+    ),
+    sa.Index(
+        "uq_connectors_request_id",
+        "tenant_id",
+        "request_id",
+        unique=True,
+        sqlite_where=sa.text("request_id IS NOT NULL"),
+        postgresql_where=sa.text("request_id IS NOT NULL"),
+    ),
+)
+
+data_sources = sa.Table(
+    "data_sources",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("source_type", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("password_ref", sa.Text, nullable=False),
+    sa.Column("api_key_ref", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("owner_id", sa.String(128), nullable=False),
+    sa.Column("access_roles", sa.JSON, nullable=False),
+    sa.Column("last_connected_time", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=False),
+    sa.Column("last_error_time", UtcDateTime, nullable=True),
+    sa.Column("connection_count", sa.BigInteger, nullable=False),
+    sa.Column("error_count", sa.BigInteger, nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=True),
+    sa.Column("create_time", UtcDateTime, nullable=False),
+    sa.Column("update_time", UtcDateTime, nullable=False),
+    sa.Column("delete_time", UtcDateTime, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_data_sources_tenant_order", "tenant_id", "create_time", "id"),
+    # Covers GetDataSourceStatistics: grouped counts read from the index alone on PostgreSQL.
+    sa.Index(
+        "ix_data_sources_tenant_stats",
+        "tenant_id",
+        "status",
+        "source_type",
+        "connection_count",
+        "error_count",
+        sqlite_where=sa.text("delete_time IS NULL"),
+        postgresql_where=sa.text("delete_time IS NULL"),
+    ),
+    sa.Index(
+        "uq_data_sources_live_name",
+        "tenant_id",
+        "name",
+        unique=True,
+        sqlite_where=sa.text("delete_time IS NULL"),
+        postgresql_where=sa.text("delete_time IS NULL"),
+    ),
+    sa.Index(
+        "uq_data_sources_request_id",
+        "tenant_id",
+        "request_id",
+        unique=True,
+        sqlite_where=sa.text("request_id IS NOT NULL"),
+        postgresql_where=sa.text("request_id IS NOT NULL"),
+    ),
+)
+
+# One row per (data source, tag), so the tag filter is an indexed lookup on both backends.
+data_source_tags = sa.Table(
+    "data_source_tags",
+    metadata,
+    sa.Column(
+        "data_source_id",
+        sa.String(36),
+        sa.ForeignKey("data_sources.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("tag", sa.String(64), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Index("ix_data_source_tags_tenant_tag", "tenant_id", "tag"),
+)

@@ -1,0 +1,54 @@
+"""Optimistic concurrency shared by Update RPCs: etag check, conditional write, re-read and
+re-apply when a concurrent writer got there first."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
+from engines.errors import Aborted
+
+__all__ = ["Versioned", "write_with_retry"]
+
+_ATTEMPTS = 20
+
+
+class Versioned(Protocol):
+    """A stored resource with a version counter and the etag derived from it."""
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def etag(self) -> str: ...
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+async def write_with_retry(
+    current: V,
+    etag: str,
+    *,
+    resource: str,
+    apply: Callable[[V], V],
+    save: Callable[[V, int], Awaitable[bool]],
+    reload: Callable[[], Awaitable[V]],
+) -> V:
+    """Writes `apply(current)` if the stored version is still current's.
+
+    A non-empty stale `etag` is ABORTED. Without an etag the caller accepts last-writer-wins,
+    but a write still never overwrites a concurrent one it did not see: re-read and re-apply."""
+    if etag and etag != current.etag:
+        raise Aborted(
+            f"etag {etag!r} is stale: the {resource} changed since it was read; "
+            "read it again and retry"
+        )
+    for _ in range(_ATTEMPTS):
+        updated = apply(current)
+        if await save(updated, current.version):
+            return updated
+        if etag:
+            raise Aborted(f"the {resource} changed concurrently; read it again and retry")
+        current = await reload()
+    raise Aborted(f"the {resource} is being changed too often; retry later")
