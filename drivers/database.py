@@ -39,7 +39,20 @@ def normalize_url(url: str) -> str:
 _SQLITE_SCHEMA_ERRORS = ("no such table", "no such column", "syntax error")
 
 
+# SQLSTATEs of a server that is down, going down or coming up: class 08 (connection exception),
+# 57P01-57P03 (admin/crash shutdown, "cannot connect now" while starting or stopping) and 53300
+# (too many connections). asyncpg raises these as plain DBAPIErrors, not OperationalErrors.
+_UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03", "53300")
+
+
+def _is_unavailable_sqlstate(exc: DBAPIError) -> bool:
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+    return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+
+
 def _is_connection_failure(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and _is_unavailable_sqlstate(exc):
+        return True
     if isinstance(exc, OperationalError):
         return not any(text in str(exc.orig) for text in _SQLITE_SCHEMA_ERRORS)
     if isinstance(exc, InterfaceError):
