@@ -8,6 +8,8 @@ from typing import Any
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
+from engines.errors import InvalidArgument
+
 __all__ = [
     "from_struct",
     "from_timestamp",
@@ -32,11 +34,21 @@ def set_timestamp(target: timestamp_pb2.Timestamp, value: datetime | None) -> No
         target.FromDatetime(value.astimezone(timezone.utc))
 
 
-def from_timestamp(ts: timestamp_pb2.Timestamp, *, present: bool = True) -> datetime | None:
-    """An aware UTC datetime, or None when the field was not set."""
+def from_timestamp(
+    ts: timestamp_pb2.Timestamp, *, present: bool = True, field: str = "timestamp"
+) -> datetime | None:
+    """An aware UTC datetime, or None when the field was not set.
+
+    A Timestamp outside 0001-01-01..9999-12-31 or with nanos outside 0..999999999 is
+    INVALID_ARGUMENT naming `field` (protobuf itself raises ValueError for those)."""
     if not present:
         return None
-    return ts.ToDatetime(tzinfo=timezone.utc)
+    try:
+        return ts.ToDatetime(tzinfo=timezone.utc)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidArgument.single(
+            field, "must be a valid timestamp between 0001-01-01 and 9999-12-31"
+        ) from exc
 
 
 def to_struct(values: Mapping[str, Any]) -> struct_pb2.Struct:

@@ -11,6 +11,7 @@ import grpc
 
 from engines.errors import ServiceError
 from service.errors import internal_status, status_for
+from service.interceptors.decoding import refuse_undecodable, with_tolerant_deserializer
 from service.interceptors.wrapping import AroundInterceptor, Context
 
 __all__ = ["ErrorMappingInterceptor"]
@@ -26,12 +27,31 @@ async def _abort_for(exc: Exception, context: Context, method: str) -> None:
 
 
 class ErrorMappingInterceptor(AroundInterceptor):
-    """Servicers raise engine errors; this is the only place that maps them (service/errors.py)."""
+    """Servicers raise engine errors; this is the only place that maps them (service/errors.py).
+
+    It also turns a request that does not decode into INVALID_ARGUMENT (interceptors/decoding.py),
+    before the inner interceptors and the servicer see it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tolerant: dict[str, grpc.RpcMethodHandler | None] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        method = handler_call_details.method
+        if method not in self._tolerant:
+            handler = await super().intercept_service(continuation, handler_call_details)
+            self._tolerant[method] = with_tolerant_deserializer(handler)
+        return self._tolerant[method]  # type: ignore[return-value]
 
     async def around_unary(
         self, method: str, call: Callable[[], Awaitable[Any]], request: Any, context: Context
     ) -> Any:
         try:
+            refuse_undecodable(request)
             return await call()
         except (grpc.aio.AbortError, asyncio.CancelledError):
             raise
@@ -42,6 +62,7 @@ class ErrorMappingInterceptor(AroundInterceptor):
         self, method: str, call: Callable[[], AsyncIterator[Any]], request: Any, context: Context
     ) -> AsyncIterator[Any]:
         try:
+            refuse_undecodable(request)
             async for item in call():
                 yield item
         except (grpc.aio.AbortError, asyncio.CancelledError):

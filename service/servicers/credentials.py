@@ -76,7 +76,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
             request.name,
             request.secret,
             expire_time=from_timestamp(
-                request.expire_time, present=request.HasField("expire_time")
+                request.expire_time, present=request.HasField("expire_time"), field="expire_time"
             ),
             metadata=dict(request.metadata),
             request_id=request.request_id,
@@ -125,7 +125,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
             request.credential_id,
             request.secret,
             expire_time=from_timestamp(
-                request.expire_time, present=request.HasField("expire_time")
+                request.expire_time, present=request.HasField("expire_time"), field="expire_time"
             ),
             etag=request.etag,
         )

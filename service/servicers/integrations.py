@@ -215,7 +215,7 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
             tokens=request.tokens,
             cost_cents=request.cost_cents,
             occurred_at=from_timestamp(
-                request.occurred_at, present=request.HasField("occurred_at")
+                request.occurred_at, present=request.HasField("occurred_at"), field="occurred_at"
             ),
             request_id=request.request_id,
         )

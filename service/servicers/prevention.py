@@ -62,7 +62,9 @@ def _activation(
 ) -> datetime | None:
     """The request's policy_activated_at, or None when unset (the engine refuses that)."""
     return from_timestamp(
-        request.policy_activated_at, present=request.HasField("policy_activated_at")
+        request.policy_activated_at,
+        present=request.HasField("policy_activated_at"),
+        field="policy_activated_at",
     )
 
 

@@ -127,7 +127,14 @@ async def wait_serving(address: str, timeout: float = 30.0) -> float:
 class ServerProcess:
     """`integrations-service serve` in its own process (so load and server do not share a loop)."""
 
-    def __init__(self, database_url: str, *extra_args: str, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        database_url: str,
+        *extra_args: str,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+    ):
+        self.log_path = log_path  # the server's log lines (stderr); discarded when None
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.args = [
@@ -138,10 +145,14 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            self.args, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        stderr = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self.process = subprocess.Popen(
+                self.args, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=stderr
+            )
+        finally:
+            if self.log_path:
+                stderr.close()  # type: ignore[union-attr]
 
     def stop(self) -> int:
         assert self.process is not None

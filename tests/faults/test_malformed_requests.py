@@ -1,0 +1,77 @@
+"""The fixes the bad-input fuzzing led to, pinned as plain end-to-end tests: a request nested past
+protobuf's depth limit and an out-of-range Timestamp are INVALID_ARGUMENT, not UNKNOWN/INTERNAL,
+and change nothing."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.protobuf import struct_pb2, timestamp_pb2
+
+from credentials.v1 import credentials_pb2, credentials_pb2_grpc
+from integrations.v1 import integrations_pb2, integrations_pb2_grpc, prevention_pb2, prevention_pb2_grpc
+from tests.support import RunningServer, rich_error
+
+
+def _nest(level: struct_pb2.Struct, depth: int) -> None:
+    # Built in place: copying a message this deep would itself hit the parser's limit.
+    for _ in range(depth):
+        level = level.fields["k"].struct_value
+    level.fields["leaf"].string_value = "x"
+
+
+async def test_request_nested_past_the_parser_limit_is_invalid_argument(
+    server: RunningServer, tenant: str
+) -> None:
+    stub = server.stub(integrations_pb2_grpc.IntegrationsServiceStub)
+    request = integrations_pb2.CreateIntegrationRequest(
+        tenant_id=tenant,
+        integration=integrations_pb2.Integration(
+            name="deep", provider_type=integrations_pb2.PROVIDER_TYPE_OPENAI,
+            credential_ref="env://FAULT_TEST_PROVIDER_KEY",
+        ),
+    )
+    _nest(request.integration.config, 80)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.CreateIntegration(request)
+    error = rich_error(caught.value)
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.reason == "MALFORMED_REQUEST"
+    assert "request" in error.field_violations
+    listed = await stub.ListIntegrations(integrations_pb2.ListIntegrationsRequest(tenant_id=tenant))
+    assert listed.total_size == 0
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        pytest.param(timestamp_pb2.Timestamp(seconds=253402300800), id="after-9999"),
+        pytest.param(timestamp_pb2.Timestamp(seconds=0, nanos=-1), id="negative-nanos"),
+    ],
+)
+async def test_out_of_range_timestamps_name_their_field(
+    server: RunningServer, tenant: str, timestamp: timestamp_pb2.Timestamp
+) -> None:
+    credentials = server.stub(credentials_pb2_grpc.CredentialServiceStub)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await credentials.CreateCredential(
+            credentials_pb2.CreateCredentialRequest(
+                tenant_id=tenant, name="n", secret="s", expire_time=timestamp
+            )
+        )
+    assert rich_error(caught.value).field_violations.keys() == {"expire_time"}
+    listed = await credentials.ListCredentials(
+        credentials_pb2.ListCredentialsRequest(tenant_id=tenant)
+    )
+    assert len(listed.credentials) == 0
+
+    prevention = server.stub(prevention_pb2_grpc.PreventionServiceStub)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await prevention.EvaluateGraduation(
+            prevention_pb2.EvaluateGraduationRequest(
+                tenant_id=tenant, policy_id="p", policy_activated_at=timestamp
+            )
+        )
+    error = rich_error(caught.value)
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.field_violations.keys() == {"policy_activated_at"}
