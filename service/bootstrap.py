@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -12,18 +14,33 @@ from grpc_reflection.v1alpha import reflection
 from drivers import migrator
 from drivers.database import Database
 from drivers.env_credentials import EnvCredentialService
+from drivers.health_store import SqlHealthStore
 from drivers.integration_store import SqlIntegrationStore
+from drivers.provider_probe import HttpProviderProbe
+from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
+from integrations.v1 import health_pb2 as integration_health_pb2
+from integrations.v1 import health_pb2_grpc as integration_health_pb2_grpc
 from integrations.v1 import integrations_pb2, integrations_pb2_grpc
 from service.config import ServeConfig
+from service.health_runtime import HealthRuntime
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.readiness import Readiness
+from service.servicers.health import IntegrationHealthServicer
 from service.servicers.integrations import IntegrationsServicer
 
 __all__ = ["Application", "create_server"]
 
 log = logging.getLogger("integrations.server")
+
+
+class Component(Protocol):
+    """Something the server starts after it serves and stops after in-flight calls end."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -35,16 +52,21 @@ class Application:
     database: Database
     readiness: Readiness
     services: list[str] = field(default_factory=list)
+    components: Sequence[Component] = ()
 
     async def start(self) -> None:
         """Starts serving; health turns SERVING once storage answers."""
         await self.server.start()
         await self.readiness.start()
+        for component in self.components:
+            await component.start()
 
     async def stop(self, grace: float | None = None) -> None:
         """Health NOT_SERVING first, then in-flight calls get `grace` seconds, then close."""
         await self.readiness.stop()
         await self.server.stop(grace)
+        for component in self.components:
+            await component.stop()
         await self.database.dispose()
 
 
@@ -55,8 +77,17 @@ async def create_server(config: ServeConfig) -> Application:
         await migrator.upgrade(database)
 
     # Until the credential service is wired (issue 3), secrets resolve from env:// refs only.
-    credentials = EnvCredentialService()  # noqa: F841 - handed to engines as they land
-    integrations_engine = IntegrationsEngine(SqlIntegrationStore(database))
+    credentials = EnvCredentialService()
+    integration_store = SqlIntegrationStore(database)
+    # Health checks (issue 4): one shared HTTP client for every provider probe.
+    probe = HttpProviderProbe(
+        connect_timeout_seconds=config.health.connect_timeout_seconds,
+        read_timeout_seconds=config.health.read_timeout_seconds,
+    )
+    health_engine = HealthEngine(
+        integration_store, SqlHealthStore(database), credentials, probe, settings=config.health
+    )
+    integrations_engine = IntegrationsEngine(integration_store, health_tester=health_engine)
 
     server = grpc.aio.server(
         interceptors=[RpcLoggingInterceptor(), ErrorMappingInterceptor()],
@@ -68,8 +99,12 @@ async def create_server(config: ServeConfig) -> Application:
     integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server(
         IntegrationsServicer(integrations_engine), server
     )
+    integration_health_pb2_grpc.add_IntegrationHealthServiceServicer_to_server(
+        IntegrationHealthServicer(health_engine), server
+    )
     services = [
         integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name,
+        integration_health_pb2.DESCRIPTOR.services_by_name["IntegrationHealthService"].full_name,
     ]
 
     health_servicer = health.aio.HealthServicer()
@@ -85,4 +120,7 @@ async def create_server(config: ServeConfig) -> Application:
     readiness = Readiness(
         health_servicer, database, services, config.readiness_interval_seconds
     )
-    return Application(server, port, database, readiness, services)
+    return Application(
+        server, port, database, readiness, services,
+        components=[HealthRuntime(health_engine, probe, config.health)],
+    )

@@ -13,6 +13,7 @@ from drivers import migrator
 from drivers.database import DEFAULT_DATABASE_URL, Database
 from service.bootstrap import create_server
 from service.config import ServeConfig
+from service.health_options import add_health_arguments, health_settings
 from service.logs import configure_logging
 
 __all__ = ["main"]
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         default=int(_env("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024))),
         help="largest request or response accepted (env INTEGRATIONS_MAX_MESSAGE_BYTES)",
     )
+    add_health_arguments(serve)  # issue 4
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     with_database(migrate)
@@ -76,6 +78,7 @@ async def _serve(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         grace_seconds=args.grace_seconds,
         max_message_bytes=args.max_message_bytes,
+        health=health_settings(args),
     )
     app = await create_server(config)
     stop = asyncio.Event()

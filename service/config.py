@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drivers.database import DEFAULT_DATABASE_URL
+from engines.health import HealthSettings
 
 __all__ = ["ServeConfig"]
 
@@ -19,3 +20,4 @@ class ServeConfig:
     grace_seconds: float = 10.0
     max_message_bytes: int = 4 * 1024 * 1024
     readiness_interval_seconds: float = 2.0
+    health: HealthSettings = HealthSettings()  # issue 4: health checks

@@ -1,0 +1,386 @@
+"""Customer health checks of LLM provider integrations: probe outcomes, the rules that turn them
+into health states, the per-integration rate limit (a claim held in the database, so it holds
+across replicas), batch checks and the tenant summary.
+
+Keys are revealed through the `CredentialService` port only for the probe and are never put in a
+result, a message, a log or the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from engines.clock import Clock, system_clock
+from engines.credentials import CredentialService
+from engines.errors import InvalidArgument, NotFound, ServiceError
+from engines.integrations import HealthState, Integration, ProviderType
+from engines.validation import require_uuid
+
+__all__ = [
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_STALE_THRESHOLD",
+    "MAX_CONCURRENCY",
+    "HealthCheckResult",
+    "HealthEngine",
+    "HealthSettings",
+    "HealthStore",
+    "HealthSummary",
+    "IntegrationReader",
+    "ProbeFailure",
+    "ProbeObservation",
+    "ProviderProbe",
+    "classify",
+    "overall_health",
+]
+
+RESOURCE = "integration"
+DEFAULT_STALE_THRESHOLD = timedelta(minutes=5)
+DEFAULT_MAX_CONCURRENCY = 8
+MAX_CONCURRENCY = 32
+# Providers this build cannot probe yet: UNKNOWN without revealing the key.
+_UNPROBED = {
+    ProviderType.BEDROCK: "Bedrock probes (SigV4-signed ListFoundationModels) are not supported yet",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSettings:
+    """Tunables of health checking (flags of `serve`)."""
+
+    min_interval: timedelta = timedelta(seconds=60)
+    slow_after_ms: int = 2000
+    history_retention: timedelta = timedelta(days=30)
+    connect_timeout_seconds: float = 5.0
+    read_timeout_seconds: float = 10.0
+    background_interval: timedelta | None = None
+    poll_seconds: float = 0.05
+
+    @property
+    def probe_lease(self) -> timedelta:
+        """How long a claim protects a running probe; longer than any probe can take."""
+        return timedelta(seconds=2 * (self.connect_timeout_seconds + self.read_timeout_seconds) + 5)
+
+
+class ProbeFailure(enum.StrEnum):
+    """Why a probe got no HTTP status."""
+
+    CONNECT_FAILED = "connect_failed"
+    CONNECTION_ERROR = "connection_error"
+    TIMEOUT = "timeout"
+    UNSUPPORTED = "unsupported"
+    MISCONFIGURED = "misconfigured"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeObservation:
+    """What a provider probe saw: an HTTP status, or a failure; `detail` is safe to show."""
+
+    status_code: int | None
+    latency_ms: int
+    failure: ProbeFailure | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheckResult:
+    """The outcome of one check; `cached` when a stored result was returned instead of a probe."""
+
+    integration_id: str
+    integration_name: str
+    health_state: HealthState
+    message: str
+    latency_ms: int
+    checked_at: datetime | None
+    error_code: str
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSummary:
+    """A tenant's enabled, live integrations counted by stored health."""
+
+    counts: Mapping[HealthState, int]
+    total: int
+    stale_count: int
+    overall_health: HealthState
+    checked_at: datetime
+
+
+class IntegrationReader(Protocol):
+    """Reads one live integration of a tenant (SqlIntegrationStore satisfies it)."""
+
+    async def get(self, tenant_id: str, integration_id: str) -> Integration | None: ...
+
+
+class HealthStore(Protocol):
+    """Health columns of integrations, the probe claim, and the health history."""
+
+    async def claim(
+        self,
+        tenant_id: str,
+        integration_id: str,
+        *,
+        now: datetime,
+        checked_before: datetime | None,
+        lease_expired_before: datetime,
+    ) -> bool:
+        """Atomically marks a probe as running, if no probe runs (or its lease expired) and,
+        unless `checked_before` is None, the last check is older than it. True: you probe."""
+
+    async def release(self, tenant_id: str, integration_id: str) -> None:
+        """Drops a claim whose probe was abandoned."""
+
+    async def latest(self, tenant_id: str, integration_id: str) -> HealthCheckResult | None:
+        """The stored result of the last check of a live integration (None if unknown id)."""
+
+    async def record(self, tenant_id: str, result: HealthCheckResult, retain_after: datetime) -> None:
+        """Stores `result` as the latest, appends it to the history, releases the claim and
+        drops the integration's history older than `retain_after`."""
+
+    async def stale(self, tenant_id: str, checked_before: datetime) -> Sequence[Integration]:
+        """Enabled, live integrations never checked or last checked before `checked_before`."""
+
+    async def tenants_with_stale(self, checked_before: datetime) -> Sequence[str]:
+        """Tenants that have stale integrations (for the background checker)."""
+
+    async def counts(
+        self, tenant_id: str, checked_before: datetime
+    ) -> tuple[Mapping[HealthState, int], int]:
+        """Enabled, live integrations per health state, and how many of them are stale."""
+
+
+class ProviderProbe(Protocol):
+    """Sends one unbilled request (or, when configured, a minimal generation) to a provider."""
+
+    async def probe(self, integration: Integration, key: str) -> ProbeObservation: ...
+
+
+def classify(observation: ProbeObservation, slow_after_ms: int) -> tuple[HealthState, str, str]:
+    """The probe rules: (state, error_code, message). Only HTTP 200 is ever healthy."""
+    status, latency = observation.status_code, observation.latency_ms
+    if observation.failure is not None:
+        failure = observation.failure
+        state = (
+            HealthState.UNKNOWN
+            if failure in (ProbeFailure.UNSUPPORTED, ProbeFailure.MISCONFIGURED)
+            else HealthState.UNHEALTHY
+        )
+        return state, failure.value, observation.detail or failure.value.replace("_", " ")
+    if status == 200:
+        if latency <= slow_after_ms:
+            return HealthState.HEALTHY, "", f"provider answered in {latency} ms"
+        return (
+            HealthState.DEGRADED,
+            "slow",
+            f"provider answered slowly: {latency} ms (healthy within {slow_after_ms} ms)",
+        )
+    if status == 401:
+        return HealthState.UNHEALTHY, "auth_failed", "provider rejected the credential (HTTP 401)"
+    if status == 403:
+        return (
+            HealthState.UNHEALTHY,
+            "access_denied",
+            "the credential is not allowed to use this resource (HTTP 403)",
+        )
+    if status == 429:
+        return HealthState.DEGRADED, "rate_limited", "provider is rate limiting (HTTP 429)"
+    return HealthState.UNHEALTHY, f"http_{status}", f"provider answered HTTP {status}"
+
+
+def overall_health(counts: Mapping[HealthState, int]) -> HealthState:
+    """Any unhealthy wins, then any degraded; all unknown (or none) is UNKNOWN; else HEALTHY."""
+    if counts.get(HealthState.UNHEALTHY, 0):
+        return HealthState.UNHEALTHY
+    if counts.get(HealthState.DEGRADED, 0):
+        return HealthState.DEGRADED
+    if counts.get(HealthState.HEALTHY, 0):
+        return HealthState.HEALTHY
+    return HealthState.UNKNOWN
+
+
+def _stale_threshold(value: timedelta | None) -> timedelta:
+    if value is None:
+        return DEFAULT_STALE_THRESHOLD
+    if value < timedelta(0):
+        raise InvalidArgument.single("stale_threshold", "must not be negative")
+    return value
+
+
+def _concurrency(value: int) -> int:
+    if value < 0:
+        raise InvalidArgument.single("max_concurrency", "must not be negative")
+    return DEFAULT_MAX_CONCURRENCY if value == 0 else min(value, MAX_CONCURRENCY)
+
+
+class HealthEngine:
+    """The rules of IntegrationHealthService; also the `HealthTester` of IntegrationsEngine."""
+
+    def __init__(
+        self,
+        integrations: IntegrationReader,
+        store: HealthStore,
+        credentials: CredentialService,
+        probe: ProviderProbe,
+        *,
+        settings: HealthSettings = HealthSettings(),
+        clock: Clock = system_clock,
+    ) -> None:
+        self._integrations = integrations
+        self._store = store
+        self._credentials = credentials
+        self._probe = probe
+        self._settings = settings
+        self._clock = clock
+
+    async def check(self, tenant_id: str, integration_id: str, *, force: bool) -> HealthCheckResult:
+        """CheckHealth: probes unless (without `force`) a check is younger than the window."""
+        integration = await self._get(tenant_id, integration_id)
+        return await self._check(integration, force=force, window=self._settings.min_interval)
+
+    async def test(self, integration: Integration) -> HealthCheckResult:
+        """TestCredentials: a forced probe of an integration the caller already read."""
+        return await self._check(integration, force=True, window=self._settings.min_interval)
+
+    async def check_all(
+        self, tenant_id: str, stale_threshold: timedelta | None, max_concurrency: int
+    ) -> AsyncIterator[HealthCheckResult]:
+        """Checks each stale enabled integration, at most `max_concurrency` at once, yielding
+        results as they finish. Closing the iterator (a cancelled call) cancels the rest."""
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        threshold = _stale_threshold(stale_threshold)
+        concurrency = _concurrency(max_concurrency)
+        targets = await self._store.stale(tenant_id, self._clock() - threshold)
+        # A replica that probed one of them meanwhile makes it fresh: no second probe.
+        window = max(threshold, self._settings.min_interval)
+        async for result in self._bounded(targets, concurrency, window):
+            yield result
+
+    async def check_everywhere(self, interval: timedelta, max_concurrency: int) -> int:
+        """One background round: checks every tenant's stale integrations; returns the count."""
+        checked = 0
+        for tenant_id in await self._store.tenants_with_stale(self._clock() - interval):
+            async for _ in self.check_all(tenant_id, interval, max_concurrency):
+                checked += 1
+        return checked
+
+    async def summary(self, tenant_id: str, stale_threshold: timedelta | None) -> HealthSummary:
+        """GetHealthSummary from stored results; probes nothing."""
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        now = self._clock()
+        counts, stale = await self._store.counts(tenant_id, now - _stale_threshold(stale_threshold))
+        full = {state: counts.get(state, 0) for state in HealthState}
+        return HealthSummary(
+            counts=full,
+            total=sum(full.values()),
+            stale_count=stale,
+            overall_health=overall_health(full),
+            checked_at=now,
+        )
+
+    async def _get(self, tenant_id: str, integration_id: str) -> Integration:
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        integration = await self._integrations.get(
+            tenant_id, require_uuid("integration_id", integration_id)
+        )
+        if integration is None:
+            raise NotFound(RESOURCE, integration_id)
+        return integration
+
+    async def _bounded(
+        self, targets: Sequence[Integration], concurrency: int, window: timedelta
+    ) -> AsyncIterator[HealthCheckResult]:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(integration: Integration) -> HealthCheckResult:
+            async with gate:
+                return await self._check(integration, force=False, window=window)
+
+        tasks = [asyncio.create_task(one(i)) for i in targets]
+        try:
+            for finished in asyncio.as_completed(tasks):
+                yield await finished
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _check(
+        self, integration: Integration, *, force: bool, window: timedelta
+    ) -> HealthCheckResult:
+        """Probes once the database claim is ours; otherwise waits for the replica (or call)
+        that holds it and returns its result as cached."""
+        tenant_id, integration_id = integration.tenant_id, integration.id
+        give_up = time.monotonic() + self._settings.probe_lease.total_seconds()
+        while True:
+            now = self._clock()
+            if await self._store.claim(
+                tenant_id,
+                integration_id,
+                now=now,
+                checked_before=None if force else now - window,
+                lease_expired_before=now - self._settings.probe_lease,
+            ):
+                return await self._probe_and_record(integration)
+            latest = await self._store.latest(tenant_id, integration_id)
+            if latest is None:
+                raise NotFound(RESOURCE, integration_id)
+            fresh = latest.checked_at is not None and latest.checked_at >= now - window
+            if fresh and not force:
+                return replace(latest, cached=True)
+            if time.monotonic() > give_up:  # a claim that never ends: the lease ran out
+                return replace(latest, cached=True)
+            await asyncio.sleep(self._settings.poll_seconds)
+
+    async def _probe_and_record(self, integration: Integration) -> HealthCheckResult:
+        try:
+            state, error_code, message, latency = await self._probe_now(integration)
+        except BaseException:
+            # Cancelled mid-probe: let the next caller probe instead of waiting for the lease.
+            await asyncio.shield(self._release_quietly(integration))
+            raise
+        result = HealthCheckResult(
+            integration_id=integration.id,
+            integration_name=integration.name,
+            health_state=state,
+            message=message,
+            latency_ms=latency,
+            checked_at=self._clock(),
+            error_code=error_code,
+        )
+        assert result.checked_at is not None
+        await self._store.record(
+            integration.tenant_id, result, result.checked_at - self._settings.history_retention
+        )
+        return result
+
+    async def _probe_now(self, integration: Integration) -> tuple[HealthState, str, str, int]:
+        unprobed = _UNPROBED.get(integration.provider_type)
+        if unprobed is not None:
+            return HealthState.UNKNOWN, ProbeFailure.UNSUPPORTED.value, unprobed, 0
+        try:
+            credential = await self._credentials.get(
+                integration.credential_ref, integration.tenant_id
+            )
+        except ServiceError as exc:
+            # The error's message may quote the ref; say only what kind of failure it was.
+            return (
+                HealthState.UNHEALTHY,
+                "credential_unavailable",
+                f"the credential could not be resolved ({exc.reason or type(exc).__name__})",
+                0,
+            )
+        observation = await self._probe.probe(integration, credential.value)
+        state, error_code, message = classify(observation, self._settings.slow_after_ms)
+        return state, error_code, message, observation.latency_ms
+
+    async def _release_quietly(self, integration: Integration) -> None:
+        try:
+            await self._store.release(integration.tenant_id, integration.id)
+        except ServiceError:
+            pass  # the lease expires on its own
