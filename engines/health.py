@@ -9,9 +9,10 @@ result, a message, a log or the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -258,8 +259,9 @@ class HealthEngine:
         targets = await self._store.stale(tenant_id, self._clock() - threshold)
         # A replica that probed one of them meanwhile makes it fresh: no second probe.
         window = max(threshold, self._settings.min_interval)
-        async for result in self._bounded(targets, concurrency, window):
-            yield result
+        async with contextlib.aclosing(self._bounded(targets, concurrency, window)) as results:
+            async for result in results:
+                yield result
 
     async def check_everywhere(self, interval: timedelta, max_concurrency: int) -> int:
         """One background round: checks every tenant's stale integrations; returns the count."""
@@ -294,7 +296,7 @@ class HealthEngine:
 
     async def _bounded(
         self, targets: Sequence[Integration], concurrency: int, window: timedelta
-    ) -> AsyncIterator[HealthCheckResult]:
+    ) -> AsyncGenerator[HealthCheckResult, None]:
         gate = asyncio.Semaphore(concurrency)
 
         async def one(integration: Integration) -> HealthCheckResult:
