@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import enum
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -250,7 +250,7 @@ class HealthEngine:
 
     async def check_all(
         self, tenant_id: str, stale_threshold: timedelta | None, max_concurrency: int
-    ) -> AsyncIterator[HealthCheckResult]:
+    ) -> AsyncGenerator[HealthCheckResult, None]:
         """Checks each stale enabled integration, at most `max_concurrency` at once, yielding
         results as they finish. Closing the iterator (a cancelled call) cancels the rest."""
         tenant_id = require_uuid("tenant_id", tenant_id)
