@@ -90,9 +90,7 @@ class SqlHealthStore:
             error_code=row.health_error_code or "",
         )
 
-    async def record(
-        self, tenant_id: str, result: HealthCheckResult, retain_after: datetime
-    ) -> None:
+    async def record(self, tenant_id: str, result: HealthCheckResult) -> None:
         # Health is output only: the version (and so the etag) stays, so a probe never makes
         # a caller's etag stale.
         async with self._db.transaction() as conn:
@@ -119,13 +117,15 @@ class SqlHealthStore:
                     checked_at=result.checked_at,
                 )
             )
-            await conn.execute(
-                health_checks.delete().where(
-                    health_checks.c.tenant_id == tenant_id,
-                    health_checks.c.integration_id == result.integration_id,
-                    health_checks.c.checked_at < retain_after,
-                )
-            )
+
+    async def prune_history(
+        self, tenant_id: str, before: datetime, integration_id: str | None = None
+    ) -> None:
+        conditions = [health_checks.c.tenant_id == tenant_id, health_checks.c.checked_at < before]
+        if integration_id is not None:
+            conditions.append(health_checks.c.integration_id == integration_id)
+        async with self._db.transaction() as conn:
+            await conn.execute(health_checks.delete().where(*conditions))
 
     async def stale(self, tenant_id: str, checked_before: datetime) -> Sequence[Integration]:
         query = (

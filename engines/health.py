@@ -140,9 +140,13 @@ class HealthStore(Protocol):
     async def latest(self, tenant_id: str, integration_id: str) -> HealthCheckResult | None:
         """The stored result of the last check of a live integration (None if unknown id)."""
 
-    async def record(self, tenant_id: str, result: HealthCheckResult, retain_after: datetime) -> None:
-        """Stores `result` as the latest, appends it to the history, releases the claim and
-        drops the integration's history older than `retain_after`."""
+    async def record(self, tenant_id: str, result: HealthCheckResult) -> None:
+        """Stores `result` as the latest, appends it to the history and releases the claim."""
+
+    async def prune_history(
+        self, tenant_id: str, before: datetime, integration_id: str | None = None
+    ) -> None:
+        """Drops history older than `before`: of one integration, or of the whole tenant."""
 
     async def stale(self, tenant_id: str, checked_before: datetime) -> Sequence[Integration]:
         """Enabled, live integrations never checked or last checked before `checked_before`."""
@@ -242,11 +246,11 @@ class HealthEngine:
     async def check(self, tenant_id: str, integration_id: str, *, force: bool) -> HealthCheckResult:
         """CheckHealth: probes unless (without `force`) a check is younger than the window."""
         integration = await self._get(tenant_id, integration_id)
-        return await self._check(integration, force=force, window=self._settings.min_interval)
+        return await self._check_and_prune(integration, force=force)
 
     async def test(self, integration: Integration) -> HealthCheckResult:
         """TestCredentials: a forced probe of an integration the caller already read."""
-        return await self._check(integration, force=True, window=self._settings.min_interval)
+        return await self._check_and_prune(integration, force=True)
 
     async def check_all(
         self, tenant_id: str, stale_threshold: timedelta | None, max_concurrency: int
@@ -262,6 +266,8 @@ class HealthEngine:
         async with contextlib.aclosing(self._bounded(targets, concurrency, window)) as results:
             async for result in results:
                 yield result
+        # History retention once per batch rather than once per probe.
+        await self._store.prune_history(tenant_id, self._retain_after())
 
     async def check_everywhere(self, interval: timedelta, max_concurrency: int) -> int:
         """One background round: checks every tenant's stale integrations; returns the count."""
@@ -312,6 +318,17 @@ class HealthEngine:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _retain_after(self) -> datetime:
+        return self._clock() - self._settings.history_retention
+
+    async def _check_and_prune(self, integration: Integration, *, force: bool) -> HealthCheckResult:
+        result = await self._check(integration, force=force, window=self._settings.min_interval)
+        if not result.cached:
+            await self._store.prune_history(
+                integration.tenant_id, self._retain_after(), integration.id
+            )
+        return result
+
     async def _check(
         self, integration: Integration, *, force: bool, window: timedelta
     ) -> HealthCheckResult:
@@ -355,10 +372,7 @@ class HealthEngine:
             checked_at=self._clock(),
             error_code=error_code,
         )
-        assert result.checked_at is not None
-        await self._store.record(
-            integration.tenant_id, result, result.checked_at - self._settings.history_retention
-        )
+        await self._store.record(integration.tenant_id, result)
         return result
 
     async def _probe_now(self, integration: Integration) -> tuple[HealthState, str, str, int]:

@@ -60,36 +60,9 @@ class FakeProvider:
         assert task is not None
         self._handlers.add(task)
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = lines[0].split(" ", 2)
-            headers = {}
-            for line in lines[1:]:
-                if ":" in line:
-                    name, value = line.split(":", 1)
-                    headers[name.strip().lower()] = value.strip()
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            url = urlsplit(target)
-            route_name = url.path.strip("/").split("/", 1)[0]
-            self.requests.append(
-                SeenRequest(route_name, method, url.path, dict(parse_qsl(url.query)), headers, body)
-            )
-            route = self.routes.get(route_name, Route(status=404))
-            if route.delay:
-                # Answer after the delay, unless the client hangs up first (a cancelled probe).
-                try:
-                    if await asyncio.wait_for(reader.read(1), route.delay) == b"":
-                        self.disconnects += 1
-                        return
-                except TimeoutError:
-                    pass
-            payload = b'{"data": []}'
-            writer.write(
-                f"HTTP/1.1 {route.status} X\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
-                + payload
-            )
-            await writer.drain()
+            # Keep-alive, as real providers do: one connection serves request after request.
+            while await self._answer_one(reader, writer):
+                pass
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
@@ -97,6 +70,40 @@ class FakeProvider:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+    async def _answer_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Reads one request and answers it; False when the client hung up."""
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        headers = {}
+        for line in lines[1:]:
+            if ":" in line:
+                name, value = line.split(":", 1)
+                headers[name.strip().lower()] = value.strip()
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        url = urlsplit(target)
+        route_name = url.path.strip("/").split("/", 1)[0]
+        self.requests.append(
+            SeenRequest(route_name, method, url.path, dict(parse_qsl(url.query)), headers, body)
+        )
+        route = self.routes.get(route_name, Route(status=404))
+        if route.delay:
+            # Answer after the delay, unless the client hangs up first (a cancelled probe).
+            try:
+                if await asyncio.wait_for(reader.read(1), route.delay) == b"":
+                    self.disconnects += 1
+                    return False
+            except TimeoutError:
+                pass
+        payload = b'{"data": []}'
+        writer.write(
+            f"HTTP/1.1 {route.status} X\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
+        await writer.drain()
+        return True
 
 
 @contextlib.asynccontextmanager

@@ -19,4 +19,5 @@ health_checks = sa.Table(
     sa.Column("latency_ms", sa.BigInteger, nullable=False),
     sa.Column("checked_at", UtcDateTime, nullable=False),
     sa.Index("ix_health_checks_integration_time", "tenant_id", "integration_id", "checked_at"),
+    sa.Index("ix_health_checks_tenant_time", "tenant_id", "checked_at"),
 )

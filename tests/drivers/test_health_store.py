@@ -75,7 +75,7 @@ async def test_claim_respects_window_lease_and_tenant(
     assert await claim(store, tenant, integration.id, NOW + LEASE + timedelta(seconds=1), None)
     await store.release(tenant, integration.id)
     assert await claim(store, tenant, integration.id, NOW, NOW - window)
-    await store.record(tenant, result_of(integration, HealthState.HEALTHY, NOW), NOW - window)
+    await store.record(tenant, result_of(integration, HealthState.HEALTHY, NOW))
     # Recorded at NOW: fresh within the window, so only a forced claim wins.
     later = NOW + timedelta(seconds=59)
     assert not await claim(store, tenant, integration.id, later, later - window)
@@ -91,7 +91,8 @@ async def test_record_latest_history_and_retention(
     times = [NOW - timedelta(days=3), NOW - timedelta(days=1), NOW]
     states = [HealthState.UNHEALTHY, HealthState.DEGRADED, HealthState.HEALTHY]
     for state, at in zip(states, times, strict=True):
-        await store.record(tenant, result_of(integration, state, at), at - retention)
+        await store.record(tenant, result_of(integration, state, at))
+        await store.prune_history(tenant, at - retention, integration.id)
     latest = await store.latest(tenant, integration.id)
     assert latest == result_of(integration, HealthState.HEALTHY, NOW)
     history = await store.history(tenant, integration.id)
@@ -113,7 +114,7 @@ async def test_update_does_not_put_back_health_it_read_before_a_probe(
     engine = IntegrationsEngine(SqlIntegrationStore(database))
     before = await engine.get(tenant, integration.id)
     await SqlHealthStore(database).record(
-        tenant, result_of(integration, HealthState.UNHEALTHY, NOW), NOW
+        tenant, result_of(integration, HealthState.UNHEALTHY, NOW)
     )
     await engine.update(tenant, integration.id, {"default_model": "m2"}, before.etag)
     after = await engine.get(tenant, integration.id)
@@ -129,10 +130,8 @@ async def test_stale_tenants_and_counts(database: Database, tenant: str, other_t
     deleted = await new_integration(database, tenant, "deleted")
     await IntegrationsEngine(SqlIntegrationStore(database)).delete(tenant, deleted.id)
     await new_integration(database, other_tenant, "theirs")
-    await store.record(tenant, result_of(fresh, HealthState.HEALTHY, NOW), NOW)
-    await store.record(
-        tenant, result_of(old, HealthState.UNHEALTHY, NOW - timedelta(hours=1)), NOW
-    )
+    await store.record(tenant, result_of(fresh, HealthState.HEALTHY, NOW))
+    await store.record(tenant, result_of(old, HealthState.UNHEALTHY, NOW - timedelta(hours=1)))
     cutoff = NOW - timedelta(minutes=5)
     assert [i.name for i in await store.stale(tenant, cutoff)] == ["old", "never"]
     assert {tenant, other_tenant} <= set(await store.tenants_with_stale(cutoff))
@@ -152,3 +151,17 @@ async def test_claim_column_is_not_the_etag(database: Database, tenant: str) -> 
             await conn.execute(sa.select(integrations.c.version).where(integrations.c.id == integration.id))
         ).scalar_one()
     assert version == 2
+
+
+async def test_tenant_wide_prune_keeps_other_tenants_history(
+    database: Database, tenant: str, other_tenant: str
+) -> None:
+    store = SqlHealthStore(database)
+    mine = await new_integration(database, tenant)
+    theirs = await new_integration(database, other_tenant)
+    old = NOW - timedelta(days=40)
+    await store.record(tenant, result_of(mine, HealthState.HEALTHY, old))
+    await store.record(other_tenant, result_of(theirs, HealthState.HEALTHY, old))
+    await store.prune_history(tenant, NOW - timedelta(days=30))
+    assert await store.history(tenant, mine.id) == []
+    assert len(await store.history(other_tenant, theirs.id)) == 1

@@ -55,7 +55,8 @@ class FakeHealthStore:
     atomic)."""
 
     rows: dict[str, Row] = field(default_factory=dict)
-    history: list[tuple[HealthCheckResult, datetime]] = field(default_factory=list)
+    history: list[HealthCheckResult] = field(default_factory=list)
+    prunes: list[tuple[str, datetime, str | None]] = field(default_factory=list)
 
     def add(self, integration: Integration) -> None:
         self.rows[integration.id] = Row(
@@ -93,11 +94,16 @@ class FakeHealthStore:
         row = self._row(tenant_id, integration_id)
         return row.latest if row else None
 
-    async def record(self, tenant_id: str, result: HealthCheckResult, retain_after: datetime) -> None:
+    async def record(self, tenant_id: str, result: HealthCheckResult) -> None:
         row = self._row(tenant_id, result.integration_id)
         assert row is not None
         row.latest, row.claimed_at = result, None
-        self.history.append((result, retain_after))
+        self.history.append(result)
+
+    async def prune_history(
+        self, tenant_id: str, before: datetime, integration_id: str | None = None
+    ) -> None:
+        self.prunes.append((tenant_id, before, integration_id))
 
     def _stale(self, tenant_id: str | None, before: datetime) -> list[Row]:
         return [
@@ -260,8 +266,8 @@ async def test_check_probes_with_key_and_records_result(world: World) -> None:
     assert result.checked_at == T0 and result.integration_name == "i"
     assert world.probe.keys == [KEY]
     assert KEY not in repr(result)
-    (stored, retain_after), = world.store.history
-    assert stored == result and retain_after == T0 - timedelta(days=7)
+    assert world.store.history == [result]
+    assert world.store.prunes == [(world.tenant, T0 - timedelta(days=7), integration.id)]
 
 
 async def test_rate_limit_window(world: World) -> None:
@@ -348,6 +354,7 @@ async def test_check_all_bounded_and_in_finishing_order(world: World) -> None:
     assert sorted(names) == [f"i{n}" for n in range(10)]
     assert names[-1] == "i0" and names.index("i1") > names.index("i2")
     assert world.probe.max_in_flight == 3
+    assert world.store.prunes == [(world.tenant, T0 - timedelta(days=7), None)]
 
 
 async def test_check_all_lowers_concurrency_to_32(world: World) -> None:

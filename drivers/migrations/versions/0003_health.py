@@ -39,6 +39,7 @@ def upgrade() -> None:
         "health_checks",
         ["tenant_id", "integration_id", "checked_at"],
     )
+    op.create_index("ix_health_checks_tenant_time", "health_checks", ["tenant_id", "checked_at"])
 
 
 def downgrade() -> None:
