@@ -20,7 +20,13 @@ from typing import Protocol
 from engines.clock import Clock, system_clock
 from engines.credentials import CredentialService
 from engines.errors import InvalidArgument, NotFound, ServiceError
-from engines.integrations import HealthState, Integration, ProviderType
+from engines.integrations import (
+    HealthState,
+    Integration,
+    IntegrationReader,
+    ProviderType,
+    find_integration,
+)
 from engines.validation import require_uuid
 
 __all__ = [
@@ -32,7 +38,6 @@ __all__ = [
     "HealthSettings",
     "HealthStore",
     "HealthSummary",
-    "IntegrationReader",
     "ProbeFailure",
     "ProbeObservation",
     "ProviderProbe",
@@ -111,12 +116,6 @@ class HealthSummary:
     stale_count: int
     overall_health: HealthState
     checked_at: datetime
-
-
-class IntegrationReader(Protocol):
-    """Reads one live integration of a tenant (SqlIntegrationStore satisfies it)."""
-
-    async def get(self, tenant_id: str, integration_id: str) -> Integration | None: ...
 
 
 class HealthStore(Protocol):
@@ -245,7 +244,7 @@ class HealthEngine:
 
     async def check(self, tenant_id: str, integration_id: str, *, force: bool) -> HealthCheckResult:
         """CheckHealth: probes unless (without `force`) a check is younger than the window."""
-        integration = await self._get(tenant_id, integration_id)
+        integration = await find_integration(self._integrations, tenant_id, integration_id)
         return await self._check_and_prune(integration, force=force)
 
     async def test(self, integration: Integration) -> HealthCheckResult:
@@ -290,15 +289,6 @@ class HealthEngine:
             overall_health=overall_health(full),
             checked_at=now,
         )
-
-    async def _get(self, tenant_id: str, integration_id: str) -> Integration:
-        tenant_id = require_uuid("tenant_id", tenant_id)
-        integration = await self._integrations.get(
-            tenant_id, require_uuid("integration_id", integration_id)
-        )
-        if integration is None:
-            raise NotFound(RESOURCE, integration_id)
-        return integration
 
     async def _bounded(
         self, targets: Sequence[Integration], concurrency: int, window: timedelta

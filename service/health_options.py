@@ -12,56 +12,41 @@ __all__ = ["add_health_arguments", "health_settings"]
 
 _DEFAULTS = HealthSettings()
 
-
-def _env(name: str, default: object) -> str:
-    return os.environ.get(f"INTEGRATIONS_{name}", str(default))
+# (flag, type, default, help); the environment variable is INTEGRATIONS_ + the flag in capitals.
+_FLAGS: list[tuple[str, type, float, str]] = [
+    (
+        "health-interval", float, 0,
+        "check every tenant's stale enabled integrations in the background every SECONDS; "
+        "0 turns it off",
+    ),
+    (
+        "health-min-interval", float, _DEFAULTS.min_interval.total_seconds(),
+        "probe one integration at most once per this many seconds without force",
+    ),
+    ("health-slow-ms", int, _DEFAULTS.slow_after_ms, "a 200 slower than this is DEGRADED"),
+    (
+        "health-connect-timeout", float, _DEFAULTS.connect_timeout_seconds,
+        "probe connect timeout in seconds",
+    ),
+    (
+        "health-read-timeout", float, _DEFAULTS.read_timeout_seconds,
+        "probe read timeout in seconds",
+    ),
+    ("health-history-days", float, _DEFAULTS.history_retention.days, "keep probe history this long"),
+]
 
 
 def add_health_arguments(serve: argparse.ArgumentParser) -> None:
-    """Adds --health-* flags to the `serve` parser."""
+    """Adds the --health-* flags to the `serve` parser."""
     group = serve.add_argument_group("health checks")
-    group.add_argument(
-        "--health-interval",
-        type=float,
-        default=float(_env("HEALTH_INTERVAL", 0)),
-        metavar="SECONDS",
-        help="check every tenant's stale enabled integrations in the background this often; "
-        "0 turns it off (env INTEGRATIONS_HEALTH_INTERVAL; default 0)",
-    )
-    group.add_argument(
-        "--health-min-interval",
-        type=float,
-        default=float(_env("HEALTH_MIN_INTERVAL", _DEFAULTS.min_interval.total_seconds())),
-        metavar="SECONDS",
-        help="probe one integration at most once per this window without force "
-        "(env INTEGRATIONS_HEALTH_MIN_INTERVAL; default 60)",
-    )
-    group.add_argument(
-        "--health-slow-ms",
-        type=int,
-        default=int(_env("HEALTH_SLOW_MS", _DEFAULTS.slow_after_ms)),
-        help="a 200 slower than this is DEGRADED (env INTEGRATIONS_HEALTH_SLOW_MS; default 2000)",
-    )
-    group.add_argument(
-        "--health-connect-timeout",
-        type=float,
-        default=float(_env("HEALTH_CONNECT_TIMEOUT", _DEFAULTS.connect_timeout_seconds)),
-        metavar="SECONDS",
-        help="probe connect timeout (env INTEGRATIONS_HEALTH_CONNECT_TIMEOUT; default 5)",
-    )
-    group.add_argument(
-        "--health-read-timeout",
-        type=float,
-        default=float(_env("HEALTH_READ_TIMEOUT", _DEFAULTS.read_timeout_seconds)),
-        metavar="SECONDS",
-        help="probe read timeout (env INTEGRATIONS_HEALTH_READ_TIMEOUT; default 10)",
-    )
-    group.add_argument(
-        "--health-history-days",
-        type=float,
-        default=float(_env("HEALTH_HISTORY_DAYS", _DEFAULTS.history_retention.days)),
-        help="keep probe history this long (env INTEGRATIONS_HEALTH_HISTORY_DAYS; default 30)",
-    )
+    for flag, kind, default, description in _FLAGS:
+        env = "INTEGRATIONS_" + flag.upper().replace("-", "_")
+        group.add_argument(
+            f"--{flag}",
+            type=kind,
+            default=kind(os.environ.get(env, default)),
+            help=f"{description} (env {env}; default {default:g})",
+        )
 
 
 def health_settings(args: argparse.Namespace) -> HealthSettings:
