@@ -295,14 +295,19 @@ class HealthEngine:
     ) -> AsyncGenerator[HealthCheckResult, None]:
         gate = asyncio.Semaphore(concurrency)
 
-        async def one(integration: Integration) -> HealthCheckResult:
+        async def one(integration: Integration) -> HealthCheckResult | None:
             async with gate:
-                return await self._check(integration, force=False, window=window)
+                try:
+                    return await self._check(integration, force=False, window=window)
+                except NotFound:  # deleted since the batch listed it: nothing to report
+                    return None
 
         tasks = [asyncio.create_task(one(i)) for i in targets]
         try:
             for finished in asyncio.as_completed(tasks):
-                yield await finished
+                result = await finished
+                if result is not None:
+                    yield result
         finally:
             for task in tasks:
                 task.cancel()

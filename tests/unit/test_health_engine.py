@@ -357,6 +357,19 @@ async def test_check_all_bounded_and_in_finishing_order(world: World) -> None:
     assert world.store.prunes == [(world.tenant, T0 - timedelta(days=7), None)]
 
 
+async def test_check_all_skips_integrations_deleted_meanwhile(world: World) -> None:
+    kept, gone = world.add("kept"), world.add("gone")
+    listed = await world.store.stale(world.tenant, T0)
+    del world.store.rows[gone.id]
+    world.store.stale = lambda *_: _listed(listed)  # type: ignore[method-assign]
+    names = [r.integration_name async for r in world.engine.check_all(world.tenant, None, 0)]
+    assert names == [kept.name] and world.probe.calls == ["kept"]
+
+
+async def _listed(integrations: Sequence[Integration]) -> Sequence[Integration]:
+    return integrations
+
+
 async def test_check_all_lowers_concurrency_to_32(world: World) -> None:
     for n in range(40):
         world.add(f"i{n}")
