@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from engines.clock import Clock, system_clock
 from engines.credentials import CredentialService
@@ -296,11 +296,10 @@ class HealthEngine:
         gate = asyncio.Semaphore(concurrency)
 
         async def one(integration: Integration) -> HealthCheckResult | None:
-            async with gate:
-                try:
-                    return await self._check(integration, force=False, window=window)
-                except NotFound:  # deleted since the batch listed it: nothing to report
-                    return None
+            try:
+                return await self._check(integration, force=False, window=window, gate=gate)
+            except NotFound:  # deleted since the batch listed it: nothing to report
+                return None
 
         tasks = [asyncio.create_task(one(i)) for i in targets]
         try:
@@ -325,22 +324,35 @@ class HealthEngine:
         return result
 
     async def _check(
-        self, integration: Integration, *, force: bool, window: timedelta
+        self,
+        integration: Integration,
+        *,
+        force: bool,
+        window: timedelta,
+        gate: contextlib.AbstractAsyncContextManager[Any] | None = None,
     ) -> HealthCheckResult:
         """Probes once the database claim is ours; otherwise waits for the replica (or call)
-        that holds it and returns its result as cached."""
+        that holds it and returns its result as cached.
+
+        `gate` bounds a batch's concurrency: it is held for the claim and the provider request,
+        not while waiting for another's probe or while storing the result."""
         tenant_id, integration_id = integration.tenant_id, integration.id
         give_up = time.monotonic() + self._settings.probe_lease.total_seconds()
         while True:
-            now = self._clock()
-            if await self._store.claim(
-                tenant_id,
-                integration_id,
-                now=now,
-                checked_before=None if force else now - window,
-                lease_expired_before=now - self._settings.probe_lease,
-            ):
-                return await self._probe_and_record(integration)
+            async with gate or contextlib.nullcontext():
+                now = self._clock()
+                claimed = await self._store.claim(
+                    tenant_id,
+                    integration_id,
+                    now=now,
+                    checked_before=None if force else now - window,
+                    lease_expired_before=now - self._settings.probe_lease,
+                )
+                if claimed:
+                    result = await self._probe_claimed(integration)
+            if claimed:
+                await self._store.record(tenant_id, result)
+                return result
             latest = await self._store.latest(tenant_id, integration_id)
             if latest is None:
                 raise NotFound(RESOURCE, integration_id)
@@ -351,14 +363,15 @@ class HealthEngine:
                 return replace(latest, cached=True)
             await asyncio.sleep(self._settings.poll_seconds)
 
-    async def _probe_and_record(self, integration: Integration) -> HealthCheckResult:
+    async def _probe_claimed(self, integration: Integration) -> HealthCheckResult:
+        """Probes an integration whose claim is ours; the caller records the result."""
         try:
             state, error_code, message, latency = await self._probe_now(integration)
         except BaseException:
             # Cancelled mid-probe: let the next caller probe instead of waiting for the lease.
             await asyncio.shield(self._release_quietly(integration))
             raise
-        result = HealthCheckResult(
+        return HealthCheckResult(
             integration_id=integration.id,
             integration_name=integration.name,
             health_state=state,
@@ -367,8 +380,6 @@ class HealthEngine:
             checked_at=self._clock(),
             error_code=error_code,
         )
-        await self._store.record(integration.tenant_id, result)
-        return result
 
     async def _probe_now(self, integration: Integration) -> tuple[HealthState, str, str, int]:
         unprobed = _UNPROBED.get(integration.provider_type)
