@@ -10,8 +10,8 @@ import time
 import httpx
 
 from drivers.provider_requests import UnprobeableIntegration, probe_request
-from engines.health import ProbeFailure, ProbeObservation
 from engines.integrations import Integration
+from engines.probes import ProbeFailure, ProbeObservation
 
 __all__ = ["HttpProviderProbe"]
 

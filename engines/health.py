@@ -1,6 +1,6 @@
-"""Customer health checks of LLM provider integrations: probe outcomes, the rules that turn them
-into health states, the per-integration rate limit (a claim held in the database, so it holds
-across replicas), batch checks and the tenant summary.
+"""Customer health checks of LLM provider integrations: the per-integration rate limit (a claim
+held in the database, so it holds across replicas), single and batch checks, probe history and
+the tenant summary. What a probe observed becomes a state by the rules in `engines/probes.py`.
 
 Keys are revealed through the `CredentialService` port only for the probe and are never put in a
 result, a message, a log or the store.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from engines.integrations import (
     ProviderType,
     find_integration,
 )
+from engines.probes import ProbeFailure, ProviderProbe, classify
 from engines.validation import require_uuid
 
 __all__ = [
@@ -38,10 +38,6 @@ __all__ = [
     "HealthSettings",
     "HealthStore",
     "HealthSummary",
-    "ProbeFailure",
-    "ProbeObservation",
-    "ProviderProbe",
-    "classify",
     "overall_health",
 ]
 
@@ -71,26 +67,6 @@ class HealthSettings:
     def probe_lease(self) -> timedelta:
         """How long a claim protects a running probe; longer than any probe can take."""
         return timedelta(seconds=2 * (self.connect_timeout_seconds + self.read_timeout_seconds) + 5)
-
-
-class ProbeFailure(enum.StrEnum):
-    """Why a probe got no HTTP status."""
-
-    CONNECT_FAILED = "connect_failed"
-    CONNECTION_ERROR = "connection_error"
-    TIMEOUT = "timeout"
-    UNSUPPORTED = "unsupported"
-    MISCONFIGURED = "misconfigured"
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeObservation:
-    """What a provider probe saw: an HTTP status, or a failure; `detail` is safe to show."""
-
-    status_code: int | None
-    latency_ms: int
-    failure: ProbeFailure | None = None
-    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,44 +133,6 @@ class HealthStore(Protocol):
         self, tenant_id: str, checked_before: datetime
     ) -> tuple[Mapping[HealthState, int], int]:
         """Enabled, live integrations per health state, and how many of them are stale."""
-
-
-class ProviderProbe(Protocol):
-    """Sends one unbilled request (or, when configured, a minimal generation) to a provider."""
-
-    async def probe(self, integration: Integration, key: str) -> ProbeObservation: ...
-
-
-def classify(observation: ProbeObservation, slow_after_ms: int) -> tuple[HealthState, str, str]:
-    """The probe rules: (state, error_code, message). Only HTTP 200 is ever healthy."""
-    status, latency = observation.status_code, observation.latency_ms
-    if observation.failure is not None:
-        failure = observation.failure
-        state = (
-            HealthState.UNKNOWN
-            if failure in (ProbeFailure.UNSUPPORTED, ProbeFailure.MISCONFIGURED)
-            else HealthState.UNHEALTHY
-        )
-        return state, failure.value, observation.detail or failure.value.replace("_", " ")
-    if status == 200:
-        if latency <= slow_after_ms:
-            return HealthState.HEALTHY, "", f"provider answered in {latency} ms"
-        return (
-            HealthState.DEGRADED,
-            "slow",
-            f"provider answered slowly: {latency} ms (healthy within {slow_after_ms} ms)",
-        )
-    if status == 401:
-        return HealthState.UNHEALTHY, "auth_failed", "provider rejected the credential (HTTP 401)"
-    if status == 403:
-        return (
-            HealthState.UNHEALTHY,
-            "access_denied",
-            "the credential is not allowed to use this resource (HTTP 403)",
-        )
-    if status == 429:
-        return HealthState.DEGRADED, "rate_limited", "provider is rate limiting (HTTP 429)"
-    return HealthState.UNHEALTHY, f"http_{status}", f"provider answered HTTP {status}"
 
 
 def overall_health(counts: Mapping[HealthState, int]) -> HealthState:

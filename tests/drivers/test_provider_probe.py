@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from drivers.provider_probe import HttpProviderProbe
-from engines.health import ProbeFailure
 from engines.integrations import HealthState, Integration, IntegrationStatus, ProviderType
+from engines.probes import ProbeFailure
 from tests.fake_provider import FakeProvider, fake_provider
 
 KEY = "sk-test-" + uuid.uuid4().hex

@@ -12,15 +12,7 @@ import pytest
 
 from engines.credentials import Credential
 from engines.errors import InvalidArgument, NotFound, Unavailable
-from engines.health import (
-    HealthCheckResult,
-    HealthEngine,
-    HealthSettings,
-    ProbeFailure,
-    ProbeObservation,
-    classify,
-    overall_health,
-)
+from engines.health import HealthCheckResult, HealthEngine, HealthSettings, overall_health
 from engines.integrations import (
     HealthState,
     Integration,
@@ -28,6 +20,7 @@ from engines.integrations import (
     IntegrationStatus,
     ProviderType,
 )
+from engines.probes import ProbeFailure, ProbeObservation, classify
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 KEY = "sk-unit-secret"
