@@ -53,4 +53,6 @@ class HealthRuntime:
                     log.info("background health checks: %d integration(s) checked", checked)
             except ServiceError as exc:  # e.g. the database is down: try again next round
                 log.warning("background health checks failed: %s", exc.message)
+            except Exception:  # noqa: BLE001 - a bug must not stop every later round
+                log.exception("background health checks failed unexpectedly")
             await asyncio.sleep(self._interval.total_seconds())
