@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BUF := tools/buf/node_modules/.bin/buf
 
-.PHONY: serve test lint protos bench clean
+.PHONY: serve test lint breaking protos bench clean
 
 $(STAMP): pyproject.toml $(wildcard gen/*/__init__.py)
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: $(STAMP) $(BUF)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+## buf breaking: protos/ against the previous commit (BUF_BREAKING_AGAINST=<ref> to change it).
+breaking: $(BUF)
+	BUF=$(BUF) scripts/buf_breaking.sh
+
 ## Everything CI runs: lint, then the whole test suite (SQLite and PostgreSQL).
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -41,4 +45,4 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) tools/buf/node_modules
+	rm -rf $(VENV) tools/buf/node_modules tests/node/node_modules

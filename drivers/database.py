@@ -35,8 +35,14 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# sqlite3 raises OperationalError for schema mistakes too; those are bugs, not outages.
+_SQLITE_SCHEMA_ERRORS = ("no such table", "no such column", "syntax error")
+
+
 def _is_connection_failure(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, OperationalError):
+        return not any(text in str(exc.orig) for text in _SQLITE_SCHEMA_ERRORS)
+    if isinstance(exc, InterfaceError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
@@ -65,7 +71,8 @@ class Database:
                 echo=echo,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
+                # No pre-ping: it costs a round trip per call. A dropped connection surfaces
+                # as Unavailable once, and SQLAlchemy then invalidates the pool.
                 pool_timeout=5,
                 connect_args={"timeout": 5, "command_timeout": 30},
             )
@@ -80,6 +87,18 @@ class Database:
         try:
             async with self.engine.begin() as conn:
                 yield conn
+        except Exception as exc:
+            if _is_connection_failure(exc):
+                raise Unavailable("the service's database is unavailable; retry later") from exc
+            raise
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in autocommit mode, for reads that need no transaction (saves the
+        BEGIN/COMMIT round trips)."""
+        try:
+            async with self.engine.connect() as conn:
+                yield await conn.execution_options(isolation_level="AUTOCOMMIT")
         except Exception as exc:
             if _is_connection_failure(exc):
                 raise Unavailable("the service's database is unavailable; retry later") from exc

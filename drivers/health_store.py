@@ -91,7 +91,7 @@ class SqlHealthStore:
             _t.health_checked_at,
             _t.health_error_code,
         ).where(_t.id == integration_id, _t.tenant_id == tenant_id, _live)
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             row = (await conn.execute(query)).first()
         if row is None:
             return None
@@ -148,7 +148,7 @@ class SqlHealthStore:
             .where(_t.tenant_id == tenant_id, _enabled_live, _stale(checked_before))
             .order_by(_t.create_time, _t.id)
         )
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [row_to_integration(r) for r in rows]
 
@@ -160,7 +160,7 @@ class SqlHealthStore:
             .distinct()
             .order_by(_t.tenant_id)
         )
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             return [row.tenant_id for row in (await conn.execute(query)).all()]
 
     async def counts(
@@ -175,7 +175,7 @@ class SqlHealthStore:
             .where(_t.tenant_id == tenant_id, _enabled_live)
             .group_by(_t.health_state)
         )
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         counts = {HealthState(state): int(n) for state, n, _ in rows}
         return counts, sum(int(stale) for _, _, stale in rows)
@@ -192,7 +192,7 @@ class SqlHealthStore:
             )
             .order_by(health_checks.c.checked_at)
         )
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(query)).all()
         return [
             HealthCheckResult(

@@ -27,6 +27,12 @@ from engines.pagination import PageRequest
 __all__ = ["SqlIntegrationStore", "row_to_integration"]
 
 _live = integrations.c.delete_time.is_(None)
+# Built once: the hot read path then skips constructing the expression on every call.
+_GET_LIVE = sa.select(integrations).where(
+    integrations.c.tenant_id == sa.bindparam("tenant_id"),
+    integrations.c.id == sa.bindparam("integration_id"),
+    _live,
+)
 
 
 def row_to_integration(row: Any) -> Integration:
@@ -104,21 +110,17 @@ class SqlIntegrationStore:
         return integration
 
     async def get(self, tenant_id: str, integration_id: str) -> Integration | None:
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             row = (
                 await conn.execute(
-                    sa.select(integrations).where(
-                        integrations.c.tenant_id == tenant_id,
-                        integrations.c.id == integration_id,
-                        _live,
-                    )
+                    _GET_LIVE, {"tenant_id": tenant_id, "integration_id": integration_id}
                 )
             ).first()
         return row_to_integration(row) if row else None
 
     async def find_by_request_id(self, tenant_id: str, request_id: str) -> Integration | None:
         # Deleted ones count too: a retried create must not resurrect a deleted integration.
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             row = (
                 await conn.execute(
                     sa.select(integrations).where(
@@ -137,7 +139,7 @@ class SqlIntegrationStore:
             conditions.append(integrations.c.status == filters.status.value)
         if filters.provider_type is not None:
             conditions.append(integrations.c.provider_type == filters.provider_type.value)
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             rows = (
                 await conn.execute(
                     page_of(sa.select(integrations).where(*conditions), integrations, page)
@@ -229,6 +231,6 @@ class SqlIntegrationStore:
             sa.func.coalesce(sa.func.sum(sa.case((in_month, usage_events.c.tokens))), 0),
             sa.func.count().filter(usage_events.c.occurred_at >= window_start),
         ).where(usage_events.c.integration_id == integration_id)
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             cost, tokens, recent = (await conn.execute(query)).one()
         return UsageTotals(cost_cents=int(cost), tokens=int(tokens), requests_in_window=int(recent))

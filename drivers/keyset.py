@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import sqlalchemy as sa
 
 from engines.pagination import PageRequest
@@ -9,14 +11,25 @@ from engines.pagination import PageRequest
 __all__ = ["page_of"]
 
 
-def page_of(query: sa.Select, table: sa.Table, page: PageRequest) -> sa.Select:  # type: ignore[type-arg]
-    """Restricts `query` to the rows after the page token's key, in order, one row past a page."""
+def page_of(
+    query: sa.Select,  # type: ignore[type-arg]
+    table: sa.Table,
+    page: PageRequest,
+    *,
+    descending: bool = False,
+) -> sa.Select:  # type: ignore[type-arg]
+    """Restricts `query` to the rows after the page token's key, in order, one row past a page.
+
+    Ascending by default; `descending` lists newest first (create_time, then id, descending)."""
+    create_time, row_id = table.c.create_time, table.c.id
     if page.after is not None:
         after_time, after_id = page.after
+        beyond = operator.lt if descending else operator.gt
         query = query.where(
             sa.or_(
-                table.c.create_time > after_time,
-                sa.and_(table.c.create_time == after_time, table.c.id > after_id),
+                beyond(create_time, after_time),
+                sa.and_(create_time == after_time, beyond(row_id, after_id)),
             )
         )
-    return query.order_by(table.c.create_time, table.c.id).limit(page.size + 1)
+    order = (create_time.desc(), row_id.desc()) if descending else (create_time, row_id)
+    return query.order_by(*order).limit(page.size + 1)

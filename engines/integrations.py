@@ -21,7 +21,7 @@ from engines.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
-    Unavailable,
+    Unimplemented,
 )
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.validation import require_name, require_non_negative, require_uuid
@@ -402,7 +402,7 @@ class IntegrationsEngine:
     async def test_credentials(self, tenant_id: str, integration_id: str) -> Any:
         integration = await self.get(tenant_id, integration_id)
         if self._health_tester is None:  # only engines built without one, in unit tests
-            raise Unavailable("credential testing is not configured in this process")
+            raise Unimplemented("TestCredentials needs a health tester; none is configured")
         return await self._health_tester.test(integration)
 
     async def limits_status(self, tenant_id: str, integration_id: str) -> LimitsStatus:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -16,12 +15,17 @@ from drivers.database import Database
 from drivers.env_credentials import EnvCredentialService
 from drivers.health_store import SqlHealthStore
 from drivers.integration_store import SqlIntegrationStore
+from drivers.prevention_store import SqlPreventionStore
 from drivers.provider_probe import HttpProviderProbe
+from drivers.sql_gateway_pool import PostgresQueryRunner
+from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
+from engines.prevention import PreventionEngine
+from engines.sql_gateway import SqlGatewayEngine
 from integrations.v1 import health_pb2 as integration_health_pb2
 from integrations.v1 import health_pb2_grpc as integration_health_pb2_grpc
-from integrations.v1 import integrations_pb2, integrations_pb2_grpc
+from integrations.v1 import integrations_pb2, integrations_pb2_grpc, prevention_pb2, prevention_pb2_grpc
 from service.config import ServeConfig
 from service.health_runtime import HealthRuntime
 from service.interceptors.errors import ErrorMappingInterceptor
@@ -29,18 +33,15 @@ from service.interceptors.logging import RpcLoggingInterceptor
 from service.readiness import Readiness
 from service.servicers.health import IntegrationHealthServicer
 from service.servicers.integrations import IntegrationsServicer
+from service.servicers.prevention import PreventionServicer
+from service.servicers.sql_gateway import SqlGatewayServicer
 
 __all__ = ["Application", "create_server"]
 
 log = logging.getLogger("integrations.server")
 
-
-class Component(Protocol):
-    """Something the server starts after it serves and stops after in-flight calls end."""
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
+# Room in a response message for everything but the rows (columns, counts, framing).
+_RESPONSE_OVERHEAD_BYTES = 64 * 1024
 
 
 @dataclass
@@ -52,21 +53,22 @@ class Application:
     database: Database
     readiness: Readiness
     services: list[str] = field(default_factory=list)
-    components: Sequence[Component] = ()
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Starts serving; health turns SERVING once storage answers."""
         await self.server.start()
         await self.readiness.start()
-        for component in self.components:
-            await component.start()
+        for begin in self.starters:
+            await begin()
 
     async def stop(self, grace: float | None = None) -> None:
         """Health NOT_SERVING first, then in-flight calls get `grace` seconds, then close."""
         await self.readiness.stop()
         await self.server.stop(grace)
-        for component in self.components:
-            await component.stop()
+        for close in self.closers:
+            await close()
         await self.database.dispose()
 
 
@@ -87,6 +89,7 @@ async def create_server(config: ServeConfig) -> Application:
     health_engine = HealthEngine(
         integration_store, SqlHealthStore(database), credentials, probe, settings=config.health
     )
+    health_runtime = HealthRuntime(health_engine, probe, config.health)
     integrations_engine = IntegrationsEngine(integration_store, health_tester=health_engine)
 
     server = grpc.aio.server(
@@ -99,13 +102,36 @@ async def create_server(config: ServeConfig) -> Application:
     integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server(
         IntegrationsServicer(integrations_engine), server
     )
+    services = [
+        integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name,
+    ]
+    # Health checks (issue 4).
     integration_health_pb2_grpc.add_IntegrationHealthServiceServicer_to_server(
         IntegrationHealthServicer(health_engine), server
     )
-    services = [
-        integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name,
-        integration_health_pb2.DESCRIPTOR.services_by_name["IntegrationHealthService"].full_name,
-    ]
+    services.append(
+        integration_health_pb2.DESCRIPTOR.services_by_name["IntegrationHealthService"].full_name
+    )
+    # Prevention records (issue 7).
+    prevention_pb2_grpc.add_PreventionServiceServicer_to_server(
+        PreventionServicer(PreventionEngine(SqlPreventionStore(database))), server
+    )
+    services.append(prevention_pb2.DESCRIPTOR.services_by_name["PreventionService"].full_name)
+    # SQL gateway (issue 6): pooled connections to tenant databases; a result must fit in one
+    # response message.
+    sql_runner = PostgresQueryRunner(
+        pool_size=config.sql_pool_size,
+        max_pools=config.sql_max_pools,
+        idle_seconds=config.sql_pool_idle_seconds,
+    )
+    sql_gateway_engine = SqlGatewayEngine(
+        SqlTemplateStore(database),
+        SqlGatewayStore(database),
+        credentials,
+        sql_runner,
+        result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
+    )
+    services.append(SqlGatewayServicer(sql_gateway_engine).add_to_server(server))
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -122,5 +148,6 @@ async def create_server(config: ServeConfig) -> Application:
     )
     return Application(
         server, port, database, readiness, services,
-        components=[HealthRuntime(health_engine, probe, config.health)],
+        closers=[sql_runner.close, health_runtime.stop],
+        starters=[health_runtime.start],
     )

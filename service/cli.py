@@ -65,10 +65,35 @@ def _parser() -> argparse.ArgumentParser:
         default=int(_env("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024))),
         help="largest request or response accepted (env INTEGRATIONS_MAX_MESSAGE_BYTES)",
     )
-    add_health_arguments(serve)  # issue 4
+    # SQL gateway (issue 6): connection pools to tenant databases.
+    serve.add_argument(
+        "--sql-pool-size",
+        type=int,
+        default=int(_env("SQL_POOL_SIZE", "10")),
+        help="connections per tenant database (env INTEGRATIONS_SQL_POOL_SIZE; default 10)",
+    )
+    serve.add_argument(
+        "--sql-max-pools",
+        type=int,
+        default=int(_env("SQL_MAX_POOLS", "32")),
+        help="tenant databases with an open pool at once (env INTEGRATIONS_SQL_MAX_POOLS)",
+    )
+    serve.add_argument(
+        "--sql-pool-idle-seconds",
+        type=float,
+        default=float(_env("SQL_POOL_IDLE_SECONDS", "300")),
+        help="idle connections and pools close after this (env INTEGRATIONS_SQL_POOL_IDLE_SECONDS)",
+    )
+    add_health_arguments(serve)  # health checks (issue 4)
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     with_database(migrate)
+
+    probe = commands.add_parser(
+        "healthcheck", help="exit 0 when a server's grpc.health.v1 reports SERVING"
+    )
+    probe.add_argument("--target", default=_env("HEALTHCHECK_TARGET", "127.0.0.1:50051"))
+    probe.add_argument("--timeout", type=float, default=3.0)
     return parser
 
 
@@ -78,6 +103,9 @@ async def _serve(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         grace_seconds=args.grace_seconds,
         max_message_bytes=args.max_message_bytes,
+        sql_pool_size=args.sql_pool_size,
+        sql_max_pools=args.sql_max_pools,
+        sql_pool_idle_seconds=args.sql_pool_idle_seconds,
         health=health_settings(args),
     )
     app = await create_server(config)
@@ -105,10 +133,27 @@ async def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _healthcheck(args: argparse.Namespace) -> int:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    async with grpc.aio.insecure_channel(args.target) as channel:
+        try:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=args.timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            print(f"{args.target}: {exc.code().name}", file=sys.stderr)
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    print(f"{args.target}: {status}")
+    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_format, args.log_level)
-    runner = {"serve": _serve, "migrate": _migrate}[args.command]
+    runner = {"serve": _serve, "migrate": _migrate, "healthcheck": _healthcheck}[args.command]
     try:
         return asyncio.run(runner(args))
     except ValueError as exc:  # bad configuration: say what, no traceback

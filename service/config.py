@@ -20,4 +20,9 @@ class ServeConfig:
     grace_seconds: float = 10.0
     max_message_bytes: int = 4 * 1024 * 1024
     readiness_interval_seconds: float = 2.0
-    health: HealthSettings = HealthSettings()  # issue 4: health checks
+    # SQL gateway (issue 6): connection pools to tenant databases.
+    sql_pool_size: int = 10
+    sql_max_pools: int = 32
+    sql_pool_idle_seconds: float = 300.0
+    # Health checks (issue 4).
+    health: HealthSettings = HealthSettings()

@@ -1,4 +1,7 @@
-"""Keeps grpc.health.v1 truthful: SERVING only while the service's database answers."""
+"""Keeps grpc.health.v1 truthful: SERVING only while the service's database answers.
+
+The extra health entry `liveness` says only that the process serves gRPC: an orchestrator's
+liveness probe checks it, so an outage of the database makes replicas unready, not restarted."""
 
 from __future__ import annotations
 
@@ -11,11 +14,12 @@ from grpc_health.v1 import health, health_pb2
 
 from drivers.database import Database
 
-__all__ = ["Readiness"]
+__all__ = ["LIVENESS_SERVICE", "Readiness"]
 
 log = logging.getLogger("integrations.readiness")
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+LIVENESS_SERVICE = "liveness"
 
 
 class Readiness:
@@ -60,6 +64,7 @@ class Readiness:
     async def start(self) -> None:
         for name in self._services:
             await self._servicer.set(name, _NOT_SERVING)
+        await self._servicer.set(LIVENESS_SERVICE, _SERVING)
         await self.check_now()
         self._task = asyncio.create_task(self._loop(), name="readiness")
 

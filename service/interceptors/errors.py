@@ -11,47 +11,40 @@ import grpc
 
 from engines.errors import ServiceError
 from service.errors import internal_status, status_for
-from service.interceptors.wrapping import wrap_handler
+from service.interceptors.wrapping import AroundInterceptor, Context
 
 __all__ = ["ErrorMappingInterceptor"]
 
 log = logging.getLogger("integrations.errors")
 
 
-async def _abort_for(exc: Exception, context: grpc.aio.ServicerContext, method: str) -> None:
+async def _abort_for(exc: Exception, context: Context, method: str) -> None:
     if isinstance(exc, ServiceError):
         await context.abort_with_status(status_for(exc))
     log.error("unexpected error in %s: %s", method, type(exc).__name__, exc_info=exc)
     await context.abort_with_status(internal_status())
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
+class ErrorMappingInterceptor(AroundInterceptor):
     """Servicers raise engine errors; this is the only place that maps them (service/errors.py)."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        method = handler_call_details.method
+    async def around_unary(
+        self, method: str, call: Callable[[], Awaitable[Any]], request: Any, context: Context
+    ) -> Any:
+        try:
+            return await call()
+        except (grpc.aio.AbortError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every error must become a status
+            await _abort_for(exc, context, method)
 
-        async def unary(call: Callable[[], Awaitable[Any]], request: Any, context: Any) -> Any:
-            try:
-                return await call()
-            except (grpc.aio.AbortError, asyncio.CancelledError):
-                raise
-            except Exception as exc:  # noqa: BLE001 - every error must become a status
-                await _abort_for(exc, context, method)
-
-        async def stream(
-            call: Callable[[], AsyncIterator[Any]], request: Any, context: Any
-        ) -> AsyncIterator[Any]:
-            try:
-                async for item in call():
-                    yield item
-            except (grpc.aio.AbortError, asyncio.CancelledError):
-                raise
-            except Exception as exc:  # noqa: BLE001
-                await _abort_for(exc, context, method)
-
-        return wrap_handler(await continuation(handler_call_details), unary, stream)
+    async def around_stream(
+        self, method: str, call: Callable[[], AsyncIterator[Any]], request: Any, context: Context
+    ) -> AsyncIterator[Any]:
+        try:
+            async for item in call():
+                yield item
+        except (grpc.aio.AbortError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            await _abort_for(exc, context, method)

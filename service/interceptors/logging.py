@@ -10,30 +10,23 @@ from typing import Any
 import grpc
 
 from service.call_info import CallInfo, start_call
-from service.interceptors.wrapping import wrap_handler
+from service.interceptors.wrapping import AroundInterceptor, Context
 
 __all__ = ["RpcLoggingInterceptor"]
 
 log = logging.getLogger("integrations.rpc")
 
 
-def _code_name(context: grpc.aio.ServicerContext, failed: bool) -> str:
+def _code_name(context: Context, failed: bool) -> str:
+    if context.cancelled():
+        return "CANCELLED"
     code = context.code()
-    if code is None:
-        return "UNKNOWN" if failed else "OK"
     if isinstance(code, grpc.StatusCode):
         return code.name
-    return grpc.StatusCode(code).name if not isinstance(code, int) else _by_number(code)
+    return "UNKNOWN" if failed else "OK"
 
 
-def _by_number(number: int) -> str:
-    for code in grpc.StatusCode:
-        if code.value[0] == number:
-            return code.name
-    return "UNKNOWN"
-
-
-def _begin(method: str, request: Any, context: grpc.aio.ServicerContext) -> CallInfo:
+def _begin(method: str, request: Any, context: Context) -> CallInfo:
     info = start_call(method)
     info.tenant_id = str(getattr(request, "tenant_id", "") or "")
     for key, value in context.invocation_metadata() or ():
@@ -42,8 +35,10 @@ def _begin(method: str, request: Any, context: grpc.aio.ServicerContext) -> Call
     return info
 
 
-def _emit(info: CallInfo, context: Any, started: float, failed: bool) -> None:
-    code = "CANCELLED" if context.cancelled() else _code_name(context, failed)
+def _emit(info: CallInfo, context: Context, started: float, failed: bool) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    code = _code_name(context, failed)
     log.info(
         "rpc %s %s",
         info.method,
@@ -61,34 +56,27 @@ def _emit(info: CallInfo, context: Any, started: float, failed: bool) -> None:
     )
 
 
-class RpcLoggingInterceptor(grpc.aio.ServerInterceptor):
+class RpcLoggingInterceptor(AroundInterceptor):
     """Outermost interceptor: opens the call record and logs it when the RPC ends."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        method = handler_call_details.method
+    async def around_unary(
+        self, method: str, call: Callable[[], Awaitable[Any]], request: Any, context: Context
+    ) -> Any:
+        info, started, failed = _begin(method, request, context), time.perf_counter(), True
+        try:
+            result = await call()
+            failed = False
+            return result
+        finally:
+            _emit(info, context, started, failed)
 
-        async def unary(call: Callable[[], Awaitable[Any]], request: Any, context: Any) -> Any:
-            info, started, failed = _begin(method, request, context), time.perf_counter(), True
-            try:
-                result = await call()
-                failed = False
-                return result
-            finally:
-                _emit(info, context, started, failed)
-
-        async def stream(
-            call: Callable[[], AsyncIterator[Any]], request: Any, context: Any
-        ) -> AsyncIterator[Any]:
-            info, started, failed = _begin(method, request, context), time.perf_counter(), True
-            try:
-                async for item in call():
-                    yield item
-                failed = False
-            finally:
-                _emit(info, context, started, failed)
-
-        return wrap_handler(await continuation(handler_call_details), unary, stream)
+    async def around_stream(
+        self, method: str, call: Callable[[], AsyncIterator[Any]], request: Any, context: Context
+    ) -> AsyncIterator[Any]:
+        info, started, failed = _begin(method, request, context), time.perf_counter(), True
+        try:
+            async for item in call():
+                yield item
+            failed = False
+        finally:
+            _emit(info, context, started, failed)

@@ -1,20 +1,19 @@
-"""Wraps the behaviour of a grpc.aio method handler, for interceptors that need the request,
-the context and the outcome (aio interceptors otherwise only see the method name)."""
+"""Base for interceptors that run code around each call's behaviour with access to the request,
+the context and the outcome (grpc.aio interceptors otherwise only see the method name)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
 
-__all__ = ["UnaryAround", "wrap_handler"]
+__all__ = ["AroundInterceptor", "wrap_handler"]
 
-# around(call, request, context): runs `call()` (the original behaviour) and returns its result.
-UnaryAround = Callable[[Callable[[], Awaitable[Any]], Any, grpc.aio.ServicerContext], Awaitable[Any]]
-StreamAround = Callable[
-    [Callable[[], AsyncIterator[Any]], Any, grpc.aio.ServicerContext], AsyncIterator[Any]
-]
+Context = grpc.aio.ServicerContext
+UnaryAround = Callable[[Callable[[], Awaitable[Any]], Any, Context], Awaitable[Any]]
+StreamAround = Callable[[Callable[[], AsyncIterator[Any]], Any, Context], AsyncIterator[Any]]
 
 
 def wrap_handler(
@@ -28,7 +27,7 @@ def wrap_handler(
     if handler.unary_unary is not None:
         inner_unary = handler.unary_unary
 
-        async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def unary_unary(request: Any, context: Context) -> Any:
             return await unary(lambda: inner_unary(request, context), request, context)
 
         return grpc.unary_unary_rpc_method_handler(
@@ -39,9 +38,15 @@ def wrap_handler(
     if handler.unary_stream is not None:
         inner_stream = handler.unary_stream
 
-        async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            async for item in stream(lambda: inner_stream(request, context), request, context):
-                yield item
+        async def unary_stream(request: Any, context: Context) -> None:
+            # A streaming behaviour is either an async generator or a coroutine that calls
+            # context.write() itself (grpc.health's Watch); run both as the latter.
+            result = inner_stream(request, context)
+            if hasattr(result, "__aiter__"):
+                async for item in stream(lambda: result, request, context):
+                    await context.write(item)
+            else:
+                await unary(lambda: result, request, context)
 
         return grpc.unary_stream_rpc_method_handler(
             unary_stream,
@@ -49,3 +54,43 @@ def wrap_handler(
             response_serializer=handler.response_serializer,
         )
     return handler
+
+
+class AroundInterceptor(grpc.aio.ServerInterceptor):
+    """Runs `around_unary`/`around_stream` around every call; subclasses override them.
+
+    Wrapped handlers are built once per method and cached (the served methods never change),
+    which keeps the per-call cost to the wrapper itself."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        method = handler_call_details.method
+        cached = self._handlers.get(method)
+        if cached is not None:
+            return cached
+        handler = await continuation(handler_call_details)
+        wrapped = wrap_handler(
+            handler,
+            functools.partial(self.around_unary, method),
+            functools.partial(self.around_stream, method),
+        )
+        if wrapped is not None:
+            self._handlers[method] = wrapped
+        return wrapped  # type: ignore[return-value]
+
+    async def around_unary(
+        self, method: str, call: Callable[[], Awaitable[Any]], request: Any, context: Context
+    ) -> Any:
+        return await call()
+
+    async def around_stream(
+        self, method: str, call: Callable[[], AsyncIterator[Any]], request: Any, context: Context
+    ) -> AsyncIterator[Any]:
+        async for item in call():
+            yield item

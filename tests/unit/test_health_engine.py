@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engines.credentials import Credential
-from engines.errors import InvalidArgument, NotFound, Unavailable
+from engines.errors import InvalidArgument, NotFound, Unimplemented
 from engines.health import HealthCheckResult, HealthEngine, HealthSettings, overall_health
 from engines.integrations import (
     HealthState,
@@ -422,5 +422,5 @@ async def test_integrations_engine_test_credentials_is_a_forced_probe(world: Wor
     result = await integrations.test_credentials(world.tenant, integration.id)
     assert not result.cached and len(world.probe.calls) == 2
     without = IntegrationsEngine(world.store)  # type: ignore[arg-type]
-    with pytest.raises(Unavailable):
+    with pytest.raises(Unimplemented):
         await without.test_credentials(world.tenant, integration.id)

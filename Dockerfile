@@ -1,0 +1,33 @@
+# The integrations service: a slim image running as a non-root user.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    INTEGRATIONS_DATABASE_URL=sqlite+aiosqlite:////var/lib/integrations/integrations.db
+
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app \
+    && mkdir -p /app /var/lib/integrations \
+    && chown app:app /var/lib/integrations
+
+WORKDIR /app
+# Dependencies first (from pyproject.toml), so code changes do not reinstall them.
+COPY pyproject.toml ./
+RUN python - <<'PY' > /tmp/requirements.txt
+import tomllib
+print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
+PY
+RUN pip install -r /tmp/requirements.txt
+
+COPY engines ./engines
+COPY drivers ./drivers
+COPY service ./service
+COPY gen ./gen
+RUN pip install --no-deps . && rm -rf build
+
+USER app
+VOLUME ["/var/lib/integrations"]
+EXPOSE 50051
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["integrations-service", "healthcheck", "--target", "127.0.0.1:50051"]
+CMD ["integrations-service", "serve", "--listen", "0.0.0.0:50051"]

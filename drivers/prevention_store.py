@@ -1,0 +1,144 @@
+"""SQL implementation of `engines.prevention.PreventionStore` (SQLite and PostgreSQL).
+
+Only INSERT and SELECT: the table's triggers refuse UPDATE and DELETE anyway. Reads run in
+autocommit (`Database.read`); a list's page and its total may then see different appends, which
+an append-only table makes harmless."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from drivers.database import Database
+from drivers.keyset import page_of
+from drivers.tables.prevention import prevention_records
+from engines.pagination import PageRequest
+from engines.prevention import GraduationCounts, PreventionRecord, RecordFilters
+from engines.prevention_contract import PreventionCandidate
+
+__all__ = ["SqlPreventionStore", "record_columns"]
+
+_t = prevention_records.c
+
+
+def record_columns(record: PreventionRecord, request_id: str | None = None) -> dict[str, Any]:
+    """The row for `record` (also used to bulk-load records in benchmarks)."""
+    candidate = record.candidate
+    return {
+        "id": record.id,
+        "tenant_id": candidate.tenant_id,
+        "policy_id": candidate.policy_id,
+        "pattern_id": candidate.pattern_id,
+        "blocked_incident_id": candidate.blocked_incident_id,
+        "original_incident_id": candidate.original_incident_id,
+        "signature_match_confidence": candidate.signature_match_confidence,
+        "policy_mode": candidate.policy_mode,
+        "pattern_signature": dict(candidate.pattern_signature),
+        "request_signature": dict(candidate.request_signature),
+        "incident_created": candidate.incident_created,
+        "is_simulated": candidate.is_simulated,
+        "contract_version": record.contract_version,
+        "request_id": request_id,
+        "create_time": record.create_time,
+    }
+
+
+def _to_record(row: Any) -> PreventionRecord:
+    return PreventionRecord(
+        id=row.id,
+        candidate=PreventionCandidate(
+            policy_id=row.policy_id,
+            pattern_id=row.pattern_id,
+            tenant_id=row.tenant_id,
+            blocked_incident_id=row.blocked_incident_id,
+            original_incident_id=row.original_incident_id,
+            signature_match_confidence=row.signature_match_confidence,
+            policy_mode=row.policy_mode,
+            pattern_signature=row.pattern_signature or {},
+            request_signature=row.request_signature or {},
+            incident_created=bool(row.incident_created),
+            is_simulated=bool(row.is_simulated),
+        ),
+        contract_version=row.contract_version,
+        create_time=row.create_time,
+    )
+
+
+class SqlPreventionStore:
+    """Prevention records in the service's database."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def append(self, record: PreventionRecord, request_id: str | None) -> PreventionRecord:
+        try:
+            async with self._db.transaction() as conn:
+                await conn.execute(
+                    prevention_records.insert().values(**record_columns(record, request_id))
+                )
+        except IntegrityError:
+            # A concurrent create with the same request_id won the race: return its record.
+            earlier = (
+                await self.find_by_request_id(record.tenant_id, request_id) if request_id else None
+            )
+            if earlier is None:
+                raise
+            return earlier
+        return record
+
+    async def get(self, tenant_id: str, record_id: str) -> PreventionRecord | None:
+        return await self._one(_t.tenant_id == tenant_id, _t.id == record_id)
+
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> PreventionRecord | None:
+        return await self._one(_t.tenant_id == tenant_id, _t.request_id == request_id)
+
+    async def list(
+        self, tenant_id: str, filters: RecordFilters, page: PageRequest
+    ) -> tuple[Sequence[PreventionRecord], int]:
+        conditions = [_t.tenant_id == tenant_id]
+        if filters.policy_id is not None:
+            conditions.append(_t.policy_id == filters.policy_id)
+        if filters.pattern_id is not None:
+            conditions.append(_t.pattern_id == filters.pattern_id)
+        query = page_of(
+            sa.select(prevention_records).where(*conditions),
+            prevention_records,
+            page,
+            descending=True,
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+            total = (
+                await conn.execute(
+                    sa.select(sa.func.count()).select_from(prevention_records).where(*conditions)
+                )
+            ).scalar_one()
+        return [_to_record(r) for r in rows], int(total)
+
+    async def graduation_counts(
+        self, tenant_id: str, policy_id: str, activated_at: datetime
+    ) -> GraduationCounts:
+        real = _t.is_simulated.is_(False)
+        query = sa.select(
+            sa.func.count().filter(real, _t.create_time >= activated_at),
+            sa.func.count().filter(_t.is_simulated.is_(True)),
+            sa.func.count().filter(real, _t.create_time < activated_at),
+            sa.func.count(),
+        ).where(_t.tenant_id == tenant_id, _t.policy_id == policy_id)
+        async with self._db.read() as conn:
+            qualifying, simulated, before, total = (await conn.execute(query)).one()
+        return GraduationCounts(
+            qualifying=int(qualifying),
+            simulated=int(simulated),
+            before_activation=int(before),
+            total=int(total),
+        )
+
+    async def _one(self, *conditions: Any) -> PreventionRecord | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(sa.select(prevention_records).where(*conditions))).first()
+        return _to_record(row) if row else None

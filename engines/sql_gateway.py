@@ -1,0 +1,378 @@
+"""The governed SQL gateway: gateways, the ExecuteQuery rules, and the ports they need.
+
+A caller picks a registered template and supplies values; it never sends SQL. ExecuteQuery
+resolves the gateway and the template, checks the allow-list, binds and screens every value,
+refuses writes through read-only gateways, and runs the query under the tighter of the
+template's and the gateway's caps. The connection string is revealed by the credential service
+at the moment of use and never stored, logged or returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from engines.clock import Clock, system_clock
+from engines.credentials import CredentialService
+from engines.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
+from engines.integrations import check_credential_ref
+from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.sql_parameters import bind_parameters
+from engines.sql_results import QueryResult
+from engines.sql_templates import (
+    DEFAULT_MAX_ROWS,
+    DEFAULT_TIMEOUT_SECONDS,
+    MAX_ROWS_LIMIT,
+    MAX_TIMEOUT_SECONDS,
+    QueryTemplate,
+    TemplateDraft,
+    check_limit,
+    check_template,
+    require_template_id,
+)
+from engines.validation import require_name, require_uuid
+
+__all__ = [
+    "DEFAULT_MAX_RESULT_BYTES",
+    "MAX_RESULT_BYTES_LIMIT",
+    "BoundQuery",
+    "Gateway",
+    "GatewayDraft",
+    "GatewayStore",
+    "QueryLimits",
+    "QueryRunner",
+    "QueryTarget",
+    "SqlGatewayEngine",
+    "TemplateStore",
+]
+
+DEFAULT_MAX_RESULT_BYTES = 5 * 1024 * 1024
+MAX_RESULT_BYTES_LIMIT = 64 * 1024 * 1024
+MAX_ALLOWED_TEMPLATES = 1000
+GATEWAY = "gateway"
+TEMPLATE = "query template"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayDraft:
+    """What a caller supplies to create a gateway; 0 limits and None read_only mean defaults."""
+
+    name: str
+    connection_string_ref: str
+    allowed_template_ids: Sequence[str] = ()
+    max_rows: int = 0
+    max_result_bytes: int = 0
+    timeout_seconds: int = 0
+    read_only: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    """A tenant's governed entry point to one database. Holds the ref, never the secret."""
+
+    id: str
+    tenant_id: str
+    name: str
+    connection_string_ref: str
+    allowed_template_ids: tuple[str, ...]
+    max_rows: int
+    max_result_bytes: int
+    timeout_seconds: int
+    read_only: bool
+    create_time: datetime
+
+    @property
+    def etag(self) -> str:
+        return hashlib.sha256(f"{self.id}:1".encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTarget:
+    """The database to run on. `source` identifies where the connection string came from
+    (tenant and ref), so a runner can tell when it rotates."""
+
+    source: str
+    connection_string: str
+
+    def __repr__(self) -> str:  # never print the connection string
+        return f"QueryTarget(source={self.source!r}, connection_string='***')"
+
+
+@dataclass(frozen=True, slots=True)
+class BoundQuery:
+    """A template's SQL and its coerced values, in placeholder order."""
+
+    sql: str
+    parameter_names: tuple[str, ...]
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLimits:
+    """The caps a runner enforces: rows, serialized bytes, seconds, and READ ONLY."""
+
+    max_rows: int
+    max_result_bytes: int
+    timeout_seconds: float
+    read_only: bool
+
+
+class TemplateStore(Protocol):
+    """Persistence of query templates, per tenant."""
+
+    async def insert(self, template: QueryTemplate, request_id: str | None) -> QueryTemplate:
+        """Stores a new template; returns the earlier one if `request_id` was used before.
+
+        Raises AlreadyExists when the tenant already has a template with this id."""
+
+    async def get(self, tenant_id: str, template_id: str) -> QueryTemplate | None: ...
+
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> QueryTemplate | None: ...
+
+    async def list(
+        self, tenant_id: str, page: PageRequest
+    ) -> tuple[Sequence[QueryTemplate], int]:
+        """Up to `page.size + 1` templates after `page.after`, and the tenant's total."""
+
+
+class GatewayStore(Protocol):
+    """Persistence of gateways, per tenant."""
+
+    async def insert(self, gateway: Gateway, request_id: str | None) -> Gateway:
+        """Stores a new gateway; returns the earlier one if `request_id` was used before.
+
+        Raises AlreadyExists when the tenant already has a gateway with this name."""
+
+    async def get(self, tenant_id: str, gateway_id: str) -> Gateway | None: ...
+
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Gateway | None: ...
+
+    async def list(self, tenant_id: str, page: PageRequest) -> tuple[Sequence[Gateway], int]:
+        """Up to `page.size + 1` gateways after `page.after`, and the tenant's total."""
+
+
+class QueryRunner(Protocol):
+    """Runs one bound statement on a target database under the given caps.
+
+    Errors are engine errors: DeadlineExceeded (timed out, cancelled on the server),
+    FailedPrecondition / InvalidArgument (the database refused the statement or a value, with
+    its message), Unavailable (the database cannot be reached). Never the connection string."""
+
+    async def run(self, target: QueryTarget, query: BoundQuery, limits: QueryLimits) -> QueryResult: ...
+
+
+class _RequestIdLookup(Protocol):
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Any: ...
+
+
+async def _earlier_result(store: _RequestIdLookup, tenant_id: str, request_id: str) -> Any:
+    """What a create with this `request_id` returned before, if it ran before."""
+    if len(request_id) > 128:
+        raise InvalidArgument.single("request_id", "must be at most 128 characters")
+    return await store.find_by_request_id(tenant_id, request_id) if request_id else None
+
+
+class SqlGatewayEngine:
+    """The rules of SqlGatewayService."""
+
+    def __init__(
+        self,
+        templates: TemplateStore,
+        gateways: GatewayStore,
+        credentials: CredentialService,
+        runner: QueryRunner,
+        *,
+        clock: Clock = system_clock,
+        result_bytes_ceiling: int = MAX_RESULT_BYTES_LIMIT,
+    ) -> None:
+        self._templates = templates
+        self._gateways = gateways
+        self._credentials = credentials
+        self._runner = runner
+        self._clock = clock
+        # The server cannot send a response larger than its message size limit.
+        self._result_bytes_ceiling = result_bytes_ceiling
+
+    async def create_template(
+        self, tenant_id: str, draft: TemplateDraft, *, request_id: str = ""
+    ) -> QueryTemplate:
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        earlier: QueryTemplate | None = await _earlier_result(self._templates, tenant_id, request_id)
+        if earlier is not None:
+            return earlier
+        checked = check_template(draft)
+        template = QueryTemplate(
+            id=checked.id,
+            tenant_id=tenant_id,
+            name=checked.name,
+            description=checked.description,
+            sql=checked.sql,
+            parameters=tuple(checked.parameters),
+            read_only=checked.read_only,
+            max_rows=checked.max_rows,
+            timeout_seconds=checked.timeout_seconds,
+            create_time=self._clock(),
+        )
+        return await self._templates.insert(template, request_id or None)
+
+    async def get_template(self, tenant_id: str, template_id: str) -> QueryTemplate:
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        template = await self._templates.get(
+            tenant_id, require_template_id("template_id", template_id)
+        )
+        if template is None:
+            raise NotFound(TEMPLATE, template_id)
+        return template
+
+    async def list_templates(
+        self, tenant_id: str, page_size: int, page_token: str
+    ) -> Page[QueryTemplate]:
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        page = parse_page(page_size, page_token, {"tenant": tenant_id, "list": "templates"})
+        rows, total = await self._templates.list(tenant_id, page)
+        return paginate(page, rows, total, key=lambda t: (t.create_time, t.id))
+
+    async def create_gateway(
+        self, tenant_id: str, draft: GatewayDraft, *, request_id: str = ""
+    ) -> Gateway:
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        earlier: Gateway | None = await _earlier_result(self._gateways, tenant_id, request_id)
+        if earlier is not None:
+            return earlier
+        gateway = _checked_gateway(draft, tenant_id, self._clock())
+        return await self._gateways.insert(gateway, request_id or None)
+
+    async def get_gateway(self, tenant_id: str, gateway_id: str) -> Gateway:
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        gateway = await self._gateways.get(tenant_id, require_uuid("gateway_id", gateway_id))
+        if gateway is None:
+            raise NotFound(GATEWAY, gateway_id)
+        return gateway
+
+    async def list_gateways(self, tenant_id: str, page_size: int, page_token: str) -> Page[Gateway]:
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        page = parse_page(page_size, page_token, {"tenant": tenant_id, "list": "gateways"})
+        rows, total = await self._gateways.list(tenant_id, page)
+        return paginate(page, rows, total, key=lambda g: (g.create_time, g.id))
+
+    async def execute(
+        self,
+        tenant_id: str,
+        gateway_id: str,
+        template_id: str,
+        parameters: Mapping[str, Any],
+    ) -> QueryResult:
+        """Runs an allowed template through a gateway; see the module docstring for the steps."""
+        gateway = await self.get_gateway(tenant_id, gateway_id)
+        template = await self.get_template(gateway.tenant_id, template_id)
+        if template.id not in gateway.allowed_template_ids:
+            raise PermissionDenied(
+                f"template {template.id!r} is not in the allow-list of gateway {gateway.id!r}",
+                reason="TEMPLATE_NOT_ALLOWED",
+                metadata={"template_id": template.id, "gateway_id": gateway.id},
+            )
+        bound = bind_parameters(template.parameters, parameters)
+        if gateway.read_only and not template.read_only:
+            raise FailedPrecondition(
+                "GATEWAY_READ_ONLY",
+                f"template {template.id!r} may write, and gateway {gateway.id!r} is read-only",
+                metadata={"template_id": template.id, "gateway_id": gateway.id},
+            )
+        limits = QueryLimits(
+            max_rows=min(template.max_rows, gateway.max_rows),
+            max_result_bytes=min(gateway.max_result_bytes, self._result_bytes_ceiling),
+            timeout_seconds=min(template.timeout_seconds, gateway.timeout_seconds),
+            # A template flagged read-only runs READ ONLY everywhere: the database enforces the
+            # flag even if the SQL hides a write (e.g. a data-modifying CTE).
+            read_only=gateway.read_only or template.read_only,
+        )
+        target = await self._target(gateway)
+        result = await self._runner.run(
+            target, BoundQuery(template.sql, bound.names, bound.values), limits
+        )
+        return replace(result, ignored_parameters=bound.ignored)
+
+    async def _target(self, gateway: Gateway) -> QueryTarget:
+        try:
+            credential = await self._credentials.get(
+                gateway.connection_string_ref, gateway.tenant_id
+            )
+        except NotFound:
+            # The gateway exists; its secret does not. That is the gateway's state, not a
+            # missing resource of the request.
+            raise FailedPrecondition(
+                "GATEWAY_CREDENTIAL_UNRESOLVED",
+                f"the connection credential of gateway {gateway.id!r} cannot be resolved; "
+                "store it in the credential service or create a new gateway",
+                metadata={"gateway_id": gateway.id},
+            ) from None
+        return QueryTarget(
+            source=f"{gateway.tenant_id}:{gateway.connection_string_ref}",
+            connection_string=credential.value,
+        )
+
+
+def _checked_gateway(draft: GatewayDraft, tenant_id: str, now: datetime) -> Gateway:
+    violations: list[FieldViolation] = []
+    name, ref = draft.name, draft.connection_string_ref
+    try:
+        name = require_name("gateway.name", draft.name)
+    except InvalidArgument as exc:
+        violations.extend(exc.violations)
+    try:
+        ref = check_credential_ref("gateway.connection_string_ref", draft.connection_string_ref)
+    except InvalidArgument as exc:
+        violations.extend(exc.violations)
+    allowed = list(dict.fromkeys(draft.allowed_template_ids))
+    if len(allowed) > MAX_ALLOWED_TEMPLATES:
+        violations.append(
+            FieldViolation("gateway.allowed_template_ids", f"must list at most {MAX_ALLOWED_TEMPLATES}")
+        )
+    for index, template_id in enumerate(allowed):
+        try:
+            require_template_id(f"gateway.allowed_template_ids[{index}]", template_id)
+        except InvalidArgument as exc:
+            violations.extend(exc.violations)
+    max_rows, bad = check_limit("gateway.max_rows", draft.max_rows, DEFAULT_MAX_ROWS, MAX_ROWS_LIMIT)
+    violations.extend(bad)
+    max_bytes, bad = check_limit(
+        "gateway.max_result_bytes",
+        draft.max_result_bytes,
+        DEFAULT_MAX_RESULT_BYTES,
+        MAX_RESULT_BYTES_LIMIT,
+    )
+    violations.extend(bad)
+    timeout, bad = check_limit(
+        "gateway.timeout_seconds", draft.timeout_seconds, DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS
+    )
+    violations.extend(bad)
+    if violations:
+        raise InvalidArgument(violations, reason=_ref_reason(violations))
+    return Gateway(
+        id=str(uuid.uuid4()),
+        tenant_id=tenant_id,
+        name=name,
+        connection_string_ref=ref,
+        allowed_template_ids=tuple(allowed),
+        max_rows=max_rows,
+        max_result_bytes=max_bytes,
+        timeout_seconds=timeout,
+        read_only=True if draft.read_only is None else draft.read_only,
+        create_time=now,
+    )
+
+
+def _ref_reason(violations: Sequence[FieldViolation]) -> str | None:
+    if any(v.field == "gateway.connection_string_ref" for v in violations):
+        return "CREDENTIAL_REF_INVALID"
+    return None

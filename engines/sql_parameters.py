@@ -1,0 +1,273 @@
+"""Typed parameters of SQL query templates: their declaration, and the checking, coercion and
+injection screening of the values a caller supplies before they are bound to `$n` placeholders.
+
+Values arrive as JSON-like Python values (None, bool, float, str, list, dict). Each is checked
+against its declared type and coerced to the Python type the database driver binds; values are
+never spliced into SQL text.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+from engines.errors import FieldViolation, InvalidArgument
+
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "INJECTION_REASON",
+    "MAX_LIST_LENGTH",
+    "BoundParameters",
+    "ParameterSpec",
+    "ParameterType",
+    "bind_parameters",
+    "coerce_value",
+    "suspicious_pattern",
+]
+
+DEFAULT_MAX_LENGTH = 10_000
+MAX_LIST_LENGTH = 1_000
+INJECTION_REASON = "SQL_INJECTION_SUSPECTED"
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+# From the API contract. Symbols match anywhere; keywords only as whole words, so "selection",
+# "updated_at" or "Dropbox" pass while "drop table" does not.
+_INJECTION_SYMBOLS = ("';", '";', "--", "/*", "*/")
+_INJECTION_KEYWORDS = (
+    "UNION", "SELECT", "INSERT", "UPDATE", "DELETE", "DROP", "TRUNCATE", "CREATE", "ALTER",
+    "EXEC", "EXECUTE",
+)
+_KEYWORD_RE = re.compile(r"\b(" + "|".join(_INJECTION_KEYWORDS) + r")\b", re.IGNORECASE)
+_INTEGER_RE = re.compile(r"[+-]?\d+")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TRUE_WORDS = frozenset({"true", "1", "yes"})
+_FALSE_WORDS = frozenset({"false", "0", "no"})
+
+
+class ParameterType(enum.StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    UUID = "uuid"
+    LIST_STRING = "list_string"
+    LIST_INT = "list_int"
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterSpec:
+    """One declared parameter; its position in the template's list is its placeholder number."""
+
+    name: str
+    type: ParameterType
+    required: bool = False
+    default_value: Any = None
+    description: str = ""
+    max_length: int = 0
+    min_value: float | None = None
+    max_value: float | None = None
+
+    @property
+    def length_limit(self) -> int:
+        return self.max_length or DEFAULT_MAX_LENGTH
+
+
+@dataclass(frozen=True, slots=True)
+class BoundParameters:
+    """Coerced values in placeholder order, and the supplied names the template does not declare."""
+
+    names: tuple[str, ...]
+    values: tuple[Any, ...]
+    ignored: tuple[str, ...]
+
+
+def suspicious_pattern(text: str) -> str | None:
+    """The first injection pattern of the contract found in `text`, or None."""
+    for symbol in _INJECTION_SYMBOLS:
+        if symbol in text:
+            return symbol
+    match = _KEYWORD_RE.search(text)
+    return match.group(1).upper() if match else None
+
+
+def _fail(field: str, description: str) -> InvalidArgument:
+    return InvalidArgument.single(field, description)
+
+
+def _string(spec: ParameterSpec, value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(field, "must be a string")
+    if len(value) > spec.length_limit:
+        raise _fail(field, f"must be at most {spec.length_limit} characters")
+    return value
+
+
+def _in_range(spec: ParameterSpec, number: float, field: str) -> None:
+    if spec.min_value is not None and number < spec.min_value:
+        raise _fail(field, f"must be >= {spec.min_value:g}")
+    if spec.max_value is not None and number > spec.max_value:
+        raise _fail(field, f"must be <= {spec.max_value:g}")
+
+
+def _integer(spec: ParameterSpec, value: Any, field: str) -> int:
+    # Numbers arrive as doubles; integers beyond 2^53 must be sent as decimal strings.
+    if isinstance(value, bool):
+        raise _fail(field, "must be an integer")
+    if isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _INTEGER_RE.fullmatch(value.strip()):
+        number = int(value.strip())
+    else:
+        raise _fail(field, "must be an integer")
+    if not _INT64_MIN <= number <= _INT64_MAX:
+        raise _fail(field, "must fit in 64 bits")
+    _in_range(spec, number, field)
+    return number
+
+
+def _float(spec: ParameterSpec, value: Any, field: str) -> float:
+    if isinstance(value, bool):
+        raise _fail(field, "must be a number")
+    try:
+        number = float(value.strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise _fail(field, "must be a number") from None
+    if not math.isfinite(number):
+        raise _fail(field, "must be a finite number")
+    _in_range(spec, number, field)
+    return number
+
+
+def _boolean(spec: ParameterSpec, value: Any, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    raise _fail(field, 'must be a boolean or one of "true", "1", "yes", "false", "0", "no"')
+
+
+def _date(spec: ParameterSpec, value: Any, field: str) -> date:
+    if isinstance(value, str) and _DATE_RE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _fail(field, "must be a date written YYYY-MM-DD")
+
+
+def _timestamp(spec: ParameterSpec, value: Any, field: str) -> datetime:
+    if isinstance(value, str) and len(value) >= 10 and _DATE_RE.match(value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    raise _fail(field, "must be an ISO 8601 timestamp, e.g. 2024-05-01T12:00:00Z")
+
+
+def _uuid(spec: ParameterSpec, value: Any, field: str) -> uuid.UUID:
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise _fail(field, "must be a UUID")
+
+
+def _list(spec: ParameterSpec, value: Any, field: str, element: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise _fail(field, "must be a list")
+    if len(value) > MAX_LIST_LENGTH:
+        raise _fail(field, f"must have at most {MAX_LIST_LENGTH} elements")
+    return [element(spec, item, f"{field}[{i}]") for i, item in enumerate(value)]
+
+
+_Coercer = Callable[[ParameterSpec, Any, str], Any]
+_COERCERS: dict[ParameterType, _Coercer] = {
+    ParameterType.STRING: _string,
+    ParameterType.INTEGER: _integer,
+    ParameterType.FLOAT: _float,
+    ParameterType.BOOLEAN: _boolean,
+    ParameterType.DATE: _date,
+    ParameterType.TIMESTAMP: _timestamp,
+    ParameterType.UUID: _uuid,
+    ParameterType.LIST_STRING: lambda s, v, f: _list(s, v, f, _string),
+    ParameterType.LIST_INT: lambda s, v, f: _list(s, v, f, _integer),
+}
+
+
+def coerce_value(spec: ParameterSpec, value: Any, field: str) -> Any:
+    """The value as the driver binds it; raises InvalidArgument naming `field` otherwise."""
+    return _COERCERS[spec.type](spec, value, field)
+
+
+def _screen(spec: ParameterSpec, value: Any, field: str) -> FieldViolation | None:
+    texts: Sequence[Any] = ()
+    if spec.type is ParameterType.STRING:
+        texts = [value]
+    elif spec.type is ParameterType.LIST_STRING:
+        texts = value
+    for text in texts:
+        pattern = suspicious_pattern(text)
+        if pattern is not None:
+            # Name the pattern, not the value: the value may be an attack or personal data.
+            return FieldViolation(field, f"contains the suspicious SQL pattern {pattern!r}")
+    return None
+
+
+def bind_parameters(specs: Sequence[ParameterSpec], given: Mapping[str, Any]) -> BoundParameters:
+    """Checks every supplied value against its spec, in placeholder order.
+
+    Raises InvalidArgument listing every bad parameter; when any value contains an injection
+    pattern the error carries reason SQL_INJECTION_SUSPECTED."""
+    values: list[Any] = []
+    violations: list[FieldViolation] = []
+    suspicious: list[FieldViolation] = []
+    for spec in specs:
+        field = f"parameters.{spec.name}"
+        value = given.get(spec.name)
+        if value is None:
+            if spec.required:
+                violations.append(FieldViolation(field, "is required"))
+                continue
+            value = spec.default_value
+            if value is None:
+                values.append(None)
+                continue
+        try:
+            coerced = coerce_value(spec, value, field)
+        except InvalidArgument as exc:
+            violations.extend(exc.violations)
+            continue
+        flagged = _screen(spec, coerced, field)
+        if flagged is not None:
+            suspicious.append(flagged)
+        values.append(coerced)
+    if suspicious:
+        raise InvalidArgument(
+            [*suspicious, *violations],
+            reason=INJECTION_REASON,
+            metadata={"parameters": ",".join(v.field.removeprefix("parameters.") for v in suspicious)},
+        )
+    if violations:
+        raise InvalidArgument(violations)
+    declared = {spec.name for spec in specs}
+    return BoundParameters(
+        names=tuple(spec.name for spec in specs),
+        values=tuple(values),
+        ignored=tuple(sorted(set(given) - declared)),
+    )

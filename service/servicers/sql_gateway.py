@@ -1,0 +1,217 @@
+"""integrations.v1.SqlGatewayService on top of `engines.sql_gateway.SqlGatewayEngine`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf import json_format, struct_pb2
+
+from engines.sql_gateway import Gateway, GatewayDraft, SqlGatewayEngine
+from engines.sql_parameters import ParameterSpec, ParameterType
+from engines.sql_results import QueryResult, TruncationReason
+from engines.sql_templates import QueryTemplate, TemplateDraft
+from integrations.v1 import sql_gateway_pb2 as pb
+from integrations.v1 import sql_gateway_pb2_grpc
+from service.convert import set_timestamp
+from service.enums import EnumMap
+
+__all__ = ["SqlGatewayServicer"]
+
+PARAMETER_TYPES = EnumMap(pb.ParameterType, ParameterType, "PARAMETER_TYPE")
+TRUNCATION_REASONS = EnumMap(pb.TruncationReason, TruncationReason, "TRUNCATION_REASON")
+
+_Context = grpc.aio.ServicerContext
+
+
+def from_value(value: struct_pb2.Value) -> Any:
+    """A JSON-like Python value; an empty Value (no kind set) is None, like null."""
+    kind = value.WhichOneof("kind")
+    if kind is None or kind == "null_value":
+        return None
+    if kind == "list_value":
+        return [from_value(v) for v in value.list_value.values]
+    if kind == "struct_value":
+        return {k: from_value(v) for k, v in value.struct_value.fields.items()}
+    return getattr(value, kind)
+
+
+def to_value(value: Any) -> struct_pb2.Value:
+    return json_format.ParseDict(value, struct_pb2.Value())
+
+
+def _spec_from_proto(index: int, spec: pb.ParameterSpec) -> ParameterSpec:
+    return ParameterSpec(
+        name=spec.name,
+        type=PARAMETER_TYPES.to_engine(  # type: ignore[arg-type]
+            spec.type, f"template.parameters[{index}].type", required=True
+        ),
+        required=spec.required,
+        default_value=from_value(spec.default_value) if spec.HasField("default_value") else None,
+        description=spec.description,
+        max_length=spec.max_length,
+        min_value=spec.min_value if spec.HasField("min_value") else None,
+        max_value=spec.max_value if spec.HasField("max_value") else None,
+    )
+
+
+def _spec_to_proto(spec: ParameterSpec) -> pb.ParameterSpec:
+    message = pb.ParameterSpec(
+        name=spec.name,
+        type=PARAMETER_TYPES.to_proto(spec.type),
+        required=spec.required,
+        description=spec.description,
+        max_length=spec.max_length,
+        min_value=spec.min_value,
+        max_value=spec.max_value,
+    )
+    if spec.default_value is not None:
+        message.default_value.CopyFrom(to_value(spec.default_value))
+    return message
+
+
+def template_to_proto(template: QueryTemplate) -> pb.QueryTemplate:
+    message = pb.QueryTemplate(
+        id=template.id,
+        tenant_id=template.tenant_id,
+        name=template.name,
+        description=template.description,
+        sql=template.sql,
+        parameters=[_spec_to_proto(spec) for spec in template.parameters],
+        read_only=template.read_only,
+        max_rows=template.max_rows,
+        timeout_seconds=template.timeout_seconds,
+        etag=template.etag,
+    )
+    set_timestamp(message.create_time, template.create_time)
+    set_timestamp(message.update_time, template.create_time)
+    return message
+
+
+def gateway_to_proto(gateway: Gateway) -> pb.Gateway:
+    message = pb.Gateway(
+        id=gateway.id,
+        tenant_id=gateway.tenant_id,
+        name=gateway.name,
+        connection_string_ref=gateway.connection_string_ref,
+        allowed_template_ids=gateway.allowed_template_ids,
+        max_rows=gateway.max_rows,
+        max_result_bytes=gateway.max_result_bytes,
+        timeout_seconds=gateway.timeout_seconds,
+        read_only=gateway.read_only,
+        etag=gateway.etag,
+    )
+    set_timestamp(message.create_time, gateway.create_time)
+    set_timestamp(message.update_time, gateway.create_time)
+    return message
+
+
+def result_to_proto(result: QueryResult) -> pb.QueryResult:
+    message = pb.QueryResult(
+        columns=result.columns,
+        row_count=result.row_count,
+        truncated=result.truncated,
+        result_bytes=result.result_bytes,
+        ignored_parameters=result.ignored_parameters,
+    )
+    for row in result.rows:
+        message.rows.add().update(row)
+    if result.truncation_reason is not None:
+        message.truncation_reason = TRUNCATION_REASONS.to_proto(result.truncation_reason)
+    return message
+
+
+class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
+    """Translates SqlGatewayService calls to the engine; errors are mapped by the interceptor."""
+
+    def __init__(self, engine: SqlGatewayEngine) -> None:
+        self._engine = engine
+
+    def add_to_server(self, server: grpc.aio.Server) -> str:
+        """Registers this servicer; returns the full service name (for health and reflection)."""
+        sql_gateway_pb2_grpc.add_SqlGatewayServiceServicer_to_server(self, server)
+        return str(pb.DESCRIPTOR.services_by_name["SqlGatewayService"].full_name)
+
+    async def CreateQueryTemplate(
+        self, request: pb.CreateQueryTemplateRequest, context: _Context
+    ) -> pb.QueryTemplate:
+        given = request.template
+        draft = TemplateDraft(
+            id=given.id,
+            name=given.name,
+            sql=given.sql,
+            parameters=[_spec_from_proto(i, spec) for i, spec in enumerate(given.parameters)],
+            description=given.description,
+            read_only=given.read_only if given.HasField("read_only") else True,
+            max_rows=given.max_rows,
+            timeout_seconds=given.timeout_seconds,
+        )
+        created = await self._engine.create_template(
+            request.tenant_id, draft, request_id=request.request_id
+        )
+        return template_to_proto(created)
+
+    async def GetQueryTemplate(
+        self, request: pb.GetQueryTemplateRequest, context: _Context
+    ) -> pb.QueryTemplate:
+        return template_to_proto(
+            await self._engine.get_template(request.tenant_id, request.template_id)
+        )
+
+    async def ListQueryTemplates(
+        self, request: pb.ListQueryTemplatesRequest, context: _Context
+    ) -> pb.ListQueryTemplatesResponse:
+        page = await self._engine.list_templates(
+            request.tenant_id, request.page_size, request.page_token
+        )
+        return pb.ListQueryTemplatesResponse(
+            query_templates=[template_to_proto(t) for t in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def CreateGateway(
+        self, request: pb.CreateGatewayRequest, context: _Context
+    ) -> pb.Gateway:
+        given = request.gateway
+        draft = GatewayDraft(
+            name=given.name,
+            connection_string_ref=given.connection_string_ref,
+            allowed_template_ids=list(given.allowed_template_ids),
+            max_rows=given.max_rows,
+            max_result_bytes=given.max_result_bytes,
+            timeout_seconds=given.timeout_seconds,
+            read_only=given.read_only if given.HasField("read_only") else None,
+        )
+        created = await self._engine.create_gateway(
+            request.tenant_id, draft, request_id=request.request_id
+        )
+        return gateway_to_proto(created)
+
+    async def GetGateway(self, request: pb.GetGatewayRequest, context: _Context) -> pb.Gateway:
+        return gateway_to_proto(
+            await self._engine.get_gateway(request.tenant_id, request.gateway_id)
+        )
+
+    async def ListGateways(
+        self, request: pb.ListGatewaysRequest, context: _Context
+    ) -> pb.ListGatewaysResponse:
+        page = await self._engine.list_gateways(
+            request.tenant_id, request.page_size, request.page_token
+        )
+        return pb.ListGatewaysResponse(
+            gateways=[gateway_to_proto(g) for g in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def ExecuteQuery(
+        self, request: pb.ExecuteQueryRequest, context: _Context
+    ) -> pb.QueryResult:
+        result = await self._engine.execute(
+            request.tenant_id,
+            request.gateway_id,
+            request.template_id,
+            {name: from_value(value) for name, value in request.parameters.items()},
+        )
+        return result_to_proto(result)

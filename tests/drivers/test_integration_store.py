@@ -1,0 +1,132 @@
+"""SqlIntegrationStore on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from drivers.database import Database
+from drivers.integration_store import SqlIntegrationStore
+from engines.errors import AlreadyExists
+from engines.integrations import (
+    HealthState,
+    Integration,
+    IntegrationFilters,
+    IntegrationStatus,
+    ProviderType,
+    UsageEvent,
+)
+from engines.pagination import parse_page
+from tests.support import new_tenant
+
+T0 = datetime(2026, 5, 1, 0, 0, 0, 123456, tzinfo=timezone.utc)
+
+
+def _integration(tenant: str, name: str, created: datetime = T0) -> Integration:
+    return Integration(
+        id=str(uuid.uuid4()),
+        tenant_id=tenant,
+        name=name,
+        provider_type=ProviderType.GOOGLE,
+        credential_ref="env://K",
+        config={"base_url": "http://127.0.0.1:1", "nested": {"a": [1, 2]}},
+        default_model="m",
+        status=IntegrationStatus.CREATED,
+        health_state=HealthState.UNKNOWN,
+        health_message="",
+        health_checked_at=None,
+        budget_limit_cents=2**40,
+        token_limit_month=0,
+        rate_limit_rpm=2**31 - 1,
+        created_by="svc",
+        create_time=created,
+        update_time=created,
+    )
+
+
+@pytest.fixture
+def store(database: Database) -> SqlIntegrationStore:
+    return SqlIntegrationStore(database)
+
+
+async def test_round_trip_keeps_every_field(store: SqlIntegrationStore) -> None:
+    original = _integration(new_tenant(), "a")
+    await store.insert(original, None)
+    assert await store.get(original.tenant_id, original.id) == original
+    assert await store.get(new_tenant(), original.id) is None
+
+
+async def test_request_id_returns_the_first_insert(store: SqlIntegrationStore) -> None:
+    tenant = new_tenant()
+    first = _integration(tenant, "a")
+    assert await store.insert(first, "r1") == first
+    assert await store.insert(_integration(tenant, "b"), "r1") == first
+    assert await store.find_by_request_id(tenant, "r1") == first
+
+
+async def test_live_name_clash_raises_already_exists(store: SqlIntegrationStore) -> None:
+    tenant = new_tenant()
+    first = _integration(tenant, "same")
+    await store.insert(first, None)
+    with pytest.raises(AlreadyExists):
+        await store.insert(_integration(tenant, "same"), None)
+    assert await store.soft_delete(tenant, first.id, T0)
+    assert not await store.soft_delete(tenant, first.id, T0)
+    await store.insert(_integration(tenant, "same"), None)
+
+
+async def test_replace_is_conditional_on_the_version(store: SqlIntegrationStore) -> None:
+    from dataclasses import replace
+
+    original = _integration(new_tenant(), "v")
+    await store.insert(original, None)
+    newer = replace(original, name="w", version=2)
+    assert await store.replace(newer, expected_version=1)
+    assert not await store.replace(replace(original, name="x", version=2), expected_version=1)
+    assert (await store.get(original.tenant_id, original.id)) == newer
+
+
+async def test_list_pages_by_time_then_id_with_filters(store: SqlIntegrationStore) -> None:
+    tenant = new_tenant()
+    rows = [_integration(tenant, f"n{i}", T0 + timedelta(microseconds=i % 2)) for i in range(6)]
+    for row in rows:
+        await store.insert(row, None)
+    expected = sorted(rows, key=lambda r: (r.create_time, r.id))
+    page = parse_page(4, "", {})
+    first, total = await store.list(tenant, IntegrationFilters(), page)
+    assert total == 6 and [r.id for r in first] == [r.id for r in expected[:5]]
+    after = (expected[3].create_time, expected[3].id)
+    rest, _ = await store.list(
+        tenant, IntegrationFilters(), type(page)(size=4, after=after, filters_digest="")
+    )
+    assert [r.id for r in rest] == [r.id for r in expected[4:]]
+    none, total = await store.list(
+        tenant, IntegrationFilters(status=IntegrationStatus.ENABLED), page
+    )
+    assert (list(none), total) == ([], 0)
+
+
+async def test_usage_totals_respect_month_and_window_edges(store: SqlIntegrationStore) -> None:
+    tenant = new_tenant()
+    integration = _integration(tenant, "u")
+    await store.insert(integration, None)
+    month_start, month_end = T0.replace(microsecond=0), T0.replace(month=6, microsecond=0)
+    events = [
+        (month_start - timedelta(microseconds=1), 1000),
+        (month_start, 1),
+        (month_end - timedelta(microseconds=1), 10),
+        (month_end, 100000),
+    ]
+    for occurred, tokens in events:
+        event = UsageEvent(
+            id=str(uuid.uuid4()), tenant_id=tenant, integration_id=integration.id,
+            tokens=tokens, cost_cents=tokens, occurred_at=occurred, request_id=None,
+            create_time=T0,
+        )
+        assert (await store.append_usage(event))[1]
+    totals = await store.usage_totals(
+        integration.id, month_start, month_end, window_start=month_end - timedelta(seconds=60)
+    )
+    assert (totals.tokens, totals.cost_cents, totals.requests_in_window) == (11, 11, 2)
