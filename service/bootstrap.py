@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from drivers import migrator
+from drivers.credential_client import GrpcCredentialService
+from drivers.credential_store import SqlAccessLog, SqlCredentialStore
 from drivers.database import Database
-from drivers.env_credentials import EnvCredentialService
 from drivers.health_store import SqlHealthStore
 from drivers.integration_store import SqlIntegrationStore
+from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
 from drivers.prevention_store import SqlPreventionStore
 from drivers.provider_probe import HttpProviderProbe
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
+from engines.credential_crypto import Keyring
+from engines.credential_vault import CredentialVault, RewrapResult
 from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
 from engines.prevention import PreventionEngine
@@ -26,17 +35,22 @@ from engines.sql_gateway import SqlGatewayEngine
 from integrations.v1 import health_pb2 as integration_health_pb2
 from integrations.v1 import health_pb2_grpc as integration_health_pb2_grpc
 from integrations.v1 import integrations_pb2, integrations_pb2_grpc, prevention_pb2, prevention_pb2_grpc
+from service.auth import CallerRegistry, load_callers
+from service.call_info import current_call
 from service.config import ServeConfig
 from service.health_runtime import HealthRuntime
+from service.interceptors.auth import AuthInterceptor, RefusalHook
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.readiness import Readiness
+from service.servicers.credentials import CredentialsServicer
 from service.servicers.health import IntegrationHealthServicer
 from service.servicers.integrations import IntegrationsServicer
 from service.servicers.prevention import PreventionServicer
 from service.servicers.sql_gateway import SqlGatewayServicer
+from service.tls import channel_credentials, server_credentials
 
-__all__ = ["Application", "create_server"]
+__all__ = ["Application", "create_server", "rewrap_credentials"]
 
 log = logging.getLogger("integrations.server")
 
@@ -74,64 +88,118 @@ class Application:
 
 async def create_server(config: ServeConfig) -> Application:
     """Builds the server for `config`; binds `config.listen` (port 0 picks a free port)."""
+    registry = _caller_registry(config)
+    tls = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
+    serve_main = config.only != "credentials"
+    serve_credentials = config.credentials_target is None
+    if config.only not in (None, "credentials"):
+        raise ValueError(f"--only {config.only!r}: the only choice is 'credentials'")
+    if not serve_credentials and not serve_main:
+        raise ValueError("--only credentials and --credentials-target exclude each other")
+    keyring = _keyring(config, create_dev=True) if serve_credentials else None
+
     database = Database(config.database_url)
     if config.apply_migrations:
         await migrator.upgrade(database)
 
-    # Until the credential service is wired (issue 3), secrets resolve from env:// refs only.
-    credentials = EnvCredentialService()
-    integration_store = SqlIntegrationStore(database)
-    # Health checks (issue 4): one shared HTTP client for every provider probe.
-    probe = HttpProviderProbe(
-        connect_timeout_seconds=config.health.connect_timeout_seconds,
-        read_timeout_seconds=config.health.read_timeout_seconds,
-    )
-    health_engine = HealthEngine(
-        integration_store, SqlHealthStore(database), credentials, probe, settings=config.health
-    )
-    health_runtime = HealthRuntime(health_engine, probe, config.health)
-    integrations_engine = IntegrationsEngine(integration_store, health_tester=health_engine)
+    vault = None
+    if keyring is not None:
+        vault = CredentialVault(
+            keyring,
+            SqlCredentialStore(database),
+            SqlAccessLog(database),
+            env_lookup=os.environ.get if config.allow_env_credentials else None,
+        )
+    internal_token = None
+    if vault is not None and serve_main:
+        registry, internal_token = registry.with_internal_caller()
 
     server = grpc.aio.server(
-        interceptors=[RpcLoggingInterceptor(), ErrorMappingInterceptor()],
+        interceptors=[
+            RpcLoggingInterceptor(),
+            ErrorMappingInterceptor(),
+            AuthInterceptor(registry, _reveal_refusals(vault)),
+        ],
         options=[
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
         ],
     )
-    integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server(
-        IntegrationsServicer(integrations_engine), server
+    port = server.add_secure_port(config.listen, tls) if tls else server.add_insecure_port(
+        config.listen
     )
-    services = [
-        integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name,
-    ]
-    # Health checks (issue 4).
-    integration_health_pb2_grpc.add_IntegrationHealthServiceServicer_to_server(
-        IntegrationHealthServicer(health_engine), server
-    )
-    services.append(
-        integration_health_pb2.DESCRIPTOR.services_by_name["IntegrationHealthService"].full_name
-    )
-    # Prevention records (issue 7).
-    prevention_pb2_grpc.add_PreventionServiceServicer_to_server(
-        PreventionServicer(PreventionEngine(SqlPreventionStore(database))), server
-    )
-    services.append(prevention_pb2.DESCRIPTOR.services_by_name["PreventionService"].full_name)
-    # SQL gateway (issue 6): pooled connections to tenant databases; a result must fit in one
-    # response message.
-    sql_runner = PostgresQueryRunner(
-        pool_size=config.sql_pool_size,
-        max_pools=config.sql_max_pools,
-        idle_seconds=config.sql_pool_idle_seconds,
-    )
-    sql_gateway_engine = SqlGatewayEngine(
-        SqlTemplateStore(database),
-        SqlGatewayStore(database),
-        credentials,
-        sql_runner,
-        result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
-    )
-    services.append(SqlGatewayServicer(sql_gateway_engine).add_to_server(server))
+    if port == 0:
+        raise RuntimeError(f"could not listen on {config.listen}")
+
+    services: list[str] = []
+    closers: list[Callable[[], Awaitable[None]]] = []
+    starters: list[Callable[[], Awaitable[None]]] = []
+    if vault is not None:
+        credentials_pb2_grpc.add_CredentialServiceServicer_to_server(
+            CredentialsServicer(vault), server
+        )
+        services.append(credentials_pb2.DESCRIPTOR.services_by_name["CredentialService"].full_name)
+    if serve_main:
+        channel = _credentials_channel(config, server)
+        closers.append(channel.close)
+        credentials = GrpcCredentialService(
+            channel,
+            token=internal_token or config.credentials_token,
+            access_reason=lambda: f"{current_call().method} for {current_call().caller}",
+        )
+        integration_store = SqlIntegrationStore(database)
+        # Health checks (issue 4): one shared HTTP client for every provider probe; the
+        # background checks stop before the credential channel closes.
+        probe = HttpProviderProbe(
+            connect_timeout_seconds=config.health.connect_timeout_seconds,
+            read_timeout_seconds=config.health.read_timeout_seconds,
+        )
+        health_engine = HealthEngine(
+            integration_store, SqlHealthStore(database), credentials, probe, settings=config.health
+        )
+        health_runtime = HealthRuntime(health_engine, probe, config.health)
+        starters.append(health_runtime.start)
+        closers.insert(0, health_runtime.stop)
+        integrations_engine = IntegrationsEngine(
+            integration_store,
+            credential_ref_check=credentials.exists,
+            health_tester=health_engine,
+        )
+        integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server(
+            IntegrationsServicer(integrations_engine), server
+        )
+        services.append(
+            integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name
+        )
+        integration_health_pb2_grpc.add_IntegrationHealthServiceServicer_to_server(
+            IntegrationHealthServicer(health_engine), server
+        )
+        services.append(
+            integration_health_pb2.DESCRIPTOR.services_by_name["IntegrationHealthService"].full_name
+        )
+        # Prevention records (issue 7).
+        prevention_pb2_grpc.add_PreventionServiceServicer_to_server(
+            PreventionServicer(PreventionEngine(SqlPreventionStore(database))), server
+        )
+        services.append(
+            prevention_pb2.DESCRIPTOR.services_by_name["PreventionService"].full_name
+        )
+        # SQL gateway (issue 6): pooled connections to tenant databases; a result must fit in
+        # one response message.
+        sql_runner = PostgresQueryRunner(
+            pool_size=config.sql_pool_size,
+            max_pools=config.sql_max_pools,
+            idle_seconds=config.sql_pool_idle_seconds,
+        )
+        closers.append(sql_runner.close)
+        sql_gateway_engine = SqlGatewayEngine(
+            SqlTemplateStore(database),
+            SqlGatewayStore(database),
+            credentials,
+            sql_runner,
+            result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
+        )
+        services.append(SqlGatewayServicer(sql_gateway_engine).add_to_server(server))
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -140,14 +208,112 @@ async def create_server(config: ServeConfig) -> Application:
          reflection.SERVICE_NAME],
         server,
     )
-    port = server.add_insecure_port(config.listen)
-    if port == 0:
-        raise RuntimeError(f"could not listen on {config.listen}")
     readiness = Readiness(
         health_servicer, database, services, config.readiness_interval_seconds
     )
-    return Application(
-        server, port, database, readiness, services,
-        closers=[sql_runner.close, health_runtime.stop],
-        starters=[health_runtime.start],
+    return Application(server, port, database, readiness, services, closers, starters)
+
+
+# -- credential service and caller authentication (issue 3) -------------------------------
+
+
+def _is_loopback(listen: str) -> bool:
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _caller_registry(config: ServeConfig) -> CallerRegistry:
+    if config.callers_file:
+        callers = load_callers(Path(config.callers_file))
+        log.info("caller authentication on: %d callers from %s", len(callers), config.callers_file)
+        return CallerRegistry(callers, open_access=False)
+    if not _is_loopback(config.listen):
+        raise ValueError(
+            f"refusing to listen on {config.listen} without a caller file: pass --callers PATH "
+            "(unauthenticated calls are accepted only on a loopback address)"
+        )
+    log.warning(
+        "no caller file: accepting unauthenticated calls, because %s is a loopback address",
+        config.listen,
     )
+    return CallerRegistry([], open_access=True)
+
+
+def _keyring(config: ServeConfig, *, create_dev: bool) -> Keyring:
+    """The master keys: CREDENTIAL_MASTER_KEYS or --master-key-file; in development only, a
+    key file next to the database (created when `create_dev`)."""
+    if config.production and config.allow_env_credentials:
+        raise ValueError("--allow-env-credentials is for development; not with --production")
+    if config.master_keys and config.master_key_file:
+        raise ValueError("set CREDENTIAL_MASTER_KEYS or --master-key-file, not both")
+    if config.master_keys:
+        return parse_master_keys(config.master_keys, source="CREDENTIAL_MASTER_KEYS")
+    if config.master_key_file:
+        return load_key_file(Path(config.master_key_file))
+    if config.production:
+        raise ValueError(
+            "--production needs a master key: set CREDENTIAL_MASTER_KEYS or --master-key-file"
+        )
+    path = dev_key_path(config.database_url)
+    if not create_dev and not path.exists():
+        raise ValueError(f"no master key configured and no development key file at {path}")
+    log.warning(
+        "no master key configured: using the DEVELOPMENT key file %s (created if missing, "
+        "readable only by its owner); configure CREDENTIAL_MASTER_KEYS or --master-key-file "
+        "for real secrets",
+        path,
+    )
+    return ensure_dev_key_file(path)
+
+
+def _credentials_channel(config: ServeConfig, server: grpc.aio.Server) -> grpc.aio.Channel:
+    """The channel of the credential client: a remote target, or a loopback port of this very
+    server (in-process topology), kept separate so TLS on the public port does not matter."""
+    if config.credentials_target:
+        if config.credentials_tls_ca or config.credentials_tls_cert:
+            credentials = channel_credentials(
+                config.credentials_tls_ca, config.credentials_tls_cert, config.credentials_tls_key
+            )
+            return grpc.aio.secure_channel(config.credentials_target, credentials)
+        return grpc.aio.insecure_channel(config.credentials_target)
+    internal_port = server.add_insecure_port("127.0.0.1:0")
+    return grpc.aio.insecure_channel(f"127.0.0.1:{internal_port}")
+
+
+def _reveal_refusals(vault: CredentialVault | None) -> RefusalHook | None:
+    """Writes GetCredential calls refused by authorization to the access log."""
+    if vault is None:
+        return None
+
+    async def record(method: str, request: Any, caller: str, why: str) -> None:
+        if method == "/credentials.v1.CredentialService/GetCredential":
+            await vault.record_refused(
+                request.tenant_id,
+                request.credential_ref,
+                caller=caller,
+                access_reason=request.access_reason,
+                detail=why,
+            )
+
+    return record
+
+
+async def rewrap_credentials(config: ServeConfig) -> RewrapResult:
+    """Re-seals every stored secret under the newest master key (`integrations-service rewrap`)."""
+    database = Database(config.database_url)
+    try:
+        if config.apply_migrations:
+            await migrator.upgrade(database)
+        vault = CredentialVault(
+            _keyring(config, create_dev=False),
+            SqlCredentialStore(database),
+            SqlAccessLog(database),
+        )
+        return await vault.rewrap()
+    finally:
+        await database.dispose()

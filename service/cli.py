@@ -15,6 +15,12 @@ from service.bootstrap import create_server
 from service.config import ServeConfig
 from service.health_options import add_health_arguments, health_settings
 from service.logs import configure_logging
+from service.security_cli import (
+    add_rewrap_command,
+    add_security_arguments,
+    run_rewrap,
+    security_values,
+)
 
 __all__ = ["main"]
 
@@ -84,10 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         default=float(_env("SQL_POOL_IDLE_SECONDS", "300")),
         help="idle connections and pools close after this (env INTEGRATIONS_SQL_POOL_IDLE_SECONDS)",
     )
+    add_security_arguments(serve)  # issue 3
     add_health_arguments(serve)  # health checks (issue 4)
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     with_database(migrate)
+    with_database(add_rewrap_command(commands))  # issue 3
 
     probe = commands.add_parser(
         "healthcheck", help="exit 0 when a server's grpc.health.v1 reports SERVING"
@@ -106,6 +114,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_pool_size=args.sql_pool_size,
         sql_max_pools=args.sql_max_pools,
         sql_pool_idle_seconds=args.sql_pool_idle_seconds,
+        **security_values(args),  # issue 3
         health=health_settings(args),
     )
     app = await create_server(config)
@@ -153,7 +162,12 @@ async def _healthcheck(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_format, args.log_level)
-    runner = {"serve": _serve, "migrate": _migrate, "healthcheck": _healthcheck}[args.command]
+    runner = {
+        "serve": _serve,
+        "migrate": _migrate,
+        "healthcheck": _healthcheck,
+        "rewrap": run_rewrap,  # issue 3
+    }[args.command]
     try:
         return asyncio.run(runner(args))
     except ValueError as exc:  # bad configuration: say what, no traceback

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from drivers.database import DEFAULT_DATABASE_URL
 from engines.health import HealthSettings
@@ -24,5 +24,20 @@ class ServeConfig:
     sql_pool_size: int = 10
     sql_max_pools: int = 32
     sql_pool_idle_seconds: float = 300.0
+    # -- credential service and caller authentication (issue 3; see docs/credentials.md) --
+    callers_file: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
+    master_keys: str | None = field(default=None, repr=False)  # CREDENTIAL_MASTER_KEYS
+    master_key_file: str | None = None
+    production: bool = False
+    allow_env_credentials: bool = False
+    only: str | None = None  # "credentials": serve the credential service alone
+    credentials_target: str | None = None  # HOST:PORT of a remote credential service
+    credentials_token: str | None = field(default=None, repr=False)
+    credentials_tls_ca: str | None = None  # TLS to the remote credential service
+    credentials_tls_cert: str | None = None  # with _key: a client certificate (mutual TLS)
+    credentials_tls_key: str | None = None
     # Health checks (issue 4).
     health: HealthSettings = HealthSettings()

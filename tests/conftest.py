@@ -9,6 +9,7 @@ unreachable PostgreSQL fails the run instead of skipping its half of the tests.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +28,8 @@ from tests.support import RunningServer, new_tenant
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
+# Issue 3: a master key for the session's test servers (never a file in the working directory).
+TEST_MASTER_KEYS = "1:" + base64.b64encode(os.urandom(32)).decode()
 
 
 def _pg_dsn(url: str) -> str:
@@ -129,6 +132,8 @@ def serve_config(database_url: str, **overrides: object) -> ServeConfig:
         "apply_migrations": False,
         "grace_seconds": 1.0,
         "readiness_interval_seconds": 0.5,
+        "master_keys": TEST_MASTER_KEYS,  # issue 3
+        "allow_env_credentials": True,  # issue 3: other issues' tests use env:// refs
     }
     values.update(overrides)
     return ServeConfig(**values)  # type: ignore[arg-type]

@@ -4,7 +4,8 @@ Importing this package registers every table on `metadata` (Alembic migrations a
 in `drivers/migrations/versions/`; a test checks they match these tables)."""
 
 from drivers.tables import (
-    health,  # noqa: F401  (registers tables)
+    credentials,  # noqa: F401  (issue 3: credential service)
+    health,  # noqa: F401  (issue 4: health history)
     integrations,  # noqa: F401  (registers tables)
     prevention,  # noqa: F401  (registers tables)
     sql_gateway,  # noqa: F401  (registers tables)

@@ -104,7 +104,9 @@ async def _batch(
 async def main() -> None:
     async with fake_provider() as provider, postgres_database() as url:
         base = provider.route("p", delay=DELAY_SECONDS)
-        async with ServerProcess(url, env={KEY_ENV: "sk-bench"}) as server:
+        async with ServerProcess(
+            url, "--allow-env-credentials", env={KEY_ENV: "sk-bench"}
+        ) as server:
             async with grpc.aio.insecure_channel(server.address) as channel:
                 per_probe = await _sequential_probe_seconds(channel, base)
                 bound = per_probe * INTEGRATIONS

@@ -36,7 +36,10 @@ async def shared_postgres(postgres_admin_url: str) -> AsyncIterator[str]:
 
 @contextlib.asynccontextmanager
 async def replicas(url: str, count: int, *args: str) -> AsyncIterator[list[ServerProcess]]:
-    processes = [ServerProcess(url, *args, env={KEY_ENV: SECRET}) for _ in range(count)]
+    processes = [
+        ServerProcess(url, "--allow-env-credentials", *args, env={KEY_ENV: SECRET})
+        for _ in range(count)
+    ]
     async with contextlib.AsyncExitStack() as stack:
         for process in processes:  # one at a time: the first applies the migrations
             await stack.enter_async_context(process)

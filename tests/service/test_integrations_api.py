@@ -51,7 +51,7 @@ async def test_create_returns_new_integration_and_get_reads_it(stub: Stub, tenan
         tenant,
         "anthropic-eu",
         provider_type=pb.PROVIDER_TYPE_ANTHROPIC,
-        credential_ref="cus-vault://x/y",
+        credential_ref="env://ANTHROPIC_KEY",  # issue 3: cus-vault:// refs must exist
         default_model="claude-x",
         budget_limit_cents=5000,
         token_limit_month=1_000_000,

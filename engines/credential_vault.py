@@ -1,0 +1,640 @@
+"""The rules of the credential service: sealing refs, storing, rotating, revoking and revealing
+secrets, and writing every reveal attempt to the access log.
+
+Failures that an attacker could learn from (a tampered ref, another tenant's ref, a wrong
+context, an unknown id) all end in the same NotFound; the access log keeps the detail for the
+owner.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from engines.clock import Clock, system_clock
+from engines.credential_crypto import (
+    ENCRYPTED_SCHEME,
+    Keyring,
+    SealBroken,
+    Sealed,
+    encrypted_ref,
+    parse_encrypted_ref,
+    ref_aad,
+    stored_aad,
+)
+from engines.errors import (
+    Aborted,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+)
+from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.validation import require_name, require_uuid
+
+__all__ = [
+    "AccessEvent",
+    "AccessLog",
+    "AccessOutcome",
+    "CredentialStore",
+    "CredentialVault",
+    "EnvLookup",
+    "Revealed",
+    "RewrapResult",
+    "SealedSecret",
+    "StoredCredential",
+    "VAULT_SCHEME",
+    "vault_ref",
+]
+
+RESOURCE = "credential"
+VAULT_SCHEME = "cus-vault://"
+ENV_SCHEME = "env://"
+LEGACY_SCHEME = "vault://"
+MAX_SECRET_BYTES = 64 * 1024
+MAX_REF_CHARS = 128 * 1024
+_MAX_METADATA = 64
+_SUPPORTED = "encrypted://, cus-vault:// (and env:// in development)"
+
+EnvLookup = Callable[[str], "str | None"]
+
+
+class AccessOutcome(enum.StrEnum):
+    ALLOWED = "allowed"
+    DENIED = "denied"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCredential:
+    """A stored credential's metadata; the secret lives in `SealedSecret` rows only."""
+
+    id: str
+    tenant_id: str
+    name: str
+    version: int
+    key_version: int
+    expire_time: datetime | None
+    metadata: Mapping[str, str]
+    created_by: str
+    create_time: datetime
+    update_time: datetime
+
+    @property
+    def ref(self) -> str:
+        return vault_ref(self.tenant_id, self.id)
+
+    @property
+    def etag(self) -> str:
+        return hashlib.sha256(f"{self.id}:{self.version}".encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True, slots=True)
+class SealedSecret:
+    """One version of a stored credential's secret, sealed under a master-key version."""
+
+    tenant_id: str
+    credential_id: str
+    version: int
+    sealed: Sealed
+    create_time: datetime
+
+    @property
+    def aad(self) -> bytes:
+        return stored_aad(self.tenant_id, self.credential_id, self.version)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEvent:
+    """One reveal attempt as written to the owning tenant's access log."""
+
+    id: str
+    tenant_id: str
+    credential_ref: str
+    credential_id: str
+    caller: str
+    outcome: AccessOutcome
+    access_reason: str
+    detail: str
+    requester_tenant_id: str
+    create_time: datetime
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome is AccessOutcome.ALLOWED
+
+
+@dataclass(frozen=True, slots=True)
+class Revealed:
+    """A revealed secret; never logged (its repr hides the value)."""
+
+    value: str
+    expire_time: datetime | None
+    version: int
+
+    def __repr__(self) -> str:
+        return f"Revealed(value='***', expire_time={self.expire_time!r}, version={self.version})"
+
+
+@dataclass(frozen=True, slots=True)
+class RewrapResult:
+    """What `rewrap` did: secrets moved to the newest key, and those it could not open."""
+
+    rewrapped: int
+    failed: int
+    key_version: int
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """The access-log facts of one reveal, filled in as the ref is resolved."""
+
+    tenant_id: str
+    credential_ref: str
+    caller: str
+    access_reason: str
+    requester_tenant_id: str
+    credential_id: str = ""
+
+
+class CredentialStore(Protocol):
+    """Persistence of stored credentials and their sealed secret versions."""
+
+    async def insert(
+        self, credential: StoredCredential, secret: SealedSecret, request_id: str | None
+    ) -> StoredCredential:
+        """Stores a new credential and its first secret; returns the earlier one when
+        `request_id` was used before. Raises AlreadyExists on a live name clash."""
+
+    async def find_by_request_id(
+        self, tenant_id: str, request_id: str
+    ) -> StoredCredential | None: ...
+
+    async def get(self, tenant_id: str, credential_id: str) -> StoredCredential | None:
+        """A live (not revoked) credential of the tenant."""
+
+    async def current_secret(
+        self, tenant_id: str, credential_id: str
+    ) -> tuple[StoredCredential, SealedSecret] | None:
+        """A live credential and its newest secret version."""
+
+    async def list(
+        self, tenant_id: str, page: PageRequest
+    ) -> tuple[Sequence[StoredCredential], int]: ...
+
+    async def add_version(
+        self, credential: StoredCredential, secret: SealedSecret, expected_version: int
+    ) -> bool:
+        """Stores `secret` and the updated metadata if the version is still `expected_version`."""
+
+    async def revoke(self, tenant_id: str, credential_id: str, when: datetime) -> bool:
+        """Marks the credential deleted and destroys its sealed secrets."""
+
+    async def secrets_to_rewrap(
+        self, newest_key_version: int, after: tuple[str, int] | None, limit: int
+    ) -> Sequence[SealedSecret]:
+        """Secrets sealed under an older key, ordered by (credential_id, version), after `after`."""
+
+    async def replace_seal(self, secret: SealedSecret, sealed: Sealed) -> bool:
+        """Swaps the ciphertext of one secret version if it is still sealed as `secret` says."""
+
+
+class AccessLog(Protocol):
+    """Append-only record of reveal attempts."""
+
+    async def record(self, event: AccessEvent) -> None: ...
+
+    async def list(
+        self, tenant_id: str, credential_id: str | None, page: PageRequest
+    ) -> tuple[Sequence[AccessEvent], int]: ...
+
+
+def vault_ref(tenant_id: str, credential_id: str) -> str:
+    """The ref of a stored credential: `cus-vault://<tenant_id>/<id>`."""
+    return f"{VAULT_SCHEME}{tenant_id}/{credential_id}"
+
+
+def _parse_vault_ref(ref: str) -> tuple[str, str] | None:
+    """(owner tenant, credential id) of a well-formed `cus-vault://` ref, else None."""
+    owner, _, credential_id = ref.removeprefix(VAULT_SCHEME).partition("/")
+    try:
+        return str(uuid.UUID(owner)), str(uuid.UUID(credential_id))
+    except ValueError:
+        return None
+
+
+def _shown_ref(ref: str) -> str:
+    """What the access log keeps of a ref: never a ciphertext, never something unrecognised
+    (which may be a raw key pasted by mistake)."""
+    if ref.startswith(ENCRYPTED_SCHEME):
+        digest = hashlib.sha256(ref.encode()).hexdigest()[:16]
+        version = ref.removeprefix(ENCRYPTED_SCHEME).split("/")[:2]
+        prefix = "/".join(version) if len(version) == 2 and len(version[1]) <= 9 else "?"
+        return f"{ENCRYPTED_SCHEME}{prefix}/sha256:{digest}"
+    if ref.startswith((VAULT_SCHEME, ENV_SCHEME, LEGACY_SCHEME)) and len(ref) <= 512:
+        return ref
+    return "(not a credential ref)"
+
+
+def _attempt(tenant_id: str, ref: str, caller: str, access_reason: str) -> _Attempt:
+    parsed = _parse_vault_ref(ref.strip()) if ref.strip().startswith(VAULT_SCHEME) else None
+    return _Attempt(
+        tenant_id=tenant_id,
+        credential_ref=_shown_ref(ref),
+        caller=caller,
+        access_reason=access_reason,
+        requester_tenant_id=tenant_id,
+        credential_id=parsed[1] if parsed else "",
+    )
+
+
+def _check_secret(field_name: str, secret: str) -> bytes:
+    data = secret.encode()
+    if not data:
+        raise InvalidArgument.single(field_name, "is required")
+    if len(data) > MAX_SECRET_BYTES:
+        raise InvalidArgument.single(field_name, f"must be at most {MAX_SECRET_BYTES} bytes")
+    return data
+
+
+def _check_expiry(expire_time: datetime | None, now: datetime) -> None:
+    if expire_time is not None and expire_time <= now:
+        raise InvalidArgument.single("expire_time", "must be in the future")
+
+
+def _violations_of(*checks: Callable[[], object]) -> list[FieldViolation]:
+    """Runs every check and collects what they find, so one reply names every bad field."""
+    violations: list[FieldViolation] = []
+    for check in checks:
+        try:
+            check()
+        except InvalidArgument as exc:
+            violations.extend(exc.violations)
+    return violations
+
+
+def _check_metadata(field_name: str, metadata: Mapping[str, str]) -> list[FieldViolation]:
+    violations = []
+    if len(metadata) > _MAX_METADATA:
+        violations.append(FieldViolation(field_name, f"at most {_MAX_METADATA} entries"))
+    for key, value in metadata.items():
+        if not key or len(key) > 63:
+            violations.append(FieldViolation(f"{field_name}.{key}", "key must be 1-63 characters"))
+        elif len(value) > 256:
+            violations.append(FieldViolation(f"{field_name}.{key}", "at most 256 characters"))
+    return violations
+
+
+class CredentialVault:
+    """Everything CredentialService does, independent of gRPC and of the database."""
+
+    def __init__(
+        self,
+        keyring: Keyring,
+        store: CredentialStore,
+        access_log: AccessLog,
+        *,
+        clock: Clock = system_clock,
+        env_lookup: EnvLookup | None = None,
+    ) -> None:
+        """`env_lookup` enables env:// refs (development only); None refuses them."""
+        self._keyring = keyring
+        self._store = store
+        self._log = access_log
+        self._clock = clock
+        self._env_lookup = env_lookup
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._keyring
+
+    # -- stateless refs ---------------------------------------------------------------------
+
+    def encrypt(
+        self, tenant_id: str, plaintext: str, context: Mapping[str, str]
+    ) -> tuple[str, int]:
+        """Seals `plaintext` for the tenant and context: the `encrypted://` ref and key version."""
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        data = _check_secret("plaintext", plaintext)
+        sealed = self._keyring.seal(tenant_id, data, ref_aad(tenant_id, context))
+        return encrypted_ref(sealed), sealed.key_version
+
+    # -- stored credentials -----------------------------------------------------------------
+
+    async def create(
+        self,
+        tenant_id: str,
+        name: str,
+        secret: str,
+        *,
+        expire_time: datetime | None = None,
+        metadata: Mapping[str, str] | None = None,
+        request_id: str = "",
+        created_by: str,
+    ) -> StoredCredential:
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        if len(request_id) > 128:
+            raise InvalidArgument.single("request_id", "must be at most 128 characters")
+        if request_id:
+            earlier = await self._store.find_by_request_id(tenant_id, request_id)
+            if earlier is not None:
+                return earlier
+        metadata = dict(metadata or {})
+        now = self._clock()
+        violations = _check_metadata("metadata", metadata) + _violations_of(
+            lambda: require_name("name", name),
+            lambda: _check_secret("secret", secret),
+            lambda: _check_expiry(expire_time, now),
+        )
+        if violations:
+            raise InvalidArgument(violations)
+        credential_id = str(uuid.uuid4())
+        secret_row = self._seal_version(tenant_id, credential_id, 1, secret, now)
+        credential = StoredCredential(
+            id=credential_id,
+            tenant_id=tenant_id,
+            name=name.strip(),
+            version=1,
+            key_version=secret_row.sealed.key_version,
+            expire_time=expire_time,
+            metadata=metadata,
+            created_by=created_by,
+            create_time=now,
+            update_time=now,
+        )
+        return await self._store.insert(credential, secret_row, request_id or None)
+
+    async def get(self, tenant_id: str, credential_id: str) -> StoredCredential:
+        """Metadata of a live credential of the tenant."""
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        credential = await self._store.get(tenant_id, require_uuid("credential_id", credential_id))
+        if credential is None:
+            raise NotFound(RESOURCE, credential_id)
+        return credential
+
+    async def lookup(self, tenant_id: str, credential_ref: str) -> StoredCredential:
+        """Metadata of the credential a `cus-vault://` ref (or a bare id) names."""
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        if not credential_ref.startswith(VAULT_SCHEME):
+            return await self.get(tenant_id, require_uuid("credential_ref", credential_ref))
+        parsed = _parse_vault_ref(credential_ref)
+        if parsed is None:
+            raise InvalidArgument.single(
+                "credential_ref", "must be cus-vault://<tenant_id>/<id> or a credential id"
+            )
+        owner, credential_id = parsed
+        if owner != tenant_id:  # the same answer as an unknown id of the tenant
+            raise NotFound(RESOURCE, credential_id)
+        return await self.get(tenant_id, credential_id)
+
+    async def exists(self, tenant_id: str, credential_ref: str) -> bool:
+        """Whether a `cus-vault://` ref names a live credential of the tenant."""
+        try:
+            await self.lookup(tenant_id, credential_ref)
+        except (NotFound, InvalidArgument):
+            return False
+        return True
+
+    async def list(self, tenant_id: str, page_size: int, page_token: str) -> Page[StoredCredential]:
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        page = parse_page(page_size, page_token, {"tenant": tenant_id, "list": "credentials"})
+        rows, total = await self._store.list(tenant_id, page)
+        return paginate(page, rows, total, key=lambda c: (c.create_time, c.id))
+
+    async def rotate(
+        self,
+        tenant_id: str,
+        credential_id: str,
+        secret: str,
+        *,
+        expire_time: datetime | None = None,
+        etag: str = "",
+    ) -> StoredCredential:
+        """Adds a secret version; a non-empty stale `etag` or a concurrent rotation is ABORTED."""
+        now = self._clock()
+        violations = _violations_of(
+            lambda: _check_secret("secret", secret), lambda: _check_expiry(expire_time, now)
+        )
+        if violations:
+            raise InvalidArgument(violations)
+        current = await self.get(tenant_id, credential_id)
+        if etag and etag != current.etag:
+            raise Aborted(f"etag {etag!r} is stale: the credential was rotated since it was read")
+        version = current.version + 1
+        secret_row = self._seal_version(current.tenant_id, current.id, version, secret, now)
+        rotated = replace(
+            current,
+            version=version,
+            key_version=secret_row.sealed.key_version,
+            expire_time=expire_time if expire_time is not None else current.expire_time,
+            update_time=now,
+        )
+        if not await self._store.add_version(rotated, secret_row, current.version):
+            raise Aborted("the credential was rotated concurrently; read it again and retry")
+        return rotated
+
+    async def delete(self, tenant_id: str, credential_id: str) -> StoredCredential:
+        """Revokes: the sealed secrets are destroyed and later reveals are NOT_FOUND."""
+        credential = await self.get(tenant_id, credential_id)
+        if not await self._store.revoke(credential.tenant_id, credential.id, self._clock()):
+            raise NotFound(RESOURCE, credential_id)
+        return credential
+
+    async def rewrap(self, batch_size: int = 100) -> RewrapResult:
+        """Re-seals every stored secret under the newest master key; plaintext never leaves
+        this method."""
+        newest = self._keyring.newest_version
+        rewrapped = failed = 0
+        after: tuple[str, int] | None = None
+        while True:
+            batch = await self._store.secrets_to_rewrap(newest, after, batch_size)
+            if not batch:
+                return RewrapResult(rewrapped=rewrapped, failed=failed, key_version=newest)
+            for row in batch:
+                after = (row.credential_id, row.version)
+                try:
+                    plaintext = self._keyring.open(row.tenant_id, row.sealed, row.aad)
+                except SealBroken:
+                    failed += 1
+                    continue
+                resealed = self._keyring.seal(row.tenant_id, plaintext, row.aad)
+                del plaintext
+                if await self._store.replace_seal(row, resealed):
+                    rewrapped += 1
+
+    # -- reveal and its access log ----------------------------------------------------------
+
+    async def reveal(
+        self,
+        tenant_id: str,
+        credential_ref: str,
+        *,
+        context: Mapping[str, str] | None = None,
+        access_reason: str = "",
+        caller: str,
+    ) -> Revealed:
+        """Resolves a ref for the tenant; every attempt is written to the access log first."""
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        if len(access_reason) > 512:
+            raise InvalidArgument.single("access_reason", "must be at most 512 characters")
+        attempt = _attempt(tenant_id, credential_ref, caller, access_reason)
+        ref = credential_ref.strip()
+        if not ref or len(ref) > MAX_REF_CHARS:
+            await self._record(attempt, AccessOutcome.FAILED, "not a credential ref")
+            raise InvalidArgument.single("credential_ref", f"must be a ref: {_SUPPORTED}")
+        if ref.startswith(ENCRYPTED_SCHEME):
+            return await self._reveal_encrypted(attempt, ref, context or {})
+        if ref.startswith(VAULT_SCHEME):
+            return await self._reveal_stored(attempt, ref)
+        if ref.startswith(ENV_SCHEME):
+            return await self._reveal_env(attempt, ref)
+        if ref.startswith(LEGACY_SCHEME):
+            await self._record(attempt, AccessOutcome.DENIED, "legacy vault:// ref")
+            raise FailedPrecondition(
+                "CREDENTIAL_SCHEME_UNSUPPORTED",
+                f"vault:// refs are no longer supported; supported schemes: {_SUPPORTED}. "
+                "Store the secret again with CreateCredential or EncryptCredential",
+            )
+        await self._record(attempt, AccessOutcome.FAILED, "not a credential ref")
+        raise InvalidArgument.single(
+            "credential_ref", f"must be a ref ({_SUPPORTED}); the value was not stored"
+        )
+
+    async def record_refused(
+        self, tenant_id: str, credential_ref: str, *, caller: str, access_reason: str, detail: str
+    ) -> None:
+        """Logs a reveal refused before it reached the vault (for example a missing scope)."""
+        try:
+            tenant_id = require_uuid("tenant_id", tenant_id)
+        except InvalidArgument:
+            return
+        attempt = _attempt(tenant_id, credential_ref, caller, access_reason[:512])
+        await self._record(attempt, AccessOutcome.DENIED, detail)
+
+    async def access_events(
+        self, tenant_id: str, credential_id: str, page_size: int, page_token: str
+    ) -> Page[AccessEvent]:
+        """The tenant's access log, optionally for one stored credential, oldest first."""
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        wanted = require_uuid("credential_id", credential_id) if credential_id else None
+        page = parse_page(
+            page_size, page_token, {"tenant": tenant_id, "credential": wanted, "list": "access"}
+        )
+        rows, total = await self._log.list(tenant_id, wanted, page)
+        return paginate(page, rows, total, key=lambda e: (e.create_time, e.id))
+
+    async def _reveal_encrypted(
+        self, attempt: _Attempt, ref: str, context: Mapping[str, str]
+    ) -> Revealed:
+        try:
+            sealed = parse_encrypted_ref(ref)
+            plaintext = self._keyring.open(attempt.tenant_id, sealed, ref_aad(attempt.tenant_id, context))
+        except SealBroken:
+            await self._record(
+                attempt, AccessOutcome.FAILED, "did not decrypt: tampered, another tenant's, "
+                "another context or an unknown key version"
+            )
+            raise NotFound(RESOURCE, "encrypted://…") from None
+        await self._record(attempt, AccessOutcome.ALLOWED, "")
+        return Revealed(value=plaintext.decode(), expire_time=None, version=0)
+
+    async def _reveal_stored(self, attempt: _Attempt, ref: str) -> Revealed:
+        parsed = _parse_vault_ref(ref)
+        if parsed is None:
+            await self._record(attempt, AccessOutcome.FAILED, "malformed cus-vault:// ref")
+            raise NotFound(RESOURCE, "cus-vault://…")
+        owner, credential_id = parsed
+        if owner != attempt.tenant_id:
+            if await self._store.get(owner, credential_id) is not None:
+                attempt.tenant_id = owner  # the owner's log shows who tried
+                await self._record(attempt, AccessOutcome.DENIED, "requested for another tenant")
+            else:
+                await self._record(attempt, AccessOutcome.FAILED, "unknown or revoked")
+            raise NotFound(RESOURCE, credential_id)
+        found = await self._store.current_secret(owner, credential_id)
+        if found is None:
+            await self._record(attempt, AccessOutcome.FAILED, "unknown or revoked")
+            raise NotFound(RESOURCE, credential_id)
+        credential, secret = found
+        if credential.expire_time is not None and credential.expire_time <= self._clock():
+            await self._record(attempt, AccessOutcome.DENIED, "expired")
+            raise FailedPrecondition(
+                "CREDENTIAL_EXPIRED",
+                "the credential has expired; rotate it with a new expire_time",
+                metadata={"credential_id": credential_id},
+            )
+        try:
+            plaintext = self._keyring.open(owner, secret.sealed, secret.aad)
+        except SealBroken:
+            raise await self._unreadable(attempt, secret.sealed.key_version) from None
+        await self._record(attempt, AccessOutcome.ALLOWED, "")
+        return Revealed(
+            value=plaintext.decode(), expire_time=credential.expire_time, version=secret.version
+        )
+
+    async def _unreadable(self, attempt: _Attempt, key_version: int) -> FailedPrecondition:
+        """Logs and describes a stored secret that did not open: its master key is not
+        configured, or the ciphertext was changed in the database."""
+        if key_version not in self._keyring.versions:
+            detail = f"sealed with master key version {key_version}, which is not configured"
+            error = FailedPrecondition(
+                "MASTER_KEY_UNAVAILABLE",
+                f"the stored secret was sealed with master key version {key_version}, which "
+                "this service does not have; configure it (and run rewrap)",
+            )
+        else:
+            detail = "stored ciphertext failed its integrity check (changed at rest)"
+            error = FailedPrecondition(
+                "CREDENTIAL_CORRUPTED",
+                "the stored secret failed its integrity check; rotate the credential",
+            )
+        await self._record(attempt, AccessOutcome.FAILED, detail)
+        return error
+
+    async def _reveal_env(self, attempt: _Attempt, ref: str) -> Revealed:
+        if self._env_lookup is None:
+            await self._record(attempt, AccessOutcome.DENIED, "env:// refs are disabled")
+            raise FailedPrecondition(
+                "CREDENTIAL_SCHEME_DISABLED",
+                "env:// refs resolve only when the service runs with --allow-env-credentials "
+                "(development); use encrypted:// or cus-vault:// refs",
+            )
+        value = self._env_lookup(ref.removeprefix(ENV_SCHEME))
+        if value is None:
+            await self._record(attempt, AccessOutcome.FAILED, "environment variable not set")
+            raise NotFound(RESOURCE, ref)
+        await self._record(attempt, AccessOutcome.ALLOWED, "")
+        return Revealed(value=value, expire_time=None, version=0)
+
+    async def _record(self, attempt: _Attempt, outcome: AccessOutcome, detail: str) -> None:
+        await self._log.record(
+            AccessEvent(
+                id=str(uuid.uuid4()),
+                tenant_id=attempt.tenant_id,
+                credential_ref=attempt.credential_ref,
+                credential_id=attempt.credential_id,
+                caller=attempt.caller,
+                outcome=outcome,
+                access_reason=attempt.access_reason,
+                detail=detail,
+                requester_tenant_id=attempt.requester_tenant_id,
+                create_time=self._clock(),
+            )
+        )
+
+    def _seal_version(
+        self, tenant_id: str, credential_id: str, version: int, secret: str, now: datetime
+    ) -> SealedSecret:
+        aad = stored_aad(tenant_id, credential_id, version)
+        return SealedSecret(
+            tenant_id=tenant_id,
+            credential_id=credential_id,
+            version=version,
+            sealed=self._keyring.seal(tenant_id, secret.encode(), aad),
+            create_time=now,
+        )

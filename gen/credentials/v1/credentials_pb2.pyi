@@ -1,0 +1,240 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AccessOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCESS_OUTCOME_UNSPECIFIED: _ClassVar[AccessOutcome]
+    ACCESS_OUTCOME_ALLOWED: _ClassVar[AccessOutcome]
+    ACCESS_OUTCOME_DENIED: _ClassVar[AccessOutcome]
+    ACCESS_OUTCOME_FAILED: _ClassVar[AccessOutcome]
+ACCESS_OUTCOME_UNSPECIFIED: AccessOutcome
+ACCESS_OUTCOME_ALLOWED: AccessOutcome
+ACCESS_OUTCOME_DENIED: AccessOutcome
+ACCESS_OUTCOME_FAILED: AccessOutcome
+
+class Credential(_message.Message):
+    __slots__ = ("id", "tenant_id", "name", "credential_ref", "version", "expire_time", "metadata", "create_time", "update_time", "etag", "key_version", "created_by")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_REF_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    tenant_id: str
+    name: str
+    credential_ref: str
+    version: int
+    expire_time: _timestamp_pb2.Timestamp
+    metadata: _containers.ScalarMap[str, str]
+    create_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    etag: str
+    key_version: int
+    created_by: str
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., credential_ref: _Optional[str] = ..., version: _Optional[int] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., key_version: _Optional[int] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class EncryptCredentialRequest(_message.Message):
+    __slots__ = ("tenant_id", "plaintext", "context")
+    class ContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    PLAINTEXT_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    plaintext: str
+    context: _containers.ScalarMap[str, str]
+    def __init__(self, tenant_id: _Optional[str] = ..., plaintext: _Optional[str] = ..., context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class EncryptCredentialResponse(_message.Message):
+    __slots__ = ("credential_ref", "key_version")
+    CREDENTIAL_REF_FIELD_NUMBER: _ClassVar[int]
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    credential_ref: str
+    key_version: int
+    def __init__(self, credential_ref: _Optional[str] = ..., key_version: _Optional[int] = ...) -> None: ...
+
+class CreateCredentialRequest(_message.Message):
+    __slots__ = ("tenant_id", "name", "secret", "expire_time", "metadata", "request_id")
+    class MetadataEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    name: str
+    secret: str
+    expire_time: _timestamp_pb2.Timestamp
+    metadata: _containers.ScalarMap[str, str]
+    request_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., secret: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class GetCredentialRequest(_message.Message):
+    __slots__ = ("tenant_id", "credential_ref", "context", "access_reason")
+    class ContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_REF_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_REASON_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    credential_ref: str
+    context: _containers.ScalarMap[str, str]
+    access_reason: str
+    def __init__(self, tenant_id: _Optional[str] = ..., credential_ref: _Optional[str] = ..., context: _Optional[_Mapping[str, str]] = ..., access_reason: _Optional[str] = ...) -> None: ...
+
+class GetCredentialResponse(_message.Message):
+    __slots__ = ("value", "expire_time", "version")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    expire_time: _timestamp_pb2.Timestamp
+    version: int
+    def __init__(self, value: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ...) -> None: ...
+
+class LookupCredentialRequest(_message.Message):
+    __slots__ = ("tenant_id", "credential_ref")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_REF_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    credential_ref: str
+    def __init__(self, tenant_id: _Optional[str] = ..., credential_ref: _Optional[str] = ...) -> None: ...
+
+class ListCredentialsRequest(_message.Message):
+    __slots__ = ("tenant_id", "page_size", "page_token")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, tenant_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListCredentialsResponse(_message.Message):
+    __slots__ = ("credentials", "next_page_token", "total_size")
+    CREDENTIALS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    credentials: _containers.RepeatedCompositeFieldContainer[Credential]
+    next_page_token: str
+    total_size: int
+    def __init__(self, credentials: _Optional[_Iterable[_Union[Credential, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+
+class RotateCredentialRequest(_message.Message):
+    __slots__ = ("tenant_id", "credential_id", "secret", "expire_time", "etag")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    credential_id: str
+    secret: str
+    expire_time: _timestamp_pb2.Timestamp
+    etag: str
+    def __init__(self, tenant_id: _Optional[str] = ..., credential_id: _Optional[str] = ..., secret: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class DeleteCredentialRequest(_message.Message):
+    __slots__ = ("tenant_id", "credential_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    credential_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., credential_id: _Optional[str] = ...) -> None: ...
+
+class DeleteCredentialResponse(_message.Message):
+    __slots__ = ("deleted", "credential_id")
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    deleted: bool
+    credential_id: str
+    def __init__(self, deleted: _Optional[bool] = ..., credential_id: _Optional[str] = ...) -> None: ...
+
+class ListCredentialAccessEventsRequest(_message.Message):
+    __slots__ = ("tenant_id", "credential_id", "page_size", "page_token")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    credential_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, tenant_id: _Optional[str] = ..., credential_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListCredentialAccessEventsResponse(_message.Message):
+    __slots__ = ("events", "next_page_token", "total_size")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[CredentialAccessEvent]
+    next_page_token: str
+    total_size: int
+    def __init__(self, events: _Optional[_Iterable[_Union[CredentialAccessEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+
+class CredentialAccessEvent(_message.Message):
+    __slots__ = ("id", "tenant_id", "credential_ref", "credential_id", "caller", "allowed", "access_reason", "time", "outcome", "detail", "requester_tenant_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_REF_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_REASON_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    tenant_id: str
+    credential_ref: str
+    credential_id: str
+    caller: str
+    allowed: bool
+    access_reason: str
+    time: _timestamp_pb2.Timestamp
+    outcome: AccessOutcome
+    detail: str
+    requester_tenant_id: str
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., credential_ref: _Optional[str] = ..., credential_id: _Optional[str] = ..., caller: _Optional[str] = ..., allowed: _Optional[bool] = ..., access_reason: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[_Union[AccessOutcome, str]] = ..., detail: _Optional[str] = ..., requester_tenant_id: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,134 @@
+"""Command-line options of the credential service and caller authentication (`serve` flags and
+the `rewrap` command), kept apart from `service/cli.py` so that file stays small."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from typing import Any
+
+from drivers.master_keys import MASTER_KEYS_ENV
+from service.bootstrap import rewrap_credentials
+from service.config import ServeConfig
+
+__all__ = ["add_rewrap_command", "add_security_arguments", "run_rewrap", "security_values"]
+
+log = logging.getLogger("integrations.credentials")
+CREDENTIALS_TOKEN_ENV = "INTEGRATIONS_CREDENTIALS_TOKEN"
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(f"INTEGRATIONS_{name}") or None
+
+
+def _add_key_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--master-key-file",
+        default=_env("MASTER_KEY_FILE"),
+        help=f"file of <version>:<base64 32-byte key> entries (env INTEGRATIONS_MASTER_KEY_FILE); "
+        f"or set {MASTER_KEYS_ENV} to the same entries",
+    )
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        default=_env("PRODUCTION") == "1",
+        help="refuse to start without a configured master key (env INTEGRATIONS_PRODUCTION=1)",
+    )
+
+
+def add_security_arguments(serve: argparse.ArgumentParser) -> None:
+    """Flags of `serve` for caller authentication, TLS, master keys and topology."""
+    serve.add_argument(
+        "--callers",
+        default=_env("CALLERS"),
+        help="caller file (YAML or JSON): callers: [{name, token_sha256, scopes, tenants}]; "
+        "without it only a loopback address may be bound (env INTEGRATIONS_CALLERS)",
+    )
+    serve.add_argument("--tls-cert", default=_env("TLS_CERT"), help="PEM server certificate")
+    serve.add_argument("--tls-key", default=_env("TLS_KEY"), help="PEM server private key")
+    serve.add_argument(
+        "--tls-client-ca",
+        default=_env("TLS_CLIENT_CA"),
+        help="PEM CA of client certificates: turns on mutual TLS (client certificates required)",
+    )
+    _add_key_arguments(serve)
+    serve.add_argument(
+        "--allow-env-credentials",
+        action="store_true",
+        default=_env("ALLOW_ENV_CREDENTIALS") == "1",
+        help="development only: resolve env://NAME refs from this process's environment",
+    )
+    serve.add_argument(
+        "--only",
+        choices=["credentials"],
+        default=_env("ONLY"),
+        help="serve only the credential service",
+    )
+    serve.add_argument(
+        "--credentials-target",
+        default=_env("CREDENTIALS_TARGET"),
+        help="HOST:PORT of a remote credential service to use instead of the in-process one; "
+        f"its bearer token comes from {CREDENTIALS_TOKEN_ENV}",
+    )
+    serve.add_argument(
+        "--credentials-tls-ca",
+        default=_env("CREDENTIALS_TLS_CA"),
+        help="PEM CA of the remote credential service: connect with TLS",
+    )
+    serve.add_argument(
+        "--credentials-tls-cert",
+        default=_env("CREDENTIALS_TLS_CERT"),
+        help="PEM client certificate for a remote credential service that requires mutual TLS",
+    )
+    serve.add_argument(
+        "--credentials-tls-key",
+        default=_env("CREDENTIALS_TLS_KEY"),
+        help="PEM private key of --credentials-tls-cert",
+    )
+
+
+def security_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The ServeConfig fields these flags (and the key/token environment variables) set."""
+    return {
+        "callers_file": args.callers,
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
+        "tls_client_ca": args.tls_client_ca,
+        "master_keys": os.environ.get(MASTER_KEYS_ENV) or None,
+        "master_key_file": args.master_key_file,
+        "production": args.production,
+        "allow_env_credentials": args.allow_env_credentials,
+        "only": args.only,
+        "credentials_target": args.credentials_target,
+        "credentials_token": os.environ.get(CREDENTIALS_TOKEN_ENV) or None,
+        "credentials_tls_ca": args.credentials_tls_ca,
+        "credentials_tls_cert": args.credentials_tls_cert,
+        "credentials_tls_key": args.credentials_tls_key,
+    }
+
+
+def add_rewrap_command(commands: Any) -> argparse.ArgumentParser:
+    """`rewrap`: re-encrypt every stored credential under the newest master key."""
+    rewrap = commands.add_parser(
+        "rewrap",
+        help="re-encrypt every stored credential under the newest master key and report how "
+        "many were rewrapped (never prints a secret)",
+    )
+    _add_key_arguments(rewrap)
+    return rewrap
+
+
+async def run_rewrap(args: argparse.Namespace) -> int:
+    config = ServeConfig(
+        database_url=args.database_url,
+        master_keys=os.environ.get(MASTER_KEYS_ENV) or None,
+        master_key_file=args.master_key_file,
+        production=args.production,
+    )
+    result = await rewrap_credentials(config)
+    print(
+        f"rewrapped {result.rewrapped} stored credential secrets to master key version "
+        f"{result.key_version}; {result.failed} could not be opened with the configured keys"
+    )
+    return 1 if result.failed else 0

@@ -1,0 +1,150 @@
+"""credentials.v1.CredentialService on top of `engines.credential_vault.CredentialVault`."""
+
+from __future__ import annotations
+
+import grpc
+
+from credentials.v1 import credentials_pb2, credentials_pb2_grpc
+from engines.credential_vault import AccessEvent, AccessOutcome, CredentialVault, StoredCredential
+from service.call_info import current_call
+from service.convert import from_timestamp, set_timestamp
+from service.enums import EnumMap
+
+__all__ = ["CredentialsServicer", "credential_to_proto"]
+
+OUTCOMES = EnumMap(credentials_pb2.AccessOutcome, AccessOutcome, "ACCESS_OUTCOME")
+
+_Context = grpc.aio.ServicerContext
+
+
+def credential_to_proto(credential: StoredCredential) -> credentials_pb2.Credential:
+    message = credentials_pb2.Credential(
+        id=credential.id,
+        tenant_id=credential.tenant_id,
+        name=credential.name,
+        credential_ref=credential.ref,
+        version=credential.version,
+        metadata=dict(credential.metadata),
+        etag=credential.etag,
+        key_version=credential.key_version,
+        created_by=credential.created_by,
+    )
+    set_timestamp(message.expire_time, credential.expire_time)
+    set_timestamp(message.create_time, credential.create_time)
+    set_timestamp(message.update_time, credential.update_time)
+    return message
+
+
+def _event_to_proto(event: AccessEvent) -> credentials_pb2.CredentialAccessEvent:
+    message = credentials_pb2.CredentialAccessEvent(
+        id=event.id,
+        tenant_id=event.tenant_id,
+        credential_ref=event.credential_ref,
+        credential_id=event.credential_id,
+        caller=event.caller,
+        allowed=event.allowed,
+        access_reason=event.access_reason,
+        outcome=OUTCOMES.to_proto(event.outcome),  # type: ignore[arg-type]
+        detail=event.detail,
+        requester_tenant_id=event.requester_tenant_id,
+    )
+    set_timestamp(message.time, event.create_time)
+    return message
+
+
+class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
+    """Translates CredentialService calls to the vault; errors are mapped by the interceptor."""
+
+    def __init__(self, vault: CredentialVault) -> None:
+        self._vault = vault
+
+    async def EncryptCredential(
+        self, request: credentials_pb2.EncryptCredentialRequest, context: _Context
+    ) -> credentials_pb2.EncryptCredentialResponse:
+        ref, key_version = self._vault.encrypt(
+            request.tenant_id, request.plaintext, dict(request.context)
+        )
+        return credentials_pb2.EncryptCredentialResponse(
+            credential_ref=ref, key_version=key_version
+        )
+
+    async def CreateCredential(
+        self, request: credentials_pb2.CreateCredentialRequest, context: _Context
+    ) -> credentials_pb2.Credential:
+        created = await self._vault.create(
+            request.tenant_id,
+            request.name,
+            request.secret,
+            expire_time=from_timestamp(
+                request.expire_time, present=request.HasField("expire_time")
+            ),
+            metadata=dict(request.metadata),
+            request_id=request.request_id,
+            created_by=current_call().caller,
+        )
+        return credential_to_proto(created)
+
+    async def GetCredential(
+        self, request: credentials_pb2.GetCredentialRequest, context: _Context
+    ) -> credentials_pb2.GetCredentialResponse:
+        revealed = await self._vault.reveal(
+            request.tenant_id,
+            request.credential_ref,
+            context=dict(request.context),
+            access_reason=request.access_reason,
+            caller=current_call().caller,
+        )
+        response = credentials_pb2.GetCredentialResponse(
+            value=revealed.value, version=revealed.version
+        )
+        set_timestamp(response.expire_time, revealed.expire_time)
+        return response
+
+    async def LookupCredential(
+        self, request: credentials_pb2.LookupCredentialRequest, context: _Context
+    ) -> credentials_pb2.Credential:
+        return credential_to_proto(
+            await self._vault.lookup(request.tenant_id, request.credential_ref)
+        )
+
+    async def ListCredentials(
+        self, request: credentials_pb2.ListCredentialsRequest, context: _Context
+    ) -> credentials_pb2.ListCredentialsResponse:
+        page = await self._vault.list(request.tenant_id, request.page_size, request.page_token)
+        return credentials_pb2.ListCredentialsResponse(
+            credentials=[credential_to_proto(c) for c in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def RotateCredential(
+        self, request: credentials_pb2.RotateCredentialRequest, context: _Context
+    ) -> credentials_pb2.Credential:
+        rotated = await self._vault.rotate(
+            request.tenant_id,
+            request.credential_id,
+            request.secret,
+            expire_time=from_timestamp(
+                request.expire_time, present=request.HasField("expire_time")
+            ),
+            etag=request.etag,
+        )
+        return credential_to_proto(rotated)
+
+    async def DeleteCredential(
+        self, request: credentials_pb2.DeleteCredentialRequest, context: _Context
+    ) -> credentials_pb2.DeleteCredentialResponse:
+        deleted = await self._vault.delete(request.tenant_id, request.credential_id)
+        return credentials_pb2.DeleteCredentialResponse(deleted=True, credential_id=deleted.id)
+
+    async def ListCredentialAccessEvents(
+        self, request: credentials_pb2.ListCredentialAccessEventsRequest, context: _Context
+    ) -> credentials_pb2.ListCredentialAccessEventsResponse:
+        page = await self._vault.access_events(
+            request.tenant_id, request.credential_id, request.page_size, request.page_token
+        )
+        return credentials_pb2.ListCredentialAccessEventsResponse(
+            events=[_event_to_proto(e) for e in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )

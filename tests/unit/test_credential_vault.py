@@ -1,0 +1,230 @@
+"""CredentialVault with hand-written fake ports: sealing, binding, expiry, rotation, rewrap."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from engines.credential_crypto import Keyring, Sealed
+from engines.credential_vault import (
+    AccessEvent,
+    AccessOutcome,
+    CredentialVault,
+    SealedSecret,
+    StoredCredential,
+)
+from engines.errors import FailedPrecondition, InvalidArgument, NotFound
+from engines.pagination import PageRequest
+from tests.support import new_tenant
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.credentials: dict[str, StoredCredential] = {}
+        self.secrets: dict[tuple[str, int], SealedSecret] = {}
+
+    async def insert(self, credential, secret, request_id):  # type: ignore[no-untyped-def]
+        self.credentials[credential.id] = credential
+        self.secrets[(credential.id, secret.version)] = secret
+        return credential
+
+    async def find_by_request_id(self, tenant_id, request_id):  # type: ignore[no-untyped-def]
+        return None
+
+    async def get(self, tenant_id: str, credential_id: str) -> StoredCredential | None:
+        found = self.credentials.get(credential_id)
+        return found if found and found.tenant_id == tenant_id else None
+
+    async def current_secret(self, tenant_id, credential_id):  # type: ignore[no-untyped-def]
+        found = await self.get(tenant_id, credential_id)
+        return (found, self.secrets[(found.id, found.version)]) if found else None
+
+    async def list(self, tenant_id: str, page: PageRequest):  # type: ignore[no-untyped-def]
+        rows = [c for c in self.credentials.values() if c.tenant_id == tenant_id]
+        return rows, len(rows)
+
+    async def add_version(self, credential, secret, expected_version):  # type: ignore[no-untyped-def]
+        if self.credentials[credential.id].version != expected_version:
+            return False
+        self.credentials[credential.id] = credential
+        self.secrets[(credential.id, secret.version)] = secret
+        return True
+
+    async def revoke(self, tenant_id, credential_id, when):  # type: ignore[no-untyped-def]
+        self.credentials.pop(credential_id)
+        return True
+
+    async def secrets_to_rewrap(self, newest, after, limit) -> Sequence[SealedSecret]:  # type: ignore[no-untyped-def]
+        rows = sorted(
+            (
+                s for k, s in self.secrets.items()
+                if s.sealed.key_version != newest and (after is None or k > after)
+            ),
+            key=lambda s: (s.credential_id, s.version),
+        )
+        return rows[:limit]
+
+    async def replace_seal(self, secret: SealedSecret, sealed: Sealed) -> bool:
+        self.secrets[(secret.credential_id, secret.version)] = replace(secret, sealed=sealed)
+        return True
+
+
+class FakeAccessLog:
+    def __init__(self) -> None:
+        self.events: list[AccessEvent] = []
+
+    async def record(self, event: AccessEvent) -> None:
+        self.events.append(event)
+
+    async def list(self, tenant_id, credential_id, page):  # type: ignore[no-untyped-def]
+        rows = [e for e in self.events if e.tenant_id == tenant_id]
+        return rows, len(rows)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _keyring(*versions: int) -> Keyring:
+    return Keyring({v: os.urandom(32) for v in versions})
+
+
+def _vault(keyring: Keyring, store: FakeStore | None = None, clock: Clock | None = None):  # type: ignore[no-untyped-def]
+    log = FakeAccessLog()
+    return CredentialVault(keyring, store or FakeStore(), log, clock=clock or Clock()), log
+
+
+async def test_encrypted_ref_is_bound_to_tenant_and_context() -> None:
+    vault, log = _vault(_keyring(1))
+    tenant = new_tenant()
+    ref, version = vault.encrypt(tenant, "secret", {"a": "1", "b": "2"})
+    assert version == 1 and "secret" not in ref
+    # Context order does not matter; its content does.
+    revealed = await vault.reveal(tenant, ref, context={"b": "2", "a": "1"}, caller="t")
+    assert revealed.value == "secret"
+    for who, context in ((new_tenant(), {"a": "1", "b": "2"}), (tenant, {"a": "1"})):
+        with pytest.raises(NotFound):
+            await vault.reveal(who, ref, context=context, caller="t")
+    assert [e.outcome for e in log.events] == [AccessOutcome.ALLOWED] + [AccessOutcome.FAILED] * 2
+
+
+async def test_every_changed_character_is_detected() -> None:
+    vault, log = _vault(_keyring(1))
+    tenant = new_tenant()
+    ref, _ = vault.encrypt(tenant, "secret", {})
+    start = len("encrypted://")
+    for position in range(start, len(ref)):
+        chars = list(ref)
+        chars[position] = "B" if chars[position] != "B" else "C"
+        with pytest.raises(NotFound):
+            await vault.reveal(tenant, "".join(chars), caller="t")
+    assert {e.outcome for e in log.events} == {AccessOutcome.FAILED}
+
+
+async def test_keyring_rotation_old_refs_open_new_refs_use_newest() -> None:
+    first = _keyring(1)
+    vault, _ = _vault(first)
+    tenant = new_tenant()
+    old_ref, _ = vault.encrypt(tenant, "old", {})
+    both = Keyring({1: first._keys[1], 2: os.urandom(32)})  # noqa: SLF001 - the same key 1
+    vault, _ = _vault(both)
+    new_ref, version = vault.encrypt(tenant, "new", {})
+    assert version == 2 and new_ref.startswith("encrypted://v1/2/")
+    assert (await vault.reveal(tenant, old_ref, caller="t")).value == "old"
+
+
+async def test_rewrap_moves_every_version_and_keeps_values() -> None:
+    first = _keyring(1)
+    store = FakeStore()
+    vault, _ = _vault(first, store)
+    tenant = new_tenant()
+    created = await vault.create(tenant, "k", "v1", created_by="t")
+    await vault.rotate(tenant, created.id, "v2")
+    vault, _ = _vault(Keyring({1: first._keys[1], 2: os.urandom(32)}), store)  # noqa: SLF001
+    result = await vault.rewrap(batch_size=1)
+    assert (result.rewrapped, result.failed, result.key_version) == (2, 0, 2)
+    assert {s.sealed.key_version for s in store.secrets.values()} == {2}
+    assert (await vault.reveal(tenant, created.ref, caller="t")).value == "v2"
+    assert (await vault.rewrap()).rewrapped == 0
+
+
+async def test_expiry_and_revocation() -> None:
+    clock = Clock()
+    vault, log = _vault(_keyring(1), clock=clock)
+    tenant = new_tenant()
+    created = await vault.create(
+        tenant, "k", "v", expire_time=NOW + timedelta(hours=1), created_by="t"
+    )
+    assert (await vault.reveal(tenant, created.ref, caller="t")).expire_time == NOW + timedelta(hours=1)
+    clock.now = NOW + timedelta(hours=1)
+    with pytest.raises(FailedPrecondition) as caught:
+        await vault.reveal(tenant, created.ref, caller="t")
+    assert caught.value.reason == "CREDENTIAL_EXPIRED"
+    rotated = await vault.rotate(tenant, created.id, "v2", expire_time=NOW + timedelta(days=1))
+    assert (await vault.reveal(tenant, rotated.ref, caller="t")).value == "v2"
+    await vault.delete(tenant, created.id)
+    with pytest.raises(NotFound):
+        await vault.reveal(tenant, created.ref, caller="t")
+    assert [e.outcome for e in log.events] == [
+        AccessOutcome.ALLOWED, AccessOutcome.DENIED, AccessOutcome.ALLOWED, AccessOutcome.FAILED
+    ]
+
+
+async def test_env_refs_need_a_lookup() -> None:
+    tenant = new_tenant()
+    vault, _ = _vault(_keyring(1))
+    with pytest.raises(FailedPrecondition) as caught:
+        await vault.reveal(tenant, "env://HOME", caller="t")
+    assert caught.value.reason == "CREDENTIAL_SCHEME_DISABLED"
+    enabled = CredentialVault(
+        _keyring(1), FakeStore(), FakeAccessLog(), env_lookup={"K": "v"}.get
+    )
+    assert (await enabled.reveal(tenant, "env://K", caller="t")).value == "v"
+    with pytest.raises(NotFound):
+        await enabled.reveal(tenant, "env://MISSING", caller="t")
+
+
+async def test_revealed_values_never_print() -> None:
+    vault, _ = _vault(_keyring(1))
+    tenant = new_tenant()
+    ref, _ = vault.encrypt(tenant, "hunter2", {})
+    revealed = await vault.reveal(tenant, ref, caller="t")
+    assert "hunter2" not in repr(revealed) and "hunter2" not in repr(vault.keyring)
+
+
+def test_keyring_rejects_bad_keys() -> None:
+    with pytest.raises(ValueError):
+        Keyring({})
+    with pytest.raises(ValueError):
+        Keyring({1: b"short"})
+    with pytest.raises(ValueError):
+        Keyring({0: os.urandom(32)})
+
+
+async def test_secret_size_limit_names_the_field() -> None:
+    vault, _ = _vault(_keyring(1))
+    with pytest.raises(InvalidArgument) as caught:
+        vault.encrypt(new_tenant(), "x" * (64 * 1024 + 1), {})
+    assert [v.field for v in caught.value.violations] == ["plaintext"]
+
+
+async def test_stored_secret_under_a_missing_key_says_which_version() -> None:
+    store = FakeStore()
+    vault, _ = _vault(_keyring(1), store)
+    tenant = new_tenant()
+    created = await vault.create(tenant, "k", "v", created_by="t")
+    vault, log = _vault(_keyring(2), store)
+    with pytest.raises(FailedPrecondition) as caught:
+        await vault.reveal(tenant, created.ref, caller="t")
+    assert caught.value.reason == "MASTER_KEY_UNAVAILABLE" and "version 1" in caught.value.message
+    assert [e.outcome for e in log.events] == [AccessOutcome.FAILED]
