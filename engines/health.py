@@ -32,6 +32,7 @@ from engines.validation import require_uuid
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
     "DEFAULT_STALE_THRESHOLD",
+    "MAX_STALE_THRESHOLD",
     "MAX_CONCURRENCY",
     "HealthCheckResult",
     "HealthEngine",
@@ -43,6 +44,7 @@ __all__ = [
 
 RESOURCE = "integration"
 DEFAULT_STALE_THRESHOLD = timedelta(minutes=5)
+MAX_STALE_THRESHOLD = timedelta(days=36525)
 DEFAULT_MAX_CONCURRENCY = 8
 MAX_CONCURRENCY = 32
 # Providers this build cannot probe yet: UNKNOWN without revealing the key.
@@ -151,6 +153,8 @@ def _stale_threshold(value: timedelta | None) -> timedelta:
         return DEFAULT_STALE_THRESHOLD
     if value < timedelta(0):
         raise InvalidArgument.single("stale_threshold", "must not be negative")
+    if value > MAX_STALE_THRESHOLD:  # beyond it, "now - threshold" leaves the calendar
+        raise InvalidArgument.single("stale_threshold", "must be at most 100 years")
     return value
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
 
 from engines.errors import InvalidArgument
 
 __all__ = [
+    "from_duration",
     "from_struct",
     "from_timestamp",
     "set_timestamp",
@@ -49,6 +50,19 @@ def from_timestamp(
         raise InvalidArgument.single(
             field, "must be a valid timestamp between 0001-01-01 and 9999-12-31"
         ) from exc
+
+
+def from_duration(
+    duration: duration_pb2.Duration, *, present: bool = True, field: str = "duration"
+) -> timedelta | None:
+    """A timedelta, or None when the field was not set; one too large for Python (protobuf
+    raises OverflowError) is INVALID_ARGUMENT naming `field`."""
+    if not present:
+        return None
+    try:
+        return duration.ToTimedelta()
+    except (ValueError, OverflowError) as exc:
+        raise InvalidArgument.single(field, "is out of range") from exc
 
 
 def to_struct(values: Mapping[str, Any]) -> struct_pb2.Struct:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import grpc
-from google.protobuf import duration_pb2
 
 from engines.health import HealthCheckResult, HealthEngine
 from engines.integrations import HealthState
 from integrations.v1 import health_pb2, health_pb2_grpc
-from service.convert import set_timestamp
+from service.convert import from_duration, set_timestamp
 from service.servicers.integrations import HEALTH_STATES
 
 __all__ = ["IntegrationHealthServicer", "result_to_proto"]
@@ -32,10 +30,6 @@ def result_to_proto(result: HealthCheckResult) -> health_pb2.HealthCheckResult:
     )
     set_timestamp(message.checked_at, result.checked_at)
     return message
-
-
-def _duration(message: duration_pb2.Duration, present: bool) -> timedelta | None:
-    return message.ToTimedelta() if present else None
 
 
 class IntegrationHealthServicer(health_pb2_grpc.IntegrationHealthServiceServicer):
@@ -58,7 +52,11 @@ class IntegrationHealthServicer(health_pb2_grpc.IntegrationHealthServiceServicer
     ) -> AsyncIterator[health_pb2.HealthCheckResult]:
         results = self._engine.check_all(
             request.tenant_id,
-            _duration(request.stale_threshold, request.HasField("stale_threshold")),
+            from_duration(
+                request.stale_threshold,
+                present=request.HasField("stale_threshold"),
+                field="stale_threshold",
+            ),
             request.max_concurrency,
         )
         # Closing the engine's iterator when the call ends (or is cancelled) stops its probes.
@@ -71,7 +69,11 @@ class IntegrationHealthServicer(health_pb2_grpc.IntegrationHealthServiceServicer
     ) -> health_pb2.GetHealthSummaryResponse:
         summary = await self._engine.summary(
             request.tenant_id,
-            _duration(request.stale_threshold, request.HasField("stale_threshold")),
+            from_duration(
+                request.stale_threshold,
+                present=request.HasField("stale_threshold"),
+                field="stale_threshold",
+            ),
         )
         response = health_pb2.GetHealthSummaryResponse(
             healthy=summary.counts[HealthState.HEALTHY],

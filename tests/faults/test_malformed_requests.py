@@ -1,15 +1,22 @@
 """The fixes the bad-input fuzzing led to, pinned as plain end-to-end tests: a request nested past
-protobuf's depth limit and an out-of-range Timestamp are INVALID_ARGUMENT, not UNKNOWN/INTERNAL,
-and change nothing."""
+protobuf's depth limit, an out-of-range Timestamp and an out-of-range Duration are
+INVALID_ARGUMENT naming the field, not UNKNOWN/INTERNAL, and change nothing."""
 
 from __future__ import annotations
 
 import grpc
 import pytest
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
-from integrations.v1 import integrations_pb2, integrations_pb2_grpc, prevention_pb2, prevention_pb2_grpc
+from integrations.v1 import (
+    health_pb2,
+    health_pb2_grpc,
+    integrations_pb2,
+    integrations_pb2_grpc,
+    prevention_pb2,
+    prevention_pb2_grpc,
+)
 from tests.support import RunningServer, rich_error
 
 
@@ -75,3 +82,30 @@ async def test_out_of_range_timestamps_name_their_field(
     error = rich_error(caught.value)
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert error.field_violations.keys() == {"policy_activated_at"}
+
+
+@pytest.mark.parametrize(
+    "seconds",
+    [
+        pytest.param(315_576_000_000, id="ten-thousand-years"),  # the largest valid Duration
+        pytest.param(2**62, id="beyond-python-timedelta"),
+    ],
+)
+async def test_out_of_range_stale_threshold_is_invalid_argument(
+    server: RunningServer, tenant: str, seconds: int
+) -> None:
+    stub = server.stub(health_pb2_grpc.IntegrationHealthServiceStub)
+    threshold = duration_pb2.Duration(seconds=seconds)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.GetHealthSummary(
+            health_pb2.GetHealthSummaryRequest(tenant_id=tenant, stale_threshold=threshold)
+        )
+    assert rich_error(caught.value).field_violations.keys() == {"stale_threshold"}
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for _ in stub.CheckAllIntegrations(
+            health_pb2.CheckAllIntegrationsRequest(tenant_id=tenant, stale_threshold=threshold)
+        ):
+            pass
+    error = rich_error(caught.value)
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.field_violations.keys() == {"stale_threshold"}

@@ -1,0 +1,78 @@
+"""A loopback HTTP server that answers every request with 200 after a delay: the slow provider
+that shutdown and deadline tests keep a probe waiting on. It counts requests received and
+requests answered, so a test can tell when calls are in flight and whether they were finished
+or abandoned."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+__all__ = ["SlowHttpServer", "slow_http_server"]
+
+
+@dataclass
+class SlowHttpServer:
+    port: int
+    delay: float
+    received: int = 0
+    answered: int = 0
+    open_connections: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    async def wait_received(self, count: int, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout):
+            while self.received < count:
+                await asyncio.sleep(0.01)
+
+    async def wait_closed(self, timeout: float = 10.0) -> None:
+        """Until no client connection is open (a cancelled probe closes its connection)."""
+        async with asyncio.timeout(timeout):
+            while self.open_connections:
+                await asyncio.sleep(0.01)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.open_connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                self.received += 1
+                length = 0
+                for line in head.decode("latin-1").split("\r\n"):
+                    if line.lower().startswith("content-length:"):
+                        length = int(line.split(":", 1)[1])
+                if length:
+                    await reader.readexactly(length)
+                await asyncio.sleep(self.delay)
+                body = b'{"data": []}'
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    + f"content-length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+                self.answered += 1
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.open_connections -= 1
+            writer.close()
+
+
+@contextlib.asynccontextmanager
+async def slow_http_server(delay: float) -> AsyncIterator[SlowHttpServer]:
+    """Serves on a free loopback port until the block ends."""
+    target = SlowHttpServer(port=0, delay=delay)
+    server = await asyncio.start_server(target._serve, "127.0.0.1", 0)
+    target.port = server.sockets[0].getsockname()[1]
+    try:
+        yield target
+    finally:
+        server.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 2)
