@@ -36,6 +36,15 @@ class SlowHttpServer:
             while self.open_connections:
                 await asyncio.sleep(0.01)
 
+    async def _client_waited(self, reader: asyncio.StreamReader) -> bool:
+        """Waits out the delay while watching the socket: False when the client hung up first
+        (a cancelled probe closes its connection), which is how tests see the cancel."""
+        try:
+            data = await asyncio.wait_for(reader.read(1), timeout=self.delay)
+        except TimeoutError:
+            return True
+        return bool(data)
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.open_connections += 1
         try:
@@ -48,7 +57,8 @@ class SlowHttpServer:
                         length = int(line.split(":", 1)[1])
                 if length:
                     await reader.readexactly(length)
-                await asyncio.sleep(self.delay)
+                if not await self._client_waited(reader):
+                    return
                 body = b'{"data": []}'
                 writer.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
