@@ -73,9 +73,10 @@ class PrivatePostgres:
         """Starts the cluster and waits until it accepts connections."""
         self._pg_ctl("start")
 
-    def stop(self) -> None:
-        """Fast shutdown: open sessions are terminated, as in a crash or a failover."""
-        self._pg_ctl("stop", "-m", "fast")
+    def stop(self, mode: str = "fast") -> None:
+        """Stops the cluster. `fast` terminates open sessions cleanly (a restart or a failover);
+        `immediate` kills the server without a checkpoint, as a crash would."""
+        self._pg_ctl("stop", "-m", mode)
 
     def initdb(self) -> None:
         self._run(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.bench.harness import ServerProcess
 from tests.faults.steady_load import OK, SteadyLoad, percentile
@@ -29,11 +30,14 @@ class OutageReport:
     codes: Counter[str]  # every call of the run by final code
     outage_codes: Counter[str]  # calls started while the database was down
     outage_p99_seconds: float  # latency of the failed calls started during the outage
+    healthy_p99_seconds: float  # latency of the calls before the outage (the baseline)
     recovery_seconds: float | None  # database back -> calls succeed for good
     acknowledged: dict[str, str]  # request_id -> integration id, after retries
     retried: int  # creates that failed and were retried with the same request_id
     retry_codes: Counter[str]
     stored: dict[str, list[str]]  # request_id -> ids of rows stored under it
+    health_during: str  # grpc.health.v1 status at the end of the outage
+    health_after: str  # and once the load has run on the recovered database
 
     @property
     def duplicated(self) -> list[str]:
@@ -48,12 +52,15 @@ class OutageReport:
     def lines(self) -> list[str]:
         return [
             f"calls by code: {dict(self.codes)}",
-            f"during outage: {dict(self.outage_codes)}  p99 {self.outage_p99_seconds * 1000:.0f} ms",
+            f"during outage: {dict(self.outage_codes)}  p99 {self.outage_p99_seconds * 1000:.0f} ms"
+            f" = {self.outage_p99_seconds / max(self.healthy_p99_seconds, 1e-6):.1f}x the p99 of"
+            f" healthy calls before it ({self.healthy_p99_seconds * 1000:.0f} ms)",
             "recovery after the database returned: "
             + (f"{self.recovery_seconds:.2f} s" if self.recovery_seconds is not None else "never"),
             f"creates acknowledged {len(self.acknowledged)} (retried {self.retried}: "
             f"{dict(self.retry_codes)}), stored {sum(len(v) for v in self.stored.values())}, "
             f"duplicated {len(self.duplicated)}, missing {len(self.missing)}",
+            f"health: {self.health_during} at the end of the outage, {self.health_after} after",
         ]
 
 
@@ -69,6 +76,13 @@ async def _stored_rows(cluster: PrivatePostgres, tenant_id: str) -> dict[str, li
     for row in rows:
         stored.setdefault(row["request_id"], []).append(row["id"])
     return stored
+
+
+async def _health(channel: grpc.aio.Channel) -> str:
+    reply = await health_pb2_grpc.HealthStub(channel).Check(
+        health_pb2.HealthCheckRequest(), timeout=5
+    )
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
 
 async def create_service_database(cluster: PrivatePostgres) -> str:
@@ -89,6 +103,7 @@ async def run_outage(
     outage_seconds: float = 3.0,
     after_seconds: float = 6.0,
     rate_per_second: float = 40.0,
+    stop_mode: str = "fast",
 ) -> OutageReport:
     """Runs the whole scenario against a fresh server process and returns what happened."""
     url = await create_service_database(cluster)
@@ -99,15 +114,17 @@ async def run_outage(
             stop = asyncio.Event()
             running = asyncio.create_task(load.run(stop))
             await asyncio.sleep(before_seconds)
-            await asyncio.to_thread(cluster.stop)
+            await asyncio.to_thread(cluster.stop, stop_mode)
             down = time.monotonic()
             await asyncio.sleep(outage_seconds)
+            health_during = await _health(channel)
             up_started = time.monotonic()
             await asyncio.to_thread(cluster.start)
             up = time.monotonic()
             await asyncio.sleep(after_seconds)
             stop.set()
             await running
+            health_after = await _health(channel)
 
             failed = load.unacknowledged()
             retry_codes = Counter([await load.create(rid) for rid in failed])
@@ -117,6 +134,9 @@ async def run_outage(
         codes=Counter(o.code for o in load.outcomes),
         outage_codes=Counter(o.code for o in outage),
         outage_p99_seconds=percentile([o.seconds for o in outage if o.code != OK], 0.99),
+        healthy_p99_seconds=percentile(
+            [o.seconds for o in load.outcomes if o.started < down and o.code == OK], 0.99
+        ),
         recovery_seconds=(
             None if (first := load.first_steady_success(up)) is None else max(0.0, first - up)
         ),
@@ -124,4 +144,6 @@ async def run_outage(
         retried=len(failed),
         retry_codes=retry_codes,
         stored=await _stored_rows(cluster, tenant),
+        health_during=health_during,
+        health_after=health_after,
     )

@@ -28,3 +28,5 @@ async def test_postgres_restart_under_load(private_postgres_cluster: PrivatePost
     assert report.missing == []
     assert report.duplicated == []
     assert len(report.stored) == len(report.acknowledged)
+    # Readiness follows the database: unready while it is down, ready again afterwards.
+    assert (report.health_during, report.health_after) == ("NOT_SERVING", "SERVING")
