@@ -13,8 +13,7 @@ import pytest
 from integrations.v1 import health_pb2, health_pb2_grpc, sql_gateway_pb2_grpc
 from integrations.v1 import sql_gateway_pb2 as pb
 from tests.customer_database import CustomerDatabase, customer_database
-from tests.faults.slow_http import slow_http_server
-from tests.faults.test_sigterm import create_slow_integration
+from tests.faults.slow_provider import create_slow_integration, slow_http_server
 from tests.support import RunningServer
 
 CLIENT_DEADLINE = 0.5

@@ -9,15 +9,14 @@ import time
 from pathlib import Path
 
 import grpc
-from google.protobuf import struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from integrations.v1 import common_pb2, integrations_pb2, integrations_pb2_grpc
+from integrations.v1 import common_pb2
 from integrations.v1 import health_pb2 as provider_health_pb2
 from integrations.v1 import health_pb2_grpc as provider_health_pb2_grpc
 from tests.bench.harness import ServerProcess
 from tests.conftest import TEST_MASTER_KEYS
-from tests.faults.slow_http import slow_http_server
+from tests.faults.slow_provider import create_slow_integration, slow_http_server
 from tests.support import new_tenant
 
 IN_FLIGHT = 6
@@ -32,26 +31,6 @@ def server_process(tmp_path: Path, *extra: str) -> ServerProcess:
              "FAULT_TEST_PROVIDER_KEY": "sk-fault-test"},
         log_path=tmp_path / "server.log",
     )
-
-
-async def create_slow_integration(channel: grpc.aio.Channel, tenant: str, base_url: str) -> str:
-    created = await integrations_pb2_grpc.IntegrationsServiceStub(channel).CreateIntegration(
-        integrations_pb2.CreateIntegrationRequest(
-            tenant_id=tenant,
-            integration=integrations_pb2.Integration(
-                name="slow-provider", provider_type=integrations_pb2.PROVIDER_TYPE_OPENAI,
-                credential_ref="env://FAULT_TEST_PROVIDER_KEY",
-                config=_config(base_url),
-            ),
-        )
-    )
-    return str(created.id)
-
-
-def _config(base_url: str) -> struct_pb2.Struct:
-    config = struct_pb2.Struct()
-    config.update({"base_url": base_url})
-    return config
 
 
 async def _watch_health(channel: grpc.aio.Channel, seen: list[tuple[float, str]]) -> None:

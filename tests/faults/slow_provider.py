@@ -1,5 +1,5 @@
-"""A loopback HTTP server that answers every request with 200 after a delay: the slow provider
-that shutdown and deadline tests keep a probe waiting on. It counts requests received and
+"""A slow LLM provider for shutdown and deadline tests: a loopback HTTP server that answers every
+request with 200 after a delay, and an integration whose probes go to it. It counts requests received and
 requests answered, so a test can tell when calls are in flight and whether they were finished
 or abandoned."""
 
@@ -10,7 +10,12 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-__all__ = ["SlowHttpServer", "slow_http_server"]
+import grpc
+from google.protobuf import struct_pb2
+
+from integrations.v1 import integrations_pb2, integrations_pb2_grpc
+
+__all__ = ["SlowHttpServer", "create_slow_integration", "slow_http_server"]
 
 
 @dataclass
@@ -86,3 +91,25 @@ async def slow_http_server(delay: float) -> AsyncIterator[SlowHttpServer]:
         server.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(server.wait_closed(), 2)
+
+
+async def create_slow_integration(channel: grpc.aio.Channel, tenant: str, base_url: str) -> str:
+    """An OpenAI integration whose probes go to `base_url`, keyed by env://FAULT_TEST_PROVIDER_KEY
+    (the server needs that variable and env:// credentials enabled); returns its id."""
+    created = await integrations_pb2_grpc.IntegrationsServiceStub(channel).CreateIntegration(
+        integrations_pb2.CreateIntegrationRequest(
+            tenant_id=tenant,
+            integration=integrations_pb2.Integration(
+                name="slow-provider", provider_type=integrations_pb2.PROVIDER_TYPE_OPENAI,
+                credential_ref="env://FAULT_TEST_PROVIDER_KEY",
+                config=_config(base_url),
+            ),
+        )
+    )
+    return str(created.id)
+
+
+def _config(base_url: str) -> struct_pb2.Struct:
+    config = struct_pb2.Struct()
+    config.update({"base_url": base_url})
+    return config
