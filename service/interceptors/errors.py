@@ -32,20 +32,8 @@ class ErrorMappingInterceptor(AroundInterceptor):
     It also turns a request that does not decode into INVALID_ARGUMENT (interceptors/decoding.py),
     before the inner interceptors and the servicer see it."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._tolerant: dict[str, grpc.RpcMethodHandler | None] = {}
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        method = handler_call_details.method
-        if method not in self._tolerant:
-            handler = await super().intercept_service(continuation, handler_call_details)
-            self._tolerant[method] = with_tolerant_deserializer(handler)
-        return self._tolerant[method]  # type: ignore[return-value]
+    def adapt_handler(self, handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler | None:
+        return with_tolerant_deserializer(handler)
 
     async def around_unary(
         self, method: str, call: Callable[[], Awaitable[Any]], request: Any, context: Context

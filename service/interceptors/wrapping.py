@@ -75,14 +75,20 @@ class AroundInterceptor(grpc.aio.ServerInterceptor):
         if cached is not None:
             return cached
         handler = await continuation(handler_call_details)
-        wrapped = wrap_handler(
-            handler,
-            functools.partial(self.around_unary, method),
-            functools.partial(self.around_stream, method),
+        wrapped = self.adapt_handler(
+            wrap_handler(
+                handler,
+                functools.partial(self.around_unary, method),
+                functools.partial(self.around_stream, method),
+            )
         )
         if wrapped is not None:
             self._handlers[method] = wrapped
         return wrapped  # type: ignore[return-value]
+
+    def adapt_handler(self, handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler | None:
+        """A last change to the wrapped handler before it is cached (e.g. its deserializer)."""
+        return handler
 
     async def around_unary(
         self, method: str, call: Callable[[], Awaitable[Any]], request: Any, context: Context
