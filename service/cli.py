@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         help="idle connections and pools close after this (env INTEGRATIONS_SQL_POOL_IDLE_SECONDS)",
     )
     add_security_arguments(serve)  # issue 3
+    serve.add_argument(  # issue 8
+        "--metrics-listen",
+        default=_env("METRICS_LISTEN", "") or None,
+        help="HOST:PORT serving Prometheus metrics at /metrics (env INTEGRATIONS_METRICS_LISTEN; "
+        "default off)",
+    )
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     with_database(migrate)
@@ -113,6 +119,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_max_pools=args.sql_max_pools,
         sql_pool_idle_seconds=args.sql_pool_idle_seconds,
         **security_values(args),  # issue 3
+        metrics_listen=args.metrics_listen,  # issue 8
     )
     app = await create_server(config)
     stop = asyncio.Event()
@@ -121,6 +128,8 @@ async def _serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     await app.start()
     log.info("serving on %s (port %d)", config.listen, app.port)
+    if app.metrics_port:  # issue 8
+        log.info("metrics on %s (port %d)", config.metrics_listen, app.metrics_port)
     await stop.wait()
     log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight calls",
              config.grace_seconds)

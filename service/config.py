@@ -38,3 +38,5 @@ class ServeConfig:
     credentials_tls_ca: str | None = None  # TLS to the remote credential service
     credentials_tls_cert: str | None = None  # with _key: a client certificate (mutual TLS)
     credentials_tls_key: str | None = None
+    # -- metrics (issue 8; see docs/metrics.md) --
+    metrics_listen: str | None = None  # HOST:PORT of the Prometheus endpoint; None: off
