@@ -12,9 +12,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from integrations.v1 import integrations_pb2 as pb
-from integrations.v1 import integrations_pb2_grpc
+from integrations.v1 import integrations_pb2_grpc, sql_gateway_pb2_grpc
 from integrations.v1 import sql_gateway_pb2 as sql_pb
-from integrations.v1 import sql_gateway_pb2_grpc
 from service.bootstrap import create_server
 from service.metrics import ServiceMetrics
 from tests.conftest import serve_config
