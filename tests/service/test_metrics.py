@@ -18,7 +18,9 @@ from service.bootstrap import create_server
 from service.metrics import ServiceMetrics
 from tests.conftest import serve_config
 from tests.customer_database import CustomerDatabase, customer_database
+from tests.fake_provider import fake_provider
 from tests.service.integrations_helpers import create_integration
+from tests.service.test_health import KEY_ENV, SECRET, SETTINGS, Client
 from tests.support import RunningServer
 
 INTEGRATIONS = "integrations.v1.IntegrationsService"
@@ -28,9 +30,14 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 @pytest.fixture
-async def metered(database_url: str, backend: str) -> AsyncIterator[RunningServer]:
-    """A started server with metrics on a free loopback port."""
-    app = await create_server(serve_config(database_url, metrics_listen="127.0.0.1:0"))
+async def metered(
+    database_url: str, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[RunningServer]:
+    """A started server with metrics on a free loopback port (and a provider key for probes)."""
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    app = await create_server(
+        serve_config(database_url, metrics_listen="127.0.0.1:0", health=SETTINGS)
+    )
     await app.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
     try:
@@ -152,6 +159,23 @@ async def test_sql_gateway_rows_bytes_truncations_and_timeouts_are_counted(
     assert moved("integrations_sql_gateway_timeouts_total") == 1
     execute_query = {"grpc_service": SQL_GATEWAY, "grpc_method": "ExecuteQuery"}
     assert moved("grpc_server_handled_total", **execute_query, grpc_code="DEADLINE_EXCEEDED") == 1
+
+
+async def test_probe_outcomes_are_counted_by_provider_and_state(
+    metered: RunningServer, tenant: str
+) -> None:
+    client = Client(metered, tenant)
+    async with fake_provider() as provider:
+        healthy = await client.add("ok", {"base_url": provider.route("ok")})
+        refused = await client.add("refused", {"base_url": provider.route("no", 401)})
+        await client.check(healthy)
+        await client.check(healthy)  # within the minimum interval: cached, not probed
+        await client.check(refused)
+    samples = await _scrape(metered)
+    probes = "integrations_health_probes_total"
+    assert _value(samples, probes, provider="openai", state="healthy") == 1
+    assert _value(samples, probes, provider="openai", state="unhealthy") == 1
+    assert _value(samples, "integrations_health_probe_seconds_count", provider="openai") == 2
 
 
 @pytest.mark.parametrize(
