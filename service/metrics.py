@@ -6,6 +6,7 @@ go-grpc-prometheus so existing gRPC dashboards work unchanged."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -102,6 +103,9 @@ class ServiceMetrics:
     # -- exposition ---------------------------------------------------------------------------
 
     async def exposition(self) -> bytes:
-        """The text format of every metric, with scrape-time gauges read now."""
+        """The text format of every metric, with scrape-time gauges read now.
+
+        Rendering takes milliseconds per thousand samples, so it runs in a worker thread rather
+        than stalling the RPCs on the event loop (the registry is thread-safe)."""
         self.pool_connections_in_use.set(await self._pool_in_use())
-        return generate_latest(self.registry)
+        return await asyncio.to_thread(generate_latest, self.registry)
