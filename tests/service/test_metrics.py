@@ -36,7 +36,9 @@ async def metered(
     """A started server with metrics on a free loopback port (and a provider key for probes)."""
     monkeypatch.setenv(KEY_ENV, SECRET)
     app = await create_server(
-        serve_config(database_url, metrics_listen="127.0.0.1:0", health=SETTINGS)
+        # No readiness pings after start: they would borrow pool connections mid-test.
+        serve_config(database_url, metrics_listen="127.0.0.1:0", health=SETTINGS,
+                     readiness_interval_seconds=3600)
     )
     await app.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
