@@ -19,6 +19,7 @@ from tests.secrets_registry import known_secrets
 __all__ = ["Leak", "SecretGuard"]
 
 _GUARD = pytest.StashKey["SecretGuard"]()
+_LEAKS = pytest.StashKey[list["Leak"]]()
 # The service logs under "integrations.*"; make its INFO and DEBUG lines reach the guard even
 # though the root logger passes only WARNING and above by default.
 _SERVICE_LOGGER = "integrations"
@@ -100,14 +101,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if guard is None:
         return
     logging.getLogger().removeHandler(guard)
-    leaks = guard.leaks(known_secrets())
-    if not leaks:
+    session.config.stash[_LEAKS] = leaks = guard.leaks(known_secrets())
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    guard, leaks = config.stash.get(_GUARD, None), config.stash.get(_LEAKS, [])
+    if guard is None:
         return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.ensure_newline()
-        reporter.section("secret guard", sep="=", red=True, bold=True)
-        reporter.write_line(f"{len(leaks)} log line(s) contain a registered test secret:")
-        for leak in leaks[:20]:
-            reporter.write_line("  " + leak.describe())
-    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if not leaks:
+        terminalreporter.write_line(
+            f"secret guard: {len(guard.lines)} log lines checked for "
+            f"{len(known_secrets())} registered secrets: no leak"
+        )
+        return
+    terminalreporter.section("secret guard", sep="=", red=True, bold=True)
+    terminalreporter.write_line(f"{len(leaks)} log line(s) contain a registered test secret:")
+    for leak in leaks[:20]:
+        terminalreporter.write_line("  " + leak.describe())

@@ -14,12 +14,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from integrations.v1 import integrations_pb2 as pb
 from integrations.v1 import integrations_pb2_grpc, sql_gateway_pb2_grpc
 from integrations.v1 import sql_gateway_pb2 as sql_pb
-from service.bootstrap import create_server
 from service.metrics import ServiceMetrics
 from tests.conftest import serve_config
 from tests.customer_database import CustomerDatabase, customer_database
 from tests.fake_provider import fake_provider
 from tests.service.integrations_helpers import create_integration
+from tests.service.servers import started
 from tests.service.test_health import KEY_ENV, SECRET, SETTINGS, Client
 from tests.support import RunningServer
 
@@ -35,18 +35,11 @@ async def metered(
 ) -> AsyncIterator[RunningServer]:
     """A started server with metrics on a free loopback port (and a provider key for probes)."""
     monkeypatch.setenv(KEY_ENV, SECRET)
-    app = await create_server(
-        # No readiness pings after start: they would borrow pool connections mid-test.
-        serve_config(database_url, metrics_listen="127.0.0.1:0", health=SETTINGS,
-                     readiness_interval_seconds=3600)
-    )
-    await app.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
-    try:
-        yield RunningServer(app=app, channel=channel, database_url=database_url, backend=backend)
-    finally:
-        await channel.close()
-        await app.stop(0)
+    # No readiness pings after start: they would borrow pool connections mid-test.
+    config = serve_config(database_url, metrics_listen="127.0.0.1:0", health=SETTINGS,
+                          readiness_interval_seconds=3600)
+    async with started(config, backend) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
