@@ -18,8 +18,9 @@ from integrations.v1 import health_pb2, health_pb2_grpc, integrations_pb2, integ
 from service.convert import to_struct
 from tests.bench.harness import ServerProcess, postgres_database
 from tests.fake_provider import FakeProvider, fake_provider
+from tests.secrets_registry import register_secret
 
-SECRET = "sk-replica-" + uuid.uuid4().hex
+SECRET = register_secret("sk-replica-" + uuid.uuid4().hex)
 KEY_ENV = "HEALTH_REPLICA_TEST_KEY"
 
 
