@@ -20,6 +20,8 @@ from google.protobuf import json_format
 from tests.bench.harness import ServerProcess, wait_serving
 from tests.faults.malformed_messages import Seeds
 from tests.faults.rpcs import Rpc, all_rpcs
+from tests.faults.slow_provider import PROVIDER_KEY, PROVIDER_KEY_VARIABLE
+from tests.secrets_registry import register_secret
 
 __all__ = ["FuzzTarget", "fuzz_target", "MAX_MESSAGE_BYTES", "UNCHANGED_EXEMPT_TABLES"]
 
@@ -27,7 +29,12 @@ MAX_MESSAGE_BYTES = 256 * 1024
 # The credential access log records every reveal, refused ones included (docs/credentials.md):
 # a refused call that appends to it is doing its job.
 UNCHANGED_EXEMPT_TABLES = frozenset({"credential_access_events", "alembic_version"})
-CLOSED_PORT_DSN = "postgresql://reader:pw@127.0.0.1:9/warehouse"
+DSN_PASSWORD = register_secret("fault-dsn-password")
+CLOSED_PORT_DSN = f"postgresql://reader:{DSN_PASSWORD}@127.0.0.1:9/warehouse"
+SEEDED_SECRETS = (
+    register_secret("seed-credential-secret"),
+    register_secret("seed-data-source-password"),
+)
 
 
 @dataclass
@@ -82,7 +89,7 @@ def _seed(target: FuzzTarget, tenant: str) -> Seeds:
         "/integrations.v1.IntegrationsService/CreateIntegration",
         {"integration": {
             "name": "seed-openai", "provider_type": "PROVIDER_TYPE_OPENAI",
-            "credential_ref": "env://FAULT_TEST_PROVIDER_KEY",
+            "credential_ref": f"env://{PROVIDER_KEY_VARIABLE}",
             "config": {"base_url": "http://127.0.0.1:9/v1"}, "budget_limit_cents": "100",
         }},
     )
@@ -97,7 +104,7 @@ def _seed(target: FuzzTarget, tenant: str) -> Seeds:
         "/integrations.v1.DataSourcesService/RegisterDataSource",
         {"data_source": {
             "name": "seed-db", "source_type": "DATA_SOURCE_TYPE_DATABASE", "tags": ["seed"],
-            "config": {"host": "127.0.0.1", "port": 9, "username": "u", "password": "pw",
+            "config": {"host": "127.0.0.1", "port": 9, "username": "u", "password": SEEDED_SECRETS[1],
                        "database": "warehouse"},
         }},
     )
@@ -117,7 +124,7 @@ def _seed(target: FuzzTarget, tenant: str) -> Seeds:
     )
     create(
         "/credentials.v1.CredentialService/CreateCredential",
-        {"name": "seed-secret", "secret": "s3cret-value"},
+        {"name": "seed-secret", "secret": SEEDED_SECRETS[0]},
     )
     reply = target.call(
         "/integrations.v1.PreventionService/CreatePreventionRecord",
@@ -142,7 +149,7 @@ def fuzz_target(directory: Path, master_keys: str) -> Iterator[FuzzTarget]:
         "--max-message-bytes", str(MAX_MESSAGE_BYTES), "--allow-env-credentials",
         env={
             "CREDENTIAL_MASTER_KEYS": master_keys,
-            "FAULT_TEST_PROVIDER_KEY": "sk-fault-test",
+            PROVIDER_KEY_VARIABLE: PROVIDER_KEY,
             "FAULT_TEST_DSN": CLOSED_PORT_DSN,
         },
         log_path=log_path,

@@ -14,8 +14,18 @@ import grpc
 from google.protobuf import struct_pb2
 
 from integrations.v1 import integrations_pb2, integrations_pb2_grpc
+from tests.secrets_registry import register_secret
 
-__all__ = ["SlowHttpServer", "create_slow_integration", "slow_http_server"]
+__all__ = [
+    "PROVIDER_KEY",
+    "PROVIDER_KEY_VARIABLE",
+    "SlowHttpServer",
+    "create_slow_integration",
+    "slow_http_server",
+]
+
+PROVIDER_KEY_VARIABLE = "FAULT_TEST_PROVIDER_KEY"
+PROVIDER_KEY = register_secret("sk-fault-test-provider-key")
 
 
 @dataclass
@@ -94,14 +104,14 @@ async def slow_http_server(delay: float) -> AsyncIterator[SlowHttpServer]:
 
 
 async def create_slow_integration(channel: grpc.aio.Channel, tenant: str, base_url: str) -> str:
-    """An OpenAI integration whose probes go to `base_url`, keyed by env://FAULT_TEST_PROVIDER_KEY
+    """An OpenAI integration whose probes go to `base_url`, keyed by env://PROVIDER_KEY_VARIABLE
     (the server needs that variable and env:// credentials enabled); returns its id."""
     created = await integrations_pb2_grpc.IntegrationsServiceStub(channel).CreateIntegration(
         integrations_pb2.CreateIntegrationRequest(
             tenant_id=tenant,
             integration=integrations_pb2.Integration(
                 name="slow-provider", provider_type=integrations_pb2.PROVIDER_TYPE_OPENAI,
-                credential_ref="env://FAULT_TEST_PROVIDER_KEY",
+                credential_ref=f"env://{PROVIDER_KEY_VARIABLE}",
                 config=_config(base_url),
             ),
         )

@@ -17,6 +17,7 @@ from tests.conftest import TEST_MASTER_KEYS
 from tests.faults.fuzz_target import MAX_MESSAGE_BYTES, FuzzTarget, fuzz_target
 from tests.faults.malformed_messages import messages
 from tests.faults.rpcs import Rpc, all_rpcs
+from tests.secrets_registry import known_secrets
 
 EXAMPLES_PER_RPC = 15
 CALL_TIMEOUT = 10.0
@@ -109,3 +110,10 @@ def test_request_over_the_message_cap_is_refused(target: FuzzTarget, rpc: Rpc) -
         rpc.callable(target.channel, serializer=_oversized)(request, timeout=CALL_TIMEOUT)
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # type: ignore[attr-defined]
     assert target.snapshot() == before
+
+
+def test_server_log_holds_no_secret(target: FuzzTarget) -> None:
+    """Runs after the fuzzing above (same module, same server): none of the secrets the server
+    was given or sent appears in anything it logged."""
+    log = target.log_path.read_text(errors="replace")
+    assert [secret for secret in known_secrets() if secret in log] == []

@@ -13,7 +13,12 @@ import pytest
 from integrations.v1 import health_pb2, health_pb2_grpc, sql_gateway_pb2_grpc
 from integrations.v1 import sql_gateway_pb2 as pb
 from tests.customer_database import CustomerDatabase, customer_database
-from tests.faults.slow_provider import create_slow_integration, slow_http_server
+from tests.faults.slow_provider import (
+    PROVIDER_KEY,
+    PROVIDER_KEY_VARIABLE,
+    create_slow_integration,
+    slow_http_server,
+)
 from tests.support import RunningServer
 
 CLIENT_DEADLINE = 0.5
@@ -28,7 +33,7 @@ def customer(postgres_admin_url: str) -> Iterator[CustomerDatabase]:
 
 @pytest.fixture(autouse=True)
 def provider_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAULT_TEST_PROVIDER_KEY", "sk-fault-test")
+    monkeypatch.setenv(PROVIDER_KEY_VARIABLE, PROVIDER_KEY)
 
 
 async def _settled(check: object, what: str) -> None:

@@ -16,7 +16,12 @@ from integrations.v1 import health_pb2 as provider_health_pb2
 from integrations.v1 import health_pb2_grpc as provider_health_pb2_grpc
 from tests.bench.harness import ServerProcess
 from tests.conftest import TEST_MASTER_KEYS
-from tests.faults.slow_provider import create_slow_integration, slow_http_server
+from tests.faults.slow_provider import (
+    PROVIDER_KEY,
+    PROVIDER_KEY_VARIABLE,
+    create_slow_integration,
+    slow_http_server,
+)
 from tests.support import new_tenant
 
 IN_FLIGHT = 6
@@ -24,11 +29,10 @@ PROVIDER_DELAY = 1.0
 
 
 def server_process(tmp_path: Path, *extra: str) -> ServerProcess:
-    """A server process on SQLite that resolves env://FAULT_TEST_PROVIDER_KEY."""
+    """A server process on SQLite that resolves the slow provider's env:// key."""
     return ServerProcess(
         f"sqlite+aiosqlite:///{tmp_path}/service.db", "--allow-env-credentials", *extra,
-        env={"CREDENTIAL_MASTER_KEYS": TEST_MASTER_KEYS,
-             "FAULT_TEST_PROVIDER_KEY": "sk-fault-test"},
+        env={"CREDENTIAL_MASTER_KEYS": TEST_MASTER_KEYS, PROVIDER_KEY_VARIABLE: PROVIDER_KEY},
         log_path=tmp_path / "server.log",
     )
 
