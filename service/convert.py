@@ -71,7 +71,15 @@ def to_struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
-def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """Plain dict of a Struct (numbers come back as float, as JSON has it)."""
-    result: dict[str, Any] = json_format.MessageToDict(struct)
+def from_struct(struct: struct_pb2.Struct, *, field: str = "struct") -> dict[str, Any]:
+    """Plain dict of a Struct (numbers come back as float, as JSON has it).
+
+    NaN and infinities have no JSON form (protobuf raises ValueError): INVALID_ARGUMENT naming
+    `field`."""
+    try:
+        result: dict[str, Any] = json_format.MessageToDict(struct)
+    except ValueError as exc:
+        raise InvalidArgument.single(
+            field, "numbers must be finite: JSON has no NaN or Infinity"
+        ) from exc
     return result

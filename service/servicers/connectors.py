@@ -55,7 +55,7 @@ def connector_to_proto(connector: Connector) -> connectors_pb2.Connector:
 
 def _field_value(message: connectors_pb2.Connector, name: str) -> Any:
     if name in ("config", "metadata"):
-        return from_struct(getattr(message, name))
+        return from_struct(getattr(message, name), field=f"connector.{name}")
     return getattr(message, name)
 
 
@@ -96,8 +96,8 @@ class ConnectorsServicer(connectors_pb2_grpc.ConnectorsServiceServicer):
                 given.connector_type, "connector.connector_type", required=True
             ),
             endpoint=given.endpoint,
-            config=from_struct(given.config),
-            metadata=from_struct(given.metadata),
+            config=from_struct(given.config, field="connector.config"),
+            metadata=from_struct(given.metadata, field="connector.metadata"),
             credential_ref=given.credential_ref,
         )
         created = await self._engine.register(

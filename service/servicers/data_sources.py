@@ -67,7 +67,7 @@ def _config_input(config: data_sources_pb2.DataSourceConfig) -> ConnectionInput:
         pool_size=config.pool_size,
         pool_timeout_seconds=config.pool_timeout_seconds,
         max_retries=config.max_retries,
-        options=from_struct(config.options),
+        options=from_struct(config.options, field="data_source.config.options"),
     )
     return ConnectionInput(settings=settings, password=config.password, api_key=config.api_key)
 
@@ -101,7 +101,7 @@ def _field_value(message: data_sources_pb2.DataSource, name: str) -> Any:
     if name == "config":
         return _config_input(message.config)
     if name == "metadata":
-        return from_struct(message.metadata)
+        return from_struct(message.metadata, field="data_source.metadata")
     if name in ("tags", "access_roles"):
         return list(getattr(message, name))
     return getattr(message, name)
@@ -123,7 +123,7 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
             config=_config_input(given.config),
             description=given.description,
             tags=list(given.tags),
-            metadata=from_struct(given.metadata),
+            metadata=from_struct(given.metadata, field="data_source.metadata"),
             owner_id=given.owner_id,
             access_roles=list(given.access_roles),
         )

@@ -57,7 +57,7 @@ def integration_to_proto(integration: Integration) -> integrations_pb2.Integrati
 
 def _field_value(message: integrations_pb2.Integration, name: str) -> Any:
     if name == "config":
-        return from_struct(message.config)
+        return from_struct(message.config, field="integration.config")
     return getattr(message, name)
 
 
@@ -100,7 +100,7 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
                 given.provider_type, "integration.provider_type", required=True
             ),
             credential_ref=given.credential_ref,
-            config=from_struct(given.config),
+            config=from_struct(given.config, field="integration.config"),
             default_model=given.default_model,
             budget_limit_cents=given.budget_limit_cents,
             token_limit_month=given.token_limit_month,

@@ -38,8 +38,8 @@ _SCALAR_FIELDS = (
 def candidate_from_proto(message: prevention_pb2.PreventionCandidate) -> PreventionCandidate:
     return PreventionCandidate(
         **{name: getattr(message, name) for name in _SCALAR_FIELDS},
-        pattern_signature=from_struct(message.pattern_signature),
-        request_signature=from_struct(message.request_signature),
+        pattern_signature=from_struct(message.pattern_signature, field="candidate.pattern_signature"),
+        request_signature=from_struct(message.request_signature, field="candidate.request_signature"),
     )
 
 

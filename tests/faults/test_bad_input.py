@@ -4,6 +4,7 @@ call leaves every stored row as it was. SQLite only, bounded to stay well under 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from tests.faults.malformed_messages import messages
 from tests.faults.rpcs import Rpc, all_rpcs
 from tests.secrets_registry import known_secrets
 
-EXAMPLES_PER_RPC = 15
+# FAULTS_FUZZ_EXAMPLES=200 for a longer hunt than the suite can afford.
+EXAMPLES_PER_RPC = int(os.environ.get("FAULTS_FUZZ_EXAMPLES", "15"))
 CALL_TIMEOUT = 10.0
 NEVER = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 RPCS = [pytest.param(rpc, id=rpc.path.strip("/")) for rpc in all_rpcs()]

@@ -1,6 +1,7 @@
 """The fixes the bad-input fuzzing led to, pinned as plain end-to-end tests: a request nested past
-protobuf's depth limit, an out-of-range Timestamp and an out-of-range Duration are
-INVALID_ARGUMENT naming the field, not UNKNOWN/INTERNAL, and change nothing."""
+protobuf's depth limit, an out-of-range Timestamp or Duration, and a Struct number without a JSON
+form (NaN, Infinity) are INVALID_ARGUMENT naming the field, not UNKNOWN/INTERNAL, and change
+nothing."""
 
 from __future__ import annotations
 
@@ -109,3 +110,25 @@ async def test_out_of_range_stale_threshold_is_invalid_argument(
     error = rich_error(caught.value)
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT
     assert error.field_violations.keys() == {"stale_threshold"}
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf")], ids=["nan", "infinity"])
+async def test_struct_numbers_without_a_json_form_name_their_field(
+    server: RunningServer, tenant: str, number: float
+) -> None:
+    stub = server.stub(integrations_pb2_grpc.IntegrationsServiceStub)
+    request = integrations_pb2.CreateIntegrationRequest(
+        tenant_id=tenant,
+        integration=integrations_pb2.Integration(
+            name="nan", provider_type=integrations_pb2.PROVIDER_TYPE_OPENAI,
+            credential_ref="env://FAULT_TEST_PROVIDER_KEY",
+        ),
+    )
+    request.integration.config.fields["temperature"].number_value = number
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.CreateIntegration(request)
+    error = rich_error(caught.value)
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.field_violations.keys() == {"integration.config"}
+    listed = await stub.ListIntegrations(integrations_pb2.ListIntegrationsRequest(tenant_id=tenant))
+    assert listed.total_size == 0
