@@ -1,0 +1,212 @@
+"""Three server processes started together on one fresh PostgreSQL database, clients spread
+across them: what one process guarantees must hold across processes too, because the database,
+not process memory, decides (conditional UPDATEs on `version`, unique (tenant_id, request_id)).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import grpc
+import pytest
+import pytest_asyncio
+from google.protobuf import field_mask_pb2
+
+from credentials.v1 import credentials_pb2, credentials_pb2_grpc
+from integrations.v1 import integrations_pb2 as pb
+from integrations.v1 import integrations_pb2_grpc, prevention_pb2, prevention_pb2_grpc
+from tests.replicas import Replicas, fresh_postgres, replicas
+from tests.service.integrations_helpers import create_integration, integration_message
+from tests.support import new_tenant, rich_error
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+R = TypeVar("R")
+# Calls per replica in each concurrent burst.
+PER_REPLICA = 3
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def cluster(postgres_admin_url: str) -> AsyncIterator[Replicas]:
+    async with fresh_postgres(postgres_admin_url) as url, replicas(url, 3) as started:
+        yield started
+
+
+async def everywhere(
+    cluster: Replicas, call: Callable[[int], Awaitable[R]]
+) -> list[R | BaseException]:
+    """`call(n)` for n in 0..PER_REPLICA*replicas-1, all at once; call n goes to replica
+    n % replicas (round-robin), so every replica gets PER_REPLICA of them."""
+    calls = PER_REPLICA * len(cluster)
+    return await asyncio.gather(*(call(n) for n in range(calls)), return_exceptions=True)
+
+
+def successes(results: Sequence[R | BaseException]) -> list[R]:
+    unexpected = [
+        r for r in results
+        if isinstance(r, BaseException) and not isinstance(r, grpc.aio.AioRpcError)
+    ]
+    assert unexpected == []
+    return [r for r in results if not isinstance(r, BaseException)]
+
+
+def integrations_stubs(cluster: Replicas) -> list[integrations_pb2_grpc.IntegrationsServiceStub]:
+    return cluster.stubs(integrations_pb2_grpc.IntegrationsServiceStub)
+
+
+# --- etags ----------------------------------------------------------------------------------
+
+
+async def test_same_etag_on_every_replica_one_update_wins_the_rest_are_aborted(
+    cluster: Replicas,
+) -> None:
+    stubs = integrations_stubs(cluster)
+    tenant = new_tenant()
+    created = await create_integration(stubs[0], tenant, "contended")
+    mask = field_mask_pb2.FieldMask(paths=["default_model"])
+    current = created
+    for round_ in range(3):
+
+        async def update(n: int, etag: str = current.etag, round_: int = round_) -> pb.Integration:
+            return await stubs[n % len(stubs)].UpdateIntegration(
+                pb.UpdateIntegrationRequest(
+                    tenant_id=tenant,
+                    integration=pb.Integration(
+                        id=created.id, etag=etag, default_model=f"model-{round_}-{n}"
+                    ),
+                    update_mask=mask,
+                )
+            )
+
+        results = await everywhere(cluster, update)
+        winners = successes(results)
+        assert len(winners) == 1, [type(r).__name__ for r in results]
+        losers = [rich_error(r) for r in results if isinstance(r, grpc.aio.AioRpcError)]
+        assert {e.code for e in losers} == {grpc.StatusCode.ABORTED}
+        assert len(losers) == len(results) - 1
+        # Every replica now reads the winner's write, with the winner's etag.
+        for stub in stubs:
+            stored = await stub.GetIntegration(
+                pb.GetIntegrationRequest(tenant_id=tenant, integration_id=created.id)
+            )
+            assert (stored.default_model, stored.etag) == (winners[0].default_model, winners[0].etag)
+        assert winners[0].etag != current.etag
+        current = winners[0]
+
+
+async def test_stale_etag_from_another_replica_is_aborted_and_changes_nothing(
+    cluster: Replicas,
+) -> None:
+    first, second, third = integrations_stubs(cluster)
+    tenant = new_tenant()
+    created = await create_integration(first, tenant, "stale", default_model="before")
+    changed = await second.UpdateIntegration(
+        pb.UpdateIntegrationRequest(
+            tenant_id=tenant,
+            integration=pb.Integration(id=created.id, etag=created.etag, default_model="after"),
+            update_mask=field_mask_pb2.FieldMask(paths=["default_model"]),
+        )
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await third.UpdateIntegration(
+            pb.UpdateIntegrationRequest(
+                tenant_id=tenant,
+                integration=pb.Integration(id=created.id, etag=created.etag, default_model="lost"),
+                update_mask=field_mask_pb2.FieldMask(paths=["default_model"]),
+            )
+        )
+    assert rich_error(caught.value).code == grpc.StatusCode.ABORTED
+    stored = await first.GetIntegration(
+        pb.GetIntegrationRequest(tenant_id=tenant, integration_id=created.id)
+    )
+    assert (stored.default_model, stored.etag) == ("after", changed.etag)
+
+
+# --- idempotent creates ---------------------------------------------------------------------
+
+
+async def test_create_integration_request_id_makes_one_integration_across_replicas(
+    cluster: Replicas,
+) -> None:
+    stubs = integrations_stubs(cluster)
+    tenant, other = new_tenant(), new_tenant()
+
+    async def create(n: int, tenant_id: str = tenant) -> pb.Integration:
+        return await stubs[n % len(stubs)].CreateIntegration(
+            pb.CreateIntegrationRequest(
+                tenant_id=tenant_id, integration=integration_message("once"), request_id="req-1"
+            )
+        )
+
+    made = successes(await everywhere(cluster, create))
+    assert len(made) == PER_REPLICA * len(cluster)
+    assert {m.id for m in made} == {made[0].id}
+    for stub in stubs:
+        listed = await stub.ListIntegrations(pb.ListIntegrationsRequest(tenant_id=tenant))
+        assert [i.id for i in listed.integrations] == [made[0].id]
+    # The same request_id in another tenant, on another replica, is another request.
+    elsewhere = await create(1, other)
+    assert elsewhere.id != made[0].id
+
+
+async def test_record_usage_request_id_records_one_event_across_replicas(
+    cluster: Replicas,
+) -> None:
+    stubs = integrations_stubs(cluster)
+    tenant = new_tenant()
+    created = await create_integration(stubs[0], tenant, "metered")
+    request = pb.RecordUsageRequest(
+        tenant_id=tenant, integration_id=created.id, tokens=7, cost_cents=3, request_id="usage-1"
+    )
+    replies = successes(await everywhere(cluster, lambda n: stubs[n % len(stubs)].RecordUsage(request)))
+    assert len(replies) == PER_REPLICA * len(cluster)
+    assert sorted(r.recorded for r in replies) == [False] * (len(replies) - 1) + [True]
+    assert {r.usage_event_id for r in replies} == {replies[0].usage_event_id}
+    for stub in stubs:
+        limits = await stub.GetLimitsStatus(
+            pb.GetLimitsStatusRequest(tenant_id=tenant, integration_id=created.id)
+        )
+        assert (limits.tokens_used_month, limits.budget_used_cents) == (7, 3)
+
+
+async def test_create_prevention_record_request_id_makes_one_record_across_replicas(
+    cluster: Replicas,
+) -> None:
+    stubs = cluster.stubs(prevention_pb2_grpc.PreventionServiceStub)
+    tenant = new_tenant()
+    request = prevention_pb2.CreatePreventionRecordRequest(
+        candidate=prevention_pb2.PreventionCandidate(
+            policy_id="policy-1", pattern_id="pattern-1", tenant_id=tenant,
+            blocked_incident_id="inc-9", original_incident_id="inc-1",
+            signature_match_confidence=0.9, policy_mode="active",
+        ),
+        request_id="prevent-1",
+    )
+    made = successes(
+        await everywhere(cluster, lambda n: stubs[n % len(stubs)].CreatePreventionRecord(request))
+    )
+    assert len(made) == PER_REPLICA * len(cluster)
+    assert {m.id for m in made} == {made[0].id}
+    for stub in stubs:
+        listed = await stub.ListPreventionRecords(
+            prevention_pb2.ListPreventionRecordsRequest(tenant_id=tenant)
+        )
+        assert [r.id for r in listed.prevention_records] == [made[0].id]
+
+
+async def test_create_credential_request_id_makes_one_credential_across_replicas(
+    cluster: Replicas,
+) -> None:
+    stubs = cluster.stubs(credentials_pb2_grpc.CredentialServiceStub)
+    tenant = new_tenant()
+    request = credentials_pb2.CreateCredentialRequest(
+        tenant_id=tenant, name="shared", secret="replica-secret", request_id="cred-1"
+    )
+    made = successes(await everywhere(cluster, lambda n: stubs[n % len(stubs)].CreateCredential(request)))
+    assert len(made) == PER_REPLICA * len(cluster)
+    assert {(m.id, m.credential_ref) for m in made} == {(made[0].id, made[0].credential_ref)}
+    for stub in stubs:
+        listed = await stub.ListCredentials(credentials_pb2.ListCredentialsRequest(tenant_id=tenant))
+        assert [c.id for c in listed.credentials] == [made[0].id]
