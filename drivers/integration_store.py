@@ -24,7 +24,7 @@ from engines.integrations import (
 )
 from engines.pagination import PageRequest
 
-__all__ = ["SqlIntegrationStore"]
+__all__ = ["SqlIntegrationStore", "row_to_integration"]
 
 _live = integrations.c.delete_time.is_(None)
 # Built once: the hot read path then skips constructing the expression on every call.
@@ -35,7 +35,8 @@ _GET_LIVE = sa.select(integrations).where(
 )
 
 
-def _to_integration(row: Any) -> Integration:
+def row_to_integration(row: Any) -> Integration:
+    """The engine dataclass of an `integrations` row."""
     return Integration(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -66,9 +67,6 @@ def _columns(integration: Integration) -> dict[str, Any]:
         "config": dict(integration.config),
         "default_model": integration.default_model,
         "status": integration.status.value,
-        "health_state": integration.health_state.value,
-        "health_message": integration.health_message,
-        "health_checked_at": integration.health_checked_at,
         "budget_limit_cents": integration.budget_limit_cents,
         "token_limit_month": integration.token_limit_month,
         "rate_limit_rpm": integration.rate_limit_rpm,
@@ -94,6 +92,11 @@ class SqlIntegrationStore:
             "created_by": integration.created_by,
             "create_time": integration.create_time,
             "request_id": request_id,
+            # Health is written only by drivers/health_store.py after a probe; an update that
+            # read the row before a probe finished must not put the old health back.
+            "health_state": integration.health_state.value,
+            "health_message": integration.health_message,
+            "health_checked_at": integration.health_checked_at,
         }
         try:
             async with self._db.transaction() as conn:
@@ -113,7 +116,7 @@ class SqlIntegrationStore:
                     _GET_LIVE, {"tenant_id": tenant_id, "integration_id": integration_id}
                 )
             ).first()
-        return _to_integration(row) if row else None
+        return row_to_integration(row) if row else None
 
     async def find_by_request_id(self, tenant_id: str, request_id: str) -> Integration | None:
         # Deleted ones count too: a retried create must not resurrect a deleted integration.
@@ -126,7 +129,7 @@ class SqlIntegrationStore:
                     )
                 )
             ).first()
-        return _to_integration(row) if row else None
+        return row_to_integration(row) if row else None
 
     async def list(
         self, tenant_id: str, filters: IntegrationFilters, page: PageRequest
@@ -147,7 +150,7 @@ class SqlIntegrationStore:
                     sa.select(sa.func.count()).select_from(integrations).where(*conditions)
                 )
             ).scalar_one()
-        return [_to_integration(r) for r in rows], int(total)
+        return [row_to_integration(r) for r in rows], int(total)
 
     async def replace(self, integration: Integration, expected_version: int) -> bool:
         try:

@@ -42,7 +42,9 @@ __all__ = [
     "ProviderType",
     "UsageEvent",
     "UsageTotals",
+    "IntegrationReader",
     "check_credential_ref",
+    "find_integration",
 ]
 
 RESOURCE = "integration"
@@ -210,6 +212,23 @@ class IntegrationStore(Protocol):
     ) -> UsageTotals: ...
 
 
+class IntegrationReader(Protocol):
+    """Reads one live integration of a tenant (every IntegrationStore is one)."""
+
+    async def get(self, tenant_id: str, integration_id: str) -> Integration | None: ...
+
+
+async def find_integration(
+    reader: IntegrationReader, tenant_id: str, integration_id: str
+) -> Integration:
+    """The tenant's live integration; NotFound (same message for another tenant's) otherwise."""
+    tenant_id = require_uuid("tenant_id", tenant_id)
+    integration = await reader.get(tenant_id, require_uuid("integration_id", integration_id))
+    if integration is None:
+        raise NotFound(RESOURCE, integration_id)
+    return integration
+
+
 class CredentialRefCheck(Protocol):
     """Confirms that a `cus-vault://` reference names a live credential of the tenant."""
 
@@ -301,13 +320,7 @@ class IntegrationsEngine:
         return paginate(page, rows, total, key=lambda i: (i.create_time, i.id))
 
     async def get(self, tenant_id: str, integration_id: str) -> Integration:
-        tenant_id = require_uuid("tenant_id", tenant_id)
-        integration = await self._store.get(
-            tenant_id, require_uuid("integration_id", integration_id)
-        )
-        if integration is None:
-            raise NotFound(RESOURCE, integration_id)
-        return integration
+        return await find_integration(self._store, tenant_id, integration_id)
 
     async def create(
         self, tenant_id: str, draft: IntegrationDraft, *, request_id: str = "", created_by: str
@@ -388,11 +401,8 @@ class IntegrationsEngine:
 
     async def test_credentials(self, tenant_id: str, integration_id: str) -> Any:
         integration = await self.get(tenant_id, integration_id)
-        if self._health_tester is None:
-            raise Unimplemented(
-                "TestCredentials is not available yet: the health engine is not wired in "
-                "this build"
-            )
+        if self._health_tester is None:  # only engines built without one, in unit tests
+            raise Unimplemented("TestCredentials needs a health tester; none is configured")
         return await self._health_tester.test(integration)
 
     async def limits_status(self, tenant_id: str, integration_id: str) -> LimitsStatus:

@@ -22,15 +22,18 @@ from drivers.credential_client import GrpcCredentialService
 from drivers.credential_store import SqlAccessLog, SqlCredentialStore
 from drivers.data_source_store import SqlDataSourceStore
 from drivers.database import Database
+from drivers.health_store import SqlHealthStore
 from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
 from drivers.prevention_store import SqlPreventionStore
+from drivers.provider_probe import HttpProviderProbe
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.connectors import ConnectorsEngine
 from engines.credential_crypto import Keyring
 from engines.credential_vault import CredentialVault, RewrapResult
 from engines.data_sources import DataSourcesEngine
+from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
 from engines.prevention import PreventionEngine
 from engines.sql_gateway import SqlGatewayEngine
@@ -44,9 +47,12 @@ from integrations.v1 import (
     prevention_pb2,
     prevention_pb2_grpc,
 )
+from integrations.v1 import health_pb2 as integration_health_pb2
+from integrations.v1 import health_pb2_grpc as integration_health_pb2_grpc
 from service.auth import CallerRegistry, load_callers
 from service.call_info import current_call
 from service.config import ServeConfig
+from service.health_runtime import HealthRuntime
 from service.interceptors.auth import AuthInterceptor, RefusalHook
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
@@ -54,6 +60,7 @@ from service.readiness import Readiness
 from service.servicers.connectors import ConnectorsServicer
 from service.servicers.credentials import CredentialsServicer
 from service.servicers.data_sources import DataSourcesServicer
+from service.servicers.health import IntegrationHealthServicer
 from service.servicers.integrations import IntegrationsServicer
 from service.servicers.prevention import PreventionServicer
 from service.servicers.sql_gateway import SqlGatewayServicer
@@ -77,11 +84,14 @@ class Application:
     readiness: Readiness
     services: list[str] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Starts serving; health turns SERVING once storage answers."""
         await self.server.start()
         await self.readiness.start()
+        for begin in self.starters:
+            await begin()
 
     async def stop(self, grace: float | None = None) -> None:
         """Health NOT_SERVING first, then in-flight calls get `grace` seconds, then close."""
@@ -139,6 +149,7 @@ async def create_server(config: ServeConfig) -> Application:
 
     services: list[str] = []
     closers: list[Callable[[], Awaitable[None]]] = []
+    starters: list[Callable[[], Awaitable[None]]] = []
     if vault is not None:
         credentials_pb2_grpc.add_CredentialServiceServicer_to_server(
             CredentialsServicer(vault), server
@@ -152,14 +163,35 @@ async def create_server(config: ServeConfig) -> Application:
             token=internal_token or config.credentials_token,
             access_reason=lambda: f"{current_call().method} for {current_call().caller}",
         )
+        integration_store = SqlIntegrationStore(database)
+        # Health checks (issue 4): one shared HTTP client for every provider probe; the
+        # background checks stop before the credential channel closes.
+        probe = HttpProviderProbe(
+            connect_timeout_seconds=config.health.connect_timeout_seconds,
+            read_timeout_seconds=config.health.read_timeout_seconds,
+        )
+        health_engine = HealthEngine(
+            integration_store, SqlHealthStore(database), credentials, probe, settings=config.health
+        )
+        health_runtime = HealthRuntime(health_engine, probe, config.health)
+        starters.append(health_runtime.start)
+        closers.insert(0, health_runtime.stop)
         integrations_engine = IntegrationsEngine(
-            SqlIntegrationStore(database), credential_ref_check=credentials.exists
+            integration_store,
+            credential_ref_check=credentials.exists,
+            health_tester=health_engine,
         )
         integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server(
             IntegrationsServicer(integrations_engine), server
         )
         services.append(
             integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name
+        )
+        integration_health_pb2_grpc.add_IntegrationHealthServiceServicer_to_server(
+            IntegrationHealthServicer(health_engine), server
+        )
+        services.append(
+            integration_health_pb2.DESCRIPTOR.services_by_name["IntegrationHealthService"].full_name
         )
         # Prevention records (issue 7).
         prevention_pb2_grpc.add_PreventionServiceServicer_to_server(
@@ -196,7 +228,7 @@ async def create_server(config: ServeConfig) -> Application:
     readiness = Readiness(
         health_servicer, database, services, config.readiness_interval_seconds
     )
-    return Application(server, port, database, readiness, services, closers)
+    return Application(server, port, database, readiness, services, closers, starters)
 
 
 # -- connectors and data sources (issue 5) --------------------------------------------------

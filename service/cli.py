@@ -13,6 +13,7 @@ from drivers import migrator
 from drivers.database import DEFAULT_DATABASE_URL, Database
 from service.bootstrap import create_server
 from service.config import ServeConfig
+from service.health_options import add_health_arguments, health_settings
 from service.logs import configure_logging
 from service.security_cli import (
     add_rewrap_command,
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         help="idle connections and pools close after this (env INTEGRATIONS_SQL_POOL_IDLE_SECONDS)",
     )
     add_security_arguments(serve)  # issue 3
+    add_health_arguments(serve)  # health checks (issue 4)
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     with_database(migrate)
@@ -113,6 +115,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_max_pools=args.sql_max_pools,
         sql_pool_idle_seconds=args.sql_pool_idle_seconds,
         **security_values(args),  # issue 3
+        health=health_settings(args),
     )
     app = await create_server(config)
     stop = asyncio.Event()

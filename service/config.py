@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from drivers.database import DEFAULT_DATABASE_URL
+from engines.health import HealthSettings
 
 __all__ = ["ServeConfig"]
 
@@ -38,3 +39,5 @@ class ServeConfig:
     credentials_tls_ca: str | None = None  # TLS to the remote credential service
     credentials_tls_cert: str | None = None  # with _key: a client certificate (mutual TLS)
     credentials_tls_key: str | None = None
+    # Health checks (issue 4).
+    health: HealthSettings = HealthSettings()

@@ -31,6 +31,10 @@ integrations = sa.Table(
     sa.Column("update_time", UtcDateTime, nullable=False),
     sa.Column("delete_time", UtcDateTime, nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
+    # Health (issue 4, migration 0003_health): latest probe details and the probe claim.
+    sa.Column("health_latency_ms", sa.BigInteger, nullable=True),
+    sa.Column("health_error_code", sa.String(64), nullable=True),
+    sa.Column("health_claimed_at", UtcDateTime, nullable=True),
     sa.Index("ix_integrations_tenant_order", "tenant_id", "create_time", "id"),
     sa.Index(
         "uq_integrations_live_name",

@@ -12,8 +12,8 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 
 from drivers.database import Database
 from drivers.tables.integrations import integrations as integrations_table
+from integrations.v1 import common_pb2, integrations_pb2_grpc
 from integrations.v1 import integrations_pb2 as pb
-from integrations.v1 import integrations_pb2_grpc
 from tests.service.integrations_helpers import create_integration, integration_message
 from tests.support import RunningServer, new_tenant, rich_error
 
@@ -644,15 +644,18 @@ async def test_another_tenants_integration_is_not_found_in_every_rpc(
     assert after == owned
 
 
-async def test_test_credentials_says_it_is_not_wired_yet(stub: Stub, tenant: str) -> None:
-    created = await create_integration(stub, tenant)
-    error = await _error(
-        stub.TestCredentials(
-            pb.TestCredentialsRequest(tenant_id=tenant, integration_id=created.id)
-        )
+async def test_test_credentials_probes_and_stores_the_result(stub: Stub, tenant: str) -> None:
+    # Wired to the health engine (issue 4; probes in depth: tests/service/test_health.py). An
+    # unresolvable key is found before any request leaves the machine.
+    created = await create_integration(stub, tenant, credential_ref="env://INTEGRATIONS_UNSET_KEY")
+    ids = {"tenant_id": tenant, "integration_id": created.id}
+    tested = await stub.TestCredentials(pb.TestCredentialsRequest(**ids))
+    assert tested.health_state == common_pb2.HEALTH_STATE_UNHEALTHY
+    assert "credential" in tested.message and tested.HasField("checked_at")
+    stored = await stub.GetHealthStatus(pb.GetHealthStatusRequest(**ids))
+    assert (stored.health_state, stored.health_checked_at) == (
+        tested.health_state, tested.checked_at
     )
-    assert error.code == grpc.StatusCode.UNIMPLEMENTED
-    assert "health engine" in error.message
 
 
 def test_integration_message_helper_sets_config() -> None:

@@ -1,0 +1,86 @@
+"""integrations.v1.IntegrationHealthService on top of `engines.health.HealthEngine`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import grpc
+from google.protobuf import duration_pb2
+
+from engines.health import HealthCheckResult, HealthEngine
+from engines.integrations import HealthState
+from integrations.v1 import health_pb2, health_pb2_grpc
+from service.convert import set_timestamp
+from service.servicers.integrations import HEALTH_STATES
+
+__all__ = ["IntegrationHealthServicer", "result_to_proto"]
+
+_Context = grpc.aio.ServicerContext
+
+
+def result_to_proto(result: HealthCheckResult) -> health_pb2.HealthCheckResult:
+    message = health_pb2.HealthCheckResult(
+        integration_id=result.integration_id,
+        integration_name=result.integration_name,
+        health_state=HEALTH_STATES.to_proto(result.health_state),  # type: ignore[arg-type]
+        message=result.message,
+        latency_ms=result.latency_ms,
+        error_code=result.error_code,
+        cached=result.cached,
+    )
+    set_timestamp(message.checked_at, result.checked_at)
+    return message
+
+
+def _duration(message: duration_pb2.Duration, present: bool) -> timedelta | None:
+    return message.ToTimedelta() if present else None
+
+
+class IntegrationHealthServicer(health_pb2_grpc.IntegrationHealthServiceServicer):
+    """Translates IntegrationHealthService calls to the engine; errors are mapped by the
+    interceptor."""
+
+    def __init__(self, engine: HealthEngine) -> None:
+        self._engine = engine
+
+    async def CheckHealth(
+        self, request: health_pb2.CheckHealthRequest, context: _Context
+    ) -> health_pb2.HealthCheckResult:
+        result = await self._engine.check(
+            request.tenant_id, request.integration_id, force=request.force
+        )
+        return result_to_proto(result)
+
+    async def CheckAllIntegrations(
+        self, request: health_pb2.CheckAllIntegrationsRequest, context: _Context
+    ) -> AsyncIterator[health_pb2.HealthCheckResult]:
+        results = self._engine.check_all(
+            request.tenant_id,
+            _duration(request.stale_threshold, request.HasField("stale_threshold")),
+            request.max_concurrency,
+        )
+        # Closing the engine's iterator when the call ends (or is cancelled) stops its probes.
+        async with contextlib.aclosing(results):
+            async for result in results:
+                yield result_to_proto(result)
+
+    async def GetHealthSummary(
+        self, request: health_pb2.GetHealthSummaryRequest, context: _Context
+    ) -> health_pb2.GetHealthSummaryResponse:
+        summary = await self._engine.summary(
+            request.tenant_id,
+            _duration(request.stale_threshold, request.HasField("stale_threshold")),
+        )
+        response = health_pb2.GetHealthSummaryResponse(
+            healthy=summary.counts[HealthState.HEALTHY],
+            degraded=summary.counts[HealthState.DEGRADED],
+            unhealthy=summary.counts[HealthState.UNHEALTHY],
+            unknown=summary.counts[HealthState.UNKNOWN],
+            total=summary.total,
+            stale_count=summary.stale_count,
+            overall_health=HEALTH_STATES.to_proto(summary.overall_health),  # type: ignore[arg-type]
+        )
+        set_timestamp(response.checked_at, summary.checked_at)
+        return response
