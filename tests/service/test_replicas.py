@@ -6,6 +6,7 @@ not process memory, decides (conditional UPDATEs on `version`, unique (tenant_id
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -15,8 +16,16 @@ import pytest_asyncio
 from google.protobuf import field_mask_pb2
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
+from integrations.v1 import (
+    common_pb2,
+    health_pb2,
+    health_pb2_grpc,
+    integrations_pb2_grpc,
+    prevention_pb2,
+    prevention_pb2_grpc,
+)
 from integrations.v1 import integrations_pb2 as pb
-from integrations.v1 import integrations_pb2_grpc, prevention_pb2, prevention_pb2_grpc
+from tests.fake_provider import fake_provider
 from tests.replicas import Replicas, fresh_postgres, replicas
 from tests.service.integrations_helpers import create_integration, integration_message
 from tests.support import new_tenant, rich_error
@@ -24,13 +33,17 @@ from tests.support import new_tenant, rich_error
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 R = TypeVar("R")
+KEY_ENV = "REPLICA_TEST_PROVIDER_KEY"
+PROVIDER_KEY = "sk-replicas-" + uuid.uuid4().hex
 # Calls per replica in each concurrent burst.
 PER_REPLICA = 3
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def cluster(postgres_admin_url: str) -> AsyncIterator[Replicas]:
-    async with fresh_postgres(postgres_admin_url) as url, replicas(url, 3) as started:
+    async with fresh_postgres(postgres_admin_url) as url, replicas(
+        url, 3, env={KEY_ENV: PROVIDER_KEY}
+    ) as started:
         yield started
 
 
@@ -54,6 +67,48 @@ def successes(results: Sequence[R | BaseException]) -> list[R]:
 
 def integrations_stubs(cluster: Replicas) -> list[integrations_pb2_grpc.IntegrationsServiceStub]:
     return cluster.stubs(integrations_pb2_grpc.IntegrationsServiceStub)
+
+
+# --- health batches -------------------------------------------------------------------------
+
+
+async def test_check_all_on_every_replica_at_once_probes_each_integration_once(
+    cluster: Replicas,
+) -> None:
+    tenant, other = new_tenant(), new_tenant()
+    integrations = integrations_stubs(cluster)
+    health = cluster.stubs(health_pb2_grpc.IntegrationHealthServiceStub)
+    async with fake_provider() as provider:
+        names = [f"batch{n}" for n in range(6)]
+        ids = []
+        for n, name in enumerate(names):
+            # Slow answers, so the three batches overlap while the probes are in flight.
+            created = await create_integration(
+                integrations[n % len(integrations)], tenant, name,
+                credential_ref=f"env://{KEY_ENV}",
+                config={"base_url": provider.route(name, delay=0.3)},
+            )
+            await integrations[0].EnableIntegration(
+                pb.EnableIntegrationRequest(tenant_id=tenant, integration_id=created.id)
+            )
+            ids.append(created.id)
+
+        async def batch(stub: health_pb2_grpc.IntegrationHealthServiceStub, tenant_id: str) -> list:
+            request = health_pb2.CheckAllIntegrationsRequest(
+                tenant_id=tenant_id, max_concurrency=len(names)
+            )
+            return [result async for result in stub.CheckAllIntegrations(request)]
+
+        streams = await asyncio.gather(*(batch(stub, tenant) for stub in health))
+        assert {name: len(provider.seen(name)) for name in names} == dict.fromkeys(names, 1)
+        results = [result for stream in streams for result in stream]
+        assert {r.integration_id for r in results} == set(ids)
+        assert sorted(r.integration_id for r in results if not r.cached) == sorted(ids)
+        assert {r.health_state for r in results} == {common_pb2.HEALTH_STATE_HEALTHY}
+        # Another tenant's batch, on any replica, neither sees nor probes these.
+        assert await asyncio.gather(*(batch(stub, other) for stub in health)) == [[], [], []]
+        assert len(provider.requests) == len(names)
+    assert all(PROVIDER_KEY in r.headers["authorization"] for r in provider.requests)
 
 
 # --- etags ----------------------------------------------------------------------------------
