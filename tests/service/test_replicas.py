@@ -27,7 +27,11 @@ from integrations.v1 import (
 from integrations.v1 import integrations_pb2 as pb
 from tests.fake_provider import fake_provider
 from tests.replicas import Replicas, fresh_postgres, replicas
-from tests.service.integrations_helpers import create_integration, integration_message
+from tests.service.integrations_helpers import (
+    create_integration,
+    create_probed_integration,
+    integration_message,
+)
 from tests.support import new_tenant, rich_error
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -80,18 +84,14 @@ async def test_check_all_on_every_replica_at_once_probes_each_integration_once(
     health = cluster.stubs(health_pb2_grpc.IntegrationHealthServiceStub)
     async with fake_provider() as provider:
         names = [f"batch{n}" for n in range(6)]
-        ids = []
-        for n, name in enumerate(names):
-            # Slow answers, so the three batches overlap while the probes are in flight.
-            created = await create_integration(
+        # Slow answers, so the three batches overlap while the probes are in flight.
+        ids = [
+            await create_probed_integration(
                 integrations[n % len(integrations)], tenant, name,
-                credential_ref=f"env://{KEY_ENV}",
-                config={"base_url": provider.route(name, delay=0.3)},
+                provider.route(name, delay=0.3), key_env=KEY_ENV, enable=True,
             )
-            await integrations[0].EnableIntegration(
-                pb.EnableIntegrationRequest(tenant_id=tenant, integration_id=created.id)
-            )
-            ids.append(created.id)
+            for n, name in enumerate(names)
+        ]
 
         async def batch(stub: health_pb2_grpc.IntegrationHealthServiceStub, tenant_id: str) -> list:
             request = health_pb2.CheckAllIntegrationsRequest(
