@@ -3,8 +3,9 @@ and 64 concurrent callers, on one replica and on three replicas of the same mach
 client spreads its calls round-robin over the replicas): throughput, p50 and p99 as ratios to the
 standard health Check measured on the same replicas in the same run, just before and after.
 
-The callers run in CLIENT_PROCESSES client processes (a single Python client process saturates
-its core before three servers do); their samples are merged over their joint time window."""
+The callers run in CLIENT_PROCESSES client processes, their samples merged over their joint time
+window; each run prints how busy each client process was (CPU seconds per wall second) next to
+the replicas' CPU time per call, so one can see which side limits the throughput."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import asyncio
 import multiprocessing
 import os
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -187,8 +189,9 @@ def _schedule() -> list[tuple[str, str]]:
     return slots
 
 
-async def _drive(job: Job, barrier: Barrier) -> tuple[LoadSample, dict[str, list[float]]]:
-    """Runs the job's calls; call i goes to replica i % replicas (round-robin)."""
+async def _drive(job: Job, barrier: Barrier) -> tuple[LoadSample, dict[str, list[float]], float]:
+    """Runs the job's calls; call i goes to replica i % replicas (round-robin). Returns the
+    sample, its latencies by operation and this process's CPU seconds while measuring."""
     channels = [grpc.aio.insecure_channel(address) for address in job.addresses]
     stubs = [Stubs.of(channel) for channel in channels]
     by_operation: dict[str, list[float]] = {name: [] for ops in MIX.values() for name in ops}
@@ -214,6 +217,7 @@ async def _drive(job: Job, barrier: Barrier) -> tuple[LoadSample, dict[str, list
         await sample_load(call, concurrency=job.concurrency, total_calls=WARMUP, warmup_calls=0)
         await asyncio.to_thread(barrier.wait)  # every client process measures the same window
         recording = True
+        cpu_started = time.process_time()
         sample = await sample_load(
             lambda i: call(i + WARMUP), concurrency=job.concurrency, total_calls=job.calls,
             warmup_calls=0,
@@ -221,7 +225,7 @@ async def _drive(job: Job, barrier: Barrier) -> tuple[LoadSample, dict[str, list
     finally:
         for channel in channels:
             await channel.close()
-    return sample, by_operation
+    return sample, by_operation, time.process_time() - cpu_started
 
 
 def _client(job: Job, barrier: Barrier, results: Any) -> None:
@@ -236,6 +240,7 @@ class Measured:
     result: LoadResult
     by_operation: dict[str, list[float]]
     server_cpu_seconds: float
+    client_busy: list[float]  # per client process: CPU seconds / wall seconds of the window
 
     @property
     def cpu_ms_per_call(self) -> float:
@@ -293,11 +298,14 @@ async def _load(
         await asyncio.to_thread(process.join)
     cpu = _server_cpu_seconds(cluster) - cpu_before  # includes the warm-up calls
     by_operation: dict[str, list[float]] = {}
-    for _, operations in outcomes:
+    for _, operations, _ in outcomes:
         for operation, latencies in operations.items():
             by_operation.setdefault(operation, []).extend(latencies)
     name = "health Check" if workload == "check" else "mixed 70/20/10"
-    return Measured(summarize(name, [sample for sample, _ in outcomes]), by_operation, cpu)
+    busy = [cpu / (sample.finished - sample.started) for sample, _, cpu in outcomes]
+    return Measured(
+        summarize(name, [sample for sample, _, _ in outcomes]), by_operation, cpu, busy
+    )
 
 
 async def _seed(cluster: Replicas, provider: FakeProvider) -> list[TenantData]:
@@ -458,6 +466,10 @@ async def main() -> None:
                         after=await _load("check", cluster, tenants, callers),
                     )
                     for measured in (row.before, row.mixed, row.after):
-                        print(f"  {count} replica(s), {callers:>2} callers: {measured.result.line()}")
+                        busy = "/".join(f"{b:.2f}" for b in measured.client_busy)
+                        print(
+                            f"  {count}r/{callers}c {measured.result.line()}  server CPU "
+                            f"{measured.cpu_ms_per_call:.2f} ms/call, client processes busy {busy}"
+                        )
                     rows.append(row)
     _print_table(rows)
