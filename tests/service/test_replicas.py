@@ -37,6 +37,7 @@ from tests.support import new_tenant, rich_error
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 R = TypeVar("R")
+S = TypeVar("S")
 KEY_ENV = "REPLICA_TEST_PROVIDER_KEY"
 PROVIDER_KEY = "sk-replicas-" + uuid.uuid4().hex
 # Calls per replica in each concurrent burst.
@@ -69,8 +70,31 @@ def successes(results: Sequence[R | BaseException]) -> list[R]:
     return [r for r in results if not isinstance(r, BaseException)]
 
 
-def integrations_stubs(cluster: Replicas) -> list[integrations_pb2_grpc.IntegrationsServiceStub]:
-    return cluster.stubs(integrations_pb2_grpc.IntegrationsServiceStub)
+async def one_resource_everywhere(
+    cluster: Replicas, stubs: Sequence[S], send: Callable[[S], Awaitable[R]]
+) -> R:
+    """Sends the same create PER_REPLICA times to every replica at once; every call must answer
+    with the same resource (same id), which is returned."""
+    made = successes(await everywhere(cluster, lambda n: send(stubs[n % len(stubs)])))
+    assert len(made) == PER_REPLICA * len(cluster)
+    assert len({m.id for m in made}) == 1  # type: ignore[attr-defined]
+    return made[0]
+
+
+Stub = integrations_pb2_grpc.IntegrationsServiceStub
+
+
+def integrations_stubs(cluster: Replicas) -> list[Stub]:
+    return cluster.stubs(Stub)
+
+
+async def one_integration(
+    cluster: Replicas, name: str, **fields: object
+) -> tuple[list[Stub], str, pb.Integration]:
+    """IntegrationsService stubs of every replica, a fresh tenant, and an integration of it."""
+    stubs = integrations_stubs(cluster)
+    tenant = new_tenant()
+    return stubs, tenant, await create_integration(stubs[0], tenant, name, **fields)
 
 
 # --- health batches -------------------------------------------------------------------------
@@ -117,9 +141,7 @@ async def test_check_all_on_every_replica_at_once_probes_each_integration_once(
 async def test_same_etag_on_every_replica_one_update_wins_the_rest_are_aborted(
     cluster: Replicas,
 ) -> None:
-    stubs = integrations_stubs(cluster)
-    tenant = new_tenant()
-    created = await create_integration(stubs[0], tenant, "contended")
+    stubs, tenant, created = await one_integration(cluster, "contended")
     mask = field_mask_pb2.FieldMask(paths=["default_model"])
     current = created
     for round_ in range(3):
@@ -154,9 +176,9 @@ async def test_same_etag_on_every_replica_one_update_wins_the_rest_are_aborted(
 async def test_stale_etag_from_another_replica_is_aborted_and_changes_nothing(
     cluster: Replicas,
 ) -> None:
-    first, second, third = integrations_stubs(cluster)
-    tenant = new_tenant()
-    created = await create_integration(first, tenant, "stale", default_model="before")
+    (first, second, third), tenant, created = await one_integration(
+        cluster, "stale", default_model="before"
+    )
     changed = await second.UpdateIntegration(
         pb.UpdateIntegrationRequest(
             tenant_id=tenant,
@@ -188,30 +210,26 @@ async def test_create_integration_request_id_makes_one_integration_across_replic
     stubs = integrations_stubs(cluster)
     tenant, other = new_tenant(), new_tenant()
 
-    async def create(n: int, tenant_id: str = tenant) -> pb.Integration:
-        return await stubs[n % len(stubs)].CreateIntegration(
+    def create(stub: Stub, tenant_id: str = tenant) -> Awaitable[pb.Integration]:
+        return stub.CreateIntegration(
             pb.CreateIntegrationRequest(
                 tenant_id=tenant_id, integration=integration_message("once"), request_id="req-1"
             )
         )
 
-    made = successes(await everywhere(cluster, create))
-    assert len(made) == PER_REPLICA * len(cluster)
-    assert {m.id for m in made} == {made[0].id}
+    made = await one_resource_everywhere(cluster, stubs, create)
     for stub in stubs:
         listed = await stub.ListIntegrations(pb.ListIntegrationsRequest(tenant_id=tenant))
-        assert [i.id for i in listed.integrations] == [made[0].id]
+        assert [i.id for i in listed.integrations] == [made.id]
     # The same request_id in another tenant, on another replica, is another request.
-    elsewhere = await create(1, other)
-    assert elsewhere.id != made[0].id
+    elsewhere = await create(stubs[1], other)
+    assert elsewhere.id != made.id
 
 
 async def test_record_usage_request_id_records_one_event_across_replicas(
     cluster: Replicas,
 ) -> None:
-    stubs = integrations_stubs(cluster)
-    tenant = new_tenant()
-    created = await create_integration(stubs[0], tenant, "metered")
+    stubs, tenant, created = await one_integration(cluster, "metered")
     request = pb.RecordUsageRequest(
         tenant_id=tenant, integration_id=created.id, tokens=7, cost_cents=3, request_id="usage-1"
     )
@@ -239,16 +257,12 @@ async def test_create_prevention_record_request_id_makes_one_record_across_repli
         ),
         request_id="prevent-1",
     )
-    made = successes(
-        await everywhere(cluster, lambda n: stubs[n % len(stubs)].CreatePreventionRecord(request))
-    )
-    assert len(made) == PER_REPLICA * len(cluster)
-    assert {m.id for m in made} == {made[0].id}
+    made = await one_resource_everywhere(cluster, stubs, lambda s: s.CreatePreventionRecord(request))
     for stub in stubs:
         listed = await stub.ListPreventionRecords(
             prevention_pb2.ListPreventionRecordsRequest(tenant_id=tenant)
         )
-        assert [r.id for r in listed.prevention_records] == [made[0].id]
+        assert [r.id for r in listed.prevention_records] == [made.id]
 
 
 async def test_create_credential_request_id_makes_one_credential_across_replicas(
@@ -259,9 +273,7 @@ async def test_create_credential_request_id_makes_one_credential_across_replicas
     request = credentials_pb2.CreateCredentialRequest(
         tenant_id=tenant, name="shared", secret="replica-secret", request_id="cred-1"
     )
-    made = successes(await everywhere(cluster, lambda n: stubs[n % len(stubs)].CreateCredential(request)))
-    assert len(made) == PER_REPLICA * len(cluster)
-    assert {(m.id, m.credential_ref) for m in made} == {(made[0].id, made[0].credential_ref)}
+    made = await one_resource_everywhere(cluster, stubs, lambda s: s.CreateCredential(request))
     for stub in stubs:
         listed = await stub.ListCredentials(credentials_pb2.ListCredentialsRequest(tenant_id=tenant))
-        assert [c.id for c in listed.credentials] == [made[0].id]
+        assert [c.id for c in listed.credentials] == [made.id]
