@@ -31,6 +31,7 @@ S = TypeVar("S")
 class Replicas:
     """Running server processes and one plaintext channel to each, in the same order."""
 
+    database_url: str
     processes: Sequence[ServerProcess]
     channels: Sequence[grpc.aio.Channel]
 
@@ -57,6 +58,21 @@ async def fresh_postgres(admin_url: str | None = None) -> AsyncIterator[str]:
         yield url
 
 
+async def _until_serving(server: ServerProcess, timeout: float) -> None:
+    """Waits for SERVING; fails at once if the process exits first (say, a failed migration)."""
+    assert server.process is not None
+    serving = asyncio.ensure_future(wait_serving(server.address, timeout))
+    while not serving.done():
+        if server.process.poll() is not None:
+            serving.cancel()
+            raise RuntimeError(
+                f"the replica on {server.address} exited with code {server.process.returncode} "
+                "before serving"
+            )
+        await asyncio.wait({serving}, timeout=0.1)
+    serving.result()
+
+
 @contextlib.asynccontextmanager
 async def replicas(
     database_url: str,
@@ -77,9 +93,9 @@ async def replicas(
     try:
         for process in processes:
             process.start()
-        await asyncio.gather(*(wait_serving(p.address, timeout) for p in processes))
+        await asyncio.gather(*(_until_serving(p, timeout) for p in processes))
         channels = [grpc.aio.insecure_channel(p.address) for p in processes]
-        yield Replicas(processes, channels)
+        yield Replicas(database_url, processes, channels)
     finally:
         for channel in channels:
             await channel.close()

@@ -8,14 +8,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 import grpc
 import pytest
 import pytest_asyncio
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from google.protobuf import field_mask_pb2
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
+from drivers import migrator
+from drivers.database import Database
 from integrations.v1 import (
     common_pb2,
     health_pb2,
@@ -95,6 +100,27 @@ async def one_integration(
     stubs = integrations_stubs(cluster)
     tenant = new_tenant()
     return stubs, tenant, await create_integration(stubs[0], tenant, name, **fields)
+
+
+# --- migrations -----------------------------------------------------------------------------
+
+
+async def test_replicas_started_together_migrated_the_empty_database_once(
+    cluster: Replicas,
+) -> None:
+    """The three servers raced to migrate one empty database (the fixture starts them at once);
+    the advisory lock made them take turns, so all serve and every head is applied."""
+    database = Database(cluster.database_url)
+    try:
+        async with database.transaction() as conn:
+            applied = await conn.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_heads()
+            )
+    finally:
+        await database.dispose()
+    migrations = Path(migrator.__file__).parent / "migrations"
+    assert sorted(applied) == sorted(ScriptDirectory(str(migrations)).get_heads())
+    assert len(applied) > 1  # several families branch from 0001: a real multi-head upgrade
 
 
 # --- health batches -------------------------------------------------------------------------
