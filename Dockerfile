@@ -30,4 +30,7 @@ VOLUME ["/var/lib/integrations"]
 EXPOSE 50051
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
     CMD ["integrations-service", "healthcheck", "--target", "127.0.0.1:50051"]
+# Production by default: needs CREDENTIAL_MASTER_KEYS (or a key file) and, since it listens on all
+# interfaces, a caller file (INTEGRATIONS_CALLERS=/path).
+ENV INTEGRATIONS_PRODUCTION=1
 CMD ["integrations-service", "serve", "--listen", "0.0.0.0:50051"]

@@ -26,6 +26,7 @@ from engines.integrations import (
     ProviderType,
     find_integration,
 )
+from engines.observability import NULL_OBSERVER, ProbeObserver
 from engines.probes import ProbeFailure, ProviderProbe, classify
 from engines.validation import require_uuid
 
@@ -172,6 +173,7 @@ class HealthEngine:
         *,
         settings: HealthSettings = HealthSettings(),
         clock: Clock = system_clock,
+        observer: ProbeObserver = NULL_OBSERVER,
     ) -> None:
         self._integrations = integrations
         self._store = store
@@ -179,6 +181,7 @@ class HealthEngine:
         self._probe = probe
         self._settings = settings
         self._clock = clock
+        self._observer = observer
 
     async def check(self, tenant_id: str, integration_id: str, *, force: bool) -> HealthCheckResult:
         """CheckHealth: probes unless (without `force`) a check is younger than the window."""
@@ -309,6 +312,7 @@ class HealthEngine:
             # Cancelled mid-probe: let the next caller probe instead of waiting for the lease.
             await asyncio.shield(self._release_quietly(integration))
             raise
+        self._observer.probe_finished(integration.provider_type.value, state.value, latency)
         return HealthCheckResult(
             integration_id=integration.id,
             integration_name=integration.name,

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from engines.clock import Clock, system_clock
 from engines.credentials import CredentialService
 from engines.errors import (
+    DeadlineExceeded,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
@@ -26,6 +27,7 @@ from engines.errors import (
     PermissionDenied,
 )
 from engines.integrations import check_credential_ref
+from engines.observability import NULL_OBSERVER, QueryObserver
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.sql_parameters import bind_parameters
 from engines.sql_results import QueryResult
@@ -194,6 +196,7 @@ class SqlGatewayEngine:
         *,
         clock: Clock = system_clock,
         result_bytes_ceiling: int = MAX_RESULT_BYTES_LIMIT,
+        observer: QueryObserver = NULL_OBSERVER,
     ) -> None:
         self._templates = templates
         self._gateways = gateways
@@ -202,6 +205,7 @@ class SqlGatewayEngine:
         self._clock = clock
         # The server cannot send a response larger than its message size limit.
         self._result_bytes_ceiling = result_bytes_ceiling
+        self._observer = observer
 
     async def create_template(
         self, tenant_id: str, draft: TemplateDraft, *, request_id: str = ""
@@ -297,8 +301,16 @@ class SqlGatewayEngine:
             read_only=gateway.read_only or template.read_only,
         )
         target = await self._target(gateway)
-        result = await self._runner.run(
-            target, BoundQuery(template.sql, bound.names, bound.values), limits
+        try:
+            result = await self._runner.run(
+                target, BoundQuery(template.sql, bound.names, bound.values), limits
+            )
+        except DeadlineExceeded:
+            self._observer.query_timed_out()
+            raise
+        reason = result.truncation_reason
+        self._observer.query_finished(
+            result.row_count, result.result_bytes, reason.value if reason else None
         )
         return replace(result, ignored_parameters=bound.ignored)
 

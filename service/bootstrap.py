@@ -35,6 +35,7 @@ from engines.credential_vault import CredentialVault, RewrapResult
 from engines.data_sources import DataSourcesEngine
 from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
+from engines.observability import NULL_OBSERVER
 from engines.prevention import PreventionEngine
 from engines.sql_gateway import SqlGatewayEngine
 from integrations.v1 import (
@@ -56,6 +57,9 @@ from service.health_runtime import HealthRuntime
 from service.interceptors.auth import AuthInterceptor, RefusalHook
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
+from service.interceptors.metrics import MetricsInterceptor
+from service.metrics import ServiceMetrics
+from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
 from service.servicers.connectors import ConnectorsServicer
 from service.servicers.credentials import CredentialsServicer
@@ -85,6 +89,7 @@ class Application:
     services: list[str] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    metrics_port: int = 0  # the Prometheus endpoint's bound port; 0: metrics are off
 
     async def start(self) -> None:
         """Starts serving; health turns SERVING once storage answers."""
@@ -130,9 +135,11 @@ async def create_server(config: ServeConfig) -> Application:
     if vault is not None and serve_main:
         registry, internal_token = registry.with_internal_caller()
 
+    metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None  # issue 8
     server = grpc.aio.server(
         interceptors=[
             RpcLoggingInterceptor(),
+            *([MetricsInterceptor(metrics)] if metrics else []),
             ErrorMappingInterceptor(),
             AuthInterceptor(registry, _reveal_refusals(vault)),
         ],
@@ -171,7 +178,12 @@ async def create_server(config: ServeConfig) -> Application:
             read_timeout_seconds=config.health.read_timeout_seconds,
         )
         health_engine = HealthEngine(
-            integration_store, SqlHealthStore(database), credentials, probe, settings=config.health
+            integration_store,
+            SqlHealthStore(database),
+            credentials,
+            probe,
+            settings=config.health,
+            observer=metrics or NULL_OBSERVER,
         )
         health_runtime = HealthRuntime(health_engine, probe, config.health)
         starters.append(health_runtime.start)
@@ -214,6 +226,7 @@ async def create_server(config: ServeConfig) -> Application:
             credentials,
             sql_runner,
             result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
+            observer=metrics or NULL_OBSERVER,
         )
         services.append(SqlGatewayServicer(sql_gateway_engine).add_to_server(server))
         _add_connectors_and_data_sources(server, database, credentials, services)
@@ -228,7 +241,15 @@ async def create_server(config: ServeConfig) -> Application:
     readiness = Readiness(
         health_servicer, database, services, config.readiness_interval_seconds
     )
-    return Application(server, port, database, readiness, services, closers, starters)
+    metrics_port = 0
+    if metrics is not None and config.metrics_listen:  # issue 8
+        endpoint = MetricsEndpoint(config.metrics_listen, metrics.exposition)
+        await endpoint.start()
+        closers.append(endpoint.close)
+        metrics_port = endpoint.port
+    return Application(
+        server, port, database, readiness, services, closers, starters, metrics_port
+    )
 
 
 # -- connectors and data sources (issue 5) --------------------------------------------------

@@ -92,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_security_arguments(serve)  # issue 3
     add_health_arguments(serve)  # health checks (issue 4)
+    serve.add_argument(  # issue 8
+        "--metrics-listen",
+        default=_env("METRICS_LISTEN", "") or None,
+        help="HOST:PORT serving Prometheus metrics at /metrics (env INTEGRATIONS_METRICS_LISTEN; "
+        "default off)",
+    )
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     with_database(migrate)
@@ -116,6 +122,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_pool_idle_seconds=args.sql_pool_idle_seconds,
         **security_values(args),  # issue 3
         health=health_settings(args),
+        metrics_listen=args.metrics_listen,  # issue 8
     )
     app = await create_server(config)
     stop = asyncio.Event()
@@ -124,6 +131,8 @@ async def _serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     await app.start()
     log.info("serving on %s (port %d)", config.listen, app.port)
+    if app.metrics_port:  # issue 8
+        log.info("metrics on %s (port %d)", config.metrics_listen, app.metrics_port)
     await stop.wait()
     log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight calls",
              config.grace_seconds)

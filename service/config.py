@@ -41,3 +41,5 @@ class ServeConfig:
     credentials_tls_key: str | None = None
     # Health checks (issue 4).
     health: HealthSettings = HealthSettings()
+    # -- metrics (issue 8; see docs/metrics.md) --
+    metrics_listen: str | None = None  # HOST:PORT of the Prometheus endpoint; None: off

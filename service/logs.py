@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 
 __all__ = ["JsonFormatter", "configure_logging"]
 
+_HANDLER_NAME = "integrations-service"
+
 
 class JsonFormatter(logging.Formatter):
     """Renders a record as one JSON line; an RPC record's fields are flattened into it."""
@@ -46,6 +48,8 @@ def configure_logging(log_format: str = "json", level: str = "INFO") -> None:
         handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     else:
         handler.setFormatter(JsonFormatter())
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own earlier handler: others (a test harness's capture) stay in place.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(level.upper())

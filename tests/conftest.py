@@ -24,12 +24,16 @@ from drivers import migrator
 from drivers.database import Database
 from service.bootstrap import create_server
 from service.config import ServeConfig
+from tests.secrets_registry import register_secret
 from tests.support import RunningServer, new_tenant
+
+# Issue 8: fail the run when a log line written during the suite contains a registered secret.
+pytest_plugins = ["tests.secret_guard"]
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
 # Issue 3: a master key for the session's test servers (never a file in the working directory).
-TEST_MASTER_KEYS = "1:" + base64.b64encode(os.urandom(32)).decode()
+TEST_MASTER_KEYS = "1:" + register_secret(base64.b64encode(os.urandom(32)).decode())
 
 
 def _pg_dsn(url: str) -> str:

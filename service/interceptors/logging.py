@@ -7,28 +7,18 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import grpc
-
+from service.auth import request_tenant
 from service.call_info import CallInfo, start_call
-from service.interceptors.wrapping import AroundInterceptor, Context
+from service.interceptors.wrapping import AroundInterceptor, Context, status_code_name
 
 __all__ = ["RpcLoggingInterceptor"]
 
 log = logging.getLogger("integrations.rpc")
 
 
-def _code_name(context: Context, failed: bool) -> str:
-    if context.cancelled():
-        return "CANCELLED"
-    code = context.code()
-    if isinstance(code, grpc.StatusCode):
-        return code.name
-    return "UNKNOWN" if failed else "OK"
-
-
 def _begin(method: str, request: Any, context: Context) -> CallInfo:
     info = start_call(method)
-    info.tenant_id = str(getattr(request, "tenant_id", "") or "")
+    info.tenant_id = request_tenant(request)
     for key, value in context.invocation_metadata() or ():
         if key == "x-request-id":
             info.request_id = str(value)[:128]
@@ -38,7 +28,7 @@ def _begin(method: str, request: Any, context: Context) -> CallInfo:
 def _emit(info: CallInfo, context: Context, started: float, failed: bool) -> None:
     if not log.isEnabledFor(logging.INFO):
         return
-    code = _code_name(context, failed)
+    code = status_code_name(context, failed)
     log.info(
         "rpc %s %s",
         info.method,

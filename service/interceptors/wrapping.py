@@ -9,11 +9,22 @@ from typing import Any
 
 import grpc
 
-__all__ = ["AroundInterceptor", "wrap_handler"]
+__all__ = ["AroundInterceptor", "status_code_name", "wrap_handler"]
 
 Context = grpc.aio.ServicerContext
 UnaryAround = Callable[[Callable[[], Awaitable[Any]], Any, Context], Awaitable[Any]]
 StreamAround = Callable[[Callable[[], AsyncIterator[Any]], Any, Context], AsyncIterator[Any]]
+
+
+def status_code_name(context: Context, failed: bool) -> str:
+    """The status a call ended with, by name ("OK", "NOT_FOUND", ...), once its behaviour has
+    returned (`failed` False) or raised (`failed` True)."""
+    if context.cancelled():
+        return "CANCELLED"
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return "UNKNOWN" if failed else "OK"
 
 
 def wrap_handler(

@@ -7,6 +7,7 @@ same server (for example the standard health Check), since these machines are no
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import socket
@@ -37,6 +38,9 @@ __all__ = [
 ]
 
 DEFAULT_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+# One master key for every server this process starts (replicas on one database must share it),
+# so no server writes a development key file into the working tree.
+PROCESS_MASTER_KEYS = "1:" + base64.b64encode(os.urandom(32)).decode()
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -168,7 +172,7 @@ class ServerProcess:
             sys.executable, "-m", "service.cli", "--log-level", "WARNING", "serve",
             "--listen", self.address, "--database-url", database_url, *extra_args,
         ]
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**os.environ, "CREDENTIAL_MASTER_KEYS": PROCESS_MASTER_KEYS, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

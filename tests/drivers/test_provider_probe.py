@@ -16,8 +16,9 @@ from drivers.provider_probe import HttpProviderProbe
 from engines.integrations import HealthState, Integration, IntegrationStatus, ProviderType
 from engines.probes import ProbeFailure
 from tests.fake_provider import FakeProvider, fake_provider
+from tests.secrets_registry import register_secret
 
-KEY = "sk-test-" + uuid.uuid4().hex
+KEY = register_secret("sk-test-" + uuid.uuid4().hex)
 
 
 def integration(

@@ -19,10 +19,15 @@ from credentials.v1 import credentials_pb2_grpc
 from integrations.v1 import integrations_pb2, integrations_pb2_grpc
 from service.bootstrap import create_server
 from tests.conftest import serve_config
+from tests.secrets_registry import register_secret
 from tests.service.servers import started
 from tests.support import RunningServer, new_tenant, rich_error
 
-TOKENS = {"gateway": "tok-gateway-0123", "reader": "tok-reader-4567", "admin": "tok-admin-89ab"}
+TOKENS = {
+    name: register_secret(token)
+    for name, token in {"gateway": "tok-gateway-0123", "reader": "tok-reader-4567",
+                        "admin": "tok-admin-89ab"}.items()
+}
 GATEWAY_TENANT = new_tenant()
 
 

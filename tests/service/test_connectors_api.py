@@ -12,6 +12,7 @@ from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from integrations.v1 import connectors_pb2 as pb
 from integrations.v1 import connectors_pb2_grpc
 from tests.loopback_targets import closed_port, http_target, silent_target
+from tests.secrets_registry import register_secret
 from tests.service.connection_helpers import fails, pg_dsn, store_credential, struct
 from tests.support import RunningServer
 
@@ -170,7 +171,7 @@ async def test_bad_input_names_fields_and_changes_nothing(
     error = await fails(
         _register(
             stub, tenant, "", endpoint="ftp://x/", config=struct({"password": "Hunter2x"}),
-            credential_ref="sk-raw-Hunter2x",
+            credential_ref=register_secret("sk-raw-Hunter2x"),
         )
     )
     assert error.code == grpc.StatusCode.INVALID_ARGUMENT

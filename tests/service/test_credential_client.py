@@ -11,10 +11,11 @@ import pytest
 from drivers.credential_client import GrpcCredentialService
 from engines.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from tests.conftest import serve_config
+from tests.secrets_registry import register_secret
 from tests.service.servers import started
 from tests.support import RunningServer, new_tenant
 
-SECRET = "sk-client-PLAINTEXT-0a1b2c"
+SECRET = register_secret("sk-client-PLAINTEXT-0a1b2c")
 
 
 async def test_store_get_delete_round_trip(server: RunningServer, tenant: str) -> None:

@@ -28,12 +28,13 @@ from integrations.v1 import integrations_pb2, integrations_pb2_grpc
 from service import cli
 from service.bootstrap import create_server
 from tests.conftest import serve_config
+from tests.secrets_registry import register_secret
 from tests.service.secret_scan import secrets_in_database
 from tests.service.servers import started
 from tests.support import RunningServer, new_tenant, rich_error
 
-SERVICE_TOKEN = "tok-main-service-7788"
-PLAINTEXT = "sk-SCAN-ME-5a4b3c2d1e0f"
+SERVICE_TOKEN = register_secret("tok-main-service-7788")
+PLAINTEXT = register_secret("sk-SCAN-ME-5a4b3c2d1e0f")
 
 
 def _callers(path: Path) -> str:
@@ -247,7 +248,7 @@ async def test_mutual_tls(database_url: str, tmp_path: Path) -> None:
 
 
 def _key() -> str:
-    return base64.b64encode(os.urandom(32)).decode()
+    return register_secret(base64.b64encode(os.urandom(32)).decode())
 
 
 async def test_key_rotation_and_rewrap(

@@ -15,12 +15,13 @@ from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
 from drivers.tables.credentials import credential_secrets, credentials
 from tests.conftest import serve_config
+from tests.secrets_registry import register_secret
 from tests.service.secret_scan import secrets_in_database
 from tests.service.servers import started
 from tests.support import RunningServer, rich_error
 
-SECRET = "sk-test-PLAINTEXT-9f8e7d6c5b4a"
-ROTATED = "sk-test-ROTATED-1a2b3c4d5e6f"
+SECRET = register_secret("sk-test-PLAINTEXT-9f8e7d6c5b4a")
+ROTATED = register_secret("sk-test-ROTATED-1a2b3c4d5e6f")
 
 
 @pytest.fixture(scope="module", autouse=True)

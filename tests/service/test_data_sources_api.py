@@ -16,12 +16,13 @@ from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from integrations.v1 import data_sources_pb2 as pb
 from integrations.v1 import data_sources_pb2_grpc
 from tests.loopback_targets import closed_port, http_target, silent_target
+from tests.secrets_registry import register_secret
 from tests.service.connection_helpers import database_text, fails, log_text, pg_dsn, struct
 from tests.support import RunningServer
 
 Stub = data_sources_pb2_grpc.DataSourcesServiceStub
-PASSWORD = "pw-PLAINTEXT-5c1d9e"
-API_KEY = "key-PLAINTEXT-77ab31"
+PASSWORD = register_secret("pw-PLAINTEXT-5c1d9e")
+API_KEY = register_secret("key-PLAINTEXT-77ab31")
 S = pb.DataSourceStatus
 
 

@@ -30,9 +30,10 @@ from service.bootstrap import create_server
 from service.convert import to_struct
 from tests.conftest import serve_config
 from tests.fake_provider import FakeProvider, fake_provider
+from tests.secrets_registry import register_secret
 from tests.support import RunningServer, rich_error
 
-SECRET = "sk-live-" + uuid.uuid4().hex
+SECRET = register_secret("sk-live-" + uuid.uuid4().hex)
 KEY_ENV = "HEALTH_TEST_PROVIDER_KEY"
 REF = f"env://{KEY_ENV}"
 # Generous margins: these machines are shared and busy.

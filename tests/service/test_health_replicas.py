@@ -10,9 +10,10 @@ import uuid
 from integrations.v1 import health_pb2, health_pb2_grpc, integrations_pb2_grpc
 from tests.fake_provider import FakeProvider, fake_provider
 from tests.replicas import fresh_postgres, replicas
+from tests.secrets_registry import register_secret
 from tests.service.integrations_helpers import create_probed_integration
 
-SECRET = "sk-replica-" + uuid.uuid4().hex
+SECRET = register_secret("sk-replica-" + uuid.uuid4().hex)
 KEY_ENV = "HEALTH_REPLICA_TEST_KEY"
 
 

@@ -12,6 +12,7 @@ import pytest
 from google.rpc import status_pb2
 
 from tests.node_packages import ROOT, npm_ci
+from tests.secrets_registry import register_secret
 from tests.support import RunningServer
 
 NODE_CLIENT = ROOT / "tests" / "node"
@@ -39,7 +40,7 @@ async def test_node_client_against_the_real_server(
     if node is None:
         pytest.fail("node is not installed: Node.js 20 is needed for the client test")
     await asyncio.to_thread(npm_ci, NODE_CLIENT)
-    monkeypatch.setenv(PROVIDER_KEY_ENV, "sk-node-client-test-key")
+    monkeypatch.setenv(PROVIDER_KEY_ENV, register_secret("sk-node-client-test-key"))
     process = await asyncio.create_subprocess_exec(
         node, str(NODE_CLIENT / "client_test.mjs"), server.address, tenant,
         str(_googleapis_protos()),

@@ -15,10 +15,11 @@ from drivers.database import Database
 from integrations.v1 import integrations_pb2 as pb
 from integrations.v1 import integrations_pb2_grpc
 from service.logs import JsonFormatter
+from tests.secrets_registry import register_secret
 from tests.service.integrations_helpers import create_integration
 from tests.support import RunningServer
 
-RAW_KEY = "sk-live-RAWKEY-4f9a1c7e2b8d0a6f3e5c9b1d7a2e4f60"
+RAW_KEY = register_secret("sk-live-RAWKEY-4f9a1c7e2b8d0a6f3e5c9b1d7a2e4f60")
 
 
 def _log_text(records: list[logging.LogRecord]) -> str:

@@ -26,6 +26,7 @@ from engines.errors import (
     NotFound,
     Unavailable,
 )
+from tests.secrets_registry import register_secret
 from tests.unit.connection_fakes import (
     FakeConnectionTester,
     FakeCredentialService,
@@ -35,7 +36,7 @@ from tests.unit.fakes import ManualClock
 
 TENANT = str(uuid.uuid4())
 OTHER = str(uuid.uuid4())
-SECRET = "Hunter2-s3cret"
+SECRET = register_secret("Hunter2-s3cret")
 
 
 @pytest.fixture

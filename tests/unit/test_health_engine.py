@@ -21,9 +21,10 @@ from engines.integrations import (
     ProviderType,
 )
 from engines.probes import ProbeFailure, ProbeObservation, classify
+from tests.secrets_registry import register_secret
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-KEY = "sk-unit-secret"
+KEY = register_secret("sk-unit-secret")
 H, D, U, K = HealthState.HEALTHY, HealthState.DEGRADED, HealthState.UNHEALTHY, HealthState.UNKNOWN
 
 

@@ -29,11 +29,12 @@ from engines.sql_gateway import (
 from engines.sql_parameters import INJECTION_REASON, ParameterSpec, ParameterType
 from engines.sql_results import QueryResult
 from engines.sql_templates import TemplateDraft
+from tests.secrets_registry import register_secret
 
 TENANT = "11111111-1111-4111-8111-111111111111"
 OTHER = "22222222-2222-4222-8222-222222222222"
 NOW = datetime(2024, 6, 1, tzinfo=timezone.utc)
-DSN = "postgresql://app:s3cret@db.internal/warehouse"
+DSN = register_secret("postgresql://app:s3cret@db.internal/warehouse")
 
 
 class FakeStore:
