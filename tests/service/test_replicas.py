@@ -32,11 +32,13 @@ from integrations.v1 import (
 from integrations.v1 import integrations_pb2 as pb
 from tests.fake_provider import fake_provider
 from tests.replicas import Replicas, fresh_postgres, replicas
+from tests.secrets_registry import register_secret
 from tests.service.integrations_helpers import (
     create_integration,
     create_probed_integration,
     integration_message,
 )
+from tests.service.secret_scan import secrets_in_database
 from tests.support import new_tenant, rich_error
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -44,7 +46,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 R = TypeVar("R")
 S = TypeVar("S")
 KEY_ENV = "REPLICA_TEST_PROVIDER_KEY"
-PROVIDER_KEY = "sk-replicas-" + uuid.uuid4().hex
+PROVIDER_KEY = register_secret("sk-replicas-" + uuid.uuid4().hex)
+CREDENTIAL_SECRET = register_secret("replica-secret-" + uuid.uuid4().hex)
 # Calls per replica in each concurrent burst.
 PER_REPLICA = 3
 
@@ -297,9 +300,11 @@ async def test_create_credential_request_id_makes_one_credential_across_replicas
     stubs = cluster.stubs(credentials_pb2_grpc.CredentialServiceStub)
     tenant = new_tenant()
     request = credentials_pb2.CreateCredentialRequest(
-        tenant_id=tenant, name="shared", secret="replica-secret", request_id="cred-1"
+        tenant_id=tenant, name="shared", secret=CREDENTIAL_SECRET, request_id="cred-1"
     )
     made = await one_resource_everywhere(cluster, stubs, lambda s: s.CreateCredential(request))
     for stub in stubs:
         listed = await stub.ListCredentials(credentials_pb2.ListCredentialsRequest(tenant_id=tenant))
         assert [c.id for c in listed.credentials] == [made.id]
+    # Neither the stored secret nor the provider key is anywhere in the database in plaintext.
+    assert await secrets_in_database(cluster.database_url, [CREDENTIAL_SECRET, PROVIDER_KEY]) == []
