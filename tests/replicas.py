@@ -62,15 +62,17 @@ async def _until_serving(server: ServerProcess, timeout: float) -> None:
     """Waits for SERVING; fails at once if the process exits first (say, a failed migration)."""
     assert server.process is not None
     serving = asyncio.ensure_future(wait_serving(server.address, timeout))
-    while not serving.done():
-        if server.process.poll() is not None:
-            serving.cancel()
-            raise RuntimeError(
-                f"the replica on {server.address} exited with code {server.process.returncode} "
-                "before serving"
-            )
-        await asyncio.wait({serving}, timeout=0.1)
-    serving.result()
+    try:
+        while not serving.done():
+            if server.process.poll() is not None:
+                raise RuntimeError(
+                    f"the replica on {server.address} exited with code "
+                    f"{server.process.returncode} before serving"
+                )
+            await asyncio.wait({serving}, timeout=0.1)
+        serving.result()
+    finally:
+        serving.cancel()
 
 
 @contextlib.asynccontextmanager
@@ -93,7 +95,9 @@ async def replicas(
     try:
         for process in processes:
             process.start()
-        await asyncio.gather(*(_until_serving(p, timeout) for p in processes))
+        async with asyncio.TaskGroup() as group:  # the first failure cancels the other waits
+            for process in processes:
+                group.create_task(_until_serving(process, timeout))
         channels = [grpc.aio.insecure_channel(p.address) for p in processes]
         yield Replicas(database_url, processes, channels)
     finally:
