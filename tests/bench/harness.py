@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +27,13 @@ from sqlalchemy.engine import make_url
 
 __all__ = [
     "LoadResult",
+    "LoadSample",
     "ServerProcess",
     "free_port",
     "postgres_database",
     "run_load",
+    "sample_load",
+    "summarize",
     "wait_serving",
 ]
 
@@ -70,15 +73,41 @@ class LoadResult:
         )
 
 
-async def run_load(
-    name: str,
+@dataclass(frozen=True)
+class LoadSample:
+    """Raw figures of one closed-loop run (or one client process's share of it): latencies in
+    seconds and the run's window on the machine-wide monotonic clock, so samples taken in several
+    client processes at once can be merged into one LoadResult."""
+
+    latencies: list[float]
+    errors: int
+    started: float
+    finished: float
+
+
+def summarize(name: str, samples: Sequence[LoadSample]) -> LoadResult:
+    """One LoadResult of samples taken at the same time (throughput over their joint window)."""
+    ordered = sorted(latency for sample in samples for latency in sample.latencies) or [0.0]
+    p99_index = min(len(ordered) - 1, int(len(ordered) * 0.99))
+    return LoadResult(
+        name=name,
+        calls=sum(len(sample.latencies) for sample in samples),
+        seconds=max(s.finished for s in samples) - min(s.started for s in samples),
+        p50_ms=statistics.median(ordered) * 1000,
+        p99_ms=ordered[p99_index] * 1000,
+        errors=sum(sample.errors for sample in samples),
+    )
+
+
+async def sample_load(
     call: Callable[[int], Awaitable[object]],
     *,
     concurrency: int = 8,
     total_calls: int = 2000,
     warmup_calls: int = 100,
-) -> LoadResult:
-    """Runs `call(i)` `total_calls` times from `concurrency` workers (closed loop)."""
+) -> LoadSample:
+    """Runs `call(i)` `total_calls` times from `concurrency` workers (closed loop), after
+    `warmup_calls` unrecorded ones."""
     counter = iter(range(warmup_calls + total_calls))
     latencies: list[float] = []
     errors = 0
@@ -97,21 +126,26 @@ async def run_load(
                 latencies.append(time.perf_counter() - started)
 
     await asyncio.gather(*(worker(False, warmup_calls) for _ in range(concurrency)))
-    started = time.perf_counter()
+    started = time.monotonic()
     await asyncio.gather(
         *(worker(True, warmup_calls + total_calls) for _ in range(concurrency))
     )
-    seconds = time.perf_counter() - started
-    ordered = sorted(latencies) or [0.0]
-    p99_index = min(len(ordered) - 1, int(len(ordered) * 0.99))
-    return LoadResult(
-        name=name,
-        calls=len(latencies),
-        seconds=seconds,
-        p50_ms=statistics.median(ordered) * 1000,
-        p99_ms=ordered[p99_index] * 1000,
-        errors=errors,
+    return LoadSample(latencies, errors, started, time.monotonic())
+
+
+async def run_load(
+    name: str,
+    call: Callable[[int], Awaitable[object]],
+    *,
+    concurrency: int = 8,
+    total_calls: int = 2000,
+    warmup_calls: int = 100,
+) -> LoadResult:
+    """Runs `call(i)` `total_calls` times from `concurrency` workers (closed loop)."""
+    sample = await sample_load(
+        call, concurrency=concurrency, total_calls=total_calls, warmup_calls=warmup_calls
     )
+    return summarize(name, [sample])
 
 
 async def wait_serving(address: str, timeout: float = 30.0) -> float:

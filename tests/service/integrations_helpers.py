@@ -8,7 +8,7 @@ from google.protobuf import struct_pb2
 
 from integrations.v1 import integrations_pb2, integrations_pb2_grpc
 
-__all__ = ["create_integration", "integration_message"]
+__all__ = ["create_integration", "create_probed_integration", "integration_message"]
 
 
 def integration_message(name: str = "openai-prod", **fields: Any) -> integrations_pb2.Integration:
@@ -43,3 +43,24 @@ async def create_integration(
         ),
         metadata=metadata or None,
     )
+
+
+async def create_probed_integration(
+    stub: integrations_pb2_grpc.IntegrationsServiceStub,
+    tenant_id: str,
+    name: str,
+    base_url: str,
+    *,
+    key_env: str,
+    enable: bool,
+) -> str:
+    """An integration whose health probes go to `base_url` with the key from the server's
+    environment variable `key_env`, enabled (so health batches check it) when `enable`."""
+    created = await create_integration(
+        stub, tenant_id, name, credential_ref=f"env://{key_env}", config={"base_url": base_url}
+    )
+    if enable:
+        await stub.EnableIntegration(
+            integrations_pb2.EnableIntegrationRequest(tenant_id=tenant_id, integration_id=created.id)
+        )
+    return str(created.id)
