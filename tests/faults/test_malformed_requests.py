@@ -28,17 +28,22 @@ def _nest(level: struct_pb2.Struct, depth: int) -> None:
     level.fields["leaf"].string_value = "x"
 
 
+def _create_request(tenant: str, name: str) -> integrations_pb2.CreateIntegrationRequest:
+    """A valid CreateIntegration request; each test then spoils its config."""
+    return integrations_pb2.CreateIntegrationRequest(
+        tenant_id=tenant,
+        integration=integrations_pb2.Integration(
+            name=name, provider_type=integrations_pb2.PROVIDER_TYPE_OPENAI,
+            credential_ref="env://FAULT_TEST_PROVIDER_KEY",
+        ),
+    )
+
+
 async def test_request_nested_past_the_parser_limit_is_invalid_argument(
     server: RunningServer, tenant: str
 ) -> None:
     stub = server.stub(integrations_pb2_grpc.IntegrationsServiceStub)
-    request = integrations_pb2.CreateIntegrationRequest(
-        tenant_id=tenant,
-        integration=integrations_pb2.Integration(
-            name="deep", provider_type=integrations_pb2.PROVIDER_TYPE_OPENAI,
-            credential_ref="env://FAULT_TEST_PROVIDER_KEY",
-        ),
-    )
+    request = _create_request(tenant, "deep")
     _nest(request.integration.config, 80)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.CreateIntegration(request)
@@ -117,13 +122,7 @@ async def test_struct_numbers_without_a_json_form_name_their_field(
     server: RunningServer, tenant: str, number: float
 ) -> None:
     stub = server.stub(integrations_pb2_grpc.IntegrationsServiceStub)
-    request = integrations_pb2.CreateIntegrationRequest(
-        tenant_id=tenant,
-        integration=integrations_pb2.Integration(
-            name="nan", provider_type=integrations_pb2.PROVIDER_TYPE_OPENAI,
-            credential_ref="env://FAULT_TEST_PROVIDER_KEY",
-        ),
-    )
+    request = _create_request(tenant, "nan")
     request.integration.config.fields["temperature"].number_value = number
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.CreateIntegration(request)
