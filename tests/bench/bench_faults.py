@@ -7,7 +7,6 @@ against stored creates."""
 
 from __future__ import annotations
 
-from tests.conftest import TEST_MASTER_KEYS
 from tests.faults.outage import run_outage
 from tests.private_postgres import find_postgres_bin, private_postgres
 
@@ -25,7 +24,6 @@ async def main() -> None:
         with private_postgres() as cluster:
             report = await run_outage(
                 cluster,
-                master_keys=TEST_MASTER_KEYS,
                 before_seconds=3.0,
                 outage_seconds=outage_seconds,
                 after_seconds=8.0,

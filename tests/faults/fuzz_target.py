@@ -140,7 +140,7 @@ def _seed(target: FuzzTarget, tenant: str) -> Seeds:
 
 
 @contextlib.contextmanager
-def fuzz_target(directory: Path, master_keys: str) -> Iterator[FuzzTarget]:
+def fuzz_target(directory: Path) -> Iterator[FuzzTarget]:
     """Starts the server process on a fresh SQLite file in `directory`, seeds it, yields it."""
     database_file = directory / "fuzz.db"
     log_path = directory / "server.log"
@@ -148,7 +148,6 @@ def fuzz_target(directory: Path, master_keys: str) -> Iterator[FuzzTarget]:
         f"sqlite+aiosqlite:///{database_file}",
         "--max-message-bytes", str(MAX_MESSAGE_BYTES), "--allow-env-credentials",
         env={
-            "CREDENTIAL_MASTER_KEYS": master_keys,
             PROVIDER_KEY_VARIABLE: PROVIDER_KEY,
             "FAULT_TEST_DSN": CLOSED_PORT_DSN,
         },

@@ -98,7 +98,6 @@ async def create_service_database(cluster: PrivatePostgres) -> str:
 async def run_outage(
     cluster: PrivatePostgres,
     *,
-    master_keys: str,
     before_seconds: float = 1.5,
     outage_seconds: float = 3.0,
     after_seconds: float = 6.0,
@@ -108,7 +107,7 @@ async def run_outage(
     """Runs the whole scenario against a fresh server process and returns what happened."""
     url = await create_service_database(cluster)
     tenant = new_tenant()
-    async with ServerProcess(url, env={"CREDENTIAL_MASTER_KEYS": master_keys}) as server:
+    async with ServerProcess(url) as server:
         async with grpc.aio.insecure_channel(server.address) as channel:
             load = SteadyLoad(channel, tenant, rate_per_second=rate_per_second)
             stop = asyncio.Event()

@@ -14,7 +14,6 @@ from google.protobuf import text_format
 from grpc_status import rpc_status
 from hypothesis import HealthCheck, event, given, settings
 
-from tests.conftest import TEST_MASTER_KEYS
 from tests.faults.fuzz_target import MAX_MESSAGE_BYTES, FuzzTarget, fuzz_target
 from tests.faults.malformed_messages import messages
 from tests.faults.rpcs import Rpc, all_rpcs
@@ -29,7 +28,7 @@ RPCS = [pytest.param(rpc, id=rpc.path.strip("/")) for rpc in all_rpcs()]
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
-    with fuzz_target(Path(tmp_path_factory.mktemp("fuzz")), TEST_MASTER_KEYS) as running:
+    with fuzz_target(Path(tmp_path_factory.mktemp("fuzz"))) as running:
         yield running
 
 

@@ -4,7 +4,6 @@ acknowledged create is stored exactly once."""
 
 from __future__ import annotations
 
-from tests.conftest import TEST_MASTER_KEYS
 from tests.faults.outage import run_outage
 from tests.private_postgres import PrivatePostgres
 
@@ -12,7 +11,7 @@ RECOVERY_BOUND_SECONDS = 5.0  # issue 8: "within 5 s of the database returning"
 
 
 async def test_postgres_restart_under_load(private_postgres_cluster: PrivatePostgres) -> None:
-    report = await run_outage(private_postgres_cluster, master_keys=TEST_MASTER_KEYS)
+    report = await run_outage(private_postgres_cluster)
     print("\n".join(report.lines()))
 
     # Callers only ever see success or UNAVAILABLE: nothing INTERNAL, nothing hanging into its

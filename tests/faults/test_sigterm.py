@@ -15,7 +15,6 @@ from integrations.v1 import common_pb2
 from integrations.v1 import health_pb2 as provider_health_pb2
 from integrations.v1 import health_pb2_grpc as provider_health_pb2_grpc
 from tests.bench.harness import ServerProcess
-from tests.conftest import TEST_MASTER_KEYS
 from tests.faults.slow_provider import (
     PROVIDER_KEY,
     PROVIDER_KEY_VARIABLE,
@@ -32,7 +31,7 @@ def server_process(tmp_path: Path, *extra: str) -> ServerProcess:
     """A server process on SQLite that resolves the slow provider's env:// key."""
     return ServerProcess(
         f"sqlite+aiosqlite:///{tmp_path}/service.db", "--allow-env-credentials", *extra,
-        env={"CREDENTIAL_MASTER_KEYS": TEST_MASTER_KEYS, PROVIDER_KEY_VARIABLE: PROVIDER_KEY},
+        env={PROVIDER_KEY_VARIABLE: PROVIDER_KEY},
         log_path=tmp_path / "server.log",
     )
 
