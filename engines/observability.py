@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["NULL_OBSERVER", "NullObserver", "ProbeObserver", "QueryObserver"]
+__all__ = ["NULL_OBSERVER", "NullObserver", "ProbeObserver", "QueryObserver", "ServiceObserver"]
 
 
 class ProbeObserver(Protocol):
@@ -27,6 +27,10 @@ class QueryObserver(Protocol):
 
     def query_timed_out(self) -> None:
         """A query ran past its time limit and was cancelled."""
+
+
+class ServiceObserver(ProbeObserver, QueryObserver, Protocol):
+    """Observes everything the engines report (what the composition root hands them)."""
 
 
 class NullObserver:

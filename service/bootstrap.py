@@ -18,6 +18,7 @@ from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from drivers import migrator
 from drivers.connection_tester import NetworkConnectionTester
 from drivers.connector_store import SqlConnectorStore
+from drivers.credential_cache import CachedCredentialService
 from drivers.credential_client import GrpcCredentialService
 from drivers.credential_store import SqlAccessLog, SqlCredentialStore
 from drivers.data_source_store import SqlDataSourceStore
@@ -35,7 +36,7 @@ from engines.credential_vault import CredentialVault, RewrapResult
 from engines.data_sources import DataSourcesEngine
 from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
-from engines.observability import NULL_OBSERVER
+from engines.observability import NULL_OBSERVER, ServiceObserver
 from engines.prevention import PreventionEngine
 from engines.sql_gateway import SqlGatewayEngine
 from integrations.v1 import (
@@ -50,6 +51,8 @@ from integrations.v1 import (
 )
 from integrations.v1 import health_pb2 as integration_health_pb2
 from integrations.v1 import health_pb2_grpc as integration_health_pb2_grpc
+from integrations.v1 import sql_gateway_pb2 as pb_sql
+from integrations.v1 import sql_gateway_pb2_grpc as pb_sql_grpc
 from service.auth import CallerRegistry, load_callers
 from service.call_info import current_call
 from service.config import ServeConfig
@@ -154,82 +157,27 @@ async def create_server(config: ServeConfig) -> Application:
     if port == 0:
         raise RuntimeError(f"could not listen on {config.listen}")
 
-    services: list[str] = []
-    closers: list[Callable[[], Awaitable[None]]] = []
-    starters: list[Callable[[], Awaitable[None]]] = []
+    wiring = _Wiring(config, server, database, observer=metrics or NULL_OBSERVER)
     if vault is not None:
-        credentials_pb2_grpc.add_CredentialServiceServicer_to_server(
-            CredentialsServicer(vault), server
+        wiring.register(
+            credentials_pb2_grpc.add_CredentialServiceServicer_to_server,
+            CredentialsServicer(vault),
+            credentials_pb2,
+            "CredentialService",
         )
-        services.append(credentials_pb2.DESCRIPTOR.services_by_name["CredentialService"].full_name)
     if serve_main:
         channel = _credentials_channel(config, server)
-        closers.append(channel.close)
+        wiring.closers.append(channel.close)
         credentials = GrpcCredentialService(
             channel,
             token=internal_token or config.credentials_token,
             access_reason=lambda: f"{current_call().method} for {current_call().caller}",
         )
-        integration_store = SqlIntegrationStore(database)
-        # Health checks (issue 4): one shared HTTP client for every provider probe; the
-        # background checks stop before the credential channel closes.
-        probe = HttpProviderProbe(
-            connect_timeout_seconds=config.health.connect_timeout_seconds,
-            read_timeout_seconds=config.health.read_timeout_seconds,
-        )
-        health_engine = HealthEngine(
-            integration_store,
-            SqlHealthStore(database),
-            credentials,
-            probe,
-            settings=config.health,
-            observer=metrics or NULL_OBSERVER,
-        )
-        health_runtime = HealthRuntime(health_engine, probe, config.health)
-        starters.append(health_runtime.start)
-        closers.insert(0, health_runtime.stop)
-        integrations_engine = IntegrationsEngine(
-            integration_store,
-            credential_ref_check=credentials.exists,
-            health_tester=health_engine,
-        )
-        integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server(
-            IntegrationsServicer(integrations_engine), server
-        )
-        services.append(
-            integrations_pb2.DESCRIPTOR.services_by_name["IntegrationsService"].full_name
-        )
-        integration_health_pb2_grpc.add_IntegrationHealthServiceServicer_to_server(
-            IntegrationHealthServicer(health_engine), server
-        )
-        services.append(
-            integration_health_pb2.DESCRIPTOR.services_by_name["IntegrationHealthService"].full_name
-        )
-        # Prevention records (issue 7).
-        prevention_pb2_grpc.add_PreventionServiceServicer_to_server(
-            PreventionServicer(PreventionEngine(SqlPreventionStore(database))), server
-        )
-        services.append(
-            prevention_pb2.DESCRIPTOR.services_by_name["PreventionService"].full_name
-        )
-        # SQL gateway (issue 6): pooled connections to tenant databases; a result must fit in
-        # one response message.
-        sql_runner = PostgresQueryRunner(
-            pool_size=config.sql_pool_size,
-            max_pools=config.sql_max_pools,
-            idle_seconds=config.sql_pool_idle_seconds,
-        )
-        closers.append(sql_runner.close)
-        sql_gateway_engine = SqlGatewayEngine(
-            SqlTemplateStore(database),
-            SqlGatewayStore(database),
-            credentials,
-            sql_runner,
-            result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
-            observer=metrics or NULL_OBSERVER,
-        )
-        services.append(SqlGatewayServicer(sql_gateway_engine).add_to_server(server))
-        _add_connectors_and_data_sources(server, database, credentials, services)
+        _add_integrations_and_health(wiring, credentials)
+        _add_prevention(wiring)
+        _add_sql_gateway(wiring, credentials)
+        _add_connectors_and_data_sources(wiring, credentials)
+    services, closers, starters = wiring.services, wiring.closers, wiring.starters
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -252,37 +200,134 @@ async def create_server(config: ServeConfig) -> Application:
     )
 
 
-# -- connectors and data sources (issue 5) --------------------------------------------------
+# -- the services of the main process, one builder per family --------------------------------
+
+
+@dataclass
+class _Wiring:
+    """What the family builders share while `create_server` assembles the server."""
+
+    config: ServeConfig
+    server: grpc.aio.Server
+    database: Database
+    observer: ServiceObserver
+    services: list[str] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def register(
+        self,
+        add_to_server: Callable[[Any, grpc.aio.Server], None],
+        servicer: object,
+        module: Any,
+        service: str,
+    ) -> None:
+        """Adds `servicer` to the server and its service to health and reflection."""
+        add_to_server(servicer, self.server)
+        self.services.append(module.DESCRIPTOR.services_by_name[service].full_name)
+
+
+def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
+    """IntegrationsService and IntegrationHealthService (issues 2 and 4): one shared HTTP client
+    for every provider probe; background checks stop before the credential channel closes."""
+    config, database = wiring.config, wiring.database
+    integration_store = SqlIntegrationStore(database)
+    probe = HttpProviderProbe(
+        connect_timeout_seconds=config.health.connect_timeout_seconds,
+        read_timeout_seconds=config.health.read_timeout_seconds,
+    )
+    health_engine = HealthEngine(
+        integration_store,
+        SqlHealthStore(database),
+        credentials,
+        probe,
+        settings=config.health,
+        observer=wiring.observer,
+    )
+    health_runtime = HealthRuntime(health_engine, probe, config.health)
+    wiring.starters.append(health_runtime.start)
+    wiring.closers.insert(0, health_runtime.stop)
+    integrations_engine = IntegrationsEngine(
+        integration_store,
+        credential_ref_check=credentials.exists,
+        health_tester=health_engine,
+    )
+    wiring.register(
+        integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server,
+        IntegrationsServicer(integrations_engine),
+        integrations_pb2,
+        "IntegrationsService",
+    )
+    wiring.register(
+        integration_health_pb2_grpc.add_IntegrationHealthServiceServicer_to_server,
+        IntegrationHealthServicer(health_engine),
+        integration_health_pb2,
+        "IntegrationHealthService",
+    )
+
+
+def _add_prevention(wiring: _Wiring) -> None:
+    """PreventionService (issue 7)."""
+    wiring.register(
+        prevention_pb2_grpc.add_PreventionServiceServicer_to_server,
+        PreventionServicer(PreventionEngine(SqlPreventionStore(wiring.database))),
+        prevention_pb2,
+        "PreventionService",
+    )
+
+
+def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
+    """SqlGatewayService (issue 6): pooled connections to tenant databases; a result must fit in
+    one response message."""
+    config = wiring.config
+    sql_runner = PostgresQueryRunner(
+        pool_size=config.sql_pool_size,
+        max_pools=config.sql_max_pools,
+        idle_seconds=config.sql_pool_idle_seconds,
+    )
+    wiring.closers.append(sql_runner.close)
+    sql_gateway_engine = SqlGatewayEngine(
+        SqlTemplateStore(wiring.database),
+        SqlGatewayStore(wiring.database),
+        CachedCredentialService(credentials, ttl_seconds=config.sql_credential_cache_seconds),
+        sql_runner,
+        result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
+        observer=wiring.observer,
+    )
+    wiring.register(
+        pb_sql_grpc.add_SqlGatewayServiceServicer_to_server,
+        SqlGatewayServicer(sql_gateway_engine),
+        pb_sql,
+        "SqlGatewayService",
+    )
 
 
 def _add_connectors_and_data_sources(
-    server: grpc.aio.Server,
-    database: Database,
-    credentials: GrpcCredentialService,
-    services: list[str],
+    wiring: _Wiring, credentials: GrpcCredentialService
 ) -> None:
-    """ConnectorsService and DataSourcesService; both engines share one connection tester."""
+    """ConnectorsService and DataSourcesService (issue 5); both engines share one connection
+    tester."""
     tester = NetworkConnectionTester()
-    connectors_pb2_grpc.add_ConnectorsServiceServicer_to_server(
+    wiring.register(
+        connectors_pb2_grpc.add_ConnectorsServiceServicer_to_server,
         ConnectorsServicer(
             ConnectorsEngine(
-                SqlConnectorStore(database),
+                SqlConnectorStore(wiring.database),
                 tester,
                 credentials,
                 credential_ref_check=credentials.exists,
             )
         ),
-        server,
+        connectors_pb2,
+        "ConnectorsService",
     )
-    data_sources_pb2_grpc.add_DataSourcesServiceServicer_to_server(
+    wiring.register(
+        data_sources_pb2_grpc.add_DataSourcesServiceServicer_to_server,
         DataSourcesServicer(
-            DataSourcesEngine(SqlDataSourceStore(database), tester, credentials)
+            DataSourcesEngine(SqlDataSourceStore(wiring.database), tester, credentials)
         ),
-        server,
-    )
-    services.append(connectors_pb2.DESCRIPTOR.services_by_name["ConnectorsService"].full_name)
-    services.append(
-        data_sources_pb2.DESCRIPTOR.services_by_name["DataSourcesService"].full_name
+        data_sources_pb2,
+        "DataSourcesService",
     )
 
 

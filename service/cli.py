@@ -90,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
         default=float(_env("SQL_POOL_IDLE_SECONDS", "300")),
         help="idle connections and pools close after this (env INTEGRATIONS_SQL_POOL_IDLE_SECONDS)",
     )
+    serve.add_argument(
+        "--sql-credential-cache-seconds",
+        type=float,
+        default=float(_env("SQL_CREDENTIAL_CACHE_SECONDS", "30")),
+        help="reuse a gateway's revealed connection string this long; a rotation is noticed "
+        "within it (env INTEGRATIONS_SQL_CREDENTIAL_CACHE_SECONDS; 0 reveals on every query)",
+    )
     add_security_arguments(serve)  # issue 3
     add_health_arguments(serve)  # health checks (issue 4)
     serve.add_argument(  # issue 8
@@ -120,6 +127,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_pool_size=args.sql_pool_size,
         sql_max_pools=args.sql_max_pools,
         sql_pool_idle_seconds=args.sql_pool_idle_seconds,
+        sql_credential_cache_seconds=args.sql_credential_cache_seconds,
         **security_values(args),  # issue 3
         health=health_settings(args),
         metrics_listen=args.metrics_listen,  # issue 8

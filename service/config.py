@@ -24,6 +24,8 @@ class ServeConfig:
     sql_pool_size: int = 10
     sql_max_pools: int = 32
     sql_pool_idle_seconds: float = 300.0
+    # How long the gateway reuses a revealed connection string (0: reveal on every query).
+    sql_credential_cache_seconds: float = 30.0
     # -- credential service and caller authentication (issue 3; see docs/credentials.md) --
     callers_file: str | None = None
     tls_cert: str | None = None

@@ -127,11 +127,6 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
     def __init__(self, engine: SqlGatewayEngine) -> None:
         self._engine = engine
 
-    def add_to_server(self, server: grpc.aio.Server) -> str:
-        """Registers this servicer; returns the full service name (for health and reflection)."""
-        sql_gateway_pb2_grpc.add_SqlGatewayServiceServicer_to_server(self, server)
-        return str(pb.DESCRIPTOR.services_by_name["SqlGatewayService"].full_name)
-
     async def CreateQueryTemplate(
         self, request: pb.CreateQueryTemplateRequest, context: _Context
     ) -> pb.QueryTemplate:

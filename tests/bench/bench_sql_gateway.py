@@ -109,7 +109,11 @@ async def main() -> None:
         customer_dsn = _dsn(await stack.enter_async_context(postgres_database()))
         await _seed(customer_dsn)
         server = ServerProcess(
-            service_url, "--sql-pool-size", str(CONCURRENCY), env={ENV_NAME: customer_dsn}
+            service_url,
+            "--sql-pool-size",
+            str(CONCURRENCY),
+            "--allow-env-credentials",
+            env={ENV_NAME: customer_dsn},
         )
         await stack.enter_async_context(server)
         assert server.process is not None
