@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -80,6 +81,7 @@ class Database:
         self.url = normalize_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
+        self._autocommit_engine: AsyncEngine | None = None
         if self.dialect == "sqlite":
             database = parsed.database or ""
             if database and database != ":memory:":
@@ -90,15 +92,20 @@ class Database:
             )
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
         else:
-            self.engine = create_async_engine(
-                self.url,
-                echo=echo,
-                pool_size=pool_size,
-                max_overflow=pool_size,
+            options: dict[str, Any] = {
+                "echo": echo,
+                "pool_size": pool_size,
+                "max_overflow": pool_size,
                 # No pre-ping: it costs a round trip per call. A dropped connection surfaces
                 # as Unavailable once, and SQLAlchemy then invalidates the pool.
-                pool_timeout=5,
-                connect_args={"timeout": 5, "command_timeout": 30},
+                "pool_timeout": 5,
+                "connect_args": {"timeout": 5, "command_timeout": 30},
+            }
+            self.engine = create_async_engine(self.url, **options)
+            # Reads get connections that stay in autocommit: no BEGIN/COMMIT round trips and no
+            # isolation-level switch on every checkout.
+            self._autocommit_engine = create_async_engine(
+                self.url, isolation_level="AUTOCOMMIT", **options
             )
 
     @property
@@ -117,8 +124,12 @@ class Database:
         """A connection in autocommit mode, for reads that need no transaction (saves the
         BEGIN/COMMIT round trips)."""
         with _unavailable_on_connection_failure():
-            async with self.engine.connect() as conn:
-                yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if self._autocommit_engine is not None:
+                async with self._autocommit_engine.connect() as conn:
+                    yield conn
+            else:
+                async with self.engine.connect() as conn:
+                    yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
@@ -130,13 +141,19 @@ class Database:
             return False
 
     async def pool_in_use(self) -> int:
-        """Connections currently checked out of the pool (for metrics and leak tests)."""
-        pool = self.engine.sync_engine.pool
-        checked_out = getattr(pool, "checkedout", None)
-        return int(checked_out()) if callable(checked_out) else 0
+        """Connections currently checked out of the pools (for metrics and leak tests)."""
+        in_use = 0
+        for engine in self._engines():
+            checked_out = getattr(engine.sync_engine.pool, "checkedout", None)
+            in_use += int(checked_out()) if callable(checked_out) else 0
+        return in_use
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        for engine in self._engines():
+            await engine.dispose()
+
+    def _engines(self) -> list[AsyncEngine]:
+        return [e for e in (self.engine, self._autocommit_engine) if e is not None]
 
 
 def _sqlite_on_connect(dbapi_connection: object, _record: object) -> None:
