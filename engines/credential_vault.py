@@ -34,6 +34,7 @@ from engines.errors import (
     InvalidArgument,
     NotFound,
 )
+from engines.idempotency import earlier_create
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.validation import require_name, require_uuid
 
@@ -338,12 +339,9 @@ class CredentialVault:
         created_by: str,
     ) -> StoredCredential:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        if len(request_id) > 128:
-            raise InvalidArgument.single("request_id", "must be at most 128 characters")
-        if request_id:
-            earlier = await self._store.find_by_request_id(tenant_id, request_id)
-            if earlier is not None:
-                return earlier
+        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        if earlier is not None:
+            return earlier
         metadata = dict(metadata or {})
         now = self._clock()
         violations = _check_metadata("metadata", metadata) + _violations_of(

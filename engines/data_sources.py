@@ -37,7 +37,7 @@ from engines.data_source_settings import (
 from engines.endpoints import HostPort, host_port_of_url, with_password
 from engines.errors import Aborted, FieldViolation, InvalidArgument, NotFound, ServiceError
 from engines.idempotency import earlier_create
-from engines.optimistic import write_with_retry
+from engines.optimistic import check_etag, write_with_retry
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.secret_keys import secret_key_violations
 from engines.validation import require_name, require_uuid
@@ -333,11 +333,7 @@ class DataSourcesEngine:
                 [FieldViolation(f"update_mask.{f}", "is not a writable field") for f in unknown]
             )
         current = await self.get(tenant_id, data_source_id)
-        if etag and etag != current.etag:
-            raise Aborted(
-                f"etag {etag!r} is stale: the {RESOURCE} changed since it was read; "
-                "read it again and retry"
-            )
+        check_etag(current, etag, resource=RESOURCE)
         values, violations = _checked_values("data_source", dict(changes))
         plan = None
         if "config" in changes:

@@ -23,6 +23,8 @@ from engines.errors import (
     NotFound,
     Unimplemented,
 )
+from engines.idempotency import check_request_id, earlier_create
+from engines.optimistic import check_etag, write_with_retry
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.validation import require_name, require_non_negative, require_uuid
 
@@ -326,11 +328,9 @@ class IntegrationsEngine:
         self, tenant_id: str, draft: IntegrationDraft, *, request_id: str = "", created_by: str
     ) -> Integration:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        _check_request_id(request_id)
-        if request_id:
-            earlier = await self._store.find_by_request_id(tenant_id, request_id)
-            if earlier is not None:
-                return earlier
+        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        if earlier is not None:
+            return earlier
         values = await self._validated(tenant_id, _draft_values(draft), prefix="integration")
         if draft.provider_type is None:
             raise InvalidArgument.single("integration.provider_type", "is required")
@@ -360,24 +360,18 @@ class IntegrationsEngine:
                 [FieldViolation(f"update_mask.{f}", "is not a writable field") for f in unknown]
             )
         current = await self.get(tenant_id, integration_id)
-        if etag and etag != current.etag:
-            raise Aborted(
-                f"etag {etag!r} is stale: the integration changed since it was read; "
-                "read it again and retry"
-            )
+        check_etag(current, etag, resource=RESOURCE)
         values = await self._validated(current.tenant_id, dict(changes), prefix="integration")
-        # Without an etag the caller accepts last-writer-wins, but a write must still never
-        # overwrite a concurrent one it did not see: re-read and re-apply until it lands.
-        for _ in range(20):
-            updated = replace(
-                current, **values, update_time=self._clock(), version=current.version + 1
-            )
-            if await self._store.replace(updated, current.version):
-                return updated
-            if etag:
-                raise Aborted("the integration changed concurrently; read it again and retry")
-            current = await self.get(current.tenant_id, current.id)
-        raise Aborted("the integration is being changed too often; retry later")
+        return await write_with_retry(
+            current,
+            etag,
+            resource=RESOURCE,
+            apply=lambda latest: replace(
+                latest, **values, update_time=self._clock(), version=latest.version + 1
+            ),
+            save=self._store.replace,
+            reload=lambda: self.get(current.tenant_id, current.id),
+        )
 
     async def delete(self, tenant_id: str, integration_id: str) -> Integration:
         integration = await self.get(tenant_id, integration_id)
@@ -445,7 +439,7 @@ class IntegrationsEngine:
             )
         if violations:
             raise InvalidArgument(violations)
-        _check_request_id(request_id)
+        check_request_id(request_id)
         integration = await self.get(tenant_id, integration_id)
         event = UsageEvent(
             id=str(uuid.uuid4()),
@@ -532,9 +526,4 @@ def _draft_values(draft: IntegrationDraft) -> dict[str, Any]:
         "token_limit_month": draft.token_limit_month,
         "rate_limit_rpm": draft.rate_limit_rpm,
     }
-
-
-def _check_request_id(request_id: str) -> None:
-    if len(request_id) > 128:
-        raise InvalidArgument.single("request_id", "must be at most 128 characters")
 

@@ -8,7 +8,7 @@ from typing import Protocol, TypeVar
 
 from engines.errors import Aborted
 
-__all__ = ["Versioned", "write_with_retry"]
+__all__ = ["Versioned", "check_etag", "write_with_retry"]
 
 _ATTEMPTS = 20
 
@@ -26,6 +26,16 @@ class Versioned(Protocol):
 V = TypeVar("V", bound=Versioned)
 
 
+def check_etag(current: Versioned, etag: str, *, resource: str) -> None:
+    """ABORTED when a non-empty `etag` is not `current`'s (engines call it before validating an
+    update, so a stale write is refused before anything else is looked up)."""
+    if etag and etag != current.etag:
+        raise Aborted(
+            f"etag {etag!r} is stale: the {resource} changed since it was read; "
+            "read it again and retry"
+        )
+
+
 async def write_with_retry(
     current: V,
     etag: str,
@@ -39,11 +49,7 @@ async def write_with_retry(
 
     A non-empty stale `etag` is ABORTED. Without an etag the caller accepts last-writer-wins,
     but a write still never overwrites a concurrent one it did not see: re-read and re-apply."""
-    if etag and etag != current.etag:
-        raise Aborted(
-            f"etag {etag!r} is stale: the {resource} changed since it was read; "
-            "read it again and retry"
-        )
+    check_etag(current, etag, resource=resource)
     for _ in range(_ATTEMPTS):
         updated = apply(current)
         if await save(updated, current.version):

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from engines.clock import Clock, system_clock
 from engines.errors import FieldViolation, InvalidArgument, NotFound
+from engines.idempotency import check_request_id
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.prevention_contract import (
     CONTRACT_VERSION,
@@ -41,7 +42,6 @@ __all__ = [
 RESOURCE = "prevention record"
 _MAX_ID_LENGTH = 128
 _MAX_POLICY_MODE_LENGTH = 64
-_MAX_REQUEST_ID_LENGTH = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +188,7 @@ class PreventionEngine:
     async def create(self, candidate: PreventionCandidate, *, request_id: str = "") -> PreventionRecord:
         """Validates, then appends; a repeated (tenant, request_id) returns the first record."""
         candidate = check_candidate(candidate)
-        if len(request_id) > _MAX_REQUEST_ID_LENGTH:
-            raise InvalidArgument.single(
-                "request_id", f"must be at most {_MAX_REQUEST_ID_LENGTH} characters"
-            )
+        check_request_id(request_id)
         require_valid(candidate)
         # No look-up first: the store's unique (tenant_id, request_id) index settles repeats and
         # races alike, and saves a round trip on every first create.

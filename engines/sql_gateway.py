@@ -26,6 +26,7 @@ from engines.errors import (
     NotFound,
     PermissionDenied,
 )
+from engines.idempotency import earlier_create
 from engines.integrations import check_credential_ref
 from engines.observability import NULL_OBSERVER, QueryObserver
 from engines.pagination import Page, PageRequest, paginate, parse_page
@@ -179,9 +180,7 @@ class _RequestIdLookup(Protocol):
 
 async def _earlier_result(store: _RequestIdLookup, tenant_id: str, request_id: str) -> Any:
     """What a create with this `request_id` returned before, if it ran before."""
-    if len(request_id) > 128:
-        raise InvalidArgument.single("request_id", "must be at most 128 characters")
-    return await store.find_by_request_id(tenant_id, request_id) if request_id else None
+    return await earlier_create(store.find_by_request_id, tenant_id, request_id)
 
 
 class SqlGatewayEngine:
