@@ -34,6 +34,7 @@ from engines.endpoints import (
 from engines.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
 from engines.idempotency import earlier_create
 from engines.integrations import CredentialRefCheck, check_credential_ref
+from engines.lookup import find_owned
 from engines.optimistic import write_with_retry
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.secret_keys import secret_key_violations
@@ -282,11 +283,9 @@ class ConnectorsEngine:
         return paginate(page, rows, total, key=lambda c: (c.create_time, c.id))
 
     async def get(self, tenant_id: str, connector_id: str) -> Connector:
-        tenant_id = require_uuid("tenant_id", tenant_id)
-        connector = await self._store.get(tenant_id, require_uuid("connector_id", connector_id))
-        if connector is None:
-            raise NotFound(RESOURCE, connector_id)
-        return connector
+        return await find_owned(
+            self._store.get, tenant_id, connector_id, resource=RESOURCE, id_field="connector_id"
+        )
 
     async def register(
         self, tenant_id: str, draft: ConnectorDraft, *, request_id: str = ""

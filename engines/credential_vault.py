@@ -35,6 +35,7 @@ from engines.errors import (
     NotFound,
 )
 from engines.idempotency import earlier_create
+from engines.lookup import find_owned
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.validation import require_name, require_uuid
 
@@ -369,11 +370,9 @@ class CredentialVault:
 
     async def get(self, tenant_id: str, credential_id: str) -> StoredCredential:
         """Metadata of a live credential of the tenant."""
-        tenant_id = require_uuid("tenant_id", tenant_id)
-        credential = await self._store.get(tenant_id, require_uuid("credential_id", credential_id))
-        if credential is None:
-            raise NotFound(RESOURCE, credential_id)
-        return credential
+        return await find_owned(
+            self._store.get, tenant_id, credential_id, resource=RESOURCE, id_field="credential_id"
+        )
 
     async def lookup(self, tenant_id: str, credential_ref: str) -> StoredCredential:
         """Metadata of the credential a `cus-vault://` ref (or a bare id) names."""

@@ -37,6 +37,7 @@ from engines.data_source_settings import (
 from engines.endpoints import HostPort, host_port_of_url, with_password
 from engines.errors import Aborted, FieldViolation, InvalidArgument, NotFound, ServiceError
 from engines.idempotency import earlier_create
+from engines.lookup import find_owned
 from engines.optimistic import check_etag, write_with_retry
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.secret_keys import secret_key_violations
@@ -269,11 +270,9 @@ class DataSourcesEngine:
         return paginate(page, rows, total, key=lambda d: (d.create_time, d.id))
 
     async def get(self, tenant_id: str, data_source_id: str) -> DataSource:
-        tenant_id = require_uuid("tenant_id", tenant_id)
-        found = await self._store.get(tenant_id, require_uuid("data_source_id", data_source_id))
-        if found is None:
-            raise NotFound(RESOURCE, data_source_id)
-        return found
+        return await find_owned(
+            self._store.get, tenant_id, data_source_id, resource=RESOURCE, id_field="data_source_id"
+        )
 
     async def register(
         self, tenant_id: str, draft: DataSourceDraft, *, request_id: str = ""

@@ -24,6 +24,7 @@ from engines.errors import (
     Unimplemented,
 )
 from engines.idempotency import check_request_id, earlier_create
+from engines.lookup import find_owned
 from engines.optimistic import check_etag, write_with_retry
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.validation import require_name, require_non_negative, require_uuid
@@ -224,11 +225,9 @@ async def find_integration(
     reader: IntegrationReader, tenant_id: str, integration_id: str
 ) -> Integration:
     """The tenant's live integration; NotFound (same message for another tenant's) otherwise."""
-    tenant_id = require_uuid("tenant_id", tenant_id)
-    integration = await reader.get(tenant_id, require_uuid("integration_id", integration_id))
-    if integration is None:
-        raise NotFound(RESOURCE, integration_id)
-    return integration
+    return await find_owned(
+        reader.get, tenant_id, integration_id, resource=RESOURCE, id_field="integration_id"
+    )
 
 
 class CredentialRefCheck(Protocol):

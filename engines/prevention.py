@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 from typing import Protocol
 
 from engines.clock import Clock, system_clock
-from engines.errors import FieldViolation, InvalidArgument, NotFound
+from engines.errors import FieldViolation, InvalidArgument
 from engines.idempotency import check_request_id
+from engines.lookup import find_owned
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.prevention_contract import (
     CONTRACT_VERSION,
@@ -201,11 +202,9 @@ class PreventionEngine:
         return await self._store.append(record, request_id or None)
 
     async def get(self, tenant_id: str, record_id: str) -> PreventionRecord:
-        tenant_id = require_uuid("tenant_id", tenant_id)
-        record = await self._store.get(tenant_id, require_uuid("record_id", record_id))
-        if record is None:
-            raise NotFound(RESOURCE, record_id)
-        return record
+        return await find_owned(
+            self._store.get, tenant_id, record_id, resource=RESOURCE, id_field="record_id"
+        )
 
     async def list(
         self, tenant_id: str, page_size: int, page_token: str, filters: RecordFilters

@@ -28,6 +28,7 @@ from engines.errors import (
 )
 from engines.idempotency import earlier_create
 from engines.integrations import check_credential_ref
+from engines.lookup import find_owned
 from engines.observability import NULL_OBSERVER, QueryObserver
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.sql_parameters import bind_parameters
@@ -256,11 +257,9 @@ class SqlGatewayEngine:
         return await self._gateways.insert(gateway, request_id or None)
 
     async def get_gateway(self, tenant_id: str, gateway_id: str) -> Gateway:
-        tenant_id = require_uuid("tenant_id", tenant_id)
-        gateway = await self._gateways.get(tenant_id, require_uuid("gateway_id", gateway_id))
-        if gateway is None:
-            raise NotFound(GATEWAY, gateway_id)
-        return gateway
+        return await find_owned(
+            self._gateways.get, tenant_id, gateway_id, resource=GATEWAY, id_field="gateway_id"
+        )
 
     async def list_gateways(self, tenant_id: str, page_size: int, page_token: str) -> Page[Gateway]:
         tenant_id = require_uuid("tenant_id", tenant_id)
