@@ -8,7 +8,7 @@ steer the runner, both invisible when the Markdown is rendered:
   long-lived server, needs Docker, ...); the reason is required.
 - `# expect: REGEX` as a line inside a block: the output of the lines since the previous marker
   must match REGEX (Python `re.search`, multiline), so a doc that says what a command prints
-  is checked on it.
+  is checked on it. Consecutive markers all apply to the same output.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ _SHELLS = {"sh", "bash", "shell"}
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """Lines of a block up to an `# expect:` marker, and the pattern their output must match."""
+    """Lines of a block up to `# expect:` markers, and the patterns their output must match."""
 
     lines: tuple[str, ...]
-    expect: str | None
+    expects: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +97,14 @@ def _segments(body: list[str]) -> tuple[Segment, ...]:
     current: list[str] = []
     for line in body:
         expect = _EXPECT.match(line)
-        if expect:
-            segments.append(Segment(tuple(current), expect.group("regex")))
+        if expect and not current and segments:  # another marker for the same output
+            last = segments[-1]
+            segments[-1] = Segment(last.lines, (*last.expects, expect.group("regex")))
+        elif expect:
+            segments.append(Segment(tuple(current), (expect.group("regex"),)))
             current = []
         else:
             current.append(line)
     if current:
-        segments.append(Segment(tuple(current), None))
+        segments.append(Segment(tuple(current), ()))
     return tuple(segments)

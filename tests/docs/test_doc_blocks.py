@@ -24,6 +24,7 @@ make serve
    X=$(echo hello)
    echo "$X world"
    # expect: ^hello world$
+   # expect: world
    echo tail
    ```
 
@@ -44,7 +45,7 @@ def test_shell_blocks_are_found_with_skip_reasons_and_expectations(tmp_path: Pat
     blocks = _blocks(tmp_path)
     assert [b.skip_reason for b in blocks] == ["starts a server", None, None]
     listed = blocks[1]
-    assert [s.expect for s in listed.segments] == ["^hello world$", None]
+    assert [s.expects for s in listed.segments] == [("^hello world$", "world"), ()]
     assert listed.segments[0].lines == ('X=$(echo hello)', 'echo "$X world"')  # indent removed
 
 
