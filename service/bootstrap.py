@@ -61,6 +61,7 @@ from service.interceptors.auth import AuthInterceptor, RefusalHook
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.interceptors.metrics import MetricsInterceptor
+from service.internal_door import InternalCredentialDoor
 from service.metrics import ServiceMetrics
 from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
@@ -93,6 +94,7 @@ class Application:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     metrics_port: int = 0  # the Prometheus endpoint's bound port; 0: metrics are off
+    internal_socket: str = ""  # the in-process credential service's private Unix socket, if any
 
     async def start(self) -> None:
         """Starts serving; health turns SERVING once storage answers."""
@@ -134,10 +136,6 @@ async def create_server(config: ServeConfig) -> Application:
             SqlAccessLog(database),
             env_lookup=os.environ.get if config.allow_env_credentials else None,
         )
-    internal_token = None
-    if vault is not None and serve_main:
-        registry, internal_token = registry.with_internal_caller()
-
     metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None  # issue 8
     server = grpc.aio.server(
         interceptors=[
@@ -158,19 +156,30 @@ async def create_server(config: ServeConfig) -> Application:
         raise RuntimeError(f"could not listen on {config.listen}")
 
     wiring = _Wiring(config, server, database, observer=metrics or NULL_OBSERVER)
+    door: InternalCredentialDoor | None = None
     if vault is not None:
+        credentials_servicer = CredentialsServicer(vault)
         wiring.register(
             credentials_pb2_grpc.add_CredentialServiceServicer_to_server,
-            CredentialsServicer(vault),
+            credentials_servicer,
             credentials_pb2,
             "CredentialService",
         )
+        if serve_main:
+            door = InternalCredentialDoor(
+                credentials_servicer,
+                on_refused=_reveal_refusals(vault),
+                max_message_bytes=config.max_message_bytes,
+            )
+            wiring.starters.insert(0, door.start)
     if serve_main:
-        channel = _credentials_channel(config, server)
+        channel = _credentials_channel(config, door)
         wiring.closers.append(channel.close)
+        if door is not None:
+            wiring.closers.append(door.stop)
         credentials = GrpcCredentialService(
             channel,
-            token=internal_token or config.credentials_token,
+            token=door.token if door is not None else config.credentials_token,
             access_reason=lambda: f"{current_call().method} for {current_call().caller}",
         )
         _add_integrations_and_health(wiring, credentials)
@@ -196,7 +205,8 @@ async def create_server(config: ServeConfig) -> Application:
         closers.append(endpoint.close)
         metrics_port = endpoint.port
     return Application(
-        server, port, database, readiness, services, closers, starters, metrics_port
+        server, port, database, readiness, services, closers, starters, metrics_port,
+        internal_socket=str(door.socket_path) if door is not None else "",
     )
 
 
@@ -388,9 +398,13 @@ def _keyring(config: ServeConfig, *, create_dev: bool) -> Keyring:
     return ensure_dev_key_file(path)
 
 
-def _credentials_channel(config: ServeConfig, server: grpc.aio.Server) -> grpc.aio.Channel:
-    """The channel of the credential client: a remote target, or a loopback port of this very
-    server (in-process topology), kept separate so TLS on the public port does not matter."""
+def _credentials_channel(
+    config: ServeConfig, door: InternalCredentialDoor | None
+) -> grpc.aio.Channel:
+    """The channel of the credential client: a remote target, or the private Unix-socket door
+    of the in-process credential service."""
+    if door is not None:
+        return grpc.aio.insecure_channel(door.target)
     if config.credentials_target:
         if config.credentials_tls_ca or config.credentials_tls_cert:
             credentials = channel_credentials(
@@ -398,8 +412,7 @@ def _credentials_channel(config: ServeConfig, server: grpc.aio.Server) -> grpc.a
             )
             return grpc.aio.secure_channel(config.credentials_target, credentials)
         return grpc.aio.insecure_channel(config.credentials_target)
-    internal_port = server.add_insecure_port("127.0.0.1:0")
-    return grpc.aio.insecure_channel(f"127.0.0.1:{internal_port}")
+    raise ValueError("no credential service: set --credentials-target")
 
 
 def _reveal_refusals(vault: CredentialVault | None) -> RefusalHook | None:
