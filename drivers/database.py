@@ -165,5 +165,7 @@ def _sqlite_on_connect(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # REPLACE then fires DELETE triggers for the rows it removes (append-only tables refuse it).
+    cursor.execute("PRAGMA recursive_triggers=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
