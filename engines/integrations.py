@@ -26,7 +26,7 @@ from engines.errors import (
 from engines.idempotency import check_request_id, earlier_create
 from engines.lookup import find_owned
 from engines.optimistic import check_etag, write_with_retry
-from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.validation import require_name, require_non_negative, require_uuid
 
 __all__ = [
@@ -305,11 +305,13 @@ class IntegrationsEngine:
         store: IntegrationStore,
         *,
         clock: Clock = system_clock,
+        page_tokens: PageTokens | None = None,
         credential_ref_check: CredentialRefCheck | None = None,
         health_tester: HealthTester | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
+        self._page_tokens = page_tokens  # None: a key of this process only
         self._credential_ref_check = credential_ref_check
         self._health_tester = health_tester
 
@@ -321,6 +323,7 @@ class IntegrationsEngine:
             page_size,
             page_token,
             {"tenant": tenant_id, "status": filters.status, "provider": filters.provider_type},
+            tokens=self._page_tokens,
         )
         rows, total = await self._store.list(tenant_id, filters, page)
         return paginate(page, rows, total, key=lambda i: (i.create_time, i.id))

@@ -37,6 +37,7 @@ from engines.data_sources import DataSourcesEngine
 from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
 from engines.observability import NULL_OBSERVER, ServiceObserver
+from engines.pagination import PageTokens
 from engines.prevention import PreventionEngine
 from engines.sql_gateway import SqlGatewayEngine
 from integrations.v1 import (
@@ -78,6 +79,7 @@ __all__ = ["Application", "create_server", "rewrap_credentials"]
 
 log = logging.getLogger("integrations.server")
 
+_PAGE_TOKEN_PURPOSE = "page-tokens"
 # Room in a response message for everything but the rows (columns, counts, framing).
 _RESPONSE_OVERHEAD_BYTES = 64 * 1024
 
@@ -123,6 +125,7 @@ async def create_server(config: ServeConfig) -> Application:
     if not serve_credentials and not serve_main:
         raise ValueError("--only credentials and --credentials-target exclude each other")
     keyring = _keyring(config, create_dev=True) if serve_credentials else None
+    page_tokens = _page_tokens(config, keyring)
 
     database = Database(config.database_url)
     if config.apply_migrations:
@@ -134,6 +137,7 @@ async def create_server(config: ServeConfig) -> Application:
             keyring,
             SqlCredentialStore(database),
             SqlAccessLog(database),
+            page_tokens=page_tokens,
             env_lookup=os.environ.get if config.allow_env_credentials else None,
         )
     metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None  # issue 8
@@ -155,7 +159,9 @@ async def create_server(config: ServeConfig) -> Application:
     if port == 0:
         raise RuntimeError(f"could not listen on {config.listen}")
 
-    wiring = _Wiring(config, server, database, observer=metrics or NULL_OBSERVER)
+    wiring = _Wiring(
+        config, server, database, observer=metrics or NULL_OBSERVER, page_tokens=page_tokens
+    )
     door: InternalCredentialDoor | None = None
     if vault is not None:
         credentials_servicer = CredentialsServicer(vault)
@@ -221,6 +227,7 @@ class _Wiring:
     server: grpc.aio.Server
     database: Database
     observer: ServiceObserver
+    page_tokens: PageTokens
     services: list[str] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -259,6 +266,7 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
     wiring.closers.insert(0, health_runtime.stop)
     integrations_engine = IntegrationsEngine(
         integration_store,
+        page_tokens=wiring.page_tokens,
         credential_ref_check=credentials.exists,
         health_tester=health_engine,
     )
@@ -280,7 +288,9 @@ def _add_prevention(wiring: _Wiring) -> None:
     """PreventionService (issue 7)."""
     wiring.register(
         prevention_pb2_grpc.add_PreventionServiceServicer_to_server,
-        PreventionServicer(PreventionEngine(SqlPreventionStore(wiring.database))),
+        PreventionServicer(
+            PreventionEngine(SqlPreventionStore(wiring.database), page_tokens=wiring.page_tokens)
+        ),
         prevention_pb2,
         "PreventionService",
     )
@@ -301,6 +311,7 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
         SqlGatewayStore(wiring.database),
         CachedCredentialService(credentials, ttl_seconds=config.sql_credential_cache_seconds),
         sql_runner,
+        page_tokens=wiring.page_tokens,
         result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
         observer=wiring.observer,
     )
@@ -325,6 +336,7 @@ def _add_connectors_and_data_sources(
                 SqlConnectorStore(wiring.database),
                 tester,
                 credentials,
+                page_tokens=wiring.page_tokens,
                 credential_ref_check=credentials.exists,
             )
         ),
@@ -334,7 +346,12 @@ def _add_connectors_and_data_sources(
     wiring.register(
         data_sources_pb2_grpc.add_DataSourcesServiceServicer_to_server,
         DataSourcesServicer(
-            DataSourcesEngine(SqlDataSourceStore(wiring.database), tester, credentials)
+            DataSourcesEngine(
+                SqlDataSourceStore(wiring.database),
+                tester,
+                credentials,
+                page_tokens=wiring.page_tokens,
+            )
         ),
         data_sources_pb2,
         "DataSourcesService",
@@ -396,6 +413,23 @@ def _keyring(config: ServeConfig, *, create_dev: bool) -> Keyring:
         path,
     )
     return ensure_dev_key_file(path)
+
+
+def _page_tokens(config: ServeConfig, keyring: Keyring | None) -> PageTokens:
+    """The signer of page tokens: a key derived from the master keys, so replicas accept each
+    other's tokens and they survive restarts and key rotations; without master keys (a main
+    service whose credential service is remote and that has none configured), a key of this
+    process only."""
+    if keyring is None and (config.master_keys or config.master_key_file):
+        keyring = _keyring(config, create_dev=False)
+    if keyring is None:
+        log.warning(
+            "no master key configured here: page tokens are signed with a key of this process "
+            "only, so they do not survive a restart or work on another replica; configure "
+            "CREDENTIAL_MASTER_KEYS or --master-key-file"
+        )
+        return PageTokens.ephemeral()
+    return PageTokens(keyring.purpose_keys(_PAGE_TOKEN_PURPOSE))
 
 
 def _credentials_channel(
