@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-__all__ = ["pem_files"]
+__all__ = ["pem_files", "server_tls_options"]
 
 Issuer = tuple[x509.Name, ec.EllipticCurvePrivateKey]
 
@@ -67,3 +67,15 @@ def pem_files(directory: Path) -> dict[str, bytes]:
     for name, data in parts.items():
         (directory / name).write_bytes(data)
     return parts
+
+
+def server_tls_options(directory: Path, *, client_ca: bool) -> dict[str, str]:
+    """`serve_config` overrides for TLS with the files `pem_files(directory)` wrote; with
+    `client_ca`, mutual TLS."""
+    options = {
+        "tls_cert": str(directory / "server.pem"),
+        "tls_key": str(directory / "server.key"),
+    }
+    if client_ca:
+        options["tls_client_ca"] = str(directory / "ca.pem")
+    return options

@@ -24,7 +24,7 @@ from service import cli
 from service.bootstrap import create_server
 from tests.conftest import serve_config
 from tests.secrets_registry import register_secret
-from tests.service.certificates import pem_files
+from tests.service.certificates import pem_files, server_tls_options
 from tests.service.secret_scan import secrets_in_database
 from tests.service.servers import started
 from tests.support import RunningServer, new_tenant, rich_error
@@ -110,9 +110,7 @@ async def test_remote_credential_service(database_url: str, tmp_path: Path) -> N
 
 async def test_tls(database_url: str, tmp_path: Path) -> None:
     pem = pem_files(tmp_path)
-    config = serve_config(
-        database_url, tls_cert=str(tmp_path / "server.pem"), tls_key=str(tmp_path / "server.key")
-    )
+    config = serve_config(database_url, **server_tls_options(tmp_path, client_ca=False))
     app = await create_server(config)
     await app.start()
     target = f"127.0.0.1:{app.port}"
@@ -136,12 +134,7 @@ async def test_tls(database_url: str, tmp_path: Path) -> None:
 async def test_mutual_tls(database_url: str, tmp_path: Path) -> None:
     pem = pem_files(tmp_path)
     app = await create_server(
-        serve_config(
-            database_url,
-            tls_cert=str(tmp_path / "server.pem"),
-            tls_key=str(tmp_path / "server.key"),
-            tls_client_ca=str(tmp_path / "ca.pem"),
-        )
+        serve_config(database_url, **server_tls_options(tmp_path, client_ca=True))
     )
     await app.start()
     target = f"127.0.0.1:{app.port}"

@@ -18,7 +18,7 @@ from integrations.v1 import integrations_pb2, integrations_pb2_grpc
 from service.bootstrap import create_server
 from tests.conftest import serve_config
 from tests.secrets_registry import register_secret
-from tests.service.certificates import pem_files
+from tests.service.certificates import pem_files, server_tls_options
 from tests.support import new_tenant
 
 SECRET = register_secret("sk-one-door-0b1c2d3e4f")
@@ -71,12 +71,7 @@ async def test_only_the_public_mtls_listener_serves_integrations(
     pem = pem_files(tmp_path)
     before = _socket_inodes()
     app = await create_server(
-        serve_config(
-            database_url,
-            tls_cert=str(tmp_path / "server.pem"),
-            tls_key=str(tmp_path / "server.key"),
-            tls_client_ca=str(tmp_path / "ca.pem"),
-        )
+        serve_config(database_url, **server_tls_options(tmp_path, client_ca=True))
     )
     await app.start()
     tenant = new_tenant()
