@@ -25,7 +25,16 @@ from service.interceptors.logging import RpcLoggingInterceptor
 __all__ = ["InternalCredentialDoor"]
 
 _SOCKET_NAME = "credentials.sock"
+_PREFIX = "integrations-credentials-"
+_MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
 _CREDENTIAL_SERVICE = credentials_pb2.DESCRIPTOR.services_by_name["CredentialService"].full_name
+
+
+def _temp_parent() -> str:
+    """The temporary directory ($TMPDIR), or /tmp when a socket path under it would not fit."""
+    parent = tempfile.gettempdir()
+    room = len(parent) + len(_PREFIX) + len(_SOCKET_NAME) + 10  # mkdtemp adds 8 characters
+    return parent if room <= _MAX_SOCKET_PATH else "/tmp"
 
 
 class InternalCredentialDoor:
@@ -40,7 +49,7 @@ class InternalCredentialDoor:
         max_message_bytes: int,
     ) -> None:
         registry, self.token = CallerRegistry.internal_only()
-        self._directory = Path(tempfile.mkdtemp(prefix="integrations-credentials-"))  # 0700
+        self._directory = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=_temp_parent()))  # 0700
         self.socket_path = self._directory / _SOCKET_NAME
         self._server = grpc.aio.server(
             interceptors=[
