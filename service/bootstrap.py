@@ -96,10 +96,13 @@ class Application:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     metrics_port: int = 0  # the Prometheus endpoint's bound port; 0: metrics are off
-    internal_socket: str = ""  # the in-process credential service's private Unix socket, if any
+    # The in-process credential service's private door, opened before and closed after the rest.
+    door: InternalCredentialDoor | None = None
 
     async def start(self) -> None:
         """Starts serving; health turns SERVING once storage answers."""
+        if self.door is not None:
+            await self.door.start()
         await self.server.start()
         await self.readiness.start()
         for begin in self.starters:
@@ -111,6 +114,8 @@ class Application:
         await self.server.stop(grace)
         for close in self.closers:
             await close()
+        if self.door is not None:
+            await self.door.stop()
         await self.database.dispose()
 
 
@@ -177,12 +182,9 @@ async def create_server(config: ServeConfig) -> Application:
                 on_refused=_reveal_refusals(vault),
                 max_message_bytes=config.max_message_bytes,
             )
-            wiring.starters.insert(0, door.start)
     if serve_main:
         channel = _credentials_channel(config, door)
         wiring.closers.append(channel.close)
-        if door is not None:
-            wiring.closers.append(door.stop)
         credentials = GrpcCredentialService(
             channel,
             token=door.token if door is not None else config.credentials_token,
@@ -212,7 +214,7 @@ async def create_server(config: ServeConfig) -> Application:
         metrics_port = endpoint.port
     return Application(
         server, port, database, readiness, services, closers, starters, metrics_port,
-        internal_socket=str(door.socket_path) if door is not None else "",
+        door=door,
     )
 
 
