@@ -7,7 +7,7 @@ import asyncio
 import base64
 import socket
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -73,11 +73,6 @@ async def _gateway_backends(customer: CustomerDatabase, state: str | None = None
         pytest.param(Decimal("12.30"), 12.3, id="numeric-short"),
         pytest.param(Decimal("1234567890.123456789"), "1234567890.123456789", id="numeric-long"),
         pytest.param(Decimal("NaN"), "NaN", id="numeric-nan"),
-        pytest.param(date(2024, 2, 29), "2024-02-29", id="date"),
-        pytest.param(
-            datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "2024-01-02T03:04:05+00:00",
-            id="timestamptz",
-        ),
         pytest.param(b"\x00\xff", base64.b64encode(b"\x00\xff").decode(), id="bytea"),
         pytest.param([1, None, 2**60], [1, None, str(2**60)], id="array"),
     ],
@@ -352,7 +347,7 @@ async def test_timestamp_values_bind_to_both_timestamp_types(
     )
     assert result.rows == (
         {"naive": "2024-05-01T10:00:00", "aware": "2024-05-01T10:00:00+00:00",
-         "forever": datetime.max.isoformat()},
+         "forever": "infinity"},
     )
 
 
