@@ -200,10 +200,11 @@ def _query_error(exc: Exception, query: BoundQuery, connection_string: str) -> S
             "the query ran past its time limit and was cancelled on the database server",
             reason="QUERY_TIMEOUT",
         )
-    if isinstance(exc, asyncpg.DataError):
-        # Raised before sending: a value does not fit the type the database expects.
-        match = _ARGUMENT_RE.search(str(exc))
-        index = int(match.group(1)) - 1 if match else -1
+    match = _ARGUMENT_RE.search(str(exc)) if isinstance(exc, asyncpg.DataError) else None
+    if match is not None:
+        # Raised by the driver before sending: a value does not fit the placeholder's type.
+        # (The database's own class 22 errors are asyncpg.DataError too; they follow below.)
+        index = int(match.group(1)) - 1
         name = query.parameter_names[index] if 0 <= index < len(query.parameter_names) else ""
         return InvalidArgument.single(
             f"parameters.{name}" if name else "parameters",
@@ -211,12 +212,6 @@ def _query_error(exc: Exception, query: BoundQuery, connection_string: str) -> S
             reason="TARGET_REJECTED_VALUE",
         )
     message = _scrub(getattr(exc, "message", "") or str(exc), connection_string)
-    if isinstance(exc, asyncpg.InterfaceError):  # the only one run() passes: argument count
-        return InvalidArgument.single(
-            "template_id",
-            f"the template's SQL and its declared parameters disagree: {message}",
-            reason="TEMPLATE_PARAMETERS_MISMATCH",
-        )
     sqlstate = getattr(exc, "sqlstate", "") or ""
     metadata = {"sqlstate": sqlstate}
     if sqlstate == "25006":
@@ -225,10 +220,12 @@ def _query_error(exc: Exception, query: BoundQuery, connection_string: str) -> S
             f"the database refused to write in a read-only transaction: {message}",
             metadata=metadata,
         )
-    if sqlstate in ("42P18", "08P01"):
+    # run() passes only the InterfaceError of a wrong argument count (e.g. a `$2` the template's
+    # declaration does not know about); 42P18 is a placeholder whose type cannot be inferred.
+    if isinstance(exc, asyncpg.InterfaceError) or sqlstate in ("42P18", "08P01"):
         return InvalidArgument.single(
             "template_id",
-            f"the template's SQL and its declared parameters disagree: {message}",
+            f"the template's SQL does not fit its declared parameters: {message}",
             reason="TEMPLATE_PARAMETERS_MISMATCH", metadata=metadata,
         )
     if sqlstate.startswith("22"):

@@ -46,6 +46,7 @@ _TEXT_TYPES = (
     "pg_lsn", "txid_snapshot", "pg_snapshot", "tid", "record", "jsonpath", "xml",
 )
 _TEXT_KINDS = (b"c", b"r", b"m")  # composite, range, multirange
+_CHAR_OID = 18  # the one-byte "char" (asyncpg would return bytes); not in asyncpg's name map
 
 
 class UnrenderableValue(Exception):
@@ -109,6 +110,7 @@ def install_text_codecs(conn: asyncpg.Connection) -> None:
     oids = asyncpg.protocol.BUILTIN_TYPE_NAME_MAP
     for name in _TEXT_TYPES:
         _text_codec(conn, oids[name], name, "pg_catalog")
+    _text_codec(conn, _CHAR_OID, "char", "pg_catalog")
     _text_codec(conn, oids["timestamp"], "timestamp", "pg_catalog", _timestamp_text,
                 _as_utc_wall_time)
     _text_codec(conn, oids["timestamptz"], "timestamptz", "pg_catalog", _timestamp_text)
