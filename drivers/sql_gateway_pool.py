@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from drivers.receive_limit import ReceiveLimit
 from drivers.sql_values import (
     SESSION_SETTINGS,
     GatewayConnection,
@@ -49,7 +50,7 @@ from engines.errors import (
     Unavailable,
 )
 from engines.sql_gateway import BoundQuery, QueryLimits, QueryTarget
-from engines.sql_results import QueryResult, ResultBuilder
+from engines.sql_results import QueryResult, ResultBuilder, TruncationReason
 
 __all__ = ["PostgresQueryRunner", "to_json_value"]
 
@@ -57,6 +58,7 @@ log = logging.getLogger("integrations.sql_gateway")
 
 _FIRST_BATCH = 2  # one round trip for the common zero- or one-row result, little memory if huge
 _MAX_BATCH = 100
+_RECEIVE_MARGIN = 256 * 1024  # protocol framing; a row's wire size is about its response size
 _ARGUMENT_RE = re.compile(r"query argument \$(\d+)")
 _APPLICATION_NAME = "integrations-sql-gateway"
 # DISCARD ALL, spelled out: DISCARD ALL itself cannot run in a multi-statement round trip.
@@ -86,42 +88,47 @@ def _unique_columns(names: Sequence[str]) -> list[str]:
     return result
 
 
+class _ResultTooLarge(Exception):
+    """The rows arriving passed the receive limit; the connection was aborted."""
+
+
 async def _fetch_capped(
-    conn: asyncpg.Connection, query: BoundQuery, limits: QueryLimits
+    conn: asyncpg.Connection, query: BoundQuery, limits: QueryLimits, limit: ReceiveLimit
 ) -> QueryResult:
     """Reads rows until a cap is reached. Each batch asks for as many rows as could still fit
-    if they were as large as the largest row so far (plus one, to tell whether more exist), so
-    what is held beyond the result is about one batch of rows the size of those seen."""
-    cursor = await conn.cursor(query.sql, *query.values)
-    builder: ResultBuilder | None = None
+    if they were as large as the largest row so far (plus one, to tell whether more exist), and
+    the connection receives at most the byte cap plus a margin, so a few huge rows cost about
+    the cap, not their size."""
+    statement = await conn.prepare(query.sql)
+    builder = _builder([attribute.name for attribute in statement.get_attributes()], limits)
+    cursor = await statement.cursor(*query.values)
     batch = min(limits.max_rows + 1, _FIRST_BATCH)
-    while True:
-        records = await cursor.fetch(batch)
-        if builder is None:
-            if not records:
-                builder = _builder(await _statement_columns(conn, query), limits)
-                break
-            builder = _builder(list(records[0].keys()), limits)
-        for record in records:
-            if not builder.offer([to_json_value(v) for v in record.values()]):
+    limit.arm(limits.max_result_bytes + _RECEIVE_MARGIN)
+    try:
+        while True:
+            records = await cursor.fetch(batch)
+            for record in records:
+                if not builder.offer([to_json_value(v) for v in record.values()]):
+                    return builder.build()
+            if len(records) < batch:
                 return builder.build()
-        if len(records) < batch:
-            break
-        fitting = builder.remaining_bytes // max(1, builder.largest_row_bytes)
-        batch = max(1, min(_MAX_BATCH, builder.remaining_rows + 1, fitting + 1))
-    return builder.build()
+            fitting = builder.remaining_bytes // max(1, builder.largest_row_bytes)
+            batch = max(1, min(_MAX_BATCH, builder.remaining_rows + 1, fitting + 1))
+    except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+        if not limit.exceeded:
+            raise
+        if not limits.read_only:
+            raise _ResultTooLarge() from None
+        builder.stop(TruncationReason.MAX_RESULT_BYTES)
+        return builder.build()
+    finally:
+        limit.disarm()
 
 
 def _builder(names: Sequence[str], limits: QueryLimits) -> ResultBuilder:
     return ResultBuilder(
         _unique_columns(names), max_rows=limits.max_rows, max_result_bytes=limits.max_result_bytes
     )
-
-
-async def _statement_columns(conn: asyncpg.Connection, query: BoundQuery) -> list[str]:
-    # Only for empty results (no record to read the names from).
-    statement = await conn.prepare(query.sql)
-    return [attribute.name for attribute in statement.get_attributes()]
 
 
 async def _run_in_transaction(
@@ -135,12 +142,16 @@ async def _run_in_transaction(
     timeout_ms = max(1, int(limits.timeout_seconds * 1000))
     # SET takes no bind parameters; both values are ours (a mode and an int), never caller input.
     await conn.execute(f"BEGIN {mode}; SET LOCAL statement_timeout = {timeout_ms}")
+    limit: ReceiveLimit = conn.receive_limit
     try:
-        result = await _fetch_capped(conn, query, limits)
+        result = await _fetch_capped(conn, query, limits, limit)
+        if limit.exceeded:  # aborted below asyncpg, which has let go of it: nothing to end
+            return result
         # A read-only query ends in ROLLBACK, which also undoes any session setting it changed.
         await conn.execute(f"{'ROLLBACK' if limits.read_only else 'COMMIT'}; {_SESSION_RESET}")
     except BaseException:
-        await _abandon(conn)
+        if not limit.exceeded:
+            await _abandon(conn)
         raise
     return result
 
@@ -171,6 +182,7 @@ async def _prepare_connection(conn: asyncpg.Connection) -> None:
             metadata={"role_attribute": "superuser" if row[0] else ",".join(row[1])},
         )
     install_text_codecs(conn)
+    conn.receive_limit = ReceiveLimit(conn._transport)
 
 
 def _scrub(message: str, connection_string: str) -> str:
@@ -348,6 +360,12 @@ class PostgresQueryRunner:
         except TimeoutError:
             raise DeadlineExceeded(
                 "the query ran past its time limit and was cancelled", reason="QUERY_TIMEOUT"
+            ) from None
+        except _ResultTooLarge:
+            raise FailedPrecondition(
+                "RESULT_TOO_LARGE",
+                "the query's rows are larger than the gateway's max_result_bytes allows, so "
+                "reading stopped and nothing was committed",
             ) from None
         except UnrenderableValue as exc:
             raise FailedPrecondition(

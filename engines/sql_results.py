@@ -120,6 +120,10 @@ class ResultBuilder:
         self._largest = max(self._largest, size)
         return True
 
+    def stop(self, reason: TruncationReason) -> None:
+        """Marks the result truncated: more rows exist, and they are not read."""
+        self._reason = reason
+
     def build(self) -> QueryResult:
         return QueryResult(
             columns=self.columns,
