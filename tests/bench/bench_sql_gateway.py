@@ -3,14 +3,27 @@ replaces, a client that connects, fetches and closes for every query; then a tem
 1,000,000 rows under a 1,000-row cap (latency, and the server's peak memory growth).
 
 Run with `.venv/bin/python -m tests.bench sql_gateway`. Figures are ratios to baselines measured
-in the same run against the same database and template."""
+in the same run against the same database and template. With `SQL_BENCH_BASELINE=<git ref>` a
+second server runs that commit's code in the same rounds (e.g. the commit before a change to
+the gateway), for a before/after ratio from one run.
+
+The customer database is read through a role that is not a superuser (the gateway refuses
+superusers)."""
 
 from __future__ import annotations
 
 import contextlib
+import io
+import os
 import statistics
+import subprocess
+import tarfile
+import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import grpc
@@ -20,7 +33,7 @@ from sqlalchemy.engine import make_url
 
 from integrations.v1 import sql_gateway_pb2 as pb
 from integrations.v1 import sql_gateway_pb2_grpc
-from tests.bench.harness import LoadResult, ServerProcess, postgres_database, run_load
+from tests.bench.harness import ROOT, LoadResult, ServerProcess, postgres_database, run_load
 
 CONCURRENCY = 8
 ROUNDS = 2
@@ -52,6 +65,35 @@ async def _seed(dsn: str) -> None:
         )
     finally:
         await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def _reader(dsn: str) -> AsyncIterator[str]:
+    """A login role that may only read the seeded tables; yields its DSN."""
+    role = f"ibench_reader_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'CREATE ROLE "{role}" LOGIN; GRANT SELECT ON orders, big TO "{role}"')
+    finally:
+        await conn.close()
+    try:
+        yield make_url(dsn).set(username=role, password=None).render_as_string(hide_password=False)
+    finally:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"')
+        finally:
+            await conn.close()
+
+
+@contextlib.contextmanager
+def _source_tree(ref: str) -> Iterator[Path]:
+    """The tree of commit `ref`, extracted to a temporary directory."""
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True)
+    with tempfile.TemporaryDirectory(prefix="sqlgw-baseline-") as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(tmp, filter="data")
+        yield Path(tmp)
 
 
 def _memory_kib(pid: int) -> dict[str, int]:
@@ -104,17 +146,14 @@ async def _setup(stub: sql_gateway_pb2_grpc.SqlGatewayServiceStub) -> str:
 
 
 async def main() -> None:
+    baseline_ref = os.environ.get("SQL_BENCH_BASELINE", "")
     async with contextlib.AsyncExitStack() as stack:
         service_url = await stack.enter_async_context(postgres_database())
-        customer_dsn = _dsn(await stack.enter_async_context(postgres_database()))
-        await _seed(customer_dsn)
-        server = ServerProcess(
-            service_url,
-            "--sql-pool-size",
-            str(CONCURRENCY),
-            "--allow-env-credentials",
-            env={ENV_NAME: customer_dsn},
-        )
+        owner_dsn = _dsn(await stack.enter_async_context(postgres_database()))
+        await _seed(owner_dsn)
+        customer_dsn = await stack.enter_async_context(_reader(owner_dsn))
+        server_args = ("--sql-pool-size", str(CONCURRENCY), "--allow-env-credentials")
+        server = ServerProcess(service_url, *server_args, env={ENV_NAME: customer_dsn})
         await stack.enter_async_context(server)
         assert server.process is not None
         pid = server.process.pid
@@ -122,19 +161,34 @@ async def main() -> None:
         stub = sql_gateway_pb2_grpc.SqlGatewayServiceStub(channel)
         health = health_pb2_grpc.HealthStub(channel)
         gateway_id = await _setup(stub)
+        baseline_stub, baseline_gateway = None, ""
+        if baseline_ref:
+            tree = stack.enter_context(_source_tree(baseline_ref))
+            baseline_url = await stack.enter_async_context(postgres_database())
+            baseline = ServerProcess(baseline_url, *server_args, env={ENV_NAME: customer_dsn},
+                                     root=tree)
+            await stack.enter_async_context(baseline)
+            baseline_channel = await stack.enter_async_context(
+                grpc.aio.insecure_channel(baseline.address))
+            baseline_stub = sql_gateway_pb2_grpc.SqlGatewayServiceStub(baseline_channel)
+            baseline_gateway = await _setup(baseline_stub)
 
         async def health_check(i: int) -> object:
             return await health.Check(health_pb2.HealthCheckRequest())
 
-        async def pooled(i: int) -> object:
-            result = await stub.ExecuteQuery(
-                pb.ExecuteQueryRequest(
-                    tenant_id=TENANT, gateway_id=gateway_id, template_id="order-by-id",
-                    parameters={"id": struct_pb2.Value(number_value=i % 10000 + 1)},
+        def execute(on: sql_gateway_pb2_grpc.SqlGatewayServiceStub, gateway: str) -> Any:
+            async def call(i: int) -> object:
+                result = await on.ExecuteQuery(
+                    pb.ExecuteQueryRequest(
+                        tenant_id=TENANT, gateway_id=gateway, template_id="order-by-id",
+                        parameters={"id": struct_pb2.Value(number_value=i % 10000 + 1)},
+                    )
                 )
-            )
-            assert result.row_count == 1
-            return result
+                assert result.row_count == 1
+                return result
+            return call
+
+        pooled = execute(stub, gateway_id)
 
         async def connect_per_query(i: int) -> object:
             conn = await asyncpg.connect(customer_dsn)
@@ -148,6 +202,8 @@ async def main() -> None:
         print(f"concurrency {CONCURRENCY}, same database, same template ({ORDER_SQL!r}); "
               f"best of {ROUNDS} alternating rounds (the machine is shared)")
         rounds: dict[str, list[LoadResult]] = {"health": [], "direct": [], "gateway": []}
+        if baseline_stub is not None:
+            rounds["baseline"] = []
         for _ in range(ROUNDS):
             rounds["health"].append(await run_load(
                 "health Check (reference)", health_check,
@@ -158,12 +214,15 @@ async def main() -> None:
             rounds["gateway"].append(await run_load(
                 "ExecuteQuery via gRPC (pooled)", pooled,
                 concurrency=CONCURRENCY, total_calls=POOLED_CALLS))
-        baseline, direct, gateway = (
-            max(rounds[name], key=lambda r: r.throughput) for name in ("health", "direct", "gateway")
-        )
-        print(baseline.line())
-        print(direct.line(baseline))
-        print(gateway.line(baseline))
+            if baseline_stub is not None:
+                rounds["baseline"].append(await run_load(
+                    f"ExecuteQuery at {baseline_ref[:12]}", execute(baseline_stub, baseline_gateway),
+                    concurrency=CONCURRENCY, total_calls=POOLED_CALLS))
+        best = {name: max(runs, key=lambda r: r.throughput) for name, runs in rounds.items()}
+        baseline_health, direct, gateway = best["health"], best["direct"], best["gateway"]
+        print(baseline_health.line())
+        print(direct.line(baseline_health))
+        print(gateway.line(baseline_health))
         ratios = [
             g.throughput / d.throughput
             for g, d in zip(rounds["gateway"], rounds["direct"], strict=True)
@@ -171,6 +230,15 @@ async def main() -> None:
         print(f"ExecuteQuery / connect-per-query throughput: best rounds "
               f"{gateway.throughput / direct.throughput:.2f}x; per round "
               f"{', '.join(f'{r:.2f}x' for r in ratios)} (target >= 5x)")
+        if "baseline" in best:
+            print(best["baseline"].line(baseline_health))
+            per_round = [
+                g.throughput / b.throughput
+                for g, b in zip(rounds["gateway"], rounds["baseline"], strict=True)
+            ]
+            print(f"ExecuteQuery this tree / {baseline_ref}: best rounds "
+                  f"{gateway.throughput / best['baseline'].throughput:.2f}x; per round "
+                  f"{', '.join(f'{r:.2f}x' for r in per_round)}")
 
         # A template producing 1,000,000 rows under a 1,000-row cap.
         before = _memory_kib(pid)
