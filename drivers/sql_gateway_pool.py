@@ -52,7 +52,7 @@ from engines.errors import (
 from engines.sql_gateway import BoundQuery, QueryLimits, QueryTarget
 from engines.sql_results import QueryResult, ResultBuilder, TruncationReason
 
-__all__ = ["PostgresQueryRunner", "to_json_value"]
+__all__ = ["PostgresQueryRunner"]
 
 log = logging.getLogger("integrations.sql_gateway")
 

@@ -36,7 +36,7 @@ from integrations.v1 import sql_gateway_pb2_grpc
 from tests.bench.harness import ROOT, LoadResult, ServerProcess, postgres_database, run_load
 
 CONCURRENCY = 8
-ROUNDS = 2
+ROUNDS = int(os.environ.get("SQL_BENCH_ROUNDS", "2"))
 POOLED_CALLS = 2000
 CONNECT_PER_QUERY_CALLS = 400
 BIG_ROWS = 1_000_000
@@ -44,6 +44,8 @@ BIG_CALLS = 10
 TENANT = "0b5e6c1e-0000-4000-8000-000000000001"
 ORDER_SQL = "SELECT id, customer, amount, placed_on FROM orders WHERE id = $1"
 BIG_SQL = "SELECT id, label FROM big"
+HUGE_SQL = "SELECT g, repeat('f', 6000000) AS blob FROM generate_series(1, 50) g"
+HUGE_CAP = 1 << 20
 ENV_NAME = "SQLGW_BENCH_CUSTOMER_DSN"
 
 
@@ -133,16 +135,32 @@ async def _setup(stub: sql_gateway_pb2_grpc.SqlGatewayServiceStub) -> str:
             ),
         )
     )
+    await stub.CreateQueryTemplate(
+        pb.CreateQueryTemplateRequest(
+            tenant_id=TENANT,
+            template=pb.QueryTemplate(id="huge", name="50 rows of 6 MB", sql=HUGE_SQL, read_only=True),
+        )
+    )
     gateway = await stub.CreateGateway(
         pb.CreateGatewayRequest(
             tenant_id=TENANT,
             gateway=pb.Gateway(
                 name="bench", connection_string_ref=f"env://{ENV_NAME}",
-                allowed_template_ids=["order-by-id", "big"], max_rows=1000, timeout_seconds=60,
+                allowed_template_ids=["order-by-id", "big", "huge"], max_rows=1000,
+                timeout_seconds=60,
             ),
         )
     )
-    return str(gateway.id)
+    capped = await stub.CreateGateway(
+        pb.CreateGatewayRequest(
+            tenant_id=TENANT,
+            gateway=pb.Gateway(
+                name="capped", connection_string_ref=f"env://{ENV_NAME}",
+                allowed_template_ids=["huge"], max_result_bytes=HUGE_CAP, timeout_seconds=60,
+            ),
+        )
+    )
+    return f"{gateway.id} {capped.id}"
 
 
 async def main() -> None:
@@ -160,7 +178,7 @@ async def main() -> None:
         channel = await stack.enter_async_context(grpc.aio.insecure_channel(server.address))
         stub = sql_gateway_pb2_grpc.SqlGatewayServiceStub(channel)
         health = health_pb2_grpc.HealthStub(channel)
-        gateway_id = await _setup(stub)
+        gateway_id, capped_id = (await _setup(stub)).split()
         baseline_stub, baseline_gateway = None, ""
         if baseline_ref:
             tree = stack.enter_context(_source_tree(baseline_ref))
@@ -171,7 +189,7 @@ async def main() -> None:
             baseline_channel = await stack.enter_async_context(
                 grpc.aio.insecure_channel(baseline.address))
             baseline_stub = sql_gateway_pb2_grpc.SqlGatewayServiceStub(baseline_channel)
-            baseline_gateway = await _setup(baseline_stub)
+            baseline_gateway = (await _setup(baseline_stub)).split()[0]
 
         async def health_check(i: int) -> object:
             return await health.Check(health_pb2.HealthCheckRequest())
@@ -269,3 +287,16 @@ async def main() -> None:
         print(f"server memory: RSS before {before['VmRSS'] / 1024:.1f} MiB, peak during "
               f"{after['VmHWM'] / 1024:.1f} MiB, growth {growth_kib / 1024:.1f} MiB "
               f"(target < 64 MiB; peak {'reset before the run' if peak_reset else 'since start'})")
+
+        # 50 rows of 6 MB under a 1 MiB byte cap: the server's peak memory growth.
+        before = _memory_kib(pid)
+        peak_reset = _reset_peak(pid)
+        result = await stub.ExecuteQuery(
+            pb.ExecuteQueryRequest(tenant_id=TENANT, gateway_id=capped_id, template_id="huge")
+        )
+        after = _memory_kib(pid)
+        assert result.truncated
+        growth_kib = after["VmHWM"] - before["VmRSS"]
+        print(f"50 x 6 MB rows at max_result_bytes 1 MiB: {result.row_count} rows, server peak "
+              f"growth {growth_kib / 1024:.1f} MiB (target <= 3 MiB; peak "
+              f"{'reset before the run' if peak_reset else 'since start'})")

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from drivers.sql_gateway_pool import PostgresQueryRunner, to_json_value
+from drivers.sql_gateway_pool import PostgresQueryRunner
+from drivers.sql_values import to_json_value
 from engines.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, Unavailable
 from engines.sql_gateway import BoundQuery, QueryLimits, QueryTarget
 from engines.sql_results import TruncationReason, row_wire_size
