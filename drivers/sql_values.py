@@ -145,7 +145,8 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         if value.is_finite() and len(value.as_tuple().digits) <= _MAX_EXACT_DIGITS:
             return float(value)
-        return str(value)  # NaN, Infinity, -Infinity and long decimals, as PostgreSQL writes them
+        # Positional, as PostgreSQL writes it (str() would give 1E+30); NaN and Infinity as is.
+        return format(value, "f")
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, (bytes, bytearray, memoryview)):

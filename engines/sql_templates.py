@@ -3,7 +3,8 @@
 A template is one SQL statement whose `$1..$N` placeholders are exactly its N declared
 parameters. The SQL is scanned with a small lexer that knows PostgreSQL's quoting (`'...'`,
 `E'...'`, `"..."`, `$tag$...$tag$`) and comments, so a `;` or `$2` inside a literal is not
-mistaken for code.
+mistaken for code; engines/sql_statements.py decides from its code tokens whether the statement
+is of an allowed kind.
 """
 
 from __future__ import annotations
