@@ -102,8 +102,9 @@ class Gateway:
 
 @dataclass(frozen=True, slots=True)
 class QueryTarget:
-    """The database to run on. `source` identifies where the connection string came from
-    (tenant and ref), so a runner can tell when it rotates."""
+    """The database to run on. `source` names who may share pooled connections (one tenant's
+    one gateway, in one mode); a different connection string under the same source means the
+    credential rotated."""
 
     source: str
     connection_string: str
@@ -333,7 +334,7 @@ class SqlGatewayEngine:
                 metadata={"gateway_id": gateway.id},
             ) from None
         return QueryTarget(
-            source=f"{gateway.tenant_id}:{gateway.connection_string_ref}",
+            source=f"{gateway.tenant_id}:{gateway.id}:{'ro' if gateway.read_only else 'rw'}",
             connection_string=credential.value,
         )
 
