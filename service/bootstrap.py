@@ -172,6 +172,7 @@ async def create_server(config: ServeConfig) -> Application:
             channel,
             token=internal_token or config.credentials_token,
             access_reason=lambda: f"{current_call().method} for {current_call().caller}",
+            rpc=lambda: current_call().method,
         )
         _add_integrations_and_health(wiring, credentials)
         _add_prevention(wiring)
@@ -293,6 +294,7 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
         sql_runner,
         result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
         observer=wiring.observer,
+        credential_ref_check=credentials.exists,
     )
     wiring.register(
         pb_sql_grpc.add_SqlGatewayServiceServicer_to_server,

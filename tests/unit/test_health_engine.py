@@ -130,14 +130,20 @@ class FakeHealthStore:
 class FakeCredentials:
     def __init__(self) -> None:
         self.asked: list[str] = []
+        self.destinations: list[str | None] = []
 
-    async def get(self, credential_ref: str, tenant_id: str) -> Credential:
+    async def use(
+        self, credential_ref: str, tenant_id: str, destination: str | None
+    ) -> Credential:
         self.asked.append(credential_ref)
+        self.destinations.append(destination)
         if credential_ref != "env://GOOD":
             raise NotFound("credential", credential_ref)
         return Credential(KEY)
 
-    async def store(self, tenant_id: str, name: str, secret: str) -> str:
+    async def store(
+        self, tenant_id: str, name: str, secret: str, destinations: Sequence[str]
+    ) -> str:
         raise NotImplementedError
 
     async def delete(self, tenant_id: str, credential_ref: str) -> None:
@@ -156,6 +162,9 @@ class FakeProbe:
         self.in_flight = 0
         self.max_in_flight = 0
         self.cancelled = 0
+
+    def destination(self, integration: Integration) -> str | None:
+        return "provider.example:443"
 
     async def probe(self, integration: Integration, key: str) -> ProbeObservation:
         self.calls.append(integration.name)
