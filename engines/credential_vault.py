@@ -672,14 +672,23 @@ class CredentialVault:
         )
 
     async def record_refused(
-        self, tenant_id: str, credential_ref: str, *, caller: str, access_reason: str, detail: str
+        self,
+        tenant_id: str,
+        credential_ref: str,
+        *,
+        caller: str,
+        access_reason: str,
+        detail: str,
+        kind: AccessKind = AccessKind.REVEAL,
     ) -> None:
-        """Logs a reveal refused before it reached the vault (for example a missing scope)."""
+        """Logs a reveal or use refused before it reached the vault (for example a missing
+        scope)."""
         try:
             tenant_id = require_uuid("tenant_id", tenant_id)
         except InvalidArgument:
             return
         attempt = _attempt(tenant_id, credential_ref, caller, access_reason[:512])
+        attempt.kind = kind
         await self._record(attempt, AccessOutcome.DENIED, detail)
 
     async def access_events(

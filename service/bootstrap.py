@@ -32,7 +32,7 @@ from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.connectors import ConnectorsEngine
 from engines.credential_crypto import Keyring
-from engines.credential_vault import CredentialVault, RewrapResult
+from engines.credential_vault import AccessKind, CredentialVault, RewrapResult
 from engines.data_sources import DataSourcesEngine
 from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
@@ -404,19 +404,27 @@ def _credentials_channel(config: ServeConfig, server: grpc.aio.Server) -> grpc.a
     return grpc.aio.insecure_channel(f"127.0.0.1:{internal_port}")
 
 
+_LOGGED_REFUSALS = {
+    "/credentials.v1.CredentialService/GetCredential": AccessKind.REVEAL,
+    "/credentials.v1.CredentialService/UseCredential": AccessKind.USE,
+}
+
+
 def _reveal_refusals(vault: CredentialVault | None) -> RefusalHook | None:
-    """Writes GetCredential calls refused by authorization to the access log."""
+    """Writes GetCredential and UseCredential calls refused by authorization to the access log."""
     if vault is None:
         return None
 
     async def record(method: str, request: Any, caller: str, why: str) -> None:
-        if method == "/credentials.v1.CredentialService/GetCredential":
+        kind = _LOGGED_REFUSALS.get(method)
+        if kind is not None:
             await vault.record_refused(
                 request.tenant_id,
                 request.credential_ref,
                 caller=caller,
                 access_reason=request.access_reason,
                 detail=why,
+                kind=kind,
             )
 
     return record

@@ -391,3 +391,21 @@ async def test_a_create_replayed_after_delete_says_it_was_deleted(
     assert "deleted" in replay.message and "already exists" not in replay.message
     listed = await vault.ListCredentials(pb.ListCredentialsRequest(tenant_id=tenant))
     assert list(listed.credentials) == []
+
+
+async def test_only_the_service_may_use_a_credential(secured: RunningServer) -> None:
+    """UseCredential needs credentials.use, which only the service's internal caller holds; a
+    caller that tries is refused and the attempt is in the owner's log as a denied use."""
+    key = await _create(secured, TENANT, allowed_destinations=["127.0.0.1"])
+    for caller in ("attacker", "owner"):
+        refused = await fails(_vault(secured).UseCredential(
+            pb.UseCredentialRequest(tenant_id=TENANT, credential_ref=key.credential_ref,
+                                    destination="127.0.0.1:443", rpc="/x.v1.X/Steal"),
+            metadata=_as(caller),
+        ))
+        assert refused.code == grpc.StatusCode.PERMISSION_DENIED and SECRET not in refused.message
+    events = await _events(secured, TENANT)
+    assert [(e.kind, e.outcome, e.caller) for e in events] == [
+        (pb.ACCESS_KIND_USE, pb.ACCESS_OUTCOME_DENIED, "attacker"),
+        (pb.ACCESS_KIND_USE, pb.ACCESS_OUTCOME_DENIED, "owner"),
+    ]
