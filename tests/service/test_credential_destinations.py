@@ -17,10 +17,15 @@ import pytest
 
 from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
-from integrations.v1 import common_pb2, connectors_pb2, connectors_pb2_grpc, integrations_pb2
-from integrations.v1 import integrations_pb2_grpc
+from integrations.v1 import (
+    common_pb2,
+    connectors_pb2,
+    connectors_pb2_grpc,
+    integrations_pb2,
+    integrations_pb2_grpc,
+    sql_gateway_pb2_grpc,
+)
 from integrations.v1 import sql_gateway_pb2 as pb_sql
-from integrations.v1 import sql_gateway_pb2_grpc
 from service.convert import to_struct
 from tests.conftest import serve_config
 from tests.fake_provider import FakeProvider, fake_provider
