@@ -17,26 +17,28 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Existing credentials get no destinations: the service sends them nowhere until their
-    # owner names where they may go (UpdateCredentialDestinations).
-    with op.batch_alter_table("credentials") as table:
-        table.add_column(
-            sa.Column(
-                "allowed_destinations", sa.JSON, nullable=False, server_default=sa.text("'[]'")
-            )
-        )
-    with op.batch_alter_table("credential_access_events") as table:
-        table.add_column(
-            sa.Column("kind", sa.String(16), nullable=False, server_default="reveal")
-        )
-        table.add_column(sa.Column("destination", sa.Text, nullable=False, server_default=""))
-        table.add_column(sa.Column("rpc", sa.String(256), nullable=False, server_default=""))
+    # Plain ADD COLUMN on both backends: a SQLite batch rebuild would drop `credentials`, which
+    # credential_secrets references. Existing credentials get no destinations: the service sends
+    # them nowhere until their owner names where they may go (UpdateCredentialDestinations).
+    op.add_column(
+        "credentials",
+        sa.Column("allowed_destinations", sa.JSON, nullable=False, server_default=sa.text("'[]'")),
+    )
+    op.add_column(
+        "credential_access_events",
+        sa.Column("kind", sa.String(16), nullable=False, server_default="reveal"),
+    )
+    op.add_column(
+        "credential_access_events",
+        sa.Column("destination", sa.Text, nullable=False, server_default=""),
+    )
+    op.add_column(
+        "credential_access_events",
+        sa.Column("rpc", sa.String(256), nullable=False, server_default=""),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("credential_access_events") as table:
-        table.drop_column("rpc")
-        table.drop_column("destination")
-        table.drop_column("kind")
-    with op.batch_alter_table("credentials") as table:
-        table.drop_column("allowed_destinations")
+    for column in ("rpc", "destination", "kind"):
+        op.drop_column("credential_access_events", column)
+    op.drop_column("credentials", "allowed_destinations")
