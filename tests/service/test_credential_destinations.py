@@ -91,9 +91,13 @@ async def _create(server: RunningServer, tenant: str, *, caller: str = "owner",
     )
 
 
-async def _events(server: RunningServer, tenant: str) -> list[pb.CredentialAccessEvent]:
+async def _events(server: RunningServer, credential_id: str) -> list[pb.CredentialAccessEvent]:
+    """The owner's log of one credential (the tenant is shared by every test here)."""
     reply = await _vault(server).ListCredentialAccessEvents(
-        pb.ListCredentialAccessEventsRequest(tenant_id=tenant, page_size=100), metadata=_as("admin")
+        pb.ListCredentialAccessEventsRequest(
+            tenant_id=TENANT, credential_id=credential_id, page_size=100
+        ),
+        metadata=_as("admin"),
     )
     return list(reply.events)
 
@@ -138,7 +142,7 @@ async def test_a_provider_key_is_not_sent_to_a_custom_health_url(
     assert f"127.0.0.1:{provider.port}" in refused.message and SECRET not in refused.message
     assert provider.requests == []  # not a single packet carried the key
 
-    use = [e for e in await _events(secured, TENANT) if e.kind == pb.ACCESS_KIND_USE]
+    use = [e for e in await _events(secured, key.id) if e.kind == pb.ACCESS_KIND_USE]
     assert [(e.outcome, e.destination, e.rpc, e.credential_id) for e in use] == [
         (pb.ACCESS_OUTCOME_DENIED, f"127.0.0.1:{provider.port}", TEST_CREDENTIALS, key.id)
     ]
@@ -156,7 +160,7 @@ async def test_a_provider_key_is_not_sent_to_a_custom_health_url(
     result = await _test_credentials(secured, integration_id)
     assert result.health_state == common_pb2.HEALTH_STATE_HEALTHY
     assert provider.seen("steal")[0].headers["authorization"] == f"Bearer {SECRET}"
-    last = (await _events(secured, TENANT))[-1]
+    last = (await _events(secured, key.id))[-1]
     assert (last.kind, last.outcome, last.destination, last.rpc) == (
         pb.ACCESS_KIND_USE, pb.ACCESS_OUTCOME_ALLOWED, f"127.0.0.1:{provider.port}",
         TEST_CREDENTIALS,
@@ -219,7 +223,7 @@ async def test_a_connector_bearer_token_is_not_sent_to_another_host(
         metadata=_as("attacker"),
     )
     assert unchanged.status == created.status and unchanged.etag == created.etag
-    last = (await _events(secured, TENANT))[-1]
+    last = (await _events(secured, key.id))[-1]
     assert (last.kind, last.outcome, last.destination, last.rpc) == (
         pb.ACCESS_KIND_USE, pb.ACCESS_OUTCOME_DENIED, target.address,
         "/integrations.v1.ConnectorsService/TestConnector",
@@ -409,7 +413,7 @@ async def test_only_the_service_may_use_a_credential(secured: RunningServer) -> 
             metadata=_as(caller),
         ))
         assert refused.code == grpc.StatusCode.PERMISSION_DENIED and SECRET not in refused.message
-    events = await _events(secured, TENANT)
+    events = await _events(secured, key.id)
     assert [(e.kind, e.outcome, e.caller) for e in events] == [
         (pb.ACCESS_KIND_USE, pb.ACCESS_OUTCOME_DENIED, "attacker"),
         (pb.ACCESS_KIND_USE, pb.ACCESS_OUTCOME_DENIED, "owner"),
