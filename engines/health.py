@@ -48,7 +48,6 @@ DEFAULT_STALE_THRESHOLD = timedelta(minutes=5)
 MAX_STALE_THRESHOLD = timedelta(days=36525)
 DEFAULT_MAX_CONCURRENCY = 8
 MAX_CONCURRENCY = 32
-# Providers this build cannot probe yet: UNKNOWN without revealing the key.
 _DESTINATION_DENIED_CODE = "credential_destination_denied"
 
 
@@ -60,6 +59,7 @@ def _refused_destination(result: HealthCheckResult) -> HealthCheckResult:
     return result
 
 
+# Providers this build cannot probe yet: UNKNOWN without revealing the key.
 _UNPROBED = {
     ProviderType.BEDROCK: "Bedrock probes (SigV4-signed ListFoundationModels) are not supported yet",
 }
