@@ -76,6 +76,7 @@ MAX_SECRET_BYTES = 64 * 1024
 MAX_REF_CHARS = 128 * 1024
 _MAX_METADATA = 64
 _SUPPORTED = "encrypted://, cus-vault:// (and env:// in development)"
+_SCHEMES = (ENCRYPTED_SCHEME, VAULT_SCHEME, ENV_SCHEME, LEGACY_SCHEME)
 _NOT_THIS_TENANT = "names a credential of another tenant or none"
 _DESTINATIONS_HINT = (
     "a caller with credentials.write can add it with UpdateCredentialDestinations "
@@ -647,10 +648,11 @@ class CredentialVault:
     ) -> tuple[Revealed, tuple[str, ...] | None]:
         """The secret and its allowed destinations (None: unrestricted, env:// only); every
         failure is logged here, success is logged by the caller."""
-        if not ref or len(ref) > MAX_REF_CHARS:
+        if not ref.strip() or len(ref) > MAX_REF_CHARS:
             await self._record(attempt, AccessOutcome.FAILED, "not a credential ref")
             raise InvalidArgument.single("credential_ref", f"must be a ref: {_SUPPORTED}")
-        if ref.strip() != ref:  # strict grammar: an added character names nothing
+        if ref.strip() != ref and ref.strip().startswith(_SCHEMES):
+            # Strict grammar: a ref with a character added (a trailing newline) names nothing.
             await self._record(attempt, AccessOutcome.FAILED, "not a well-formed ref")
             raise NotFound(RESOURCE, "…")
         if ref.startswith(ENCRYPTED_SCHEME):
