@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from drivers.provider_requests import DEFAULT_BASE_URLS
 from engines.destinations import (
     Destination,
     allows,
     connection_string_destinations,
     parse_destination,
+    provider_destinations,
     require_destinations,
     url_destinations,
 )
@@ -95,3 +97,13 @@ def test_require_destinations_names_every_bad_entry_and_dedupes() -> None:
     assert [v.field for v in caught.value.violations] == ["d[1]", "d[2]", "d[3]"]
     with pytest.raises(InvalidArgument):
         require_destinations("d", [f"h{i}" for i in range(33)])
+
+
+def test_provider_defaults_cover_the_probes_default_base_urls() -> None:
+    """A key created for a provider may go where that provider's probe sends it by default."""
+    for provider, base_url in DEFAULT_BASE_URLS.items():
+        target = url_destinations(base_url)
+        assert target is not None
+        parsed = parse_destination(target, wildcard=False)
+        assert parsed is not None
+        assert allows(provider_destinations("provider", provider.name), [parsed]), provider
