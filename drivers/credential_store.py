@@ -15,7 +15,13 @@ from drivers.database import Database
 from drivers.keyset import page_of
 from drivers.tables.credentials import credential_access_events, credential_secrets, credentials
 from engines.credential_crypto import Sealed
-from engines.credential_vault import AccessEvent, AccessOutcome, SealedSecret, StoredCredential
+from engines.credential_vault import (
+    AccessEvent,
+    AccessKind,
+    AccessOutcome,
+    SealedSecret,
+    StoredCredential,
+)
 from engines.errors import AlreadyExists
 from engines.pagination import PageRequest
 
@@ -45,6 +51,7 @@ def _to_credential(row: Any) -> StoredCredential:
         created_by=row.created_by,
         create_time=row.create_time,
         update_time=row.update_time,
+        allowed_destinations=tuple(row.allowed_destinations or ()),
     )
 
 
@@ -108,6 +115,7 @@ class SqlCredentialStore:
                         request_id=request_id,
                         create_time=credential.create_time,
                         update_time=credential.update_time,
+                        allowed_destinations=list(credential.allowed_destinations),
                     )
                 )
                 await conn.execute(credential_secrets.insert().values(**_secret_values(secret)))
@@ -129,6 +137,30 @@ class SqlCredentialStore:
         return await self._one(
             credentials.c.tenant_id == tenant_id, credentials.c.request_id == request_id
         )
+
+    async def request_id_revoked(self, tenant_id: str, request_id: str) -> bool:
+        query = sa.select(credentials.c.id).where(
+            credentials.c.tenant_id == tenant_id,
+            credentials.c.request_id == request_id,
+            credentials.c.delete_time.is_not(None),
+        )
+        async with self._db.read() as conn:
+            return (await conn.execute(query)).first() is not None
+
+    async def set_destinations(
+        self, tenant_id: str, credential_id: str, destinations: Sequence[str], when: datetime
+    ) -> StoredCredential | None:
+        async with self._db.transaction() as conn:
+            result = await conn.execute(
+                credentials.update()
+                .where(
+                    credentials.c.id == credential_id,
+                    credentials.c.tenant_id == tenant_id,
+                    _live,
+                )
+                .values(allowed_destinations=list(destinations), update_time=when)
+            )
+        return await self.get(tenant_id, credential_id) if result.rowcount == 1 else None
 
     async def get(self, tenant_id: str, credential_id: str) -> StoredCredential | None:
         return await self._one(
@@ -269,6 +301,9 @@ def _to_event(row: Any) -> AccessEvent:
         detail=row.detail,
         requester_tenant_id=row.requester_tenant_id,
         create_time=row.create_time,
+        kind=AccessKind(row.kind),
+        destination=row.destination,
+        rpc=row.rpc,
     )
 
 
@@ -284,6 +319,9 @@ def _event_values(event: AccessEvent) -> dict[str, Any]:
         "detail": event.detail,
         "requester_tenant_id": event.requester_tenant_id,
         "create_time": event.create_time,
+        "kind": event.kind.value,
+        "destination": event.destination,
+        "rpc": event.rpc,
     }
 
 

@@ -23,7 +23,8 @@ from engines.connection_test import (
     failed_before_trying,
     timeout_of,
 )
-from engines.credentials import CredentialService
+from engines.credentials import DESTINATION_DENIED, CredentialService
+from engines.destinations import url_destinations
 from engines.endpoints import (
     parse_host_port,
     require_http_url,
@@ -33,7 +34,11 @@ from engines.endpoints import (
 )
 from engines.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
 from engines.idempotency import earlier_create
-from engines.integrations import CredentialRefCheck, check_credential_ref
+from engines.integrations import (
+    CredentialRefCheck,
+    check_credential_ref,
+    require_own_credential,
+)
 from engines.lookup import find_owned
 from engines.optimistic import write_with_retry
 from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
@@ -380,36 +385,37 @@ class ConnectorsEngine:
         return outcome, recorded
 
     async def _require_live_credential(self, tenant_id: str, ref: str) -> None:
-        """A `cus-vault://` ref must name a live credential of the tenant (checked without
-        revealing it); other schemes cannot be checked before use."""
-        if not ref.startswith("cus-vault://") or self._credential_ref_check is None:
-            return
-        if not await self._credential_ref_check(tenant_id, ref):
-            raise InvalidArgument.single(
-                "connector.credential_ref",
-                "names no credential of this tenant; create it with "
-                "CredentialService.CreateCredential first",
-            )
+        await require_own_credential(
+            self._credential_ref_check, tenant_id, "connector.credential_ref", ref
+        )
 
     async def _attempt(self, connector: Connector) -> ConnectionOutcome:
         timeout = timeout_of("config.timeout_seconds", connector.config.get("timeout_seconds"))
         timeout = timeout or DEFAULT_TIMEOUT_SECONDS
+        endpoint = connector.endpoint
+        is_sql = connector.connector_type is ConnectorType.SQL
+        is_http = endpoint.startswith(("http://", "https://"))
         secret = ""
-        if connector.credential_ref:
+        if connector.credential_ref and (is_sql or is_http):
+            # Without an endpoint a SQL connector's secret is the connection string itself.
+            destination = url_destinations(endpoint) if endpoint else None
             try:
                 secret = (
-                    await self._credentials.get(connector.credential_ref, connector.tenant_id)
+                    await self._credentials.use(
+                        connector.credential_ref, connector.tenant_id, destination
+                    )
                 ).value
             except ServiceError as exc:
+                if exc.reason == DESTINATION_DENIED:
+                    raise
                 return failed_before_trying(
                     "credential_unavailable",
                     f"the connector's credential_ref could not be resolved ({exc.message}); "
                     "check that the credential exists for this tenant and is not expired",
                 )
-        endpoint = connector.endpoint
-        if connector.connector_type is ConnectorType.SQL:
+        if is_sql:
             return await self._attempt_sql(endpoint, secret, timeout)
-        if endpoint.startswith(("http://", "https://")):
+        if is_http:
             headers = {"Authorization": f"Bearer {secret}"} if secret else {}
             return await self._tester.http_get(endpoint, timeout=timeout, headers=headers)
         target = parse_host_port(endpoint)

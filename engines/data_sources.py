@@ -25,7 +25,7 @@ from engines.connection_test import (
     failed_before_trying,
     timeout_of,
 )
-from engines.credentials import CredentialService
+from engines.credentials import DESTINATION_DENIED, CredentialService
 from engines.data_source_lifecycle import DataSourceStatus, LifecycleAction, next_status
 from engines.data_source_settings import (
     ConnectionInput,
@@ -34,6 +34,7 @@ from engines.data_source_settings import (
     SettingsPlan,
     plan_settings,
 )
+from engines.destinations import url_destinations
 from engines.endpoints import HostPort, host_port_of_url, with_password
 from engines.errors import Aborted, FieldViolation, InvalidArgument, NotFound, ServiceError
 from engines.idempotency import earlier_create
@@ -304,7 +305,9 @@ class DataSourcesEngine:
         if violations:
             raise InvalidArgument(violations)
         data_source_id = str(uuid.uuid4())
-        settings, created = await self._store_secrets(tenant_id, data_source_id, plan)
+        settings, created = await self._store_secrets(
+            tenant_id, data_source_id, draft.source_type, plan
+        )
         now = self._clock()
         data_source = DataSource(
             id=data_source_id,
@@ -351,7 +354,9 @@ class DataSourcesEngine:
         created: Sequence[str] = ()
         new_settings = None
         if plan is not None:
-            new_settings, created = await self._store_secrets(current.tenant_id, current.id, plan)
+            new_settings, created = await self._store_secrets(
+                current.tenant_id, current.id, current.source_type, plan
+            )
         replaced: list[str] = []  # refs the write supersedes, revoked once it landed
 
         def apply(data_source: DataSource) -> DataSource:
@@ -453,21 +458,34 @@ class DataSourcesEngine:
         return updated, f"{target.value} (was {data_source.status.value})"
 
     async def _store_secrets(
-        self, tenant_id: str, data_source_id: str, plan: SettingsPlan
+        self,
+        tenant_id: str,
+        data_source_id: str,
+        source_type: DataSourceType,
+        plan: SettingsPlan,
     ) -> tuple[ConnectionSettings, Sequence[str]]:
-        """Stores the plan's new secrets as the tenant's credentials; returns the settings with
-        their refs and the refs created (to revoke if the write that needs them fails)."""
+        """Stores the plan's new secrets as the tenant's credentials, each allowed to go only
+        where these settings send it; returns the settings with their refs and the refs created
+        (to revoke if the write that needs them fails)."""
         settings = plan.settings
+        destination = _secret_destination(source_type, settings)
+        destinations = destination.split(",") if destination else []
         created: Sequence[str] = ()
         try:
             if plan.new_password:
                 ref = await self._credentials.store(
-                    tenant_id, _secret_name(data_source_id, "password"), plan.new_password
+                    tenant_id,
+                    _secret_name(data_source_id, "password"),
+                    plan.new_password,
+                    destinations,
                 )
                 settings, created = replace(settings, password_ref=ref), (*created, ref)
             if plan.new_api_key:
                 ref = await self._credentials.store(
-                    tenant_id, _secret_name(data_source_id, "api_key"), plan.new_api_key
+                    tenant_id,
+                    _secret_name(data_source_id, "api_key"),
+                    plan.new_api_key,
+                    destinations,
                 )
                 settings, created = replace(settings, api_key_ref=ref), (*created, ref)
         except BaseException:
@@ -483,8 +501,11 @@ class DataSourcesEngine:
             except ServiceError:
                 pass
 
-    async def _secret(self, ref: str, tenant_id: str) -> str:
-        return (await self._credentials.get(ref, tenant_id)).value if ref else ""
+    async def _secret(self, ref: str, tenant_id: str, destination: str | None) -> str:
+        """The secret for a test that sends it to `destination` (None: the test sends none)."""
+        if not ref or destination is None:
+            return ""
+        return (await self._credentials.use(ref, tenant_id, destination)).value
 
     async def _attempt(self, data_source: DataSource) -> ConnectionOutcome:
         config = data_source.config
@@ -493,10 +514,13 @@ class DataSourcesEngine:
             or float(config.pool_timeout_seconds)
             or DEFAULT_TIMEOUT_SECONDS
         )
+        destination = _secret_destination(data_source.source_type, config)
         try:
-            password = await self._secret(config.password_ref, data_source.tenant_id)
-            api_key = await self._secret(config.api_key_ref, data_source.tenant_id)
+            password = await self._secret(config.password_ref, data_source.tenant_id, destination)
+            api_key = await self._secret(config.api_key_ref, data_source.tenant_id, destination)
         except ServiceError as exc:
+            if exc.reason == DESTINATION_DENIED:
+                raise
             return failed_before_trying(
                 "credential_unavailable",
                 f"a stored secret of the data source could not be read ({exc.message}); "
@@ -524,6 +548,16 @@ class DataSourcesEngine:
                 "no_endpoint", "the data source has no host and port to connect to; set them"
             )
         return await self._tester.tcp_connect(target.host, target.port, timeout=timeout)
+
+
+def _secret_destination(source_type: DataSourceType, config: ConnectionSettings) -> str | None:
+    """Where a connection test sends the data source's password and API key (host:port, or
+    several comma-separated); None when it sends neither."""
+    if source_type is DataSourceType.DATABASE:
+        return url_destinations(_postgres_target(config, "").dsn)
+    if source_type is DataSourceType.API:
+        return url_destinations(str(config.options.get("url") or "") or config.connection_string)
+    return None
 
 
 def _secret_name(data_source_id: str, kind: str) -> str:

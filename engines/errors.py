@@ -84,9 +84,9 @@ class NotFound(ServiceError):
 
     default_reason = "NOT_FOUND"
 
-    def __init__(self, resource: str, resource_id: str) -> None:
+    def __init__(self, resource: str, resource_id: str, *, message: str | None = None) -> None:
         super().__init__(
-            f"{resource} {resource_id!r} not found", metadata={"resource": resource}
+            message or f"{resource} {resource_id!r} not found", metadata={"resource": resource}
         )
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "IntegrationReader",
     "check_credential_ref",
     "find_integration",
+    "require_own_credential",
 ]
 
 RESOURCE = "integration"
@@ -239,6 +240,23 @@ class CredentialRefCheck(Protocol):
     """Confirms that a `cus-vault://` reference names a live credential of the tenant."""
 
     async def __call__(self, tenant_id: str, credential_ref: str) -> bool: ...
+
+
+async def require_own_credential(
+    check: CredentialRefCheck | None, tenant_id: str, field_name: str, ref: str
+) -> None:
+    """A `cus-vault://` ref must name a live credential of the tenant (checked without
+    revealing it), so no resource ever holds another tenant's ref; other schemes cannot be
+    checked before use."""
+    if not ref.startswith("cus-vault://") or check is None:
+        return
+    if not await check(tenant_id, ref):
+        raise InvalidArgument.single(
+            field_name,
+            "names no credential of this tenant; create it with "
+            "CredentialService.CreateCredential first",
+            reason="CREDENTIAL_REF_INVALID",
+        )
 
 
 class HealthTester(Protocol):
@@ -505,14 +523,12 @@ class IntegrationsEngine:
             )
         if violations:
             raise InvalidArgument(violations)
-        ref = values.get("credential_ref", "")
-        if ref.startswith("cus-vault://") and self._credential_ref_check is not None:
-            if not await self._credential_ref_check(tenant_id, ref):
-                raise InvalidArgument.single(
-                    f"{prefix}.credential_ref",
-                    "names no credential of this tenant; create it with "
-                    "CredentialService.CreateCredential first",
-                )
+        await require_own_credential(
+            self._credential_ref_check,
+            tenant_id,
+            f"{prefix}.credential_ref",
+            values.get("credential_ref", ""),
+        )
         return values
 
 

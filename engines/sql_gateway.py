@@ -27,7 +27,7 @@ from engines.errors import (
     PermissionDenied,
 )
 from engines.idempotency import earlier_create
-from engines.integrations import check_credential_ref
+from engines.integrations import CredentialRefCheck, check_credential_ref, require_own_credential
 from engines.lookup import find_owned
 from engines.observability import NULL_OBSERVER, QueryObserver
 from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
@@ -199,6 +199,7 @@ class SqlGatewayEngine:
         page_tokens: PageTokens | None = None,
         result_bytes_ceiling: int = MAX_RESULT_BYTES_LIMIT,
         observer: QueryObserver = NULL_OBSERVER,
+        credential_ref_check: CredentialRefCheck | None = None,
     ) -> None:
         self._templates = templates
         self._gateways = gateways
@@ -209,6 +210,7 @@ class SqlGatewayEngine:
         # The server cannot send a response larger than its message size limit.
         self._result_bytes_ceiling = result_bytes_ceiling
         self._observer = observer
+        self._credential_ref_check = credential_ref_check
 
     async def create_template(
         self, tenant_id: str, draft: TemplateDraft, *, request_id: str = ""
@@ -259,6 +261,12 @@ class SqlGatewayEngine:
         if earlier is not None:
             return earlier
         gateway = _checked_gateway(draft, tenant_id, self._clock())
+        await require_own_credential(
+            self._credential_ref_check,
+            tenant_id,
+            "gateway.connection_string_ref",
+            gateway.connection_string_ref,
+        )
         return await self._gateways.insert(gateway, request_id or None)
 
     async def get_gateway(self, tenant_id: str, gateway_id: str) -> Gateway:
@@ -321,8 +329,9 @@ class SqlGatewayEngine:
 
     async def _target(self, gateway: Gateway) -> QueryTarget:
         try:
-            credential = await self._credentials.get(
-                gateway.connection_string_ref, gateway.tenant_id
+            # The secret is the connection string: its own host:port is the destination.
+            credential = await self._credentials.use(
+                gateway.connection_string_ref, gateway.tenant_id, None
             )
         except NotFound:
             # The gateway exists; its secret does not. That is the gateway's state, not a

@@ -32,7 +32,7 @@ from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.connectors import ConnectorsEngine
 from engines.credential_crypto import Keyring
-from engines.credential_vault import CredentialVault, RewrapResult
+from engines.credential_vault import AccessKind, CredentialVault, RewrapResult
 from engines.data_sources import DataSourcesEngine
 from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
@@ -189,6 +189,7 @@ async def create_server(config: ServeConfig) -> Application:
             channel,
             token=door.token if door is not None else config.credentials_token,
             access_reason=lambda: f"{current_call().method} for {current_call().caller}",
+            rpc=lambda: current_call().method,
         )
         _add_integrations_and_health(wiring, credentials)
         _add_prevention(wiring)
@@ -316,6 +317,7 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
         page_tokens=wiring.page_tokens,
         result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
         observer=wiring.observer,
+        credential_ref_check=credentials.exists,
     )
     wiring.register(
         pb_sql_grpc.add_SqlGatewayServiceServicer_to_server,
@@ -451,19 +453,27 @@ def _credentials_channel(
     raise ValueError("no credential service: set --credentials-target")
 
 
+_LOGGED_REFUSALS = {
+    "/credentials.v1.CredentialService/GetCredential": AccessKind.REVEAL,
+    "/credentials.v1.CredentialService/UseCredential": AccessKind.USE,
+}
+
+
 def _reveal_refusals(vault: CredentialVault | None) -> RefusalHook | None:
-    """Writes GetCredential calls refused by authorization to the access log."""
+    """Writes GetCredential and UseCredential calls refused by authorization to the access log."""
     if vault is None:
         return None
 
     async def record(method: str, request: Any, caller: str, why: str) -> None:
-        if method == "/credentials.v1.CredentialService/GetCredential":
+        kind = _LOGGED_REFUSALS.get(method)
+        if kind is not None:
             await vault.record_refused(
                 request.tenant_id,
                 request.credential_ref,
                 caller=caller,
                 access_reason=request.access_reason,
                 detail=why,
+                kind=kind,
             )
 
     return record

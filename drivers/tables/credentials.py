@@ -23,6 +23,8 @@ credentials = sa.Table(
     sa.Column("create_time", UtcDateTime, nullable=False),
     sa.Column("update_time", UtcDateTime, nullable=False),
     sa.Column("delete_time", UtcDateTime, nullable=True),
+    # Normalised destinations (engines/destinations.py) the service may send the secret to.
+    sa.Column("allowed_destinations", sa.JSON, nullable=False, server_default=sa.text("'[]'")),
     sa.Index("ix_credentials_tenant_order", "tenant_id", "create_time", "id"),
     sa.Index(
         "uq_credentials_live_name",
@@ -69,6 +71,9 @@ credential_access_events = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("requester_tenant_id", sa.String(36), nullable=False),
     sa.Column("create_time", UtcDateTime, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="reveal"),
+    sa.Column("destination", sa.Text, nullable=False, server_default=""),
+    sa.Column("rpc", sa.String(256), nullable=False, server_default=""),
     sa.Index("ix_credential_access_events_tenant_order", "tenant_id", "create_time", "id"),
     sa.Index(
         "ix_credential_access_events_credential",

@@ -177,17 +177,28 @@ class FakeCredentialService:
         self.names: dict[str, str] = {}
         self.deleted: list[str] = []
         self.fail_store = False
+        self.destinations: dict[str, Sequence[str]] = {}  # ref -> allowed, as stored
+        self.uses: list[tuple[str, str | None]] = []  # (ref, destination) of every use
 
-    async def get(self, credential_ref: str, tenant_id: str) -> Credential:
+    async def use(
+        self, credential_ref: str, tenant_id: str, destination: str | None
+    ) -> Credential:
+        self.uses.append((credential_ref, destination))
+        return await self._get(credential_ref, tenant_id)
+
+    async def _get(self, credential_ref: str, tenant_id: str) -> Credential:
         owner, secret = self.secrets.get(credential_ref, ("", ""))
         if owner != tenant_id:
             raise NotFound("credential", credential_ref)
         return Credential(value=secret)
 
-    async def store(self, tenant_id: str, name: str, secret: str) -> str:
+    async def store(
+        self, tenant_id: str, name: str, secret: str, destinations: Sequence[str]
+    ) -> str:
         if self.fail_store:
             raise Unavailable("credential service down")
         ref = f"cus-vault://{tenant_id}/{uuid.uuid4()}"
+        self.destinations[ref] = tuple(destinations)
         self.secrets[ref] = (tenant_id, secret)
         self.names[ref] = name
         return ref
@@ -196,7 +207,7 @@ class FakeCredentialService:
         return self.secrets.get(credential_ref, ("", ""))[0] == tenant_id
 
     async def delete(self, tenant_id: str, credential_ref: str) -> None:
-        await self.get(credential_ref, tenant_id)
+        await self._get(credential_ref, tenant_id)
         del self.secrets[credential_ref]
         self.deleted.append(credential_ref)
 

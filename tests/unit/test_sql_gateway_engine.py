@@ -75,13 +75,18 @@ class FakeCredentials:
     def __init__(self, secrets: dict[tuple[str, str], str]) -> None:
         self.secrets = secrets
 
-    async def get(self, credential_ref: str, tenant_id: str) -> Credential:
+    async def use(
+        self, credential_ref: str, tenant_id: str, destination: str | None
+    ) -> Credential:
+        assert destination is None  # the connection string names its own destination
         try:
             return Credential(self.secrets[(tenant_id, credential_ref)])
         except KeyError:
             raise NotFound("credential", credential_ref) from None
 
-    async def store(self, tenant_id: str, name: str, secret: str) -> str:
+    async def store(
+        self, tenant_id: str, name: str, secret: str, destinations: Sequence[str]
+    ) -> str:
         raise NotImplementedError
 
     async def delete(self, tenant_id: str, credential_ref: str) -> None:
