@@ -57,7 +57,7 @@ def _engine_error(error: grpc.aio.AioRpcError, credential_ref: str) -> ServiceEr
     if code == grpc.StatusCode.NOT_FOUND:
         return NotFound("credential", credential_ref)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgument(violations or [FieldViolation("credential_ref", message)])
+        return InvalidArgument(violations or [FieldViolation("credential_ref", message)], reason=reason)
     if code == grpc.StatusCode.FAILED_PRECONDITION:
         return FailedPrecondition(reason or "CREDENTIAL_UNAVAILABLE", message)
     if code == grpc.StatusCode.PERMISSION_DENIED:

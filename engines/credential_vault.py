@@ -628,8 +628,15 @@ class CredentialVault:
         revealed, allowed = await self._resolve(attempt, credential_ref, context or {})
         targets = requested or connection_string_destinations(revealed.value)
         if targets is None:
-            await self._record(attempt, AccessOutcome.DENIED, "not a postgresql:// URL")
-            raise _destination_denied("the secret is not a postgresql:// connection string")
+            # Nothing is sent: the destination cannot even be read (not such a URL, or a host or
+            # port that no connection could use, such as port 99999).
+            await self._record(attempt, AccessOutcome.DENIED, "not a usable postgresql:// URL")
+            raise InvalidArgument.single(
+                "credential_ref",
+                "the secret is not a usable postgresql:// connection string (its scheme, a host or"
+                " a port is malformed); store a corrected one",
+                reason="CONNECTION_STRING_INVALID",
+            )
         attempt.destination = ",".join(str(t) for t in targets)[:512]
         if allowed is not None and not allows(allowed, targets):
             detail = (

@@ -230,18 +230,31 @@ async def test_a_connector_bearer_token_is_not_sent_to_another_host(
     )
 
 
+_DENIED_THERE = (grpc.StatusCode.FAILED_PRECONDITION, DENIED)
+
+
 @pytest.mark.parametrize(
-    "dsn",
+    ("dsn", "refusal"),
     [
-        pytest.param("postgresql://app:pw@127.0.0.1:5432/service", id="other-host"),
-        pytest.param("postgresql://app:pw@db.example.com:6543/x", id="other-port"),
-        pytest.param("postgresql://app:pw@db.example.com:5432/x?host=127.0.0.1", id="query-host"),
-        pytest.param("postgresql://app:pw@db.example.com,127.0.0.1/x", id="second-host"),
-        pytest.param("host=db.example.com password=pw", id="not-a-url"),
+        pytest.param("postgresql://app:pw@127.0.0.1:5432/service", _DENIED_THERE, id="other-host"),
+        pytest.param("postgresql://app:pw@db.example.com:6543/x", _DENIED_THERE, id="other-port"),
+        pytest.param(
+            "postgresql://app:pw@db.example.com:5432/x?host=127.0.0.1", _DENIED_THERE,
+            id="query-host",
+        ),
+        pytest.param(
+            "postgresql://app:pw@db.example.com,127.0.0.1/x", _DENIED_THERE, id="second-host"
+        ),
+        # Its destination cannot be read at all: a bad argument, and nothing is sent.
+        pytest.param(
+            "host=db.example.com password=pw",
+            (grpc.StatusCode.INVALID_ARGUMENT, "CONNECTION_STRING_INVALID"),
+            id="not-a-url",
+        ),
     ],
 )
 async def test_a_gateway_connects_only_to_an_allowed_database(
-    server: RunningServer, tenant: str, dsn: str
+    server: RunningServer, tenant: str, dsn: str, refusal: tuple[grpc.StatusCode, str]
 ) -> None:
     """The destination of a connection string is the host:port inside it."""
     vault = _vault(server)
@@ -262,7 +275,7 @@ async def test_a_gateway_connects_only_to_an_allowed_database(
     refused = await fails(stub.ExecuteQuery(
         pb_sql.ExecuteQueryRequest(tenant_id=tenant, gateway_id=gateway.id, template_id="one")
     ))
-    assert refused.code == grpc.StatusCode.FAILED_PRECONDITION and refused.reason == DENIED
+    assert (refused.code, refused.reason) == refusal
     assert "pw" not in refused.message
     events = (await vault.ListCredentialAccessEvents(
         pb.ListCredentialAccessEventsRequest(tenant_id=tenant)
