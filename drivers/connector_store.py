@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from drivers.database import Database
+from drivers.repository import TenantRepository
 from drivers.tables.connectors_data_sources import connectors
-from drivers.tenant_rows import TenantRows
 from engines.connectors import (
     Connector,
     ConnectorFilters,
@@ -58,11 +58,11 @@ class SqlConnectorStore:
     """Connectors in the service's database."""
 
     def __init__(self, database: Database) -> None:
-        self._rows = TenantRows(
+        self._rows = TenantRepository(
             database,
             connectors,
             _to_connector,
-            name_clash="a connector with this name already exists for the tenant",
+            clash="a connector with this name already exists for the tenant",
         )
 
     async def insert(self, connector: Connector, request_id: str | None) -> Connector:
@@ -72,8 +72,7 @@ class SqlConnectorStore:
             "connector_type": connector.connector_type.value,
             "create_time": connector.create_time,
         }
-        earlier = await self._rows.insert(values, request_id)
-        return earlier if earlier is not None else connector
+        return await self._rows.insert(connector, values, request_id)
 
     async def get(self, tenant_id: str, connector_id: str) -> Connector | None:
         return await self._rows.get(tenant_id, connector_id)
@@ -89,10 +88,10 @@ class SqlConnectorStore:
             conditions.append(connectors.c.connector_type == filters.connector_type.value)
         if filters.status is not None:
             conditions.append(connectors.c.status == filters.status.value)
-        return await self._rows.list(tenant_id, conditions, page)
+        return await self._rows.list(tenant_id, page, *conditions)
 
     async def replace(self, connector: Connector, expected_version: int) -> bool:
-        return await self._rows.replace(
+        return await self._rows.update(
             connector.tenant_id, connector.id, expected_version, _columns(connector)
         )
 

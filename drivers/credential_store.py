@@ -8,15 +8,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.batching import Batcher
 from drivers.database import Database
-from drivers.keyset import page_of
+from drivers.repository import AfterWrite, TenantRepository
 from drivers.tables.credentials import credential_access_events, credential_secrets, credentials
 from engines.credential_crypto import Sealed
 from engines.credential_vault import AccessEvent, AccessOutcome, SealedSecret, StoredCredential
-from engines.errors import AlreadyExists
 from engines.pagination import PageRequest
 
 __all__ = ["SqlAccessLog", "SqlCredentialStore"]
@@ -69,6 +68,13 @@ def _secret_values(secret: SealedSecret) -> dict[str, Any]:
     }
 
 
+def _add_secret(secret: SealedSecret) -> AfterWrite:
+    async def add(conn: AsyncConnection) -> None:
+        await conn.execute(credential_secrets.insert().values(**_secret_values(secret)))
+
+    return add
+
+
 def _credential_and_secret(row: Any) -> tuple[StoredCredential, SealedSecret]:
     secret = SealedSecret(
         tenant_id=row.tenant_id,
@@ -87,6 +93,13 @@ class SqlCredentialStore:
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._rows = TenantRepository(
+            database,
+            credentials,
+            _to_credential,
+            clash="a credential with this name already exists for the tenant",
+            select=_with_key_version,
+        )
         self._reads: Batcher[
             tuple[str, str], tuple[StoredCredential, SealedSecret] | None
         ] = Batcher(self._read_current)
@@ -94,46 +107,25 @@ class SqlCredentialStore:
     async def insert(
         self, credential: StoredCredential, secret: SealedSecret, request_id: str | None
     ) -> StoredCredential:
-        try:
-            async with self._db.transaction() as conn:
-                await conn.execute(
-                    credentials.insert().values(
-                        id=credential.id,
-                        tenant_id=credential.tenant_id,
-                        name=credential.name,
-                        version=credential.version,
-                        expire_time=credential.expire_time,
-                        metadata=dict(credential.metadata),
-                        created_by=credential.created_by,
-                        request_id=request_id,
-                        create_time=credential.create_time,
-                        update_time=credential.update_time,
-                    )
-                )
-                await conn.execute(credential_secrets.insert().values(**_secret_values(secret)))
-        except IntegrityError:
-            if request_id is not None:
-                earlier = await self.find_by_request_id(credential.tenant_id, request_id)
-                if earlier is not None:
-                    return earlier
-            raise AlreadyExists("a credential with this name already exists for the tenant") from None
-        return credential
-
-    async def _one(self, *conditions: Any) -> StoredCredential | None:
-        async with self._db.transaction() as conn:
-            row = (await conn.execute(_with_key_version.where(*conditions))).first()
-        return _to_credential(row) if row else None
+        values = {
+            "id": credential.id,
+            "tenant_id": credential.tenant_id,
+            "name": credential.name,
+            "version": credential.version,
+            "expire_time": credential.expire_time,
+            "metadata": dict(credential.metadata),
+            "created_by": credential.created_by,
+            "create_time": credential.create_time,
+            "update_time": credential.update_time,
+        }
+        return await self._rows.insert(credential, values, request_id, _add_secret(secret))
 
     async def find_by_request_id(self, tenant_id: str, request_id: str) -> StoredCredential | None:
         # A revoked credential's secrets are gone; a retried create then finds nothing to join.
-        return await self._one(
-            credentials.c.tenant_id == tenant_id, credentials.c.request_id == request_id
-        )
+        return await self._rows.find_by_request_id(tenant_id, request_id)
 
     async def get(self, tenant_id: str, credential_id: str) -> StoredCredential | None:
-        return await self._one(
-            credentials.c.tenant_id == tenant_id, credentials.c.id == credential_id, _live
-        )
+        return await self._rows.get(tenant_id, credential_id)
 
     async def current_secret(
         self, tenant_id: str, credential_id: str
@@ -161,54 +153,22 @@ class SqlCredentialStore:
     async def list(
         self, tenant_id: str, page: PageRequest
     ) -> tuple[Sequence[StoredCredential], int]:
-        conditions = [credentials.c.tenant_id == tenant_id, _live]
-        async with self._db.transaction() as conn:
-            rows = (
-                await conn.execute(page_of(_with_key_version.where(*conditions), credentials, page))
-            ).all()
-            total = (
-                await conn.execute(
-                    sa.select(sa.func.count()).select_from(credentials).where(*conditions)
-                )
-            ).scalar_one()
-        return [_to_credential(r) for r in rows], int(total)
+        return await self._rows.list(tenant_id, page)
 
     async def add_version(
         self, credential: StoredCredential, secret: SealedSecret, expected_version: int
     ) -> bool:
-        async with self._db.transaction() as conn:
-            result = await conn.execute(
-                credentials.update()
-                .where(
-                    credentials.c.id == credential.id,
-                    credentials.c.tenant_id == credential.tenant_id,
-                    credentials.c.version == expected_version,
-                    _live,
-                )
-                .values(
-                    version=credential.version,
-                    expire_time=credential.expire_time,
-                    update_time=credential.update_time,
-                )
-            )
-            if result.rowcount != 1:
-                return False
-            await conn.execute(credential_secrets.insert().values(**_secret_values(secret)))
-        return True
+        values = {
+            "version": credential.version,
+            "expire_time": credential.expire_time,
+            "update_time": credential.update_time,
+        }
+        return await self._rows.update(
+            credential.tenant_id, credential.id, expected_version, values, _add_secret(secret)
+        )
 
     async def revoke(self, tenant_id: str, credential_id: str, when: datetime) -> bool:
-        async with self._db.transaction() as conn:
-            result = await conn.execute(
-                credentials.update()
-                .where(
-                    credentials.c.id == credential_id,
-                    credentials.c.tenant_id == tenant_id,
-                    _live,
-                )
-                .values(delete_time=when, update_time=when)
-            )
-            if result.rowcount != 1:
-                return False
+        async def destroy_secrets(conn: AsyncConnection) -> None:
             # Revocation destroys the ciphertexts: nothing is left that could ever be revealed.
             await conn.execute(
                 credential_secrets.delete().where(
@@ -216,7 +176,8 @@ class SqlCredentialStore:
                     credential_secrets.c.tenant_id == tenant_id,
                 )
             )
-        return True
+
+        return await self._rows.soft_delete(tenant_id, credential_id, when, destroy_secrets)
 
     async def secrets_to_rewrap(
         self, newest_key_version: int, after: tuple[str, int] | None, limit: int
@@ -297,6 +258,7 @@ class SqlAccessLog:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._writes: Batcher[dict[str, Any], None] = Batcher(self._insert)
+        self._events = TenantRepository(database, credential_access_events, _to_event, clash=None)
 
     async def record(self, event: AccessEvent) -> None:
         await self._writes.submit(_event_values(event))
@@ -311,12 +273,5 @@ class SqlAccessLog:
         self, tenant_id: str, credential_id: str | None, page: PageRequest
     ) -> tuple[Sequence[AccessEvent], int]:
         table = credential_access_events
-        conditions = [table.c.tenant_id == tenant_id]
-        if credential_id is not None:
-            conditions.append(table.c.credential_id == credential_id)
-        async with self._db.transaction() as conn:
-            rows = (await conn.execute(page_of(sa.select(table).where(*conditions), table, page))).all()
-            total = (
-                await conn.execute(sa.select(sa.func.count()).select_from(table).where(*conditions))
-            ).scalar_one()
-        return [_to_event(r) for r in rows], int(total)
+        conditions = [] if credential_id is None else [table.c.credential_id == credential_id]
+        return await self._events.list(tenant_id, page, *conditions)

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.database import Database
+from drivers.repository import AfterWrite, TenantRepository
 from drivers.tables.connectors_data_sources import data_source_tags, data_sources
-from drivers.tenant_rows import AfterWrite, TenantRows
 from engines.data_source_settings import ConnectionSettings
 from engines.data_sources import (
     ConnectionTestRecord,
@@ -107,11 +107,11 @@ class SqlDataSourceStore:
 
     def __init__(self, database: Database) -> None:
         self._db = database
-        self._rows = TenantRows(
+        self._rows = TenantRepository(
             database,
             data_sources,
             _to_data_source,
-            name_clash="a data source with this name already exists for the tenant",
+            clash="a data source with this name already exists for the tenant",
         )
 
     async def insert(self, data_source: DataSource, request_id: str | None) -> DataSource:
@@ -126,8 +126,7 @@ class SqlDataSourceStore:
             "error_count": data_source.error_count,
             "create_time": data_source.create_time,
         }
-        earlier = await self._rows.insert(values, request_id, _write_tags(data_source))
-        return earlier if earlier is not None else data_source
+        return await self._rows.insert(data_source, values, request_id, _write_tags(data_source))
 
     async def get(self, tenant_id: str, data_source_id: str) -> DataSource | None:
         return await self._rows.get(tenant_id, data_source_id)
@@ -151,10 +150,10 @@ class SqlDataSourceStore:
                     data_source_tags.c.tag == filters.tag,
                 )
             )
-        return await self._rows.list(tenant_id, conditions, page)
+        return await self._rows.list(tenant_id, page, *conditions)
 
     async def replace(self, data_source: DataSource, expected_version: int) -> bool:
-        return await self._rows.replace(
+        return await self._rows.update(
             data_source.tenant_id,
             data_source.id,
             expected_version,
@@ -197,7 +196,7 @@ class SqlDataSourceStore:
             .where(data_sources.c.tenant_id == tenant_id, data_sources.c.delete_time.is_(None))
             .group_by(data_sources.c.status, data_sources.c.source_type)
         )
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             groups = (await conn.execute(query)).all()
         by_status: dict[DataSourceStatus, int] = {}
         by_type: dict[DataSourceType, int] = {}
