@@ -73,7 +73,7 @@ class SqlPreventionStore:
             database, prevention_records, _to_record, clash=None, newest_first=True
         )
 
-    async def append(self, record: PreventionRecord, request_id: str | None) -> PreventionRecord:
+    async def insert(self, record: PreventionRecord, request_id: str | None) -> PreventionRecord:
         return await self._rows.insert(record, record_columns(record), request_id)
 
     async def get(self, tenant_id: str, record_id: str) -> PreventionRecord | None:

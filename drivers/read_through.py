@@ -9,32 +9,24 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 from engines.pagination import PageRequest
+from engines.store import ResourceStore
 
 __all__ = ["ReadThroughStore"]
 
 R = TypeVar("R")
+F = TypeVar("F")
 
 
-class _Store(Protocol[R]):
-    async def insert(self, resource: R, request_id: str | None) -> R: ...
-
-    async def get(self, tenant_id: str, resource_id: str) -> R | None: ...
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> R | None: ...
-
-    async def list(self, tenant_id: str, page: PageRequest) -> tuple[Sequence[R], int]: ...
-
-
-class ReadThroughStore(Generic[R]):
+class ReadThroughStore(Generic[R, F]):
     """Wraps `store`; found resources are kept for `ttl_seconds` (the least recently used
     beyond `max_entries` are dropped). Misses are not cached: a create is visible at once."""
 
     def __init__(
         self,
-        store: _Store[R],
+        store: ResourceStore[R, F],
         *,
         ttl_seconds: float = 60.0,
         max_entries: int = 4096,
@@ -67,5 +59,5 @@ class ReadThroughStore(Generic[R]):
     async def find_by_request_id(self, tenant_id: str, request_id: str) -> R | None:
         return await self._store.find_by_request_id(tenant_id, request_id)
 
-    async def list(self, tenant_id: str, page: PageRequest) -> tuple[Sequence[R], int]:
-        return await self._store.list(tenant_id, page)
+    async def list(self, tenant_id: str, filters: F, page: PageRequest) -> tuple[Sequence[R], int]:
+        return await self._store.list(tenant_id, filters, page)

@@ -114,7 +114,9 @@ class _ImmutableStore(Generic[R]):
     async def find_by_request_id(self, tenant_id: str, request_id: str) -> R | None:
         return await self._rows.find_by_request_id(tenant_id, request_id)
 
-    async def list(self, tenant_id: str, page: PageRequest) -> tuple[Sequence[R], int]:
+    async def list(
+        self, tenant_id: str, filters: None, page: PageRequest
+    ) -> tuple[Sequence[R], int]:
         return await self._rows.list(tenant_id, page)
 
 

@@ -6,9 +6,8 @@ Secrets a connector needs live in the credential service; the connector keeps on
 from __future__ import annotations
 
 import enum
-import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -35,9 +34,10 @@ from engines.errors import FieldViolation, InvalidArgument, NotFound, ServiceErr
 from engines.idempotency import earlier_create
 from engines.integrations import CredentialRefCheck, check_credential_ref
 from engines.lookup import find_owned
-from engines.optimistic import write_with_retry
-from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.optimistic import version_etag, write_with_retry
+from engines.pagination import Page, paginate, parse_page
 from engines.secret_keys import secret_key_violations
+from engines.store import VersionedStore
 from engines.validation import require_name, require_uuid
 from engines.violations import collect
 
@@ -131,7 +131,7 @@ class Connector:
     @property
     def etag(self) -> str:
         """Opaque version tag; changes on every write."""
-        return hashlib.sha256(f"{self.id}:{self.version}".encode()).hexdigest()[:20]
+        return version_etag(self.id, self.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,32 +154,8 @@ class ConnectorFilters:
     status: ConnectorStatus | None = None
 
 
-class ConnectorStore(Protocol):
-    """Persistence of connectors. Reads see live (not deleted) rows only."""
-
-    async def insert(self, connector: Connector, request_id: str | None) -> Connector:
-        """Stores a new connector; returns the earlier one if `request_id` was used before.
-
-        Raises AlreadyExists when a live connector of the tenant has the same name."""
-        ...
-
-    async def get(self, tenant_id: str, connector_id: str) -> Connector | None: ...
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Connector | None: ...
-
-    async def list(
-        self, tenant_id: str, filters: ConnectorFilters, page: PageRequest
-    ) -> tuple[Sequence[Connector], int]:
-        """Up to `page.size + 1` rows after `page.after`, and the total matching count."""
-        ...
-
-    async def replace(self, connector: Connector, expected_version: int) -> bool:
-        """Writes `connector` if the stored version is still `expected_version`.
-
-        Raises AlreadyExists on a name clash; returns False when the version moved on."""
-        ...
-
-    async def soft_delete(self, tenant_id: str, connector_id: str, when: datetime) -> bool: ...
+class ConnectorStore(VersionedStore[Connector, ConnectorFilters], Protocol):
+    """Persistence of connectors."""
 
     async def record_test(
         self,

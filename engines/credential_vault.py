@@ -36,6 +36,7 @@ from engines.errors import (
 )
 from engines.idempotency import earlier_create
 from engines.lookup import find_owned
+from engines.optimistic import version_etag
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.validation import require_name, require_uuid
 
@@ -93,7 +94,7 @@ class StoredCredential:
 
     @property
     def etag(self) -> str:
-        return hashlib.sha256(f"{self.id}:{self.version}".encode()).hexdigest()[:20]
+        return version_etag(self.id, self.version)
 
 
 @dataclass(frozen=True, slots=True)

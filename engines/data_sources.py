@@ -6,7 +6,6 @@ a data source keeps only their refs and a connection string with the password ma
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -38,9 +37,10 @@ from engines.endpoints import HostPort, host_port_of_url, with_password
 from engines.errors import Aborted, FieldViolation, InvalidArgument, NotFound, ServiceError
 from engines.idempotency import earlier_create
 from engines.lookup import find_owned
-from engines.optimistic import check_etag, write_with_retry
-from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.optimistic import check_etag, version_etag, write_with_retry
+from engines.pagination import Page, paginate, parse_page
 from engines.secret_keys import secret_key_violations
+from engines.store import VersionedStore
 from engines.validation import require_name, require_uuid
 from engines.violations import collect
 
@@ -95,7 +95,7 @@ class DataSource:
     @property
     def etag(self) -> str:
         """Opaque version tag; changes on every write."""
-        return hashlib.sha256(f"{self.id}:{self.version}".encode()).hexdigest()[:20]
+        return version_etag(self.id, self.version)
 
     @property
     def tested_since_error(self) -> bool:
@@ -151,32 +151,8 @@ class ConnectionTestRecord:
     status: DataSourceStatus
 
 
-class DataSourceStore(Protocol):
-    """Persistence of data sources. Reads see live (not deleted) rows only."""
-
-    async def insert(self, data_source: DataSource, request_id: str | None) -> DataSource:
-        """Stores a new data source; returns the earlier one if `request_id` was used before.
-
-        Raises AlreadyExists when a live data source of the tenant has the same name."""
-        ...
-
-    async def get(self, tenant_id: str, data_source_id: str) -> DataSource | None: ...
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> DataSource | None: ...
-
-    async def list(
-        self, tenant_id: str, filters: DataSourceFilters, page: PageRequest
-    ) -> tuple[Sequence[DataSource], int]:
-        """Up to `page.size + 1` rows after `page.after`, and the total matching count."""
-        ...
-
-    async def replace(self, data_source: DataSource, expected_version: int) -> bool:
-        """Writes `data_source` if the stored version is still `expected_version`.
-
-        Raises AlreadyExists on a name clash; returns False when the version moved on."""
-        ...
-
-    async def soft_delete(self, tenant_id: str, data_source_id: str, when: datetime) -> bool: ...
+class DataSourceStore(VersionedStore[DataSource, DataSourceFilters], Protocol):
+    """Persistence of data sources and their statistics."""
 
     async def record_test(self, data_source: DataSource, record: ConnectionTestRecord) -> bool:
         """Counts a test (connection_count or error_count + 1, times, last_error, status) if the

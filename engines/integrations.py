@@ -7,9 +7,8 @@ not a reference is refused without being stored, logged or echoed.
 from __future__ import annotations
 
 import enum
-import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -25,8 +24,9 @@ from engines.errors import (
 )
 from engines.idempotency import check_request_id, earlier_create
 from engines.lookup import find_owned
-from engines.optimistic import check_etag, write_with_retry
-from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.optimistic import check_etag, version_etag, write_with_retry
+from engines.pagination import Page, paginate, parse_page
+from engines.store import Reader, VersionedStore
 from engines.validation import require_name, require_non_negative, require_uuid
 
 __all__ = [
@@ -120,7 +120,7 @@ class Integration:
     @property
     def etag(self) -> str:
         """Opaque version tag; changes on every write."""
-        return hashlib.sha256(f"{self.id}:{self.version}".encode()).hexdigest()[:20]
+        return version_etag(self.id, self.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,29 +183,8 @@ class LimitsStatus:
     period_end: datetime
 
 
-class IntegrationStore(Protocol):
-    """Persistence of integrations and usage events. Reads see live (not deleted) rows only."""
-
-    async def insert(self, integration: Integration, request_id: str | None) -> Integration:
-        """Stores a new integration; returns the earlier one if `request_id` was used before.
-
-        Raises AlreadyExists when a live integration of the tenant has the same name."""
-
-    async def get(self, tenant_id: str, integration_id: str) -> Integration | None: ...
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Integration | None: ...
-
-    async def list(
-        self, tenant_id: str, filters: IntegrationFilters, page: PageRequest
-    ) -> tuple[Sequence[Integration], int]:
-        """Up to `page.size + 1` rows after `page.after`, and the total matching count."""
-
-    async def replace(self, integration: Integration, expected_version: int) -> bool:
-        """Writes `integration` if the stored version is still `expected_version`.
-
-        Raises AlreadyExists on a name clash; returns False when the version moved on."""
-
-    async def soft_delete(self, tenant_id: str, integration_id: str, when: datetime) -> bool: ...
+class IntegrationStore(VersionedStore[Integration, IntegrationFilters], Protocol):
+    """Persistence of integrations and usage events."""
 
     async def append_usage(self, event: UsageEvent) -> tuple[UsageEvent, bool]:
         """Stores `event`; when its request_id was recorded before, returns that one and False."""
@@ -215,10 +194,7 @@ class IntegrationStore(Protocol):
     ) -> UsageTotals: ...
 
 
-class IntegrationReader(Protocol):
-    """Reads one live integration of a tenant (every IntegrationStore is one)."""
-
-    async def get(self, tenant_id: str, integration_id: str) -> Integration | None: ...
+IntegrationReader = Reader[Integration]
 
 
 async def find_integration(

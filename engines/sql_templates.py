@@ -8,13 +8,13 @@ mistaken for code.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from engines.errors import FieldViolation, InvalidArgument
+from engines.optimistic import version_etag
 from engines.sql_parameters import ParameterSpec, ParameterType, coerce_value
 from engines.validation import require_name
 
@@ -79,7 +79,7 @@ class QueryTemplate:
 
     @property
     def etag(self) -> str:
-        return hashlib.sha256(f"{self.tenant_id}:{self.id}:1".encode()).hexdigest()[:20]
+        return version_etag(f"{self.tenant_id}:{self.id}", 1)
 
 
 @dataclass(frozen=True, slots=True)

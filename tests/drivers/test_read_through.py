@@ -25,7 +25,7 @@ class CountingStore:
     async def find_by_request_id(self, tenant_id: str, request_id: str) -> str | None:
         return None
 
-    async def list(self, tenant_id: str, page: PageRequest) -> tuple[Sequence[str], int]:
+    async def list(self, tenant_id: str, filters: None, page: PageRequest) -> tuple[Sequence[str], int]:
         return [], 0
 
 

@@ -67,7 +67,7 @@ async def test_templates_list_in_order_with_total(database: Database) -> None:
     for n, template_id in enumerate(["c", "a", "b"]):
         await store.insert(_template(tenant, template_id, offset=n), None)
     await store.insert(_template(new_tenant(), "x"), None)
-    rows, total = await store.list(tenant, parse_page(2, "", {}))
+    rows, total = await store.list(tenant, None, parse_page(2, "", {}))
     assert [t.id for t in rows] == ["c", "a", "b"] and total == 3
 
 
@@ -80,5 +80,5 @@ async def test_gateways_round_trip_with_unique_names(database: Database) -> None
     with pytest.raises(AlreadyExists):
         await store.insert(_gateway(tenant, "00000000-0000-4000-8000-000000000002", "main"), None)
     assert await store.insert(_gateway(tenant, "00000000-0000-4000-8000-000000000003", "x"), "r") == gateway
-    rows, total = await store.list(tenant, parse_page(0, "", {}))
+    rows, total = await store.list(tenant, None, parse_page(0, "", {}))
     assert rows == [gateway] and total == 1

@@ -45,7 +45,7 @@ class FakePreventionStore:
         self.records: list[tuple[PreventionRecord, str | None]] = []
         self.counts_asked: list[tuple[str, str, datetime]] = []
 
-    async def append(self, record: PreventionRecord, request_id: str | None) -> PreventionRecord:
+    async def insert(self, record: PreventionRecord, request_id: str | None) -> PreventionRecord:
         if request_id is not None:
             earlier = await self.find_by_request_id(record.tenant_id, request_id)
             if earlier is not None:

@@ -63,7 +63,7 @@ class FakeStore:
     async def find_by_request_id(self, tenant_id: str, request_id: str) -> Any:
         return self.request_ids.get((tenant_id, request_id))
 
-    async def list(self, tenant_id: str, page: PageRequest) -> tuple[Sequence[Any], int]:
+    async def list(self, tenant_id: str, filters: None, page: PageRequest) -> tuple[Sequence[Any], int]:
         mine = sorted(
             (r for (t, _), r in self.rows.items() if t == tenant_id),
             key=lambda r: (r.create_time, r.id),
