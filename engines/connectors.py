@@ -22,6 +22,11 @@ from engines.connection_test import (
     failed_before_trying,
     timeout_of,
 )
+from engines.credential_refs import (
+    CredentialRefCheck,
+    check_credential_ref,
+    require_live_credential,
+)
 from engines.credentials import CredentialService
 from engines.endpoints import (
     parse_host_port,
@@ -32,7 +37,6 @@ from engines.endpoints import (
 )
 from engines.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
 from engines.idempotency import earlier_create
-from engines.integrations import CredentialRefCheck, check_credential_ref
 from engines.lookup import find_owned
 from engines.optimistic import version_etag, write_with_retry
 from engines.pagination import Page, paginate, parse_page
@@ -353,16 +357,9 @@ class ConnectorsEngine:
         return outcome, recorded
 
     async def _require_live_credential(self, tenant_id: str, ref: str) -> None:
-        """A `cus-vault://` ref must name a live credential of the tenant (checked without
-        revealing it); other schemes cannot be checked before use."""
-        if not ref.startswith("cus-vault://") or self._credential_ref_check is None:
-            return
-        if not await self._credential_ref_check(tenant_id, ref):
-            raise InvalidArgument.single(
-                "connector.credential_ref",
-                "names no credential of this tenant; create it with "
-                "CredentialService.CreateCredential first",
-            )
+        await require_live_credential(
+            self._credential_ref_check, tenant_id, "connector.credential_ref", ref
+        )
 
     async def _attempt(self, connector: Connector) -> ConnectionOutcome:
         timeout = timeout_of("config.timeout_seconds", connector.config.get("timeout_seconds"))

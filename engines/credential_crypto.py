@@ -20,8 +20,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from engines.credential_refs import ENCRYPTED_SCHEME
+
 __all__ = [
-    "ENCRYPTED_SCHEME",
     "KEY_BYTES",
     "Keyring",
     "SealBroken",
@@ -32,11 +33,12 @@ __all__ = [
     "stored_aad",
 ]
 
-ENCRYPTED_SCHEME = "encrypted://"
 KEY_BYTES = 32
 _NONCE_BYTES = 12
 _HKDF_SALT = b"integrations-service/credentials/v1"
-_REF_PATTERN = re.compile(r"^encrypted://v1/([1-9][0-9]{0,8})/([A-Za-z0-9_-]{38,})$")
+_REF_PATTERN = re.compile(
+    "^" + re.escape(ENCRYPTED_SCHEME) + r"v1/([1-9][0-9]{0,8})/([A-Za-z0-9_-]{38,})$"
+)
 _MAX_CACHED_KEYS = 4096
 
 

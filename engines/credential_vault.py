@@ -18,7 +18,6 @@ from typing import Protocol
 
 from engines.clock import Clock, system_clock
 from engines.credential_crypto import (
-    ENCRYPTED_SCHEME,
     Keyring,
     SealBroken,
     Sealed,
@@ -26,6 +25,14 @@ from engines.credential_crypto import (
     parse_encrypted_ref,
     ref_aad,
     stored_aad,
+)
+from engines.credential_refs import (
+    ENCRYPTED_SCHEME,
+    ENV_SCHEME,
+    LEGACY_SCHEME,
+    VAULT_SCHEME,
+    parse_vault_ref,
+    vault_ref,
 )
 from engines.errors import (
     Aborted,
@@ -51,18 +58,13 @@ __all__ = [
     "RewrapResult",
     "SealedSecret",
     "StoredCredential",
-    "VAULT_SCHEME",
-    "vault_ref",
 ]
 
 RESOURCE = "credential"
-VAULT_SCHEME = "cus-vault://"
-ENV_SCHEME = "env://"
-LEGACY_SCHEME = "vault://"
 MAX_SECRET_BYTES = 64 * 1024
 MAX_REF_CHARS = 128 * 1024
 _MAX_METADATA = 64
-_SUPPORTED = "encrypted://, cus-vault:// (and env:// in development)"
+_SUPPORTED = f"{ENCRYPTED_SCHEME}, {VAULT_SCHEME} (and {ENV_SCHEME} in development)"
 
 EnvLookup = Callable[[str], "str | None"]
 
@@ -217,20 +219,6 @@ class AccessLog(Protocol):
     ) -> tuple[Sequence[AccessEvent], int]: ...
 
 
-def vault_ref(tenant_id: str, credential_id: str) -> str:
-    """The ref of a stored credential: `cus-vault://<tenant_id>/<id>`."""
-    return f"{VAULT_SCHEME}{tenant_id}/{credential_id}"
-
-
-def _parse_vault_ref(ref: str) -> tuple[str, str] | None:
-    """(owner tenant, credential id) of a well-formed `cus-vault://` ref, else None."""
-    owner, _, credential_id = ref.removeprefix(VAULT_SCHEME).partition("/")
-    try:
-        return str(uuid.UUID(owner)), str(uuid.UUID(credential_id))
-    except ValueError:
-        return None
-
-
 def _shown_ref(ref: str) -> str:
     """What the access log keeps of a ref: never a ciphertext, never something unrecognised
     (which may be a raw key pasted by mistake)."""
@@ -245,7 +233,7 @@ def _shown_ref(ref: str) -> str:
 
 
 def _attempt(tenant_id: str, ref: str, caller: str, access_reason: str) -> _Attempt:
-    parsed = _parse_vault_ref(ref.strip()) if ref.strip().startswith(VAULT_SCHEME) else None
+    parsed = parse_vault_ref(ref.strip()) if ref.strip().startswith(VAULT_SCHEME) else None
     return _Attempt(
         tenant_id=tenant_id,
         credential_ref=_shown_ref(ref),
@@ -380,7 +368,7 @@ class CredentialVault:
         tenant_id = require_uuid("tenant_id", tenant_id)
         if not credential_ref.startswith(VAULT_SCHEME):
             return await self.get(tenant_id, require_uuid("credential_ref", credential_ref))
-        parsed = _parse_vault_ref(credential_ref)
+        parsed = parse_vault_ref(credential_ref)
         if parsed is None:
             raise InvalidArgument.single(
                 "credential_ref", "must be cus-vault://<tenant_id>/<id> or a credential id"
@@ -492,10 +480,10 @@ class CredentialVault:
         if ref.startswith(ENV_SCHEME):
             return await self._reveal_env(attempt, ref)
         if ref.startswith(LEGACY_SCHEME):
-            await self._record(attempt, AccessOutcome.DENIED, "legacy vault:// ref")
+            await self._record(attempt, AccessOutcome.DENIED, f"legacy {LEGACY_SCHEME} ref")
             raise FailedPrecondition(
                 "CREDENTIAL_SCHEME_UNSUPPORTED",
-                f"vault:// refs are no longer supported; supported schemes: {_SUPPORTED}. "
+                f"{LEGACY_SCHEME} refs are no longer supported; supported schemes: {_SUPPORTED}. "
                 "Store the secret again with CreateCredential or EncryptCredential",
             )
         await self._record(attempt, AccessOutcome.FAILED, "not a credential ref")
@@ -537,15 +525,15 @@ class CredentialVault:
                 attempt, AccessOutcome.FAILED, "did not decrypt: tampered, another tenant's, "
                 "another context or an unknown key version"
             )
-            raise NotFound(RESOURCE, "encrypted://…") from None
+            raise NotFound(RESOURCE, f"{ENCRYPTED_SCHEME}…") from None
         await self._record(attempt, AccessOutcome.ALLOWED, "")
         return Revealed(value=plaintext.decode(), expire_time=None, version=0)
 
     async def _reveal_stored(self, attempt: _Attempt, ref: str) -> Revealed:
-        parsed = _parse_vault_ref(ref)
+        parsed = parse_vault_ref(ref)
         if parsed is None:
-            await self._record(attempt, AccessOutcome.FAILED, "malformed cus-vault:// ref")
-            raise NotFound(RESOURCE, "cus-vault://…")
+            await self._record(attempt, AccessOutcome.FAILED, f"malformed {VAULT_SCHEME} ref")
+            raise NotFound(RESOURCE, f"{VAULT_SCHEME}…")
         owner, credential_id = parsed
         if owner != attempt.tenant_id:
             if await self._store.get(owner, credential_id) is not None:
@@ -596,11 +584,12 @@ class CredentialVault:
 
     async def _reveal_env(self, attempt: _Attempt, ref: str) -> Revealed:
         if self._env_lookup is None:
-            await self._record(attempt, AccessOutcome.DENIED, "env:// refs are disabled")
+            await self._record(attempt, AccessOutcome.DENIED, f"{ENV_SCHEME} refs are disabled")
             raise FailedPrecondition(
                 "CREDENTIAL_SCHEME_DISABLED",
-                "env:// refs resolve only when the service runs with --allow-env-credentials "
-                "(development); use encrypted:// or cus-vault:// refs",
+                f"{ENV_SCHEME} refs resolve only when the service runs with "
+                f"--allow-env-credentials (development); use {ENCRYPTED_SCHEME} or "
+                f"{VAULT_SCHEME} refs",
             )
         value = self._env_lookup(ref.removeprefix(ENV_SCHEME))
         if value is None:

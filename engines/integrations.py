@@ -14,6 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from engines.clock import Clock, system_clock
+from engines.credential_refs import (
+    CredentialRefCheck,
+    check_credential_ref,
+    require_live_credential,
+)
 from engines.errors import (
     Aborted,
     FailedPrecondition,
@@ -30,9 +35,7 @@ from engines.store import Reader, VersionedStore
 from engines.validation import require_name, require_non_negative, require_uuid
 
 __all__ = [
-    "CREDENTIAL_REF_SCHEMES",
     "WRITABLE_FIELDS",
-    "CredentialRefCheck",
     "HealthState",
     "HealthTester",
     "Integration",
@@ -46,12 +49,10 @@ __all__ = [
     "UsageEvent",
     "UsageTotals",
     "IntegrationReader",
-    "check_credential_ref",
     "find_integration",
 ]
 
 RESOURCE = "integration"
-CREDENTIAL_REF_SCHEMES = ("encrypted://", "cus-vault://", "env://")
 WRITABLE_FIELDS = frozenset(
     {
         "name",
@@ -206,32 +207,10 @@ async def find_integration(
     )
 
 
-class CredentialRefCheck(Protocol):
-    """Confirms that a `cus-vault://` reference names a live credential of the tenant."""
-
-    async def __call__(self, tenant_id: str, credential_ref: str) -> bool: ...
-
-
 class HealthTester(Protocol):
     """Runs a forced probe of an integration (the health engine implements it)."""
 
     async def test(self, integration: Integration) -> Any: ...
-
-
-def check_credential_ref(field_name: str, value: str) -> str:
-    """Accepts only references; the message never repeats the value, which may be a raw key."""
-    ref = value.strip()
-    if not ref:
-        raise InvalidArgument.single(field_name, "is required")
-    scheme = next((s for s in CREDENTIAL_REF_SCHEMES if ref.startswith(s)), None)
-    if scheme is None or len(ref) == len(scheme) or any(c.isspace() for c in ref):
-        raise InvalidArgument.single(
-            field_name,
-            "must be a credential reference (encrypted://, cus-vault:// or env://); raw keys "
-            "are refused and were not stored",
-            reason="CREDENTIAL_REF_INVALID",
-        )
-    return ref
 
 
 def _check_config(config: Mapping[str, Any]) -> list[FieldViolation]:
@@ -473,14 +452,12 @@ class IntegrationsEngine:
             )
         if violations:
             raise InvalidArgument(violations)
-        ref = values.get("credential_ref", "")
-        if ref.startswith("cus-vault://") and self._credential_ref_check is not None:
-            if not await self._credential_ref_check(tenant_id, ref):
-                raise InvalidArgument.single(
-                    f"{prefix}.credential_ref",
-                    "names no credential of this tenant; create it with "
-                    "CredentialService.CreateCredential first",
-                )
+        await require_live_credential(
+            self._credential_ref_check,
+            tenant_id,
+            f"{prefix}.credential_ref",
+            values.get("credential_ref", ""),
+        )
         return values
 
 

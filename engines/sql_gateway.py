@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from engines.clock import Clock, system_clock
+from engines.credential_refs import check_credential_ref
 from engines.credentials import CredentialService
 from engines.errors import (
     DeadlineExceeded,
@@ -26,7 +27,6 @@ from engines.errors import (
     PermissionDenied,
 )
 from engines.idempotency import earlier_create
-from engines.integrations import check_credential_ref
 from engines.lookup import find_owned
 from engines.observability import NULL_OBSERVER, QueryObserver
 from engines.optimistic import version_etag
