@@ -10,11 +10,13 @@ from drivers.database import Database
 from drivers.repository import TenantRepository
 from drivers.tables.connectors_data_sources import connectors
 from engines.connectors import (
+    RESOURCE,
     Connector,
     ConnectorFilters,
     ConnectorStatus,
     ConnectorType,
 )
+from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
 
 __all__ = ["SqlConnectorStore"]
@@ -62,22 +64,23 @@ class SqlConnectorStore:
             database,
             connectors,
             _to_connector,
+            resource=RESOURCE,
             clash="a connector with this name already exists for the tenant",
         )
 
-    async def insert(self, connector: Connector, request_id: str | None) -> Connector:
+    async def insert(self, connector: Connector, key: IdempotencyKey | None) -> Connector:
         values = _columns(connector) | {
             "id": connector.id,
             "tenant_id": connector.tenant_id,
             "connector_type": connector.connector_type.value,
             "create_time": connector.create_time,
         }
-        return await self._rows.insert(connector, values, request_id)
+        return await self._rows.insert(connector, values, key)
 
     async def get(self, tenant_id: str, connector_id: str) -> Connector | None:
         return await self._rows.get(tenant_id, connector_id)
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Connector | None:
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[Connector] | None:
         return await self._rows.find_by_request_id(tenant_id, request_id)
 
     async def list(

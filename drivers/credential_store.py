@@ -15,21 +15,23 @@ from drivers.database import Database
 from drivers.repository import AfterWrite, TenantRepository
 from drivers.tables.credentials import credential_access_events, credential_secrets, credentials
 from engines.credential_crypto import Sealed
-from engines.credential_vault import AccessEvent, AccessOutcome, SealedSecret, StoredCredential
+from engines.credential_vault import RESOURCE, AccessEvent, AccessOutcome, SealedSecret, StoredCredential
+from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
 
 __all__ = ["SqlAccessLog", "SqlCredentialStore"]
 
 _live = credentials.c.delete_time.is_(None)
-# A credential joined to its current secret version.
-_current = credentials.join(
-    credential_secrets,
-    sa.and_(
-        credential_secrets.c.credential_id == credentials.c.id,
-        credential_secrets.c.version == credentials.c.version,
-    ),
+_is_current_secret = sa.and_(
+    credential_secrets.c.credential_id == credentials.c.id,
+    credential_secrets.c.version == credentials.c.version,
 )
-_with_key_version = sa.select(credentials, credential_secrets.c.key_version).select_from(_current)
+# A credential joined to its current secret version.
+_current = credentials.join(credential_secrets, _is_current_secret)
+# A revoked credential has no secret left: its key_version is NULL.
+_with_key_version = sa.select(credentials, credential_secrets.c.key_version).select_from(
+    credentials.outerjoin(credential_secrets, _is_current_secret)
+)
 
 
 def _to_credential(row: Any) -> StoredCredential:
@@ -38,7 +40,7 @@ def _to_credential(row: Any) -> StoredCredential:
         tenant_id=row.tenant_id,
         name=row.name,
         version=row.version,
-        key_version=row.key_version,
+        key_version=row.key_version or 0,
         expire_time=row.expire_time,
         metadata=dict(row.metadata or {}),
         created_by=row.created_by,
@@ -97,6 +99,7 @@ class SqlCredentialStore:
             database,
             credentials,
             _to_credential,
+            resource=RESOURCE,
             clash="a credential with this name already exists for the tenant",
             select=_with_key_version,
         )
@@ -105,7 +108,7 @@ class SqlCredentialStore:
         ] = Batcher(self._read_current)
 
     async def insert(
-        self, credential: StoredCredential, secret: SealedSecret, request_id: str | None
+        self, credential: StoredCredential, secret: SealedSecret, key: IdempotencyKey | None
     ) -> StoredCredential:
         values = {
             "id": credential.id,
@@ -118,10 +121,11 @@ class SqlCredentialStore:
             "create_time": credential.create_time,
             "update_time": credential.update_time,
         }
-        return await self._rows.insert(credential, values, request_id, _add_secret(secret))
+        return await self._rows.insert(credential, values, key, _add_secret(secret))
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> StoredCredential | None:
-        # A revoked credential's secrets are gone; a retried create then finds nothing to join.
+    async def find_by_request_id(
+        self, tenant_id: str, request_id: str
+    ) -> Replay[StoredCredential] | None:
         return await self._rows.find_by_request_id(tenant_id, request_id)
 
     async def get(self, tenant_id: str, credential_id: str) -> StoredCredential | None:
@@ -258,7 +262,9 @@ class SqlAccessLog:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._writes: Batcher[dict[str, Any], None] = Batcher(self._insert)
-        self._events = TenantRepository(database, credential_access_events, _to_event, clash=None)
+        self._events = TenantRepository(
+            database, credential_access_events, _to_event, resource="access event", clash=None
+        )
 
     async def record(self, event: AccessEvent) -> None:
         await self._writes.submit(_event_values(event))

@@ -18,6 +18,7 @@ from drivers.repository import AfterWrite, TenantRepository
 from drivers.tables.connectors_data_sources import data_source_tags, data_sources
 from engines.data_source_settings import ConnectionSettings
 from engines.data_sources import (
+    RESOURCE,
     ConnectionTestRecord,
     DataSource,
     DataSourceFilters,
@@ -25,6 +26,7 @@ from engines.data_sources import (
     DataSourceStatus,
     DataSourceType,
 )
+from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
 
 __all__ = ["SqlDataSourceStore"]
@@ -111,10 +113,11 @@ class SqlDataSourceStore:
             database,
             data_sources,
             _to_data_source,
+            resource=RESOURCE,
             clash="a data source with this name already exists for the tenant",
         )
 
-    async def insert(self, data_source: DataSource, request_id: str | None) -> DataSource:
+    async def insert(self, data_source: DataSource, key: IdempotencyKey | None) -> DataSource:
         values = _columns(data_source) | {
             "id": data_source.id,
             "tenant_id": data_source.tenant_id,
@@ -126,12 +129,12 @@ class SqlDataSourceStore:
             "error_count": data_source.error_count,
             "create_time": data_source.create_time,
         }
-        return await self._rows.insert(data_source, values, request_id, _write_tags(data_source))
+        return await self._rows.insert(data_source, values, key, _write_tags(data_source))
 
     async def get(self, tenant_id: str, data_source_id: str) -> DataSource | None:
         return await self._rows.get(tenant_id, data_source_id)
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> DataSource | None:
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[DataSource] | None:
         return await self._rows.find_by_request_id(tenant_id, request_id)
 
     async def list(

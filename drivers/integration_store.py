@@ -11,7 +11,9 @@ import sqlalchemy as sa
 from drivers.database import Database
 from drivers.repository import TenantRepository
 from drivers.tables.integrations import integrations, usage_events
+from engines.idempotency import IdempotencyKey, Replay
 from engines.integrations import (
+    RESOURCE,
     HealthState,
     Integration,
     IntegrationFilters,
@@ -78,11 +80,14 @@ class SqlIntegrationStore:
             database,
             integrations,
             row_to_integration,
+            resource=RESOURCE,
             clash="an integration with this name already exists for the tenant",
         )
-        self._usage = TenantRepository(database, usage_events, _to_usage_event, clash=None)
+        self._usage = TenantRepository(
+            database, usage_events, _to_usage_event, resource="usage event", clash=None
+        )
 
-    async def insert(self, integration: Integration, request_id: str | None) -> Integration:
+    async def insert(self, integration: Integration, key: IdempotencyKey | None) -> Integration:
         values = _columns(integration) | {
             "id": integration.id,
             "tenant_id": integration.tenant_id,
@@ -94,12 +99,12 @@ class SqlIntegrationStore:
             "health_message": integration.health_message,
             "health_checked_at": integration.health_checked_at,
         }
-        return await self._rows.insert(integration, values, request_id)
+        return await self._rows.insert(integration, values, key)
 
     async def get(self, tenant_id: str, integration_id: str) -> Integration | None:
         return await self._rows.get(tenant_id, integration_id)
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Integration | None:
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[Integration] | None:
         return await self._rows.find_by_request_id(tenant_id, request_id)
 
     async def list(
@@ -120,7 +125,9 @@ class SqlIntegrationStore:
     async def soft_delete(self, tenant_id: str, integration_id: str, when: datetime) -> bool:
         return await self._rows.soft_delete(tenant_id, integration_id, when)
 
-    async def append_usage(self, event: UsageEvent) -> tuple[UsageEvent, bool]:
+    async def append_usage(
+        self, event: UsageEvent, key: IdempotencyKey | None
+    ) -> tuple[UsageEvent, bool]:
         values = {
             "id": event.id,
             "tenant_id": event.tenant_id,
@@ -130,7 +137,7 @@ class SqlIntegrationStore:
             "occurred_at": event.occurred_at,
             "create_time": event.create_time,
         }
-        stored = await self._usage.insert(event, values, event.request_id)
+        stored = await self._usage.insert(event, values, key)
         return stored, stored is event
 
     async def usage_totals(

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from drivers.database import Database
 from drivers.repository import TenantRepository
 from drivers.tables.prevention import prevention_records
+from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
-from engines.prevention import GraduationCounts, PreventionRecord, RecordFilters
+from engines.prevention import RESOURCE, GraduationCounts, PreventionRecord, RecordFilters
 from engines.prevention_contract import PreventionCandidate
 
 __all__ = ["SqlPreventionStore", "record_columns"]
@@ -70,16 +71,21 @@ class SqlPreventionStore:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._rows = TenantRepository(
-            database, prevention_records, _to_record, clash=None, newest_first=True
+            database,
+            prevention_records,
+            _to_record,
+            resource=RESOURCE,
+            clash=None,
+            newest_first=True,
         )
 
-    async def insert(self, record: PreventionRecord, request_id: str | None) -> PreventionRecord:
-        return await self._rows.insert(record, record_columns(record), request_id)
+    async def insert(self, record: PreventionRecord, key: IdempotencyKey | None) -> PreventionRecord:
+        return await self._rows.insert(record, record_columns(record), key)
 
     async def get(self, tenant_id: str, record_id: str) -> PreventionRecord | None:
         return await self._rows.get(tenant_id, record_id)
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> PreventionRecord | None:
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[PreventionRecord] | None:
         return await self._rows.find_by_request_id(tenant_id, request_id)
 
     async def list(

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
 from engines.store import ResourceStore
 
@@ -53,10 +54,10 @@ class ReadThroughStore(Generic[R, F]):
                 self._entries.popitem(last=False)
         return found
 
-    async def insert(self, resource: R, request_id: str | None) -> R:
-        return await self._store.insert(resource, request_id)
+    async def insert(self, resource: R, key: IdempotencyKey | None) -> R:
+        return await self._store.insert(resource, key)
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> R | None:
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[R] | None:
         return await self._store.find_by_request_id(tenant_id, request_id)
 
     async def list(self, tenant_id: str, filters: F, page: PageRequest) -> tuple[Sequence[R], int]:

@@ -1,6 +1,7 @@
 """The SQL every tenant-owned resource table shares, always scoped by tenant_id: get, insert with
-an idempotent re-read, update with a version check, soft delete, and keyset pages with an
-optional count. Stores build one `TenantRepository` per table and declare only their extra queries.
+an idempotent re-read (AIP-155: request_id and request digest), update with a version check, soft
+delete, and keyset pages with an optional count. Stores build one `TenantRepository` per table
+and declare only their extra queries.
 
 Tables are made by `drivers.tables.base.resource_table`. Reads go through `Database.read()` (an
 autocommit connection: no BEGIN/COMMIT round trips); a page and its count are then two snapshots,
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from drivers.database import Database
 from drivers.keyset import page_of
 from engines.errors import AlreadyExists
+from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
 
 __all__ = ["AfterWrite", "TenantRepository"]
@@ -31,9 +33,10 @@ Condition = sa.ColumnElement[bool]
 class TenantRepository(Generic[T]):
     """Rows of one table, read as engine dataclasses made by `to_resource`.
 
-    `clash` is the AlreadyExists message of a unique-index violation other than a replayed
-    request_id (None: such a violation is a bug and propagates). `select` replaces
-    `SELECT table` for reads that join more (its columns feed `to_resource`)."""
+    `resource` names them in errors, as the engine does. `clash` is the AlreadyExists message
+    of a unique-index violation other than a replayed request_id (None: such a violation is a
+    bug and propagates). `select` replaces `SELECT table` for reads that join more (its columns
+    feed `to_resource`)."""
 
     def __init__(
         self,
@@ -41,6 +44,7 @@ class TenantRepository(Generic[T]):
         table: sa.Table,
         to_resource: Callable[[Any], T],
         *,
+        resource: str,
         clash: str | None,
         select: sa.Select[Any] | None = None,
         newest_first: bool = False,
@@ -48,6 +52,7 @@ class TenantRepository(Generic[T]):
         self._db = database
         self.table = table
         self._to_resource = to_resource
+        self._resource = resource
         self._clash = clash
         self._select = select if select is not None else sa.select(table)
         self._newest_first = newest_first
@@ -70,35 +75,47 @@ class TenantRepository(Generic[T]):
             row = (await conn.execute(self._get, params)).first()
         return self._to_resource(row) if row else None
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> T | None:
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[T] | None:
         """What the tenant's create with `request_id` made, deleted ones included (a retried
-        create must not resurrect a deleted resource)."""
+        create must not resurrect a deleted resource), with its request digest."""
         query = self._select.where(
             self.table.c.tenant_id == tenant_id, self.table.c.request_id == request_id
         )
         async with self._db.read() as conn:
             row = (await conn.execute(query)).first()
-        return self._to_resource(row) if row else None
+        if row is None:
+            return None
+        return Replay(
+            resource=self._to_resource(row),
+            resource_id=row.id,
+            request_digest=row.request_digest,
+            deleted=self._soft_deleted and row.delete_time is not None,
+        )
 
     async def insert(
         self,
         resource: T,
         values: Mapping[str, Any],
-        request_id: str | None,
+        key: IdempotencyKey | None,
         after: AfterWrite | None = None,
     ) -> T:
-        """Inserts `values` (and runs `after` in the same transaction); returns `resource`, or
-        what an earlier create with the same `request_id` made when one won a race."""
+        """Inserts `values` with `key` (and runs `after` in the same transaction); returns
+        `resource`, or, when an earlier create with the same request_id won a race, what
+        `key.replay` answers for it."""
+        idempotency = {
+            "request_id": key.request_id if key else None,
+            "request_digest": key.digest if key else None,
+        }
         try:
             async with self._db.transaction() as conn:
-                await conn.execute(self.table.insert().values(**values, request_id=request_id))
+                await conn.execute(self.table.insert().values(**values, **idempotency))
                 if after is not None:
                     await after(conn)
         except IntegrityError:
-            if request_id is not None:
-                earlier = await self.find_by_request_id(values["tenant_id"], request_id)
+            if key is not None:
+                earlier = await self.find_by_request_id(values["tenant_id"], key.request_id)
                 if earlier is not None:
-                    return earlier
+                    return key.replay(earlier, resource=self._resource)
             if self._clash is None:
                 raise
             raise AlreadyExists(self._clash) from None

@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from drivers.database import Database
 from drivers.repository import TenantRepository
 from drivers.tables.sql_gateway import sql_gateways, sql_query_templates
+from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
-from engines.sql_gateway import Gateway
+from engines.sql_gateway import GATEWAY, TEMPLATE, Gateway
 from engines.sql_parameters import ParameterSpec, ParameterType
 from engines.sql_templates import QueryTemplate
 
@@ -100,18 +101,22 @@ class _ImmutableStore(Generic[R]):
         table: sa.Table,
         to_resource: Callable[[Any], R],
         to_columns: Callable[[R], dict[str, Any]],
+        *,
+        resource: str,
         clash: str,
     ) -> None:
-        self._rows = TenantRepository(database, table, to_resource, clash=clash)
+        self._rows = TenantRepository(
+            database, table, to_resource, resource=resource, clash=clash
+        )
         self._to_columns = to_columns
 
-    async def insert(self, resource: R, request_id: str | None) -> R:
-        return await self._rows.insert(resource, self._to_columns(resource), request_id)
+    async def insert(self, resource: R, key: IdempotencyKey | None) -> R:
+        return await self._rows.insert(resource, self._to_columns(resource), key)
 
     async def get(self, tenant_id: str, resource_id: str) -> R | None:
         return await self._rows.get(tenant_id, resource_id)
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> R | None:
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[R] | None:
         return await self._rows.find_by_request_id(tenant_id, request_id)
 
     async def list(
@@ -129,7 +134,8 @@ class SqlTemplateStore(_ImmutableStore[QueryTemplate]):
             sql_query_templates,
             _to_template,
             _template_columns,
-            "a query template with this id already exists for the tenant; templates are "
+            resource=TEMPLATE,
+            clash="a query template with this id already exists for the tenant; templates are "
             "immutable, register a new version under a new id",
         )
 
@@ -143,5 +149,6 @@ class SqlGatewayStore(_ImmutableStore[Gateway]):
             sql_gateways,
             _to_gateway,
             _gateway_columns,
-            "a gateway with this name already exists for the tenant",
+            resource=GATEWAY,
+            clash="a gateway with this name already exists for the tenant",
         )

@@ -36,7 +36,7 @@ from engines.endpoints import (
     with_password,
 )
 from engines.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
-from engines.idempotency import earlier_create
+from engines.idempotency import earlier_create, idempotency_key
 from engines.lookup import find_owned
 from engines.optimistic import version_etag, write_with_retry
 from engines.pagination import Page, paginate, parse_page
@@ -271,7 +271,10 @@ class ConnectorsEngine:
         self, tenant_id: str, draft: ConnectorDraft, *, request_id: str = ""
     ) -> Connector:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        key = idempotency_key(request_id, draft)
+        earlier = await earlier_create(
+            self._store.find_by_request_id, tenant_id, key, resource=RESOURCE
+        )
         if earlier is not None:
             return earlier
         if draft.connector_type is None:
@@ -298,7 +301,7 @@ class ConnectorsEngine:
             update_time=now,
             **values,
         )
-        return await self._store.insert(connector, request_id or None)
+        return await self._store.insert(connector, key)
 
     async def update(
         self, tenant_id: str, connector_id: str, changes: Mapping[str, Any], etag: str

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -125,6 +127,19 @@ class Keyring:
         cipher = AESGCM(derived)
         self._derived[(version, tenant_id)] = cipher
         return cipher
+
+    def fingerprint(self, tenant_id: str, data: bytes) -> str:
+        """A keyed digest of `data` for the tenant: HMAC-SHA256 under a key derived from the
+        oldest master key (it changes only when that key is retired). Lets a stored digest
+        tell secrets apart without giving a reader of the database anything to test guesses
+        against."""
+        key = HKDF(
+            algorithm=hashes.SHA256(),
+            length=KEY_BYTES,
+            salt=_HKDF_SALT,
+            info=b"fingerprint:" + tenant_id.encode(),
+        ).derive(self._keys[self.versions[0]])
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
 
     def seal(self, tenant_id: str, plaintext: bytes, aad: bytes) -> Sealed:
         """Encrypts under the newest key, derived for `tenant_id`."""

@@ -41,7 +41,7 @@ from engines.errors import (
     InvalidArgument,
     NotFound,
 )
-from engines.idempotency import earlier_create
+from engines.idempotency import IdempotencyKey, Replay, earlier_create, idempotency_key
 from engines.lookup import find_owned
 from engines.optimistic import version_etag
 from engines.pagination import Page, PageRequest, paginate, parse_page
@@ -171,14 +171,16 @@ class CredentialStore(Protocol):
     """Persistence of stored credentials and their sealed secret versions."""
 
     async def insert(
-        self, credential: StoredCredential, secret: SealedSecret, request_id: str | None
+        self, credential: StoredCredential, secret: SealedSecret, key: IdempotencyKey | None
     ) -> StoredCredential:
-        """Stores a new credential and its first secret; returns the earlier one when
-        `request_id` was used before. Raises AlreadyExists on a live name clash."""
+        """Stores a new credential and its first secret; when a create with the same
+        request_id won a race, answers what `key.replay` says of it. Raises AlreadyExists on
+        a live name clash."""
 
     async def find_by_request_id(
         self, tenant_id: str, request_id: str
-    ) -> StoredCredential | None: ...
+    ) -> Replay[StoredCredential] | None:
+        """What the tenant's create with `request_id` made (revoked or not), and its digest."""
 
     async def get(self, tenant_id: str, credential_id: str) -> StoredCredential | None:
         """A live (not revoked) credential of the tenant."""
@@ -329,10 +331,19 @@ class CredentialVault:
         created_by: str,
     ) -> StoredCredential:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        metadata = dict(metadata or {})
+        request = {
+            "name": name,
+            "secret": self._keyring.fingerprint(tenant_id, secret.encode()),
+            "expire_time": expire_time,
+            "metadata": metadata,
+        }
+        key = idempotency_key(request_id, request)
+        earlier = await earlier_create(
+            self._store.find_by_request_id, tenant_id, key, resource=RESOURCE
+        )
         if earlier is not None:
             return earlier
-        metadata = dict(metadata or {})
         now = self._clock()
         violations = _check_metadata("metadata", metadata) + _violations_of(
             lambda: require_name("name", name),
@@ -355,7 +366,7 @@ class CredentialVault:
             create_time=now,
             update_time=now,
         )
-        return await self._store.insert(credential, secret_row, request_id or None)
+        return await self._store.insert(credential, secret_row, key)
 
     async def get(self, tenant_id: str, credential_id: str) -> StoredCredential:
         """Metadata of a live credential of the tenant."""

@@ -33,9 +33,9 @@ from engines.data_source_settings import (
     SettingsPlan,
     plan_settings,
 )
-from engines.endpoints import HostPort, host_port_of_url, with_password
+from engines.endpoints import MASK, HostPort, host_port_of_url, split_password, with_password
 from engines.errors import Aborted, FieldViolation, InvalidArgument, NotFound, ServiceError
-from engines.idempotency import earlier_create
+from engines.idempotency import earlier_create, idempotency_key
 from engines.lookup import find_owned
 from engines.optimistic import check_etag, version_etag, write_with_retry
 from engines.pagination import Page, paginate, parse_page
@@ -209,6 +209,23 @@ def _checked_values(prefix: str, values: dict[str, Any]) -> tuple[dict[str, Any]
     return checked, violations
 
 
+def _replayable(draft: DataSourceDraft) -> DataSourceDraft:
+    """What of a create request its idempotency digest covers: everything but the secrets
+    (only whether each was given), which must not be stored even as a digest."""
+    given = draft.config
+    settings = replace(
+        given.settings, connection_string=split_password(given.settings.connection_string).masked
+    )
+    return replace(
+        draft,
+        config=ConnectionInput(
+            settings=settings,
+            password=MASK if given.password else "",
+            api_key=MASK if given.api_key else "",
+        ),
+    )
+
+
 class DataSourcesEngine:
     """The rules of DataSourcesService: validation, secrets through the credential service,
     lifecycle, etags, idempotency, connection tests and statistics."""
@@ -254,7 +271,10 @@ class DataSourcesEngine:
         self, tenant_id: str, draft: DataSourceDraft, *, request_id: str = ""
     ) -> DataSource:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        key = idempotency_key(request_id, _replayable(draft))
+        earlier = await earlier_create(
+            self._store.find_by_request_id, tenant_id, key, resource=RESOURCE
+        )
         if earlier is not None:
             return earlier
         if draft.source_type is None:
@@ -290,7 +310,7 @@ class DataSourcesEngine:
             **values,
         )
         try:
-            stored = await self._store.insert(data_source, request_id or None)
+            stored = await self._store.insert(data_source, key)
         except BaseException:
             await self._revoke(tenant_id, created)
             raise

@@ -84,10 +84,8 @@ class NotFound(ServiceError):
 
     default_reason = "NOT_FOUND"
 
-    def __init__(self, resource: str, resource_id: str) -> None:
-        super().__init__(
-            f"{resource} {resource_id!r} not found", metadata={"resource": resource}
-        )
+    def __init__(self, resource: str, resource_id: str, *, detail: str = "not found") -> None:
+        super().__init__(f"{resource} {resource_id!r} {detail}", metadata={"resource": resource})
 
 
 class AlreadyExists(ServiceError):

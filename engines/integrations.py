@@ -27,7 +27,7 @@ from engines.errors import (
     NotFound,
     Unimplemented,
 )
-from engines.idempotency import check_request_id, earlier_create
+from engines.idempotency import IdempotencyKey, earlier_create, idempotency_key
 from engines.lookup import find_owned
 from engines.optimistic import check_etag, version_etag, write_with_retry
 from engines.pagination import Page, paginate, parse_page
@@ -187,8 +187,11 @@ class LimitsStatus:
 class IntegrationStore(VersionedStore[Integration, IntegrationFilters], Protocol):
     """Persistence of integrations and usage events."""
 
-    async def append_usage(self, event: UsageEvent) -> tuple[UsageEvent, bool]:
-        """Stores `event`; when its request_id was recorded before, returns that one and False."""
+    async def append_usage(
+        self, event: UsageEvent, key: IdempotencyKey | None
+    ) -> tuple[UsageEvent, bool]:
+        """Stores `event` with its idempotency key; when the request_id was recorded before,
+        returns what `key.replay` answers for that event, and False."""
 
     async def usage_totals(
         self, integration_id: str, month_start: datetime, month_end: datetime, window_start: datetime
@@ -282,7 +285,10 @@ class IntegrationsEngine:
         self, tenant_id: str, draft: IntegrationDraft, *, request_id: str = "", created_by: str
     ) -> Integration:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        key = idempotency_key(request_id, draft)
+        earlier = await earlier_create(
+            self._store.find_by_request_id, tenant_id, key, resource=RESOURCE
+        )
         if earlier is not None:
             return earlier
         values = await self._validated(tenant_id, _draft_values(draft), prefix="integration")
@@ -302,7 +308,7 @@ class IntegrationsEngine:
             update_time=now,
             **values,
         )
-        return await self._store.insert(integration, request_id or None)
+        return await self._store.insert(integration, key)
 
     async def update(
         self, tenant_id: str, integration_id: str, changes: Mapping[str, Any], etag: str
@@ -393,7 +399,15 @@ class IntegrationsEngine:
             )
         if violations:
             raise InvalidArgument(violations)
-        check_request_id(request_id)
+        key = idempotency_key(
+            request_id,
+            {
+                "integration_id": integration_id,
+                "tokens": tokens,
+                "cost_cents": cost_cents,
+                "occurred_at": occurred_at,
+            },
+        )
         integration = await self.get(tenant_id, integration_id)
         event = UsageEvent(
             id=str(uuid.uuid4()),
@@ -405,7 +419,7 @@ class IntegrationsEngine:
             request_id=request_id or None,
             create_time=now,
         )
-        return await self._store.append_usage(event)
+        return await self._store.append_usage(event, key)
 
     async def _transition(
         self, integration: Integration, target: IntegrationStatus

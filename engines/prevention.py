@@ -14,7 +14,7 @@ from typing import Protocol
 
 from engines.clock import Clock, system_clock
 from engines.errors import FieldViolation, InvalidArgument
-from engines.idempotency import check_request_id
+from engines.idempotency import idempotency_key
 from engines.lookup import find_owned
 from engines.pagination import Page, paginate, parse_page
 from engines.prevention_contract import (
@@ -178,7 +178,7 @@ class PreventionEngine:
     async def create(self, candidate: PreventionCandidate, *, request_id: str = "") -> PreventionRecord:
         """Validates, then appends; a repeated (tenant, request_id) returns the first record."""
         candidate = check_candidate(candidate)
-        check_request_id(request_id)
+        key = idempotency_key(request_id, candidate)
         require_valid(candidate)
         # No look-up first: the store's unique (tenant_id, request_id) index settles repeats and
         # races alike, and saves a round trip on every first create.
@@ -188,7 +188,7 @@ class PreventionEngine:
             contract_version=CONTRACT_VERSION,
             create_time=self._clock(),
         )
-        return await self._store.insert(record, request_id or None)
+        return await self._store.insert(record, key)
 
     async def get(self, tenant_id: str, record_id: str) -> PreventionRecord:
         return await find_owned(

@@ -26,7 +26,7 @@ from engines.errors import (
     NotFound,
     PermissionDenied,
 )
-from engines.idempotency import earlier_create
+from engines.idempotency import earlier_create, idempotency_key
 from engines.lookup import find_owned
 from engines.observability import NULL_OBSERVER, QueryObserver
 from engines.optimistic import version_etag
@@ -174,7 +174,10 @@ class SqlGatewayEngine:
         self, tenant_id: str, draft: TemplateDraft, *, request_id: str = ""
     ) -> QueryTemplate:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._templates.find_by_request_id, tenant_id, request_id)
+        key = idempotency_key(request_id, draft)
+        earlier = await earlier_create(
+            self._templates.find_by_request_id, tenant_id, key, resource=TEMPLATE
+        )
         if earlier is not None:
             return earlier
         checked = check_template(draft)
@@ -190,7 +193,7 @@ class SqlGatewayEngine:
             timeout_seconds=checked.timeout_seconds,
             create_time=self._clock(),
         )
-        return await self._templates.insert(template, request_id or None)
+        return await self._templates.insert(template, key)
 
     async def get_template(self, tenant_id: str, template_id: str) -> QueryTemplate:
         tenant_id = require_uuid("tenant_id", tenant_id)
@@ -213,11 +216,14 @@ class SqlGatewayEngine:
         self, tenant_id: str, draft: GatewayDraft, *, request_id: str = ""
     ) -> Gateway:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._gateways.find_by_request_id, tenant_id, request_id)
+        key = idempotency_key(request_id, draft)
+        earlier = await earlier_create(
+            self._gateways.find_by_request_id, tenant_id, key, resource=GATEWAY
+        )
         if earlier is not None:
             return earlier
         gateway = _checked_gateway(draft, tenant_id, self._clock())
-        return await self._gateways.insert(gateway, request_id or None)
+        return await self._gateways.insert(gateway, key)
 
     async def get_gateway(self, tenant_id: str, gateway_id: str) -> Gateway:
         return await find_owned(

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
 
 __all__ = ["Reader", "ResourceStore", "VersionedStore"]
@@ -28,14 +29,14 @@ class Reader(Protocol[T_co]):
 class ResourceStore(Reader[T], Protocol[T, F]):
     """Creates and lists resources of one kind; `F` is its list filters (None: none)."""
 
-    async def insert(self, resource: T, request_id: str | None) -> T:
-        """Stores a new resource; returns the earlier one if `request_id` was used before
-        (also when two creates with one request_id race). Raises AlreadyExists on a clash of
-        a unique key (a live name, a caller-chosen id)."""
+    async def insert(self, resource: T, key: IdempotencyKey | None) -> T:
+        """Stores a new resource with its idempotency key. When a create with the same
+        request_id won a race, answers what `key.replay` says of it. Raises AlreadyExists on a
+        clash of a unique key (a live name, a caller-chosen id)."""
         ...
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> T | None:
-        """What the tenant's create with `request_id` made, deleted or not."""
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[T] | None:
+        """What the tenant's create with `request_id` made (deleted or not), and its digest."""
         ...
 
     async def list(self, tenant_id: str, filters: F, page: PageRequest) -> tuple[Sequence[T], int]:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-__all__ = ["UtcDateTime", "metadata", "resource_table", "utcnow"]
+__all__ = ["UtcDateTime", "metadata", "request_columns", "resource_table", "utcnow"]
 
 metadata = sa.MetaData()
 
@@ -53,6 +53,15 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)
 
 
+def request_columns() -> list[sa.Column[Any]]:
+    """The idempotency columns of a table of created things: the caller's request_id and the
+    digest of the request it came with (AIP-155)."""
+    return [
+        sa.Column("request_id", sa.String(128), nullable=True),
+        sa.Column("request_digest", sa.String(64), nullable=True),
+    ]
+
+
 def _partial_unique(name: str, *columns: str, where: str) -> sa.Index:
     return sa.Index(
         name,
@@ -73,7 +82,7 @@ def resource_table(
 ) -> sa.Table:
     """A tenant-owned resource table: `items` plus the standard columns and indexes.
 
-    Standard columns: id, tenant_id, request_id, create_time; `mutable` resources also have
+    Standard columns: id, tenant_id, request_id and request_digest, create_time; `mutable` resources also have
     update_time, delete_time (soft delete) and version (optimistic concurrency). Indexes: the
     keyset order (tenant_id, create_time, id), the unique (tenant_id, request_id) of idempotent
     creates, and a unique (tenant_id, name) among live rows (`"live"`) or all rows
@@ -82,7 +91,7 @@ def resource_table(
         sa.Column("tenant_id", sa.String(36), primary_key=tenant_in_key, nullable=False),
         sa.Column("id", sa.String(id_length), primary_key=True),
         *(item for item in items if isinstance(item, sa.Column)),
-        sa.Column("request_id", sa.String(128), nullable=True),
+        *request_columns(),
         sa.Column("create_time", UtcDateTime, nullable=False),
     ]
     if mutable:

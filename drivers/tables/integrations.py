@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from drivers.tables.base import UtcDateTime, metadata, resource_table
+from drivers.tables.base import UtcDateTime, metadata, request_columns, resource_table
 
 __all__ = ["integrations", "usage_events"]
 
@@ -38,7 +38,7 @@ usage_events = sa.Table(
     sa.Column("tokens", sa.BigInteger, nullable=False),
     sa.Column("cost_cents", sa.BigInteger, nullable=False),
     sa.Column("occurred_at", UtcDateTime, nullable=False),
-    sa.Column("request_id", sa.String(128), nullable=True),
+    *request_columns(),
     sa.Column("create_time", UtcDateTime, nullable=False),
     sa.Index("ix_usage_events_integration_time", "integration_id", "occurred_at"),
     sa.Index(

@@ -17,6 +17,7 @@ from drivers.prevention_store import SqlPreventionStore
 from engines.pagination import parse_page
 from engines.prevention import GraduationCounts, PreventionRecord, RecordFilters
 from engines.prevention_contract import PreventionCandidate
+from tests.support import request_key
 
 T0 = datetime(2026, 2, 1, 9, 30, 0, 123456, tzinfo=timezone.utc)
 TICK = timedelta(microseconds=1)
@@ -64,7 +65,7 @@ async def test_another_tenant_sees_nothing(
     store: SqlPreventionStore, tenant: str, other_tenant: str
 ) -> None:
     record = make_record(tenant)
-    await store.insert(record, "req-1")
+    await store.insert(record, request_key("req-1"))
     assert await store.get(other_tenant, record.id) is None
     assert await store.find_by_request_id(other_tenant, "req-1") is None
     rows, total = await store.list(other_tenant, RecordFilters(), parse_page(0, "", {}))
@@ -77,10 +78,10 @@ async def test_repeated_request_id_returns_the_first_record(
     store: SqlPreventionStore, tenant: str, other_tenant: str
 ) -> None:
     first = make_record(tenant)
-    assert await store.insert(first, "req-1") == first
-    assert await store.insert(make_record(tenant), "req-1") == first
+    assert await store.insert(first, request_key("req-1")) == first
+    assert await store.insert(make_record(tenant), request_key("req-1")) == first
     other = make_record(other_tenant)
-    assert await store.insert(other, "req-1") == other
+    assert await store.insert(other, request_key("req-1")) == other
     _, total = await store.list(tenant, RecordFilters(), parse_page(0, "", {}))
     assert total == 1
 
@@ -88,7 +89,8 @@ async def test_repeated_request_id_returns_the_first_record(
 async def test_concurrent_creates_with_one_request_id_store_one(
     store: SqlPreventionStore, tenant: str
 ) -> None:
-    results = await asyncio.gather(*(store.insert(make_record(tenant), "same") for _ in range(5)))
+    key = request_key("same")
+    results = await asyncio.gather(*(store.insert(make_record(tenant), key) for _ in range(5)))
     assert len({r.id for r in results}) == 1
     _, total = await store.list(tenant, RecordFilters(), parse_page(0, "", {}))
     assert total == 1

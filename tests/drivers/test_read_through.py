@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from drivers.read_through import ReadThroughStore
+from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
 
 
@@ -15,14 +16,14 @@ class CountingStore:
         self.rows: dict[tuple[str, str], str] = {}
         self.reads = 0
 
-    async def insert(self, resource: str, request_id: str | None) -> str:
+    async def insert(self, resource: str, key: IdempotencyKey | None) -> str:
         return resource
 
     async def get(self, tenant_id: str, resource_id: str) -> str | None:
         self.reads += 1
         return self.rows.get((tenant_id, resource_id))
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> str | None:
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[str] | None:
         return None
 
     async def list(self, tenant_id: str, filters: None, page: PageRequest) -> tuple[Sequence[str], int]:
