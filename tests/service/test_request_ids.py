@@ -274,3 +274,27 @@ async def test_a_replay_after_the_delete_is_not_found_and_creates_nothing(
     assert await case.count(server, tenant) == 0
     again = await case.create(server, tenant, "req-2", False)  # a new request id creates anew
     assert again.id != first.id
+
+
+async def test_record_usage_refuses_a_reused_request_id_and_counts_nothing_twice(
+    server: RunningServer, tenant: str
+) -> None:
+    stub = _integrations(server)
+    integration = await _create_integration(server, tenant, "", False)
+
+    def usage(tokens: int) -> ipb.RecordUsageRequest:
+        return ipb.RecordUsageRequest(
+            tenant_id=tenant, integration_id=integration.id, tokens=tokens, request_id="u-1"
+        )
+
+    first = await stub.RecordUsage(usage(5))
+    again = await stub.RecordUsage(usage(5))
+    assert first.recorded and not again.recorded
+    assert again.usage_event_id == first.usage_event_id
+    error = rich_error(await _refused(stub.RecordUsage(usage(7))))
+    assert error.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert error.reason == "REQUEST_ID_REUSED"
+    limits = await stub.GetLimitsStatus(
+        ipb.GetLimitsStatusRequest(tenant_id=tenant, integration_id=integration.id)
+    )
+    assert limits.tokens_used_month == 5
