@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from drivers.database import Database
-from drivers.repository import TenantRepository
+from drivers.repository import RepositoryStore, TenantRepository
 from drivers.tables.connectors_data_sources import connectors
 from engines.connectors import (
     RESOURCE,
@@ -16,7 +16,7 @@ from engines.connectors import (
     ConnectorStatus,
     ConnectorType,
 )
-from engines.idempotency import IdempotencyKey, Replay
+from engines.idempotency import IdempotencyKey
 from engines.pagination import PageRequest
 
 __all__ = ["SqlConnectorStore"]
@@ -56,7 +56,7 @@ def _columns(connector: Connector) -> dict[str, Any]:
     }
 
 
-class SqlConnectorStore:
+class SqlConnectorStore(RepositoryStore[Connector]):
     """Connectors in the service's database."""
 
     def __init__(self, database: Database) -> None:
@@ -76,12 +76,6 @@ class SqlConnectorStore:
             "create_time": connector.create_time,
         }
         return await self._rows.insert(connector, values, key)
-
-    async def get(self, tenant_id: str, connector_id: str) -> Connector | None:
-        return await self._rows.get(tenant_id, connector_id)
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[Connector] | None:
-        return await self._rows.find_by_request_id(tenant_id, request_id)
 
     async def list(
         self, tenant_id: str, filters: ConnectorFilters, page: PageRequest

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.batching import Batcher
 from drivers.database import Database
-from drivers.repository import AfterWrite, TenantRepository
+from drivers.repository import AfterWrite, RepositoryStore, TenantRepository
 from drivers.tables.credentials import credential_access_events, credential_secrets, credentials
 from engines.credential_crypto import Sealed
 from engines.credential_vault import RESOURCE, AccessEvent, AccessOutcome, SealedSecret, StoredCredential
-from engines.idempotency import IdempotencyKey, Replay
+from engines.idempotency import IdempotencyKey
 from engines.pagination import PageRequest
 
 __all__ = ["SqlAccessLog", "SqlCredentialStore"]
@@ -88,7 +88,7 @@ def _credential_and_secret(row: Any) -> tuple[StoredCredential, SealedSecret]:
     return _to_credential(row), secret
 
 
-class SqlCredentialStore:
+class SqlCredentialStore(RepositoryStore[StoredCredential]):
     """Credentials and sealed secret versions in the service's database.
 
     Reveals are hot: concurrent reads of current secrets are served by one query per batch."""
@@ -122,14 +122,6 @@ class SqlCredentialStore:
             "update_time": credential.update_time,
         }
         return await self._rows.insert(credential, values, key, _add_secret(secret))
-
-    async def find_by_request_id(
-        self, tenant_id: str, request_id: str
-    ) -> Replay[StoredCredential] | None:
-        return await self._rows.find_by_request_id(tenant_id, request_id)
-
-    async def get(self, tenant_id: str, credential_id: str) -> StoredCredential | None:
-        return await self._rows.get(tenant_id, credential_id)
 
     async def current_secret(
         self, tenant_id: str, credential_id: str

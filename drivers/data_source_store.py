@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.database import Database
-from drivers.repository import AfterWrite, TenantRepository
+from drivers.repository import AfterWrite, RepositoryStore, TenantRepository
 from drivers.tables.connectors_data_sources import data_source_tags, data_sources
 from engines.data_source_settings import ConnectionSettings
 from engines.data_sources import (
@@ -26,7 +26,7 @@ from engines.data_sources import (
     DataSourceStatus,
     DataSourceType,
 )
-from engines.idempotency import IdempotencyKey, Replay
+from engines.idempotency import IdempotencyKey
 from engines.pagination import PageRequest
 
 __all__ = ["SqlDataSourceStore"]
@@ -104,7 +104,7 @@ def _write_tags(data_source: DataSource) -> AfterWrite:
     return write
 
 
-class SqlDataSourceStore:
+class SqlDataSourceStore(RepositoryStore[DataSource]):
     """Data sources and their tags in the service's database."""
 
     def __init__(self, database: Database) -> None:
@@ -130,12 +130,6 @@ class SqlDataSourceStore:
             "create_time": data_source.create_time,
         }
         return await self._rows.insert(data_source, values, key, _write_tags(data_source))
-
-    async def get(self, tenant_id: str, data_source_id: str) -> DataSource | None:
-        return await self._rows.get(tenant_id, data_source_id)
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[DataSource] | None:
-        return await self._rows.find_by_request_id(tenant_id, request_id)
 
     async def list(
         self, tenant_id: str, filters: DataSourceFilters, page: PageRequest

@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from drivers.database import Database
-from drivers.repository import TenantRepository
+from drivers.repository import RepositoryStore, TenantRepository
 from drivers.tables.integrations import integrations, usage_events
-from engines.idempotency import IdempotencyKey, Replay
+from engines.idempotency import IdempotencyKey
 from engines.integrations import (
     RESOURCE,
     HealthState,
@@ -71,7 +71,7 @@ def _to_usage_event(row: Any) -> UsageEvent:
     return UsageEvent(**{k: row._mapping[k] for k in UsageEvent.__slots__})
 
 
-class SqlIntegrationStore:
+class SqlIntegrationStore(RepositoryStore[Integration]):
     """Integrations and usage events in the service's database."""
 
     def __init__(self, database: Database) -> None:
@@ -100,12 +100,6 @@ class SqlIntegrationStore:
             "health_checked_at": integration.health_checked_at,
         }
         return await self._rows.insert(integration, values, key)
-
-    async def get(self, tenant_id: str, integration_id: str) -> Integration | None:
-        return await self._rows.get(tenant_id, integration_id)
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[Integration] | None:
-        return await self._rows.find_by_request_id(tenant_id, request_id)
 
     async def list(
         self, tenant_id: str, filters: IntegrationFilters, page: PageRequest

@@ -11,9 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from drivers.database import Database
-from drivers.repository import TenantRepository
+from drivers.repository import RepositoryStore, TenantRepository
 from drivers.tables.prevention import prevention_records
-from engines.idempotency import IdempotencyKey, Replay
+from engines.idempotency import IdempotencyKey
 from engines.pagination import PageRequest
 from engines.prevention import RESOURCE, GraduationCounts, PreventionRecord, RecordFilters
 from engines.prevention_contract import PreventionCandidate
@@ -65,7 +65,7 @@ def _to_record(row: Any) -> PreventionRecord:
     )
 
 
-class SqlPreventionStore:
+class SqlPreventionStore(RepositoryStore[PreventionRecord]):
     """Prevention records in the service's database."""
 
     def __init__(self, database: Database) -> None:
@@ -81,12 +81,6 @@ class SqlPreventionStore:
 
     async def insert(self, record: PreventionRecord, key: IdempotencyKey | None) -> PreventionRecord:
         return await self._rows.insert(record, record_columns(record), key)
-
-    async def get(self, tenant_id: str, record_id: str) -> PreventionRecord | None:
-        return await self._rows.get(tenant_id, record_id)
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[PreventionRecord] | None:
-        return await self._rows.find_by_request_id(tenant_id, request_id)
 
     async def list(
         self, tenant_id: str, filters: RecordFilters, page: PageRequest

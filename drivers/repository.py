@@ -23,7 +23,7 @@ from engines.errors import AlreadyExists
 from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
 
-__all__ = ["AfterWrite", "TenantRepository"]
+__all__ = ["AfterWrite", "RepositoryStore", "TenantRepository"]
 
 T = TypeVar("T")
 AfterWrite = Callable[[AsyncConnection], Awaitable[None]]
@@ -204,3 +204,16 @@ class TenantRepository(Generic[T]):
             rows = (await conn.execute(self._page_query(tenant_id, page, conditions))).all()
             total = (await conn.execute(self._count_query(tenant_id, conditions))).scalar_one()
         return [self._to_resource(row) for row in rows], int(total)
+
+
+class RepositoryStore(Generic[T]):
+    """Base of a store over one repository (`self._rows`): `get` and `find_by_request_id` are
+    the repository's own; the store adds the rest."""
+
+    _rows: TenantRepository[T]
+
+    async def get(self, tenant_id: str, resource_id: str) -> T | None:
+        return await self._rows.get(tenant_id, resource_id)
+
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[T] | None:
+        return await self._rows.find_by_request_id(tenant_id, request_id)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from drivers.database import Database
-from drivers.repository import TenantRepository
+from drivers.repository import RepositoryStore, TenantRepository
 from drivers.tables.sql_gateway import sql_gateways, sql_query_templates
-from engines.idempotency import IdempotencyKey, Replay
+from engines.idempotency import IdempotencyKey
 from engines.pagination import PageRequest
 from engines.sql_gateway import GATEWAY, TEMPLATE, Gateway
 from engines.sql_parameters import ParameterSpec, ParameterType
@@ -92,7 +92,7 @@ def _gateway_columns(gateway: Gateway) -> dict[str, Any]:
     }
 
 
-class _ImmutableStore(Generic[R]):
+class _ImmutableStore(RepositoryStore[R]):
     """Insert-once, get, find-by-request-id and list over one table of immutable resources."""
 
     def __init__(
@@ -112,12 +112,6 @@ class _ImmutableStore(Generic[R]):
 
     async def insert(self, resource: R, key: IdempotencyKey | None) -> R:
         return await self._rows.insert(resource, self._to_columns(resource), key)
-
-    async def get(self, tenant_id: str, resource_id: str) -> R | None:
-        return await self._rows.get(tenant_id, resource_id)
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[R] | None:
-        return await self._rows.find_by_request_id(tenant_id, request_id)
 
     async def list(
         self, tenant_id: str, filters: None, page: PageRequest

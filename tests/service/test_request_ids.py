@@ -62,17 +62,6 @@ async def _create_integration(server: RunningServer, tenant: str, rid: str, vari
     )
 
 
-async def _count_integrations(server: RunningServer, tenant: str) -> int:
-    listed = await _integrations(server).ListIntegrations(
-        ipb.ListIntegrationsRequest(tenant_id=tenant)
-    )
-    return listed.total_size
-
-
-async def _delete_integration(server: RunningServer, tenant: str, created: Any) -> object:
-    return await _integrations(server).DeleteIntegration(
-        ipb.DeleteIntegrationRequest(tenant_id=tenant, integration_id=created.id)
-    )
 
 
 def _credentials(server: RunningServer) -> credentials_pb2_grpc.CredentialServiceStub:
@@ -89,15 +78,6 @@ async def _create_credential(server: RunningServer, tenant: str, rid: str, varia
     )
 
 
-async def _count_credentials(server: RunningServer, tenant: str) -> int:
-    listed = await _credentials(server).ListCredentials(cpb.ListCredentialsRequest(tenant_id=tenant))
-    return listed.total_size
-
-
-async def _delete_credential(server: RunningServer, tenant: str, created: Any) -> object:
-    return await _credentials(server).DeleteCredential(
-        cpb.DeleteCredentialRequest(tenant_id=tenant, credential_id=created.id)
-    )
 
 
 def _connectors(server: RunningServer) -> connectors_pb2_grpc.ConnectorsServiceStub:
@@ -114,15 +94,6 @@ async def _register_connector(server: RunningServer, tenant: str, rid: str, vari
     )
 
 
-async def _count_connectors(server: RunningServer, tenant: str) -> int:
-    listed = await _connectors(server).ListConnectors(conpb.ListConnectorsRequest(tenant_id=tenant))
-    return listed.total_size
-
-
-async def _delete_connector(server: RunningServer, tenant: str, created: Any) -> object:
-    return await _connectors(server).DeleteConnector(
-        conpb.DeleteConnectorRequest(tenant_id=tenant, connector_id=created.id)
-    )
 
 
 def _data_sources(server: RunningServer) -> data_sources_pb2_grpc.DataSourcesServiceStub:
@@ -143,17 +114,6 @@ async def _register_data_source(
     )
 
 
-async def _count_data_sources(server: RunningServer, tenant: str) -> int:
-    listed = await _data_sources(server).ListDataSources(
-        dspb.ListDataSourcesRequest(tenant_id=tenant)
-    )
-    return listed.total_size
-
-
-async def _delete_data_source(server: RunningServer, tenant: str, created: Any) -> object:
-    return await _data_sources(server).DeleteDataSource(
-        dspb.DeleteDataSourceRequest(tenant_id=tenant, data_source_id=created.id)
-    )
 
 
 def _gateway_stub(server: RunningServer) -> sql_gateway_pb2_grpc.SqlGatewayServiceStub:
@@ -167,12 +127,6 @@ async def _create_template(server: RunningServer, tenant: str, rid: str, variant
     )
 
 
-async def _count_templates(server: RunningServer, tenant: str) -> int:
-    listed = await _gateway_stub(server).ListQueryTemplates(
-        spb.ListQueryTemplatesRequest(tenant_id=tenant)
-    )
-    return listed.total_size
-
 
 async def _create_gateway(server: RunningServer, tenant: str, rid: str, variant: bool) -> Any:
     gateway = spb.Gateway(
@@ -183,10 +137,6 @@ async def _create_gateway(server: RunningServer, tenant: str, rid: str, variant:
         spb.CreateGatewayRequest(tenant_id=tenant, gateway=gateway, request_id=rid)
     )
 
-
-async def _count_gateways(server: RunningServer, tenant: str) -> int:
-    listed = await _gateway_stub(server).ListGateways(spb.ListGatewaysRequest(tenant_id=tenant))
-    return listed.total_size
 
 
 def _prevention(server: RunningServer) -> prevention_pb2_grpc.PreventionServiceStub:
@@ -204,25 +154,81 @@ async def _create_record(server: RunningServer, tenant: str, rid: str, variant: 
     )
 
 
-async def _count_records(server: RunningServer, tenant: str) -> int:
-    listed = await _prevention(server).ListPreventionRecords(
-        ppb.ListPreventionRecordsRequest(tenant_id=tenant)
-    )
-    return listed.total_size
+
+def _total(stub: Callable[[RunningServer], Any], rpc: str, request: Any) -> Count:
+    """How many the tenant has, as the List RPC `rpc` reports it."""
+
+    async def count(server: RunningServer, tenant: str) -> int:
+        listed = await getattr(stub(server), rpc)(request(tenant_id=tenant))
+        return int(listed.total_size)
+
+    return count
+
+
+def _deleter(stub: Callable[[RunningServer], Any], rpc: str, request: Any, id_field: str) -> Delete:
+    """Deletes one resource through the Delete RPC `rpc`."""
+
+    async def delete(server: RunningServer, tenant: str, created: Any) -> object:
+        return await getattr(stub(server), rpc)(request(tenant_id=tenant, **{id_field: created.id}))
+
+    return delete
 
 
 CASES = [
     pytest.param(
-        Case(_create_integration, _count_integrations, _delete_integration), id="integration"
+        Case(
+            _create_integration,
+            _total(_integrations, "ListIntegrations", ipb.ListIntegrationsRequest),
+            _deleter(
+                _integrations, "DeleteIntegration", ipb.DeleteIntegrationRequest, "integration_id"
+            ),
+        ),
+        id="integration",
     ),
-    pytest.param(Case(_create_credential, _count_credentials, _delete_credential), id="credential"),
-    pytest.param(Case(_register_connector, _count_connectors, _delete_connector), id="connector"),
     pytest.param(
-        Case(_register_data_source, _count_data_sources, _delete_data_source), id="data_source"
+        Case(
+            _create_credential,
+            _total(_credentials, "ListCredentials", cpb.ListCredentialsRequest),
+            _deleter(_credentials, "DeleteCredential", cpb.DeleteCredentialRequest, "credential_id"),
+        ),
+        id="credential",
     ),
-    pytest.param(Case(_create_template, _count_templates), id="query_template"),
-    pytest.param(Case(_create_gateway, _count_gateways), id="gateway"),
-    pytest.param(Case(_create_record, _count_records), id="prevention_record"),
+    pytest.param(
+        Case(
+            _register_connector,
+            _total(_connectors, "ListConnectors", conpb.ListConnectorsRequest),
+            _deleter(_connectors, "DeleteConnector", conpb.DeleteConnectorRequest, "connector_id"),
+        ),
+        id="connector",
+    ),
+    pytest.param(
+        Case(
+            _register_data_source,
+            _total(_data_sources, "ListDataSources", dspb.ListDataSourcesRequest),
+            _deleter(
+                _data_sources, "DeleteDataSource", dspb.DeleteDataSourceRequest, "data_source_id"
+            ),
+        ),
+        id="data_source",
+    ),
+    pytest.param(
+        Case(
+            _create_template,
+            _total(_gateway_stub, "ListQueryTemplates", spb.ListQueryTemplatesRequest),
+        ),
+        id="query_template",
+    ),
+    pytest.param(
+        Case(_create_gateway, _total(_gateway_stub, "ListGateways", spb.ListGatewaysRequest)),
+        id="gateway",
+    ),
+    pytest.param(
+        Case(
+            _create_record,
+            _total(_prevention, "ListPreventionRecords", ppb.ListPreventionRecordsRequest),
+        ),
+        id="prevention_record",
+    ),
 ]
 DELETABLE = [case for case in CASES if case.values[0].delete is not None]
 
