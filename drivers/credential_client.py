@@ -37,7 +37,7 @@ _TIMEOUT_SECONDS = 10.0
 def _details(error: grpc.aio.AioRpcError) -> tuple[str | None, list[FieldViolation]]:
     """The ErrorInfo reason and BadRequest violations of a failed call, if it carried any."""
     reason, violations = None, []
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     for detail in status.details if status else ():
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
@@ -152,4 +152,7 @@ class GrpcCredentialService:
         request = credentials_pb2.LookupCredentialRequest(
             tenant_id=tenant_id, credential_ref=credential_ref
         )
-        return await self._call(self._stub.LookupCredential, request, credential_ref)
+        found: credentials_pb2.Credential = await self._call(
+            self._stub.LookupCredential, request, credential_ref
+        )
+        return found

@@ -6,9 +6,8 @@ Secrets a connector needs live in the credential service; the connector keeps on
 from __future__ import annotations
 
 import enum
-import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,6 +22,11 @@ from engines.connection_test import (
     failed_before_trying,
     timeout_of,
 )
+from engines.credential_refs import (
+    CredentialRefCheck,
+    check_credential_ref,
+    require_live_credential,
+)
 from engines.credentials import DESTINATION_DENIED, CredentialService
 from engines.destinations import url_destinations
 from engines.endpoints import (
@@ -33,16 +37,12 @@ from engines.endpoints import (
     with_password,
 )
 from engines.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
-from engines.idempotency import earlier_create
-from engines.integrations import (
-    CredentialRefCheck,
-    check_credential_ref,
-    require_own_credential,
-)
+from engines.idempotency import earlier_create, idempotency_key
 from engines.lookup import find_owned
-from engines.optimistic import write_with_retry
-from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
+from engines.optimistic import version_etag, write_with_retry
+from engines.pagination import Page, PageTokens, paginate, parse_page
 from engines.secret_keys import secret_key_violations
+from engines.store import VersionedStore
 from engines.validation import require_name, require_uuid
 from engines.violations import collect
 
@@ -136,7 +136,7 @@ class Connector:
     @property
     def etag(self) -> str:
         """Opaque version tag; changes on every write."""
-        return hashlib.sha256(f"{self.id}:{self.version}".encode()).hexdigest()[:20]
+        return version_etag(self.id, self.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,32 +159,8 @@ class ConnectorFilters:
     status: ConnectorStatus | None = None
 
 
-class ConnectorStore(Protocol):
-    """Persistence of connectors. Reads see live (not deleted) rows only."""
-
-    async def insert(self, connector: Connector, request_id: str | None) -> Connector:
-        """Stores a new connector; returns the earlier one if `request_id` was used before.
-
-        Raises AlreadyExists when a live connector of the tenant has the same name."""
-        ...
-
-    async def get(self, tenant_id: str, connector_id: str) -> Connector | None: ...
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Connector | None: ...
-
-    async def list(
-        self, tenant_id: str, filters: ConnectorFilters, page: PageRequest
-    ) -> tuple[Sequence[Connector], int]:
-        """Up to `page.size + 1` rows after `page.after`, and the total matching count."""
-        ...
-
-    async def replace(self, connector: Connector, expected_version: int) -> bool:
-        """Writes `connector` if the stored version is still `expected_version`.
-
-        Raises AlreadyExists on a name clash; returns False when the version moved on."""
-        ...
-
-    async def soft_delete(self, tenant_id: str, connector_id: str, when: datetime) -> bool: ...
+class ConnectorStore(VersionedStore[Connector, ConnectorFilters], Protocol):
+    """Persistence of connectors."""
 
     async def record_test(
         self,
@@ -299,7 +275,10 @@ class ConnectorsEngine:
         self, tenant_id: str, draft: ConnectorDraft, *, request_id: str = ""
     ) -> Connector:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        key = idempotency_key(request_id, draft)
+        earlier = await earlier_create(
+            self._store.find_by_request_id, tenant_id, key, resource=RESOURCE
+        )
         if earlier is not None:
             return earlier
         if draft.connector_type is None:
@@ -326,7 +305,7 @@ class ConnectorsEngine:
             update_time=now,
             **values,
         )
-        return await self._store.insert(connector, request_id or None)
+        return await self._store.insert(connector, key)
 
     async def update(
         self, tenant_id: str, connector_id: str, changes: Mapping[str, Any], etag: str
@@ -385,7 +364,7 @@ class ConnectorsEngine:
         return outcome, recorded
 
     async def _require_live_credential(self, tenant_id: str, ref: str) -> None:
-        await require_own_credential(
+        await require_live_credential(
             self._credential_ref_check, tenant_id, "connector.credential_ref", ref
         )
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -20,9 +22,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from engines.credential_refs import ENCRYPTED_SCHEME
+
 __all__ = [
     "BOUND_FORMAT",
-    "ENCRYPTED_SCHEME",
     "KEY_BYTES",
     "Keyring",
     "SealBroken",
@@ -35,11 +38,12 @@ __all__ = [
     "stored_aad",
 ]
 
-ENCRYPTED_SCHEME = "encrypted://"
 KEY_BYTES = 32
 _NONCE_BYTES = 12
 _HKDF_SALT = b"integrations-service/credentials/v1"
-_REF_PATTERN = re.compile(r"encrypted://(v[12])/([1-9][0-9]{0,8})/([A-Za-z0-9_-]{38,})")
+_REF_PATTERN = re.compile(
+    re.escape(ENCRYPTED_SCHEME) + r"(v[12])/([1-9][0-9]{0,8})/([A-Za-z0-9_-]{38,})"
+)  # fullmatch only
 # v1 seals the secret alone; v2 seals {"destinations": [...], "secret": ...} (`seal_bound`).
 BOUND_FORMAT = "v2"
 _MAX_CACHED_KEYS = 4096
@@ -147,6 +151,19 @@ class Keyring:
         cipher = AESGCM(derived)
         self._derived[(version, tenant_id)] = cipher
         return cipher
+
+    def fingerprint(self, tenant_id: str, data: bytes) -> str:
+        """A keyed digest of `data` for the tenant: HMAC-SHA256 under a key derived from the
+        oldest master key (it changes only when that key is retired). Lets a stored digest
+        tell secrets apart without giving a reader of the database anything to test guesses
+        against."""
+        key = HKDF(
+            algorithm=hashes.SHA256(),
+            length=KEY_BYTES,
+            salt=_HKDF_SALT,
+            info=b"fingerprint:" + tenant_id.encode(),
+        ).derive(self._keys[self.versions[0]])
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
 
     def purpose_keys(self, purpose: str) -> tuple[bytes, ...]:
         """Keys for a use other than sealing (signing page tokens, ...), newest version first:

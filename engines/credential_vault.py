@@ -19,7 +19,6 @@ from typing import Protocol
 from engines.clock import Clock, system_clock
 from engines.credential_crypto import (
     BOUND_FORMAT,
-    ENCRYPTED_SCHEME,
     Keyring,
     SealBroken,
     Sealed,
@@ -29,6 +28,14 @@ from engines.credential_crypto import (
     parse_encrypted_ref,
     ref_aad,
     stored_aad,
+)
+from engines.credential_refs import (
+    ENCRYPTED_SCHEME,
+    ENV_SCHEME,
+    LEGACY_SCHEME,
+    VAULT_SCHEME,
+    parse_vault_ref,
+    vault_ref,
 )
 from engines.credentials import DESTINATION_DENIED
 from engines.destinations import (
@@ -46,8 +53,9 @@ from engines.errors import (
     InvalidArgument,
     NotFound,
 )
-from engines.idempotency import earlier_create
+from engines.idempotency import IdempotencyKey, Replay, earlier_create, idempotency_key
 from engines.lookup import find_owned
+from engines.optimistic import version_etag
 from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.validation import require_name, require_uuid
 
@@ -64,18 +72,13 @@ __all__ = [
     "SealedSecret",
     "StoredCredential",
     "UseTarget",
-    "VAULT_SCHEME",
-    "vault_ref",
 ]
 
 RESOURCE = "credential"
-VAULT_SCHEME = "cus-vault://"
-ENV_SCHEME = "env://"
-LEGACY_SCHEME = "vault://"
 MAX_SECRET_BYTES = 64 * 1024
 MAX_REF_CHARS = 128 * 1024
 _MAX_METADATA = 64
-_SUPPORTED = "encrypted://, cus-vault:// (and env:// in development)"
+_SUPPORTED = f"{ENCRYPTED_SCHEME}, {VAULT_SCHEME} (and {ENV_SCHEME} in development)"
 _SCHEMES = (ENCRYPTED_SCHEME, VAULT_SCHEME, ENV_SCHEME, LEGACY_SCHEME)
 _NOT_THIS_TENANT = "names a credential of another tenant or none"
 _DESTINATIONS_HINT = (
@@ -131,7 +134,7 @@ class StoredCredential:
 
     @property
     def etag(self) -> str:
-        return hashlib.sha256(f"{self.id}:{self.version}".encode()).hexdigest()[:20]
+        return version_etag(self.id, self.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,14 +215,16 @@ class CredentialStore(Protocol):
     """Persistence of stored credentials and their sealed secret versions."""
 
     async def insert(
-        self, credential: StoredCredential, secret: SealedSecret, request_id: str | None
+        self, credential: StoredCredential, secret: SealedSecret, key: IdempotencyKey | None
     ) -> StoredCredential:
-        """Stores a new credential and its first secret; returns the earlier one when
-        `request_id` was used before. Raises AlreadyExists on a live name clash."""
+        """Stores a new credential and its first secret; when a create with the same
+        request_id won a race, answers what `key.replay` says of it. Raises AlreadyExists on
+        a live name clash."""
 
     async def find_by_request_id(
         self, tenant_id: str, request_id: str
-    ) -> StoredCredential | None: ...
+    ) -> Replay[StoredCredential] | None:
+        """What the tenant's create with `request_id` made (revoked or not), and its digest."""
 
     async def get(self, tenant_id: str, credential_id: str) -> StoredCredential | None:
         """A live (not revoked) credential of the tenant."""
@@ -237,9 +242,6 @@ class CredentialStore(Protocol):
         self, tenant_id: str, credential_id: str, destinations: Sequence[str], when: datetime
     ) -> StoredCredential | None:
         """Replaces a live credential's allowed destinations; None when there is none."""
-
-    async def request_id_revoked(self, tenant_id: str, request_id: str) -> bool:
-        """Whether `request_id` created a credential that has since been deleted."""
 
     async def add_version(
         self, credential: StoredCredential, secret: SealedSecret, expected_version: int
@@ -268,27 +270,6 @@ class AccessLog(Protocol):
     ) -> tuple[Sequence[AccessEvent], int]: ...
 
 
-def vault_ref(tenant_id: str, credential_id: str) -> str:
-    """The ref of a stored credential: `cus-vault://<tenant_id>/<id>`."""
-    return f"{VAULT_SCHEME}{tenant_id}/{credential_id}"
-
-
-def _canonical_uuid(text: str) -> str | None:
-    try:
-        canonical = str(uuid.UUID(text))
-    except ValueError:
-        return None
-    return canonical if canonical == text else None
-
-
-def _parse_vault_ref(ref: str) -> tuple[str, str] | None:
-    """(owner tenant, credential id) of a `cus-vault://` ref spelled exactly as `vault_ref`
-    spells it (canonical lower-case UUIDs, nothing added), else None."""
-    owner, _, credential_id = ref.removeprefix(VAULT_SCHEME).partition("/")
-    owner_id, stored_id = _canonical_uuid(owner), _canonical_uuid(credential_id)
-    return (owner_id, stored_id) if owner_id and stored_id else None
-
-
 def _shown_ref(ref: str) -> str:
     """What the access log keeps of a ref: never a ciphertext, never something unrecognised
     (which may be a raw key pasted by mistake)."""
@@ -303,7 +284,7 @@ def _shown_ref(ref: str) -> str:
 
 
 def _attempt(tenant_id: str, ref: str, caller: str, access_reason: str) -> _Attempt:
-    parsed = _parse_vault_ref(ref) if ref.startswith(VAULT_SCHEME) else None
+    parsed = parse_vault_ref(ref) if ref.startswith(VAULT_SCHEME) else None
     return _Attempt(
         tenant_id=tenant_id,
         credential_ref=_shown_ref(ref),
@@ -433,17 +414,21 @@ class CredentialVault:
         """Stores a secret; its destinations are `allowed_destinations`, else the official API
         hosts of `provider`, else none (the service will not send it anywhere)."""
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        metadata = dict(metadata or {})
+        request = {
+            "name": name,
+            "secret": self._keyring.fingerprint(tenant_id, secret.encode()),
+            "expire_time": expire_time,
+            "metadata": metadata,
+            "allowed_destinations": list(allowed_destinations),
+            "provider": provider,
+        }
+        key = idempotency_key(request_id, request)
+        earlier = await earlier_create(
+            self._store.find_by_request_id, tenant_id, key, resource=RESOURCE
+        )
         if earlier is not None:
             return earlier
-        if request_id and await self._store.request_id_revoked(tenant_id, request_id):
-            raise NotFound(
-                RESOURCE,
-                f"request_id {request_id!r}",
-                message=f"the credential created with request_id {request_id!r} has been "
-                "deleted; send a new request_id to create another",
-            )
-        metadata = dict(metadata or {})
         now = self._clock()
         destinations: tuple[str, ...] = ()
 
@@ -476,7 +461,7 @@ class CredentialVault:
             update_time=now,
             allowed_destinations=destinations,
         )
-        return await self._store.insert(credential, secret_row, request_id or None)
+        return await self._store.insert(credential, secret_row, key)
 
     async def update_destinations(
         self, tenant_id: str, credential_id: str, allowed_destinations: Sequence[str]
@@ -502,7 +487,7 @@ class CredentialVault:
         tenant_id = require_uuid("tenant_id", tenant_id)
         if not credential_ref.startswith(VAULT_SCHEME):
             return await self.get(tenant_id, require_uuid("credential_ref", credential_ref))
-        parsed = _parse_vault_ref(credential_ref)
+        parsed = parse_vault_ref(credential_ref)
         if parsed is None:
             raise InvalidArgument.single(
                 "credential_ref", "must be cus-vault://<tenant_id>/<id> or a credential id"
@@ -673,10 +658,10 @@ class CredentialVault:
         if ref.startswith(ENV_SCHEME):
             return await self._reveal_env(attempt, ref), None
         if ref.startswith(LEGACY_SCHEME):
-            await self._record(attempt, AccessOutcome.DENIED, "legacy vault:// ref")
+            await self._record(attempt, AccessOutcome.DENIED, f"legacy {LEGACY_SCHEME} ref")
             raise FailedPrecondition(
                 "CREDENTIAL_SCHEME_UNSUPPORTED",
-                f"vault:// refs are no longer supported; supported schemes: {_SUPPORTED}. "
+                f"{LEGACY_SCHEME} refs are no longer supported; supported schemes: {_SUPPORTED}. "
                 "Store the secret again with CreateCredential or EncryptCredential",
             )
         await self._record(attempt, AccessOutcome.FAILED, "not a credential ref")
@@ -732,16 +717,16 @@ class CredentialVault:
                 attempt, AccessOutcome.FAILED, "did not decrypt: tampered, another tenant's, "
                 "another context or an unknown key version"
             )
-            raise NotFound(RESOURCE, "encrypted://…") from None
+            raise NotFound(RESOURCE, f"{ENCRYPTED_SCHEME}…") from None
         return Revealed(value=plaintext.decode(), expire_time=None, version=0), destinations
 
     async def _reveal_stored(
         self, attempt: _Attempt, ref: str
     ) -> tuple[Revealed, tuple[str, ...]]:
-        parsed = _parse_vault_ref(ref)
+        parsed = parse_vault_ref(ref)
         if parsed is None:
-            await self._record(attempt, AccessOutcome.FAILED, "malformed cus-vault:// ref")
-            raise NotFound(RESOURCE, "cus-vault://…")
+            await self._record(attempt, AccessOutcome.FAILED, f"malformed {VAULT_SCHEME} ref")
+            raise NotFound(RESOURCE, f"{VAULT_SCHEME}…")
         owner, credential_id = parsed
         if owner != attempt.tenant_id:
             # The caller's log reads the same whether the id exists or not; the owner's log
@@ -795,11 +780,12 @@ class CredentialVault:
 
     async def _reveal_env(self, attempt: _Attempt, ref: str) -> Revealed:
         if self._env_lookup is None:
-            await self._record(attempt, AccessOutcome.DENIED, "env:// refs are disabled")
+            await self._record(attempt, AccessOutcome.DENIED, f"{ENV_SCHEME} refs are disabled")
             raise FailedPrecondition(
                 "CREDENTIAL_SCHEME_DISABLED",
-                "env:// refs resolve only when the service runs with --allow-env-credentials "
-                "(development); use encrypted:// or cus-vault:// refs",
+                f"{ENV_SCHEME} refs resolve only when the service runs with "
+                f"--allow-env-credentials (development); use {ENCRYPTED_SCHEME} or "
+                f"{VAULT_SCHEME} refs",
             )
         value = self._env_lookup(ref.removeprefix(ENV_SCHEME))
         if value is None:

@@ -6,7 +6,6 @@ a data source keeps only their refs and a connection string with the password ma
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -35,13 +34,14 @@ from engines.data_source_settings import (
     plan_settings,
 )
 from engines.destinations import url_destinations
-from engines.endpoints import HostPort, host_port_of_url, with_password
+from engines.endpoints import MASK, HostPort, host_port_of_url, split_password, with_password
 from engines.errors import Aborted, FieldViolation, InvalidArgument, NotFound, ServiceError
-from engines.idempotency import earlier_create
+from engines.idempotency import earlier_create, idempotency_key
 from engines.lookup import find_owned
-from engines.optimistic import check_etag, write_with_retry
-from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
+from engines.optimistic import check_etag, version_etag, write_with_retry
+from engines.pagination import Page, PageTokens, paginate, parse_page
 from engines.secret_keys import secret_key_violations
+from engines.store import VersionedStore
 from engines.validation import require_name, require_uuid
 from engines.violations import collect
 
@@ -96,7 +96,7 @@ class DataSource:
     @property
     def etag(self) -> str:
         """Opaque version tag; changes on every write."""
-        return hashlib.sha256(f"{self.id}:{self.version}".encode()).hexdigest()[:20]
+        return version_etag(self.id, self.version)
 
     @property
     def tested_since_error(self) -> bool:
@@ -152,32 +152,8 @@ class ConnectionTestRecord:
     status: DataSourceStatus
 
 
-class DataSourceStore(Protocol):
-    """Persistence of data sources. Reads see live (not deleted) rows only."""
-
-    async def insert(self, data_source: DataSource, request_id: str | None) -> DataSource:
-        """Stores a new data source; returns the earlier one if `request_id` was used before.
-
-        Raises AlreadyExists when a live data source of the tenant has the same name."""
-        ...
-
-    async def get(self, tenant_id: str, data_source_id: str) -> DataSource | None: ...
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> DataSource | None: ...
-
-    async def list(
-        self, tenant_id: str, filters: DataSourceFilters, page: PageRequest
-    ) -> tuple[Sequence[DataSource], int]:
-        """Up to `page.size + 1` rows after `page.after`, and the total matching count."""
-        ...
-
-    async def replace(self, data_source: DataSource, expected_version: int) -> bool:
-        """Writes `data_source` if the stored version is still `expected_version`.
-
-        Raises AlreadyExists on a name clash; returns False when the version moved on."""
-        ...
-
-    async def soft_delete(self, tenant_id: str, data_source_id: str, when: datetime) -> bool: ...
+class DataSourceStore(VersionedStore[DataSource, DataSourceFilters], Protocol):
+    """Persistence of data sources and their statistics."""
 
     async def record_test(self, data_source: DataSource, record: ConnectionTestRecord) -> bool:
         """Counts a test (connection_count or error_count + 1, times, last_error, status) if the
@@ -234,6 +210,23 @@ def _checked_values(prefix: str, values: dict[str, Any]) -> tuple[dict[str, Any]
     return checked, violations
 
 
+def _replayable(draft: DataSourceDraft) -> DataSourceDraft:
+    """What of a create request its idempotency digest covers: everything but the secrets
+    (only whether each was given), which must not be stored even as a digest."""
+    given = draft.config
+    settings = replace(
+        given.settings, connection_string=split_password(given.settings.connection_string).masked
+    )
+    return replace(
+        draft,
+        config=ConnectionInput(
+            settings=settings,
+            password=MASK if given.password else "",
+            api_key=MASK if given.api_key else "",
+        ),
+    )
+
+
 class DataSourcesEngine:
     """The rules of DataSourcesService: validation, secrets through the credential service,
     lifecycle, etags, idempotency, connection tests and statistics."""
@@ -282,7 +275,10 @@ class DataSourcesEngine:
         self, tenant_id: str, draft: DataSourceDraft, *, request_id: str = ""
     ) -> DataSource:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        key = idempotency_key(request_id, _replayable(draft))
+        earlier = await earlier_create(
+            self._store.find_by_request_id, tenant_id, key, resource=RESOURCE
+        )
         if earlier is not None:
             return earlier
         if draft.source_type is None:
@@ -320,7 +316,7 @@ class DataSourcesEngine:
             **values,
         )
         try:
-            stored = await self._store.insert(data_source, request_id or None)
+            stored = await self._store.insert(data_source, key)
         except BaseException:
             await self._revoke(tenant_id, created)
             raise

@@ -28,6 +28,7 @@ from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
 from drivers.prevention_store import SqlPreventionStore
 from drivers.provider_probe import HttpProviderProbe
+from drivers.read_through import ReadThroughStore
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.connectors import ConnectorsEngine
@@ -310,8 +311,8 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
     )
     wiring.closers.append(sql_runner.close)
     sql_gateway_engine = SqlGatewayEngine(
-        SqlTemplateStore(wiring.database),
-        SqlGatewayStore(wiring.database),
+        ReadThroughStore(SqlTemplateStore(wiring.database)),
+        ReadThroughStore(SqlGatewayStore(wiring.database)),
         CachedCredentialService(credentials, ttl_seconds=config.sql_credential_cache_seconds),
         sql_runner,
         page_tokens=wiring.page_tokens,

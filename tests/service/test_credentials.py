@@ -149,7 +149,7 @@ async def test_stored_credential_lifecycle(server: RunningServer, tenant: str) -
 async def test_create_is_idempotent_and_names_are_unique(server: RunningServer, tenant: str) -> None:
     stub = _stub(server)
     first = await _create(stub, tenant, request_id="r-1")
-    again = await _create(stub, tenant, secret="different", request_id="r-1")
+    again = await _create(stub, tenant, request_id="r-1")
     assert again.id == first.id
     err = rich_error(await _fails(_create(stub, tenant)))
     assert err.code == grpc.StatusCode.ALREADY_EXISTS

@@ -17,7 +17,7 @@ from engines.connectors import (
     ConnectorStatus,
     ConnectorType,
 )
-from engines.errors import Aborted, InvalidArgument, NotFound
+from engines.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
 from tests.unit.connection_fakes import (
     FakeConnectionTester,
     FakeConnectorStore,
@@ -146,8 +146,11 @@ async def test_type_rules(engine: ConnectorsEngine, draft: ConnectorDraft, field
 
 async def test_register_is_idempotent_and_tenant_scoped(engine: ConnectorsEngine) -> None:
     first = await engine.register(TENANT, _http(), request_id="r1")
-    again = await engine.register(TENANT, _http("other-name"), request_id="r1")
+    again = await engine.register(TENANT, _http(), request_id="r1")
     assert again == first
+    with pytest.raises(FailedPrecondition) as reused:
+        await engine.register(TENANT, _http("other-name"), request_id="r1")
+    assert reused.value.reason == "REQUEST_ID_REUSED"
     listed = await engine.list(TENANT, 0, "", ConnectorFilters())
     assert [c.id for c in listed.items] == [first.id]
     with pytest.raises(NotFound) as theirs:

@@ -158,7 +158,10 @@ async def test_credential_service_down_stores_nothing(
 
 async def test_register_is_idempotent(engine: DataSourcesEngine) -> None:
     first = await engine.register(TENANT, _database(), request_id="r")
-    assert await engine.register(TENANT, _database("other"), request_id="r") == first
+    assert await engine.register(TENANT, _database(), request_id="r") == first
+    with pytest.raises(FailedPrecondition) as reused:
+        await engine.register(TENANT, _database("other"), request_id="r")
+    assert reused.value.reason == "REQUEST_ID_REUSED"
 
 
 async def test_update_keeps_or_replaces_secrets(
