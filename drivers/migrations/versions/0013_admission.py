@@ -1,0 +1,109 @@
+"""Admission control: reservations, admission policies, per-call columns of usage events.
+
+Revision ID: 0013_admission
+Revises: 0001_integrations
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from drivers.tables.base import UtcDateTime
+
+revision = "0013_admission"
+down_revision = "0001_integrations"
+branch_labels = None
+depends_on = None
+
+
+def _usage_columns() -> tuple[sa.Column, ...]:  # fresh objects: a Column joins one table only
+    return (
+        sa.Column("call_id", sa.String(128), nullable=True),
+        sa.Column("reservation_id", sa.String(36), nullable=True),
+        sa.Column("model", sa.String(256), nullable=False, server_default=""),
+        sa.Column("input_tokens", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("output_tokens", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("latency_ms", sa.BigInteger, nullable=True),
+        sa.Column("outcome", sa.String(16), nullable=False, server_default="success"),
+        sa.Column("error_code", sa.String(64), nullable=False, server_default=""),
+        sa.Column("session_id", sa.String(128), nullable=False, server_default=""),
+        sa.Column("agent_id", sa.String(128), nullable=False, server_default=""),
+        sa.Column("policy_result", sa.String(8), nullable=True),
+        sa.Column("call_metadata", sa.JSON, nullable=True),
+    )
+
+
+def upgrade() -> None:
+    for column in _usage_columns():
+        op.add_column("usage_events", column)
+    op.create_index(
+        "uq_usage_events_call_id",
+        "usage_events",
+        ["tenant_id", "call_id"],
+        unique=True,
+        sqlite_where=sa.text("call_id IS NOT NULL"),
+        postgresql_where=sa.text("call_id IS NOT NULL"),
+    )
+    op.create_index("ix_usage_events_tenant_time", "usage_events", ["tenant_id", "occurred_at"])
+    op.create_table(
+        "admission_reservations",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("tenant_id", sa.String(36), nullable=False),
+        sa.Column(
+            "integration_id", sa.String(36), sa.ForeignKey("integrations.id"), nullable=False
+        ),
+        sa.Column("call_id", sa.String(128), nullable=False),
+        sa.Column("model", sa.String(256), nullable=False),
+        sa.Column("estimated_input_tokens", sa.BigInteger, nullable=False),
+        sa.Column("estimated_output_tokens", sa.BigInteger, nullable=False),
+        sa.Column("estimated_cost_cents", sa.BigInteger, nullable=False),
+        sa.Column("verdict", sa.String(8), nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("create_time", UtcDateTime, nullable=False),
+        sa.Column("expire_time", UtcDateTime, nullable=False),
+        sa.Column("settle_time", UtcDateTime, nullable=True),
+    )
+    op.create_index(
+        "uq_admission_reservations_call",
+        "admission_reservations",
+        ["tenant_id", "call_id"],
+        unique=True,
+    )
+    op.create_index(
+        "ix_admission_reservations_open",
+        "admission_reservations",
+        ["integration_id", "state", "expire_time"],
+    )
+    op.create_index(
+        "ix_admission_reservations_recent",
+        "admission_reservations",
+        ["integration_id", "create_time"],
+    )
+    op.create_index(
+        "ix_admission_reservations_tenant_open",
+        "admission_reservations",
+        ["tenant_id", "state", "expire_time"],
+    )
+    op.create_table(
+        "admission_policies",
+        sa.Column(
+            "integration_id", sa.String(36), sa.ForeignKey("integrations.id"), primary_key=True
+        ),
+        sa.Column("tenant_id", sa.String(36), nullable=False),
+        sa.Column("tokens_per_minute", sa.BigInteger, nullable=False),
+        sa.Column("max_parallel_calls", sa.Integer, nullable=False),
+        sa.Column("reservation_ttl_ms", sa.BigInteger, nullable=False),
+        sa.Column("warn_percent", sa.Integer, nullable=False),
+        sa.Column("update_time", UtcDateTime, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("admission_policies")
+    op.drop_table("admission_reservations")
+    op.drop_index("ix_usage_events_tenant_time", "usage_events")
+    op.drop_index("uq_usage_events_call_id", "usage_events")
+    with op.batch_alter_table("usage_events") as batch:
+        for column in reversed(_usage_columns()):
+            batch.drop_column(column.name)
