@@ -67,7 +67,9 @@ async def test_allow_reserves_the_estimate_and_says_how_to_call(
     assert response.reservation.call_id == "call-1"
     assert response.reservation.estimated_tokens == 150
     assert response.reservation.estimated_cost_cents == 10
-    assert response.reservation.expire_time.ToDatetime() - response.reservation.create_time.ToDatetime() == timedelta(minutes=5)
+    reservation = response.reservation
+    ttl = reservation.expire_time.ToDatetime() - reservation.create_time.ToDatetime()
+    assert ttl == timedelta(minutes=5)
     assert response.target.base_url == "https://llm.example.com/v1"
     assert response.target.model == "gpt-test"
     assert response.target.credential_ref == "env://OPENAI_API_KEY"
