@@ -25,7 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.database import Database
 from drivers.integration_store import row_to_integration
-from drivers.tables.admission import admission_policies, admission_reservations
+from drivers.tables.admission import (
+    admission_policies,
+    admission_reservations,
+    admission_usage_totals,
+)
 from drivers.tables.integrations import integrations, usage_events
 from engines.admission import (
     AdmitOutcome,
@@ -51,6 +55,7 @@ from engines.errors import FailedPrecondition
 __all__ = ["SqlAdmissionStore"]
 
 E, R, P = usage_events, admission_reservations, admission_policies
+T = admission_usage_totals
 _OPEN = ReservationState.OPEN.value
 _IN_CHUNK = 500  # ids per IN (...) list, below SQLite's variable limit
 _bp = sa.bindparam
@@ -61,26 +66,32 @@ def _sum(column: Any, *conditions: Any) -> Any:
 
 
 def _aggregate_statement() -> sa.Select[Any]:
-    """Every counter of one integration in one statement (one snapshot)."""
+    """Every counter of one integration in one statement (one snapshot): the month from its
+    totals row, the sliding minute from the events in it, and the reservations that are open or
+    were made within the minute, so its cost does not grow with the month's events."""
     iid: Any = _bp("integration_id")
     now: Any = _bp("now")
     ws: Any = _bp("window_start")
     ps: Any = _bp("period_start")
     pe: Any = _bp("period_end")
-    in_period = sa.and_(E.c.occurred_at >= ps, E.c.occurred_at < pe)
-    in_window = E.c.occurred_at >= ws
-    unreserved = sa.and_(E.c.reservation_id.is_(None), in_window)
+    unreserved = E.c.reservation_id.is_(None)
     events = (
         sa.select(
-            _sum(E.c.cost_cents, in_period).label("e_cost"),
-            _sum(E.c.tokens, in_period).label("e_tokens"),
             sa.func.count().filter(unreserved).label("e_requests"),
             sa.func.min(E.c.occurred_at).filter(unreserved).label("e_oldest"),
-            _sum(E.c.tokens, in_window).label("e_window_tokens"),
-            sa.func.min(E.c.occurred_at).filter(in_window, E.c.tokens > 0).label("e_oldest_tokens"),
+            sa.func.coalesce(sa.func.sum(E.c.tokens), 0).label("e_window_tokens"),
+            sa.func.min(E.c.occurred_at).filter(E.c.tokens > 0).label("e_oldest_tokens"),
         )
-        .where(E.c.integration_id == iid, E.c.occurred_at >= _bp("since"))
+        .where(E.c.integration_id == iid, E.c.occurred_at >= ws)
         .subquery("e")
+    )
+    month = (
+        sa.select(
+            sa.func.coalesce(sa.func.sum(T.c.cost_cents), 0).label("m_cost"),
+            sa.func.coalesce(sa.func.sum(T.c.tokens), 0).label("m_tokens"),
+        )
+        .where(T.c.integration_id == iid, T.c.period_start == ps)
+        .subquery("m")
     )
     is_open = R.c.state == _OPEN
     expired = sa.and_(is_open, R.c.expire_time <= now)
@@ -105,8 +116,8 @@ def _aggregate_statement() -> sa.Select[Any]:
     )
     earlier = R.alias("earlier")
     earlier_columns = [c.label(f"earlier_{c.name}") for c in earlier.c]
-    return sa.select(events, held, *earlier_columns).select_from(
-        events.join(held, sa.true()).outerjoin(
+    return sa.select(events, month, held, *earlier_columns).select_from(
+        events.join(month, sa.true()).join(held, sa.true()).outerjoin(
             earlier,
             sa.and_(earlier.c.tenant_id == _bp("tenant_id"), earlier.c.call_id == _bp("call_id")),
         )
@@ -114,6 +125,8 @@ def _aggregate_statement() -> sa.Select[Any]:
 
 
 _AGGREGATE = _aggregate_statement()
+_INSERT_RESERVATION = R.insert()
+_INSERT_EVENT = E.insert()
 
 
 def _integration_statement(with_lock: bool) -> sa.Select[Any]:
@@ -264,7 +277,9 @@ async def _expire(conn: AsyncConnection, condition: Any, now: datetime) -> int:
         )
     ).all()
     if expired:
-        await conn.execute(E.insert(), [_expired_record(row, now) for row in expired])
+        # In integration order, so concurrent sweeps lock the totals rows in the same order.
+        ordered = sorted(expired, key=lambda row: (row.integration_id, row.id))
+        await conn.execute(_INSERT_EVENT, [_expired_record(row, now) for row in ordered])
     return len(expired)
 
 
@@ -322,7 +337,6 @@ class SqlAdmissionStore:
                         "window_start": window.window_start,
                         "period_start": window.period_start,
                         "period_end": window.period_end,
-                        "since": min(window.period_start, window.window_start),
                     },
                 )
             ).one()
@@ -335,7 +349,7 @@ class SqlAdmissionStore:
                 await _expire(conn, R.c.integration_id == integration.id, window.now)
             replayed = reservation is not None and reservation is earlier
             if reservation is not None and not replayed:
-                await conn.execute(R.insert().values(**_reservation_values(reservation)))
+                await conn.execute(_INSERT_RESERVATION, _reservation_values(reservation))
         return AdmitOutcome(integration, policy, counters, decision, reservation, replayed)
 
     async def release(self, reservation: Reservation) -> None:
@@ -365,7 +379,7 @@ class SqlAdmissionStore:
                     .values(state=ReservationState.SETTLED.value, settle_time=now)
                 )
                 if flipped.rowcount == 1:
-                    await conn.execute(E.insert().values(**_record_values(record)))
+                    await conn.execute(_INSERT_EVENT, _record_values(record))
                     return SettleOutcome(record, True)
         except IntegrityError:
             raise FailedPrecondition(
@@ -415,8 +429,10 @@ class SqlAdmissionStore:
         call_ids = sorted({r.call_id for r in records if r.call_id})
         stored: dict[str, UsageRecord] = {}
         async with self._db.transaction() as conn:
+            # In integration order, so concurrent batches lock the totals rows in the same order.
+            ordered = sorted(records, key=lambda r: (r.integration_id, r.occurred_at))
             await conn.execute(
-                self._insert(E).on_conflict_do_nothing(), [_record_values(r) for r in records]
+                self._insert(E).on_conflict_do_nothing(), [_record_values(r) for r in ordered]
             )
             for start in range(0, len(call_ids), _IN_CHUNK):
                 rows = await conn.execute(
@@ -505,9 +521,9 @@ def _summary_fields(row: Any) -> dict[str, Any]:
 def _counters(row: Any) -> Counters:
     oldest = [t for t in (row.e_oldest, row.r_oldest) if t is not None]
     return Counters(
-        cost_used=int(row.e_cost) + int(row.x_cost),
+        cost_used=int(row.m_cost) + int(row.x_cost),
         cost_reserved=int(row.r_cost),
-        tokens_used=int(row.e_tokens) + int(row.x_tokens),
+        tokens_used=int(row.m_tokens) + int(row.x_tokens),
         tokens_reserved=int(row.r_tokens),
         requests_in_window=int(row.e_requests) + int(row.r_requests),
         oldest_request=min(oldest) if oldest else None,

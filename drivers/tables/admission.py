@@ -1,7 +1,8 @@
 """Tables of admission control: reservations of admitted calls and per-integration policies.
 
 The usage events reservations turn into are `usage_events` (drivers/tables/integrations.py),
-extended with the per-call columns by migration 0013_admission."""
+extended with the per-call columns by migration 0013_admission, whose trigger also adds every
+inserted event to `admission_usage_totals`, so admission reads a month's usage from one row."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 
 from drivers.tables.base import UtcDateTime, metadata
 
-__all__ = ["admission_policies", "admission_reservations"]
+__all__ = ["admission_policies", "admission_reservations", "admission_usage_totals"]
 
 admission_reservations = sa.Table(
     "admission_reservations",
@@ -47,4 +48,15 @@ admission_policies = sa.Table(
     sa.Column("reservation_ttl_ms", sa.BigInteger, nullable=False),
     sa.Column("warn_percent", sa.Integer, nullable=False),
     sa.Column("update_time", UtcDateTime, nullable=False),
+)
+
+# Cost and tokens of an integration's usage events per UTC calendar month, kept by a trigger on
+# usage_events (migration 0013_admission) whichever path inserts the event.
+admission_usage_totals = sa.Table(
+    "admission_usage_totals",
+    metadata,
+    sa.Column("integration_id", sa.String(36), primary_key=True),
+    sa.Column("period_start", UtcDateTime, primary_key=True),
+    sa.Column("cost_cents", sa.BigInteger, nullable=False),
+    sa.Column("tokens", sa.BigInteger, nullable=False),
 )

@@ -443,3 +443,20 @@ async def test_another_tenant_sees_nothing_of_admissions(
     # The same call_id is free for another tenant's own integration.
     theirs = await enabled_integration(integrations, other_tenant)
     assert (await admit(admission, other_tenant, theirs, "mine")).verdict == pb.ADMISSION_VERDICT_ALLOW
+
+
+async def test_usage_recorded_by_record_usage_counts_against_the_budget(
+    admission: Admission, integrations: Integrations, tenant: str
+) -> None:
+    """The month's totals come from a trigger on usage_events, so every writer is counted."""
+    integration = await enabled_integration(integrations, tenant, budget_limit_cents=100)
+    await integrations.RecordUsage(integrations_pb2.RecordUsageRequest(
+        tenant_id=tenant, integration_id=integration, tokens=5, cost_cents=70
+    ))
+    await admission.RecordUsageBatch(pb.RecordUsageBatchRequest(
+        tenant_id=tenant, events=[event(integration, "batch", cost_cents=20)]
+    ))
+    response = await admit(admission, tenant, integration, estimated_cost_cents=11)
+    assert reasons(response) == [pb.ADMISSION_REASON_BUDGET_EXCEEDED]
+    assert limit(response, pb.LIMIT_KIND_BUDGET).used == 90
+    assert limit(response, pb.LIMIT_KIND_TOKENS).used == 5

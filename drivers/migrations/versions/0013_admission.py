@@ -34,6 +34,66 @@ def _usage_columns() -> tuple[sa.Column, ...]:  # fresh objects: a Column joins 
     )
 
 
+# Every inserted usage event is added to its integration's month in admission_usage_totals.
+_PG_TRIGGER = (
+    """
+    CREATE FUNCTION admission_count_usage() RETURNS trigger AS $$
+    BEGIN
+      INSERT INTO admission_usage_totals (integration_id, period_start, cost_cents, tokens)
+      VALUES (NEW.integration_id,
+              date_trunc('month', NEW.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+              NEW.cost_cents, NEW.tokens)
+      ON CONFLICT (integration_id, period_start) DO UPDATE
+        SET cost_cents = admission_usage_totals.cost_cents + EXCLUDED.cost_cents,
+            tokens = admission_usage_totals.tokens + EXCLUDED.tokens;
+      RETURN NULL;
+    END $$ LANGUAGE plpgsql
+    """,
+    """
+    CREATE TRIGGER usage_events_admission_totals AFTER INSERT ON usage_events
+    FOR EACH ROW EXECUTE FUNCTION admission_count_usage()
+    """,
+)
+# UtcDateTime stores 'YYYY-MM-DDTHH:MM:SS.ffffff+00:00' on SQLite.
+_SQLITE_MONTH = "substr({}, 1, 7) || '-01T00:00:00.000000+00:00'"
+_SQLITE_TRIGGER = (
+    f"""
+    CREATE TRIGGER usage_events_admission_totals AFTER INSERT ON usage_events
+    BEGIN
+      INSERT INTO admission_usage_totals (integration_id, period_start, cost_cents, tokens)
+      VALUES (NEW.integration_id, {_SQLITE_MONTH.format("NEW.occurred_at")}, NEW.cost_cents,
+              NEW.tokens)
+      ON CONFLICT (integration_id, period_start) DO UPDATE
+        SET cost_cents = cost_cents + excluded.cost_cents, tokens = tokens + excluded.tokens;
+    END
+    """,
+)
+_MONTH = {
+    "postgresql": "date_trunc('month', occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
+    "sqlite": _SQLITE_MONTH.format("occurred_at"),
+}
+
+
+def _add_usage_totals() -> None:
+    """The totals table, filled from the events stored so far, then kept by the trigger."""
+    op.create_table(
+        "admission_usage_totals",
+        sa.Column("integration_id", sa.String(36), primary_key=True),
+        sa.Column("period_start", UtcDateTime, primary_key=True),
+        sa.Column("cost_cents", sa.BigInteger, nullable=False),
+        sa.Column("tokens", sa.BigInteger, nullable=False),
+    )
+    dialect = op.get_bind().dialect.name
+    month = _MONTH[dialect]
+    op.execute(
+        "INSERT INTO admission_usage_totals (integration_id, period_start, cost_cents, tokens) "
+        f"SELECT integration_id, {month}, SUM(cost_cents), SUM(tokens) FROM usage_events "
+        f"GROUP BY integration_id, {month}"
+    )
+    for statement in _PG_TRIGGER if dialect == "postgresql" else _SQLITE_TRIGGER:
+        op.execute(statement)
+
+
 def upgrade() -> None:
     for column in _usage_columns():
         op.add_column("usage_events", column)
@@ -97,9 +157,16 @@ def upgrade() -> None:
         sa.Column("warn_percent", sa.Integer, nullable=False),
         sa.Column("update_time", UtcDateTime, nullable=False),
     )
+    _add_usage_totals()
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS usage_events_admission_totals" + (
+        " ON usage_events" if op.get_bind().dialect.name == "postgresql" else ""
+    ))
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS admission_count_usage()")
+    op.drop_table("admission_usage_totals")
     op.drop_table("admission_policies")
     op.drop_table("admission_reservations")
     op.drop_index("ix_usage_events_tenant_time", "usage_events")
