@@ -4,7 +4,8 @@ Exactness: every admission of an integration runs in one transaction that first 
 integration's lock, then aggregates used and reserved in ONE statement (one snapshot), decides
 and inserts the reservation. On PostgreSQL the lock is `pg_advisory_xact_lock`, shared by every
 replica and released at commit, so the next admission's aggregate sees this one's reservation.
-On SQLite (one process) it is an asyncio.Lock per integration. Settles need no lock: they flip
+Within a process an asyncio.Lock per integration comes first, so queued admissions do not hold
+pooled connections; on SQLite (one process) that is the whole lock. Settles need no lock: they flip
 the reservation and insert the usage event in one transaction, which any single-statement
 aggregate sees entirely or not at all. Expired reservations become EXPIRED usage events through
 a conditional UPDATE ... RETURNING, so each is converted exactly once whoever sweeps.
@@ -266,8 +267,10 @@ def _expired_record(row: Any, now: datetime) -> dict[str, Any]:
     ))
 
 
-async def _expire(conn: AsyncConnection, condition: Any, now: datetime) -> int:
-    """Turns open reservations past expiry that match `condition` into usage events."""
+async def _expire(conn: AsyncConnection, condition: Any, now: datetime, insert: Any) -> int:
+    """Turns open reservations past expiry that match `condition` into usage events. `insert`
+    ignores conflicts: when RecordUsageBatch already stored an event under the call_id, that
+    event is the call's usage and the estimate is not added on top."""
     expired = (
         await conn.execute(
             R.update()
@@ -279,7 +282,7 @@ async def _expire(conn: AsyncConnection, condition: Any, now: datetime) -> int:
     if expired:
         # In integration order, so concurrent sweeps lock the totals rows in the same order.
         ordered = sorted(expired, key=lambda row: (row.integration_id, row.id))
-        await conn.execute(_INSERT_EVENT, [_expired_record(row, now) for row in ordered])
+        await conn.execute(insert, [_expired_record(row, now) for row in ordered])
     return len(expired)
 
 
@@ -294,19 +297,18 @@ class SqlAdmissionStore:
 
     def __init__(self, database: Database) -> None:
         self._db = database
-        self._local_locks: dict[str, asyncio.Lock] = {}  # SQLite only: one process
+        self._local_locks: dict[str, asyncio.Lock] = {}
+        self._insert_events = self._insert(E).on_conflict_do_nothing()
 
     @contextlib.asynccontextmanager
     async def _locked(self, integration_id: str) -> AsyncIterator[AsyncConnection]:
-        """A transaction holding the integration's admission lock (PostgreSQL: taken by the
-        first statement, `_INTEGRATION[True]`)."""
-        if self._db.is_sqlite:
-            lock = self._local_locks.setdefault(integration_id, asyncio.Lock())
-            async with lock, self._db.transaction() as conn:
-                yield conn
-        else:
-            async with self._db.transaction() as conn:
-                yield conn
+        """A transaction holding the integration's admission lock. Within the process an
+        asyncio.Lock queues admissions before they take a pooled connection (on SQLite, one
+        process, that is the whole lock); on PostgreSQL the first statement,
+        `_INTEGRATION[True]`, then takes the advisory lock shared with the other replicas."""
+        lock = self._local_locks.setdefault(integration_id, asyncio.Lock())
+        async with lock, self._db.transaction() as conn:
+            yield conn
 
     async def admit(
         self, estimate: CallEstimate, window: AdmissionWindow, plan: Planner
@@ -346,7 +348,9 @@ class SqlAdmissionStore:
                 earlier = _reservation({c.name: row._mapping[f"earlier_{c.name}"] for c in R.c})
             decision, reservation = plan(integration, policy, counters, earlier)
             if row.x_count:
-                await _expire(conn, R.c.integration_id == integration.id, window.now)
+                await _expire(
+                    conn, R.c.integration_id == integration.id, window.now, self._insert_events
+                )
             replayed = reservation is not None and reservation is earlier
             if reservation is not None and not replayed:
                 await conn.execute(_INSERT_RESERVATION, _reservation_values(reservation))
@@ -402,7 +406,7 @@ class SqlAdmissionStore:
 
     async def expire_due(self, tenant_id: str, now: datetime) -> int:
         async with self._db.transaction() as conn:
-            return await _expire(conn, R.c.tenant_id == tenant_id, now)
+            return await _expire(conn, R.c.tenant_id == tenant_id, now, self._insert_events)
 
     async def owned_integrations(self, tenant_id: str, ids: Sequence[str]) -> set[str]:
         owned: set[str] = set()

@@ -460,3 +460,24 @@ async def test_usage_recorded_by_record_usage_counts_against_the_budget(
     assert reasons(response) == [pb.ADMISSION_REASON_BUDGET_EXCEEDED]
     assert limit(response, pb.LIMIT_KIND_BUDGET).used == 90
     assert limit(response, pb.LIMIT_KIND_TOKENS).used == 5
+
+
+async def test_a_call_id_reported_by_batch_and_then_admitted_does_not_jam_admission(
+    admission: Admission, integrations: Integrations, tenant: str
+) -> None:
+    integration = await enabled_integration(integrations, tenant, budget_limit_cents=100)
+    await set_policy(admission, tenant, integration, ttl_seconds=1)
+    await admission.RecordUsageBatch(pb.RecordUsageBatchRequest(
+        tenant_id=tenant, events=[event(integration, "both", cost_cents=3)]
+    ))
+    await admit(admission, tenant, integration, "both", estimated_cost_cents=50)
+    assert await refused(settle(admission, tenant, "both", cost_cents=3)) == (
+        grpc.StatusCode.FAILED_PRECONDITION, "CALL_ID_CONFLICT", {}
+    )
+    await asyncio.sleep(1.2)
+    # The reservation expired; the batch event stays the call's usage, the estimate is dropped.
+    after = await admit(admission, tenant, integration, estimated_cost_cents=1)
+    assert after.verdict == pb.ADMISSION_VERDICT_ALLOW
+    summary = await admission.GetUsageSummary(pb.GetUsageSummaryRequest(tenant_id=tenant))
+    assert (summary.total.requests, summary.total.cost_cents) == (1, 3)
+    assert limit(await admit(admission, tenant, integration), pb.LIMIT_KIND_BUDGET).used == 3
