@@ -38,6 +38,7 @@ from engines.admission import (
     CallOutcome,
     GroupBy,
     Planner,
+    RecordBuilder,
     Reservation,
     ReservationState,
     SettleOutcome,
@@ -364,39 +365,49 @@ class SqlAdmissionStore:
                 .values(state=ReservationState.RELEASED.value)
             )
 
-    async def find_reservation(
-        self, tenant_id: str, call_id: str, reservation_id: str
-    ) -> Reservation | None:
-        condition = R.c.id == reservation_id if reservation_id else R.c.call_id == call_id
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(R).where(R.c.tenant_id == tenant_id, condition))).first()
-        return _reservation(row._mapping) if row else None
-
     async def settle(
-        self, reservation: Reservation, record: UsageRecord, now: datetime
-    ) -> SettleOutcome:
+        self,
+        tenant_id: str,
+        call_id: str,
+        reservation_id: str,
+        record: RecordBuilder,
+        now: datetime,
+    ) -> SettleOutcome | None:
+        which = sa.and_(
+            R.c.tenant_id == tenant_id,
+            R.c.id == reservation_id if reservation_id else R.c.call_id == call_id,
+        )
         try:
             async with self._db.transaction() as conn:
-                flipped = await conn.execute(
-                    R.update()
-                    .where(R.c.id == reservation.id, R.c.state == _OPEN, R.c.expire_time > now)
-                    .values(state=ReservationState.SETTLED.value, settle_time=now)
-                )
-                if flipped.rowcount == 1:
-                    await conn.execute(_INSERT_EVENT, _record_values(record))
-                    return SettleOutcome(record, True)
+                flipped = (
+                    await conn.execute(
+                        R.update()
+                        .where(which, R.c.state == _OPEN, R.c.expire_time > now)
+                        .values(state=ReservationState.SETTLED.value, settle_time=now)
+                        .returning(*R.c)
+                    )
+                ).first()
+                if flipped is not None:
+                    reservation = _reservation(flipped._mapping)
+                    usage = record(reservation)
+                    await conn.execute(_INSERT_EVENT, _record_values(usage))
+                    return SettleOutcome(reservation, usage, True)
         except IntegrityError:
             raise FailedPrecondition(
                 "CALL_ID_CONFLICT",
                 "a usage event with this call_id was recorded by RecordUsageBatch",
-                metadata={"call_id": reservation.call_id},
+                metadata={"call_id": call_id},
             ) from None
-        async with self._db.read() as conn:
+        async with self._db.read() as conn:  # not open: settled before, expired, or unknown
+            found = (await conn.execute(sa.select(R).where(which))).first()
+            if found is None:
+                return None
             earlier = (
-                await conn.execute(sa.select(E).where(E.c.reservation_id == reservation.id))
+                await conn.execute(sa.select(E).where(E.c.reservation_id == found.id))
             ).first()
-        if earlier is not None and earlier.outcome != CallOutcome.EXPIRED.value:
-            return SettleOutcome(_record(earlier), False)
+        reservation = _reservation(found._mapping)
+        if found.state == ReservationState.SETTLED.value and earlier is not None:
+            return SettleOutcome(reservation, _record(earlier), False)
         raise FailedPrecondition(
             "RESERVATION_EXPIRED",
             "the reservation expired (or was released) before it was settled; its estimate "

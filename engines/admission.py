@@ -56,6 +56,8 @@ __all__ = [
     "CallOutcome",
     "CallTarget",
     "GroupBy",
+    "Planner",
+    "RecordBuilder",
     "Reservation",
     "ReservationState",
     "SettleOutcome",
@@ -211,10 +213,15 @@ class Settlement:
 
 @dataclass(frozen=True, slots=True)
 class SettleOutcome:
-    """The usage event of a settled call, and whether it was stored now."""
+    """The settled reservation, the usage event of the call, and whether it was stored now."""
 
+    reservation: Reservation
     record: UsageRecord
     recorded: bool
+
+
+# The usage event of a settle, made once the store has found the reservation.
+RecordBuilder = Callable[[Reservation], UsageRecord]
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,16 +307,18 @@ class AdmissionStore(Protocol):
     async def release(self, reservation: Reservation) -> None:
         """Gives an open reservation back unused."""
 
-    async def find_reservation(
-        self, tenant_id: str, call_id: str, reservation_id: str
-    ) -> Reservation | None: ...
-
     async def settle(
-        self, reservation: Reservation, record: UsageRecord, now: datetime
-    ) -> SettleOutcome:
-        """Marks the open reservation settled and stores `record`, atomically. When it was
-        settled before, returns that record with recorded=False (the engine compares); when it
-        expired, FailedPrecondition RESERVATION_EXPIRED."""
+        self,
+        tenant_id: str,
+        call_id: str,
+        reservation_id: str,
+        record: RecordBuilder,
+        now: datetime,
+    ) -> SettleOutcome | None:
+        """Marks the tenant's open reservation (by `reservation_id`, else `call_id`) settled
+        and stores `record(reservation)`, atomically. When it was settled before, returns that
+        event with recorded=False (the engine compares); when it expired or was released,
+        FailedPrecondition RESERVATION_EXPIRED; None when there is no such reservation."""
 
     async def expire_due(self, tenant_id: str, now: datetime) -> int:
         """Turns the tenant's reservations past expire_time into EXPIRED usage events."""
@@ -449,7 +458,7 @@ class AdmissionEngine:
         )
         return Admission(outcome.decision, reservation, target, outcome.replayed)
 
-    async def settle(self, settlement: Settlement) -> tuple[Reservation, SettleOutcome]:
+    async def settle(self, settlement: Settlement) -> SettleOutcome:
         """Records the call's usage and releases its reservation; a repeat with the same
         numbers answers the same, with other numbers FAILED_PRECONDITION."""
         tenant_id = require_uuid("tenant_id", settlement.tenant_id)
@@ -468,40 +477,42 @@ class AdmissionEngine:
             violations.append(FieldViolation("outcome", "EXPIRED is set by the service only"))
         if violations:
             raise InvalidArgument(violations)
-        reservation = await self._store.find_reservation(
-            tenant_id, settlement.call_id, settlement.reservation_id
-        )
-        if reservation is None:
-            raise NotFound("reservation", settlement.call_id or settlement.reservation_id)
         now = self._clock()
-        record = UsageRecord(
-            id=str(uuid.uuid4()),
-            tenant_id=tenant_id,
-            integration_id=reservation.integration_id,
-            call_id=reservation.call_id,
-            reservation_id=reservation.id,
-            model=settlement.model or reservation.model,
-            input_tokens=settlement.input_tokens,
-            output_tokens=settlement.output_tokens,
-            cost_cents=settlement.cost_cents,
-            latency_ms=settlement.latency_ms,
-            outcome=settlement.outcome,
-            error_code=settlement.error_code,
-            session_id=settlement.session_id,
-            agent_id=settlement.agent_id,
-            policy_result=reservation.verdict,
-            metadata=dict(settlement.metadata),
-            occurred_at=now,
-            create_time=now,
+
+        def record(reservation: Reservation) -> UsageRecord:
+            return UsageRecord(
+                id=str(uuid.uuid4()),
+                tenant_id=tenant_id,
+                integration_id=reservation.integration_id,
+                call_id=reservation.call_id,
+                reservation_id=reservation.id,
+                model=settlement.model or reservation.model,
+                input_tokens=settlement.input_tokens,
+                output_tokens=settlement.output_tokens,
+                cost_cents=settlement.cost_cents,
+                latency_ms=settlement.latency_ms,
+                outcome=settlement.outcome,
+                error_code=settlement.error_code,
+                session_id=settlement.session_id,
+                agent_id=settlement.agent_id,
+                policy_result=reservation.verdict,
+                metadata=dict(settlement.metadata),
+                occurred_at=now,
+                create_time=now,
+            )
+
+        outcome = await self._store.settle(
+            tenant_id, settlement.call_id, settlement.reservation_id, record, now
         )
-        outcome = await self._store.settle(reservation, record, now)
-        if not outcome.recorded and not outcome.record.same_numbers(record):
+        if outcome is None:
+            raise NotFound("reservation", settlement.call_id or settlement.reservation_id)
+        if not outcome.recorded and not outcome.record.same_numbers(record(outcome.reservation)):
             raise FailedPrecondition(
                 "SETTLEMENT_MISMATCH",
-                f"call {reservation.call_id!r} was settled before with other numbers",
-                metadata={"call_id": reservation.call_id},
+                f"call {outcome.reservation.call_id!r} was settled before with other numbers",
+                metadata={"call_id": outcome.reservation.call_id},
             )
-        return reservation, outcome
+        return outcome
 
     async def record_batch(
         self, tenant_id: str, events: Sequence[UsageReport]

@@ -193,7 +193,7 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
     async def SettleCall(
         self, request: pb.SettleCallRequest, context: _Context
     ) -> pb.SettleCallResponse:
-        reservation, outcome = await self._engine.settle(
+        outcome = await self._engine.settle(
             Settlement(
                 tenant_id=request.tenant_id,
                 call_id=request.call_id,
@@ -212,7 +212,7 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
         )
         return pb.SettleCallResponse(
             usage_event_id=outcome.record.id,
-            reservation_id=reservation.id,
+            reservation_id=outcome.reservation.id,
             recorded=outcome.recorded,
         )
 
