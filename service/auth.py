@@ -48,13 +48,17 @@ _FAMILIES = {
     "integrations.v1.DataSourcesService": "datasources",
     "integrations.v1.SqlGatewayService": "sql",
     "integrations.v1.PreventionService": "prevention",
+    "integrations.v1.AdmissionService": "admission",
 }
 _READ_VERBS = ("Get", "List", "Check", "Validate", "Evaluate")
 _CREDENTIALS = "/credentials.v1.CredentialService/"
 _CREDENTIALS_READ = ("credentials.read", "credentials.manage", "credentials.write")
 # credentials.write is the same grant as credentials.manage under the usual verb name.
 _CREDENTIALS_WRITE = ("credentials.manage", "credentials.write")
+_ADMISSION = "/integrations.v1.AdmissionService/"
 _EXPLICIT: dict[str, tuple[str, ...]] = {
+    f"{_ADMISSION}AdmitCall": ("admission.admit",),
+    f"{_ADMISSION}SettleCall": ("admission.admit",),
     "/integrations.v1.SqlGatewayService/ExecuteQuery": ("sql.execute",),
     f"{_CREDENTIALS}EncryptCredential": ("credentials.encrypt",),
     f"{_CREDENTIALS}GetCredential": ("credentials.reveal",),

@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from drivers import migrator
+from drivers.admission_store import SqlAdmissionStore
 from drivers.connection_tester import NetworkConnectionTester
 from drivers.connector_store import SqlConnectorStore
 from drivers.credential_cache import CachedCredentialService
@@ -31,6 +32,7 @@ from drivers.provider_probe import HttpProviderProbe
 from drivers.read_through import ReadThroughStore
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
+from engines.admission import AdmissionEngine
 from engines.connectors import ConnectorsEngine
 from engines.credential_crypto import Keyring
 from engines.credential_vault import AccessKind, CredentialVault, RewrapResult
@@ -42,6 +44,8 @@ from engines.pagination import PageTokens
 from engines.prevention import PreventionEngine
 from engines.sql_gateway import SqlGatewayEngine
 from integrations.v1 import (
+    admission_pb2,
+    admission_pb2_grpc,
     connectors_pb2,
     connectors_pb2_grpc,
     data_sources_pb2,
@@ -67,6 +71,7 @@ from service.internal_door import InternalCredentialDoor
 from service.metrics import ServiceMetrics
 from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
+from service.servicers.admission import AdmissionServicer
 from service.servicers.connectors import ConnectorsServicer
 from service.servicers.credentials import CredentialsServicer
 from service.servicers.data_sources import DataSourcesServicer
@@ -193,6 +198,7 @@ async def create_server(config: ServeConfig) -> Application:
             rpc=lambda: current_call().method,
         )
         _add_integrations_and_health(wiring, credentials)
+        _add_admission(wiring, credentials)
         _add_prevention(wiring)
         _add_sql_gateway(wiring, credentials)
         _add_connectors_and_data_sources(wiring, credentials)
@@ -285,6 +291,20 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
         IntegrationHealthServicer(health_engine),
         integration_health_pb2,
         "IntegrationHealthService",
+    )
+
+
+def _add_admission(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
+    """AdmissionService: admit and settle calls against the integrations' limits. Keys revealed
+    on AdmitCall go through the credential service uncached, so each is audited."""
+    admission_engine = AdmissionEngine(
+        SqlAdmissionStore(wiring.database), SqlIntegrationStore(wiring.database), credentials
+    )
+    wiring.register(
+        admission_pb2_grpc.add_AdmissionServiceServicer_to_server,
+        AdmissionServicer(admission_engine),
+        admission_pb2,
+        "AdmissionService",
     )
 
 

@@ -5,7 +5,6 @@ is NOT_FOUND saying so, never the deleted resource."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
