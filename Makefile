@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BUF := tools/buf/node_modules/.bin/buf
 
-.PHONY: serve test lint breaking protos bench clean
+.PHONY: serve test lint breaking protos docs bench clean
 
 $(STAMP): pyproject.toml $(wildcard gen/*/__init__.py)
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,14 @@ $(BUF): tools/buf/package.json tools/buf/package-lock.json
 serve: $(STAMP)
 	$(BIN)/integrations-service serve $(ARGS)
 
-## Regenerate the Python stubs in gen/ from protos/.
+## Regenerate the Python stubs and descriptor set in gen/, and docs/API.md, from protos/.
 protos: $(STAMP)
 	$(BIN)/python scripts/gen_protos.py
+	$(BIN)/python scripts/gen_api_docs.py
+
+## Regenerate docs/API.md from the protos' comments and docs/api_conventions.md.
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_api_docs.py
 
 ## Static checks: buf lint, ruff, mypy.
 lint: $(STAMP) $(BUF)
