@@ -12,7 +12,6 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from drivers import migrator
@@ -64,6 +63,7 @@ from service.interceptors.metrics import MetricsInterceptor
 from service.metrics import ServiceMetrics
 from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
+from service.reflection import enable_reflection
 from service.servicers.connectors import ConnectorsServicer
 from service.servicers.credentials import CredentialsServicer
 from service.servicers.data_sources import DataSourcesServicer
@@ -181,11 +181,7 @@ async def create_server(config: ServeConfig) -> Application:
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME],
-        server,
-    )
+    enable_reflection([*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server)
     readiness = Readiness(
         health_servicer, database, services, config.readiness_interval_seconds
     )
