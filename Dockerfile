@@ -28,8 +28,11 @@ RUN pip install --no-deps . && rm -rf build
 USER app
 VOLUME ["/var/lib/integrations"]
 EXPOSE 50051
+# The same check over TLS once serve has --tls-cert: set INTEGRATIONS_HEALTHCHECK_TLS_CA (and
+# _TLS_CERT/_TLS_KEY under mutual TLS, _TLS_SERVER_NAME when the certificate does not name
+# 127.0.0.1); healthcheck reads them, so this line stays as it is.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["integrations-service", "healthcheck", "--target", "127.0.0.1:50051"]
+    CMD ["integrations-service", "healthcheck", "--target", "127.0.0.1:50051", "--timeout", "4"]
 # Production by default: needs CREDENTIAL_MASTER_KEYS (or a key file) and, since it listens on all
 # interfaces, a caller file (INTEGRATIONS_CALLERS=/path).
 ENV INTEGRATIONS_PRODUCTION=1
