@@ -187,7 +187,7 @@ async def create_server(config: ServeConfig) -> Application:
     )
     metrics_port = 0
     if metrics is not None and config.metrics_listen:  # issue 8
-        endpoint = MetricsEndpoint(config.metrics_listen, metrics.exposition)
+        endpoint = MetricsEndpoint(config.metrics_listen, metrics)
         await endpoint.start()
         closers.append(endpoint.close)
         metrics_port = endpoint.port
