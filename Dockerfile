@@ -6,18 +6,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     INTEGRATIONS_DATABASE_URL=sqlite+aiosqlite:////var/lib/integrations/integrations.db
 
-RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app \
+# uid and gid 10001: deploy/kubernetes.yaml's runAsUser, runAsGroup and fsGroup.
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
     && mkdir -p /app /var/lib/integrations \
     && chown app:app /var/lib/integrations
 
 WORKDIR /app
 # Dependencies first (from pyproject.toml), so code changes do not reinstall them.
 COPY pyproject.toml ./
-RUN python - <<'PY' > /tmp/requirements.txt
-import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
-PY
-RUN pip install -r /tmp/requirements.txt
+RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > /tmp/requirements.txt \
+    && pip install --no-cache-dir -r /tmp/requirements.txt
 
 COPY engines ./engines
 COPY drivers ./drivers
@@ -25,7 +24,7 @@ COPY service ./service
 COPY gen ./gen
 RUN pip install --no-deps . && rm -rf build
 
-USER app
+USER 10001:10001
 VOLUME ["/var/lib/integrations"]
 EXPOSE 50051
 # The same check over TLS once serve has --tls-cert: set INTEGRATIONS_HEALTHCHECK_TLS_CA (and

@@ -31,11 +31,12 @@ protos: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_api_docs.py
 
-## Static checks: buf lint, ruff, mypy.
+## Static checks: buf lint, ruff, mypy, hadolint (the Dockerfile).
 lint: $(STAMP) $(BUF)
 	$(BUF) lint
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 ## buf breaking: protos/ against the previous commit (BUF_BREAKING_AGAINST=<ref> to change it).
 breaking: $(BUF)

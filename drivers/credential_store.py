@@ -19,7 +19,7 @@ from engines.credential_vault import AccessEvent, AccessOutcome, SealedSecret, S
 from engines.errors import AlreadyExists
 from engines.pagination import PageRequest
 
-__all__ = ["SqlAccessLog", "SqlCredentialStore"]
+__all__ = ["SqlAccessLog", "SqlCredentialStore", "secret_from_row"]
 
 _live = credentials.c.delete_time.is_(None)
 # A credential joined to its current secret version.
@@ -48,7 +48,8 @@ def _to_credential(row: Any) -> StoredCredential:
     )
 
 
-def _to_secret(row: Any) -> SealedSecret:
+def secret_from_row(row: Any) -> SealedSecret:
+    """The engine value of one credential_secrets row."""
     return SealedSecret(
         tenant_id=row.tenant_id,
         credential_id=row.credential_id,
@@ -240,7 +241,7 @@ class SqlCredentialStore:
         ).limit(limit)
         async with self._db.transaction() as conn:
             rows = (await conn.execute(query)).all()
-        return [_to_secret(r) for r in rows]
+        return [secret_from_row(r) for r in rows]
 
     async def replace_seal(self, secret: SealedSecret, sealed: Sealed) -> bool:
         async with self._db.transaction() as conn:

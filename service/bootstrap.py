@@ -27,6 +27,7 @@ from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
 from drivers.prevention_store import SqlPreventionStore
 from drivers.provider_probe import HttpProviderProbe
+from drivers.seal_samples import SqlSealSamples
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.connectors import ConnectorsEngine
@@ -60,6 +61,7 @@ from service.interceptors.auth import AuthInterceptor, RefusalHook
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.interceptors.metrics import MetricsInterceptor
+from service.key_check import warn_on_unopened_secrets
 from service.metrics import ServiceMetrics
 from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
@@ -134,6 +136,7 @@ async def create_server(config: ServeConfig) -> Application:
             SqlAccessLog(database),
             env_lookup=os.environ.get if config.allow_env_credentials else None,
         )
+        await warn_on_unopened_secrets(keyring, SqlSealSamples(database))
     internal_token = None
     if vault is not None and serve_main:
         registry, internal_token = registry.with_internal_caller()
