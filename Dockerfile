@@ -13,16 +13,16 @@ RUN groupadd --system --gid 10001 app \
     && chown app:app /var/lib/integrations
 
 WORKDIR /app
-# Dependencies first (from pyproject.toml), so code changes do not reinstall them.
-COPY pyproject.toml ./
-RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > /tmp/requirements.txt \
-    && pip install --no-cache-dir -r /tmp/requirements.txt
+# Dependencies first, at the versions requirements.lock pins (`make lock` makes it from
+# pyproject.toml), so code changes do not reinstall them and every build gets the same ones.
+COPY requirements.lock pyproject.toml ./
+RUN pip install --no-cache-dir -r requirements.lock
 
 COPY engines ./engines
 COPY drivers ./drivers
 COPY service ./service
 COPY gen ./gen
-RUN pip install --no-deps . && rm -rf build
+RUN pip install --no-cache-dir --no-deps . && rm -rf build
 
 USER 10001:10001
 VOLUME ["/var/lib/integrations"]
