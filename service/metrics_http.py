@@ -55,6 +55,11 @@ def _only_metrics(app: WsgiApp) -> WsgiApp:
     return guarded
 
 
+class _MetricsServer(ThreadingWSGIServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A scraper that hung up or stalled past the timeout: nothing to report."""
+
+
 class _QuietHandler(WSGIRequestHandler):
     timeout = _READ_TIMEOUT_SECONDS  # a stalled client's socket read gives up
 
@@ -68,7 +73,7 @@ class MetricsEndpoint:
     def __init__(self, listen: str, metrics: ServiceMetrics) -> None:
         self._host, self._requested_port = _split_listen(listen)
         self._metrics = metrics
-        self._server: ThreadingWSGIServer | None = None
+        self._server: _MetricsServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
 
@@ -78,7 +83,7 @@ class MetricsEndpoint:
         try:
             family = socket.getaddrinfo(self._host, self._requested_port, type=socket.SOCK_STREAM,
                                         flags=socket.AI_PASSIVE)[0][0]
-            server_class = type("_MetricsServer", (ThreadingWSGIServer,), {"address_family": family})
+            server_class = type("_BoundMetricsServer", (_MetricsServer,), {"address_family": family})
             self._server = make_server(
                 self._host, self._requested_port,
                 _only_metrics(make_wsgi_app(self._metrics.registry)),

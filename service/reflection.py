@@ -3,7 +3,8 @@ shows them.
 
 The descriptors embedded in the _pb2 modules carry no source info, so the stock servicer serves
 them bare. `make protos` also writes gen/integrations/api_descriptors.binpb (the same files with
-source info); this servicer answers with those bytes for the files it holds."""
+source info); this servicer answers with those bytes for the files it holds, by overriding the
+three lookups of grpcio-reflection's servicer that answer with files."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from importlib import resources
 import grpc
 from google.protobuf import descriptor_pb2
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
-from grpc_reflection.v1alpha._async import ReflectionServicer
 
 __all__ = ["SERVICE_NAME", "documented_files", "enable_reflection"]
 
@@ -26,7 +26,7 @@ def documented_files() -> dict[str, bytes]:
     return {f.name: f.SerializeToString() for f in descriptor_pb2.FileDescriptorSet.FromString(data).file}
 
 
-class DocumentedReflectionServicer(ReflectionServicer):
+class DocumentedReflectionServicer(reflection.aio.ReflectionServicer):  # type: ignore[misc]
     """The grpcio-reflection servicer, answering with the documented copy of each file it has."""
 
     def __init__(self, service_names: Iterable[str], documented: dict[str, bytes]) -> None:

@@ -142,3 +142,15 @@ async def test_openmetrics_when_the_scraper_asks_for_it(metered: RunningServer) 
     assert "integrations_db_pool_in_use" in names
     classic = await _scrape(metered, Accept="text/plain")
     assert classic.headers["content-type"].startswith("text/plain; version=")
+
+
+async def test_a_stalled_scraper_is_dropped_without_holding_others_up(
+    metered: RunningServer, capfd: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", metered.app.metrics_port)
+    writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")  # the head never ends
+    await writer.drain()
+    await _scrape(metered)  # answered meanwhile, on another thread
+    assert await asyncio.wait_for(reader.read(), timeout=10) == b""  # closed after 5 s
+    writer.close()
+    assert "Traceback" not in capfd.readouterr().err
