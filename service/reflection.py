@@ -3,8 +3,10 @@ shows them.
 
 The descriptors embedded in the _pb2 modules carry no source info, so the stock servicer serves
 them bare. `make protos` also writes gen/integrations/api_descriptors.binpb (the same files with
-source info); this servicer answers with those bytes for the files it holds, by overriding the
-three lookups of grpcio-reflection's servicer that answer with files."""
+source info); this servicer adds that source info to the files it serves, by overriding the
+three lookups of grpcio-reflection's servicer that answer with files. Only the comments are
+taken from the set: everything else stays as the _pb2 modules have it (protoc's set also fills
+`json_name`, which would turn grpcurl's output to lowerCamelCase names)."""
 
 from __future__ import annotations
 
@@ -20,16 +22,19 @@ __all__ = ["SERVICE_NAME", "documented_files", "enable_reflection"]
 SERVICE_NAME = reflection.SERVICE_NAME
 
 
-def documented_files() -> dict[str, bytes]:
-    """Serialized FileDescriptorProtos with source info, by file name (`integrations/v1/...`)."""
+def documented_files() -> dict[str, descriptor_pb2.SourceCodeInfo]:
+    """The source info (comments and their places) of each proto file, by name
+    (`integrations/v1/health.proto`)."""
     data = resources.files("integrations").joinpath("api_descriptors.binpb").read_bytes()
-    return {f.name: f.SerializeToString() for f in descriptor_pb2.FileDescriptorSet.FromString(data).file}
+    return {f.name: f.source_code_info for f in descriptor_pb2.FileDescriptorSet.FromString(data).file}
 
 
 class DocumentedReflectionServicer(reflection.aio.ReflectionServicer):  # type: ignore[misc]
     """The grpcio-reflection servicer, answering with the documented copy of each file it has."""
 
-    def __init__(self, service_names: Iterable[str], documented: dict[str, bytes]) -> None:
+    def __init__(
+        self, service_names: Iterable[str], documented: dict[str, descriptor_pb2.SourceCodeInfo]
+    ) -> None:
         super().__init__(service_names)
         self._documented = documented
 
@@ -39,8 +44,11 @@ class DocumentedReflectionServicer(reflection.aio.ReflectionServicer):  # type: 
         if response.HasField("file_descriptor_response"):
             files = response.file_descriptor_response.file_descriptor_proto
             for index, serialized in enumerate(files):
-                name = descriptor_pb2.FileDescriptorProto.FromString(serialized).name
-                files[index] = self._documented.get(name, serialized)
+                file = descriptor_pb2.FileDescriptorProto.FromString(serialized)
+                source_info = self._documented.get(file.name)
+                if source_info is not None:
+                    file.source_code_info.CopyFrom(source_info)
+                    files[index] = file.SerializeToString()
         return response
 
     def _file_by_filename(self, request, filename):  # type: ignore[no-untyped-def]

@@ -14,9 +14,9 @@ from tests.support import RunningServer
 GRPCURL = Path(sys.executable).parent / "grpcurl"
 
 
-async def _grpcurl(server: RunningServer, *args: str) -> str:
+async def _grpcurl(server: RunningServer, *args: str, flags: tuple[str, ...] = ()) -> str:
     process = await asyncio.create_subprocess_exec(
-        str(GRPCURL), "-plaintext", f"127.0.0.1:{server.app.port}", *args,
+        str(GRPCURL), "-plaintext", *flags, f"127.0.0.1:{server.app.port}", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=30)
@@ -48,3 +48,11 @@ async def test_dependencies_still_resolve(server: RunningServer) -> None:
     listed = (await _grpcurl(server, "list")).split()
     assert {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
             "integrations.v1.IntegrationsService"} <= set(listed)
+
+
+async def test_json_output_keeps_the_proto_field_names(server: RunningServer) -> None:
+    # The served descriptors are the _pb2 ones plus comments: no json_name, so grpcurl prints
+    # `tenant_id`, as the guides show, not `tenantId`.
+    template = await _grpcurl(server, "describe", "integrations.v1.Integration",
+                              flags=("-msg-template",))
+    assert '"tenant_id"' in template and "tenantId" not in template
