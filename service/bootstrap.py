@@ -12,7 +12,6 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from drivers import migrator
@@ -30,6 +29,7 @@ from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file
 from drivers.prevention_store import SqlPreventionStore
 from drivers.provider_probe import HttpProviderProbe
 from drivers.read_through import ReadThroughStore
+from drivers.seal_samples import SqlSealSamples
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.admission import AdmissionEngine
@@ -68,9 +68,11 @@ from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.interceptors.metrics import MetricsInterceptor
 from service.internal_door import InternalCredentialDoor
+from service.key_check import warn_on_unopened_secrets
 from service.metrics import ServiceMetrics
 from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
+from service.reflection import enable_reflection
 from service.servicers.admission import AdmissionServicer
 from service.servicers.connectors import ConnectorsServicer
 from service.servicers.credentials import CredentialsServicer
@@ -151,6 +153,7 @@ async def create_server(config: ServeConfig) -> Application:
             page_tokens=page_tokens,
             env_lookup=os.environ.get if config.allow_env_credentials else None,
         )
+        await warn_on_unopened_secrets(keyring, SqlSealSamples(database))
     metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None  # issue 8
     server = grpc.aio.server(
         interceptors=[
@@ -206,17 +209,13 @@ async def create_server(config: ServeConfig) -> Application:
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME],
-        server,
-    )
+    enable_reflection([*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server)
     readiness = Readiness(
         health_servicer, database, services, config.readiness_interval_seconds
     )
     metrics_port = 0
     if metrics is not None and config.metrics_listen:  # issue 8
-        endpoint = MetricsEndpoint(config.metrics_listen, metrics.exposition)
+        endpoint = MetricsEndpoint(config.metrics_listen, metrics)
         await endpoint.start()
         closers.append(endpoint.close)
         metrics_port = endpoint.port

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import logging
 import os
 import signal
 import sys
 
 from drivers import migrator
+from drivers.connect_errors import explain_connect_failure
 from drivers.database import DEFAULT_DATABASE_URL, Database
 from service.bootstrap import create_server
 from service.config import ServeConfig
 from service.health_options import add_health_arguments, health_settings
+from service.healthcheck_cli import add_healthcheck_command, run_healthcheck
 from service.logs import configure_logging
 from service.security_cli import (
     add_rewrap_command,
@@ -31,17 +34,33 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"INTEGRATIONS_{name}", default)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="integrations-service", description=__doc__)
+def _version() -> str:
+    try:
+        return importlib.metadata.version("integrations-service")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout without installing
+        return "unknown"
+
+
+def _logging_flags(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    # On the main parser with their defaults, and on every command with SUPPRESS, so they are
+    # accepted before or after the command (`serve --log-format text`) and the last one wins.
     parser.add_argument(
         "--log-format",
         choices=["json", "text"],
-        default=_env("LOG_FORMAT", "json"),
+        default=_env("LOG_FORMAT", "json") if defaults else argparse.SUPPRESS,
         help="log line format (env INTEGRATIONS_LOG_FORMAT; default json)",
     )
     parser.add_argument(
-        "--log-level", default=_env("LOG_LEVEL", "INFO"), help="env INTEGRATIONS_LOG_LEVEL"
+        "--log-level",
+        default=_env("LOG_LEVEL", "INFO") if defaults else argparse.SUPPRESS,
+        help="DEBUG, INFO, WARNING or ERROR (env INTEGRATIONS_LOG_LEVEL; default INFO)",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="integrations-service", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    _logging_flags(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
     def with_database(sub: argparse.ArgumentParser) -> None:
@@ -110,11 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     with_database(migrate)
     with_database(add_rewrap_command(commands))  # issue 3
 
-    probe = commands.add_parser(
-        "healthcheck", help="exit 0 when a server's grpc.health.v1 reports SERVING"
-    )
-    probe.add_argument("--target", default=_env("HEALTHCHECK_TARGET", "127.0.0.1:50051"))
-    probe.add_argument("--timeout", type=float, default=3.0)
+    add_healthcheck_command(commands)
+    for command in commands.choices.values():
+        _logging_flags(command, defaults=False)
     return parser
 
 
@@ -159,36 +176,25 @@ async def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _healthcheck(args: argparse.Namespace) -> int:
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    async with grpc.aio.insecure_channel(args.target) as channel:
-        try:
-            reply = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=args.timeout
-            )
-        except grpc.aio.AioRpcError as exc:
-            print(f"{args.target}: {exc.code().name}", file=sys.stderr)
-            return 1
-    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
-    print(f"{args.target}: {status}")
-    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_format, args.log_level)
     runner = {
         "serve": _serve,
         "migrate": _migrate,
-        "healthcheck": _healthcheck,
+        "healthcheck": run_healthcheck,
         "rewrap": run_rewrap,  # issue 3
     }[args.command]
     try:
         return asyncio.run(runner(args))
     except ValueError as exc:  # bad configuration: say what, no traceback
         log.error("%s", exc)
+        return 2
+    except Exception as exc:
+        reason = explain_connect_failure(exc, getattr(args, "database_url", "") or "")
+        if reason is None:
+            raise
+        log.error("%s", reason)  # a database the operator can fix: one line, no traceback
         return 2
 
 

@@ -1,0 +1,42 @@
+"""Says loudly at start when stored secrets do not open under the configured master keys (a
+regenerated CREDENTIAL_MASTER_KEYS, a dropped key version), naming counts and versions only."""
+
+from __future__ import annotations
+
+import logging
+
+from engines.credential_crypto import Keyring
+from engines.errors import Unavailable
+from engines.master_key_check import SealSamples, UnopenedKey, check_master_keys
+
+__all__ = ["warn_on_unopened_secrets"]
+
+log = logging.getLogger("integrations.credentials")
+
+
+def _describe(problem: UnopenedKey) -> str:
+    if problem.configured:
+        why = (f"the configured key version {problem.key_version} is a different key "
+               "(was CREDENTIAL_MASTER_KEYS or the key file regenerated?)")
+    else:
+        why = f"no configured master key has version {problem.key_version}"
+    return f"{problem.secrets} sealed under master key version {problem.key_version}: {why}"
+
+
+async def warn_on_unopened_secrets(keyring: Keyring, samples: SealSamples) -> list[UnopenedKey]:
+    """Opens one stored secret per key version; logs an ERROR line for those that do not open."""
+    try:
+        problems = await check_master_keys(keyring, samples)
+    except Unavailable:
+        log.warning("master-key check skipped: the database is unavailable")
+        return []
+    if problems:
+        log.error(
+            "STORED SECRETS DO NOT OPEN with the configured master keys (versions %s): %s. Every "
+            "reveal of them fails with CREDENTIAL_CORRUPTED until the keys that sealed them are "
+            "configured again; new secrets are sealed under version %d.",
+            ", ".join(map(str, keyring.versions)),
+            "; ".join(_describe(p) for p in problems),
+            keyring.newest_version,
+        )
+    return problems
