@@ -40,6 +40,7 @@ RUNNABLE: dict[str, Serve] = {
     "README.md": ENV_KEY_SERVER,
     "docs/grpcurl.md": ENV_KEY_SERVER,
     "docs/health.md": ENV_KEY_SERVER,
+    "docs/admission.md": ENV_KEY_SERVER,
     "docs/clients.md": ENV_KEY_SERVER,
     "docs/faults.md": Serve(),
     "docs/prevention.md": Serve(),
