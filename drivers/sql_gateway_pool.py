@@ -10,6 +10,8 @@
   stops as soon as the row or byte cap is reached, so a query producing millions of rows costs
   the cap.
 - Values are bound as parameters of a prepared statement; the SQL text is the template's only.
+- A pool is opened only to a destination the egress guard allows, and its connections go to
+  the address that was checked (pinned for the pool's life).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from drivers.egress import EgressGuard, postgres_connect_arguments
+from engines.egress import EgressDenied
 from engines.errors import (
     DeadlineExceeded,
     FailedPrecondition,
@@ -281,6 +285,7 @@ class PostgresQueryRunner:
     def __init__(
         self,
         *,
+        egress: EgressGuard,
         pool_size: int = 10,
         max_pools: int = 32,
         idle_seconds: float = 300.0,
@@ -288,6 +293,7 @@ class PostgresQueryRunner:
         client_grace_seconds: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._egress = egress
         self._pool_size = pool_size
         self._max_pools = max_pools
         self._idle_seconds = idle_seconds
@@ -355,6 +361,7 @@ class PostgresQueryRunner:
 
     async def _checkout_slow(self, target: QueryTarget, digest: str) -> _PoolEntry:
         """First use of a target, or a rotated credential: the only path that opens pools."""
+        pinned = await self._checked_destination(target.connection_string)
         to_close: list[_PoolEntry] = []
         async with self._lock:
             previous = self._source_digest.get(target.source)
@@ -363,7 +370,7 @@ class PostgresQueryRunner:
             entry = self._pools.get(digest)
             if entry is None:
                 to_close.extend(self._make_room(self._now()))
-                entry = _PoolEntry(pool=await self._new_pool(target.connection_string))
+                entry = _PoolEntry(pool=await self._new_pool(target.connection_string, pinned))
                 self._pools[digest] = entry
             entry.sources.add(target.source)
             self._source_digest[target.source] = digest
@@ -378,10 +385,20 @@ class PostgresQueryRunner:
         if entry.retired and entry.in_use == 0:
             await entry.pool.close()
 
-    def _new_pool(self, connection_string: str) -> asyncpg.Pool:
+    async def _checked_destination(self, connection_string: str) -> dict[str, Any]:
+        """asyncpg arguments pinning the egress-checked address; raises EgressDenied."""
+        try:
+            return await postgres_connect_arguments(self._egress, connection_string)
+        except EgressDenied:
+            raise
+        except (OSError, ValueError) as exc:  # an unresolvable name, a bad port
+            raise _connect_error(exc) from None
+
+    def _new_pool(self, connection_string: str, pinned: dict[str, Any]) -> asyncpg.Pool:
         # min_size=0: no connection is opened here; the first acquire connects.
         return asyncpg.create_pool(
             connection_string,
+            **pinned,
             min_size=0,
             max_size=self._pool_size,
             max_inactive_connection_lifetime=self._idle_seconds,

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from engines.clock import Clock, system_clock
+from engines.egress import DEFAULT_POLICY, EgressCheck
 from engines.errors import (
     Aborted,
     FailedPrecondition,
@@ -302,7 +303,10 @@ class IntegrationsEngine:
         clock: Clock = system_clock,
         credential_ref_check: CredentialRefCheck | None = None,
         health_tester: HealthTester | None = None,
+        egress: EgressCheck = DEFAULT_POLICY,
     ) -> None:
+        """`egress` refuses config URLs naming an address the egress policy refuses."""
+        self._egress = egress
         self._store = store
         self._clock = clock
         self._credential_ref_check = credential_ref_check
@@ -497,6 +501,8 @@ class IntegrationsEngine:
             )
         if violations:
             raise InvalidArgument(violations)
+        for key in _URL_CONFIG_KEYS:
+            self._egress.check_url(str(values.get("config", {}).get(key) or ""))
         ref = values.get("credential_ref", "")
         if ref.startswith("cus-vault://") and self._credential_ref_check is not None:
             if not await self._credential_ref_check(tenant_id, ref):

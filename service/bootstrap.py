@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from sqlalchemy.engine import make_url
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from drivers import migrator
@@ -23,6 +24,7 @@ from drivers.credential_client import GrpcCredentialService
 from drivers.credential_store import SqlAccessLog, SqlCredentialStore
 from drivers.data_source_store import SqlDataSourceStore
 from drivers.database import Database
+from drivers.egress import EgressGuard, protected_database, protected_listener
 from drivers.health_store import SqlHealthStore
 from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
@@ -34,6 +36,8 @@ from engines.connectors import ConnectorsEngine
 from engines.credential_crypto import Keyring
 from engines.credential_vault import CredentialVault, RewrapResult
 from engines.data_sources import DataSourcesEngine
+from engines.egress import EgressPolicy
+from engines.env_credentials import EnvNamePolicy
 from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
 from engines.observability import NULL_OBSERVER, ServiceObserver
@@ -133,6 +137,7 @@ async def create_server(config: ServeConfig) -> Application:
             SqlCredentialStore(database),
             SqlAccessLog(database),
             env_lookup=os.environ.get if config.allow_env_credentials else None,
+            env_names=EnvNamePolicy.of(config.env_credential_prefixes),
         )
     internal_token = None
     if vault is not None and serve_main:
@@ -157,7 +162,8 @@ async def create_server(config: ServeConfig) -> Application:
     if port == 0:
         raise RuntimeError(f"could not listen on {config.listen}")
 
-    wiring = _Wiring(config, server, database, observer=metrics or NULL_OBSERVER)
+    egress = _egress_guard(config, port)
+    wiring = _Wiring(config, server, database, egress, observer=metrics or NULL_OBSERVER)
     if vault is not None:
         wiring.register(
             credentials_pb2_grpc.add_CredentialServiceServicer_to_server,
@@ -166,7 +172,7 @@ async def create_server(config: ServeConfig) -> Application:
             "CredentialService",
         )
     if serve_main:
-        channel = _credentials_channel(config, server)
+        channel = _credentials_channel(config, server, egress)
         wiring.closers.append(channel.close)
         credentials = GrpcCredentialService(
             channel,
@@ -195,6 +201,7 @@ async def create_server(config: ServeConfig) -> Application:
         await endpoint.start()
         closers.append(endpoint.close)
         metrics_port = endpoint.port
+        egress.protect(protected_listener(_listen_host(config.metrics_listen), metrics_port))
     return Application(
         server, port, database, readiness, services, closers, starters, metrics_port
     )
@@ -210,6 +217,7 @@ class _Wiring:
     config: ServeConfig
     server: grpc.aio.Server
     database: Database
+    egress: EgressGuard
     observer: ServiceObserver
     services: list[str] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -233,6 +241,7 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
     config, database = wiring.config, wiring.database
     integration_store = SqlIntegrationStore(database)
     probe = HttpProviderProbe(
+        egress=wiring.egress,
         connect_timeout_seconds=config.health.connect_timeout_seconds,
         read_timeout_seconds=config.health.read_timeout_seconds,
     )
@@ -251,6 +260,7 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
         integration_store,
         credential_ref_check=credentials.exists,
         health_tester=health_engine,
+        egress=wiring.egress,
     )
     wiring.register(
         integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server,
@@ -281,6 +291,7 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
     one response message."""
     config = wiring.config
     sql_runner = PostgresQueryRunner(
+        egress=wiring.egress,
         pool_size=config.sql_pool_size,
         max_pools=config.sql_max_pools,
         idle_seconds=config.sql_pool_idle_seconds,
@@ -307,7 +318,7 @@ def _add_connectors_and_data_sources(
 ) -> None:
     """ConnectorsService and DataSourcesService (issue 5); both engines share one connection
     tester."""
-    tester = NetworkConnectionTester()
+    tester = NetworkConnectionTester(egress=wiring.egress)
     wiring.register(
         connectors_pb2_grpc.add_ConnectorsServiceServicer_to_server,
         ConnectorsServicer(
@@ -316,6 +327,7 @@ def _add_connectors_and_data_sources(
                 tester,
                 credentials,
                 credential_ref_check=credentials.exists,
+                egress=wiring.egress,
             )
         ),
         connectors_pb2,
@@ -324,11 +336,32 @@ def _add_connectors_and_data_sources(
     wiring.register(
         data_sources_pb2_grpc.add_DataSourcesServiceServicer_to_server,
         DataSourcesServicer(
-            DataSourcesEngine(SqlDataSourceStore(wiring.database), tester, credentials)
+            DataSourcesEngine(
+                SqlDataSourceStore(wiring.database), tester, credentials, egress=wiring.egress
+            )
         ),
         data_sources_pb2,
         "DataSourcesService",
     )
+
+
+# -- egress policy (docs/egress.md) ------------------------------------------------------------
+
+
+def _listen_host(listen: str) -> str:
+    return listen.rsplit(":", 1)[0].strip("[]") or "0.0.0.0"
+
+
+def _egress_guard(config: ServeConfig, port: int) -> EgressGuard:
+    """The egress policy of every tenant connection: the operator's rules, and the service's
+    own database and public listener protected (more listeners are added once bound)."""
+    policy = EgressPolicy.from_rules(config.egress_allow, config.egress_deny)
+    protected = [protected_listener(_listen_host(config.listen), port)]
+    url = make_url(config.database_url)
+    if url.get_backend_name() == "postgresql":
+        host = url.host or str(url.query.get("host") or "localhost")
+        protected.append(protected_database(host, url.port or 5432, url.database or ""))
+    return EgressGuard(policy.with_protected(*protected))
 
 
 # -- credential service and caller authentication (issue 3) -------------------------------
@@ -388,7 +421,9 @@ def _keyring(config: ServeConfig, *, create_dev: bool) -> Keyring:
     return ensure_dev_key_file(path)
 
 
-def _credentials_channel(config: ServeConfig, server: grpc.aio.Server) -> grpc.aio.Channel:
+def _credentials_channel(
+    config: ServeConfig, server: grpc.aio.Server, egress: EgressGuard
+) -> grpc.aio.Channel:
     """The channel of the credential client: a remote target, or a loopback port of this very
     server (in-process topology), kept separate so TLS on the public port does not matter."""
     if config.credentials_target:
@@ -399,6 +434,7 @@ def _credentials_channel(config: ServeConfig, server: grpc.aio.Server) -> grpc.a
             return grpc.aio.secure_channel(config.credentials_target, credentials)
         return grpc.aio.insecure_channel(config.credentials_target)
     internal_port = server.add_insecure_port("127.0.0.1:0")
+    egress.protect(protected_listener("127.0.0.1", internal_port))
     return grpc.aio.insecure_channel(f"127.0.0.1:{internal_port}")
 
 

@@ -13,6 +13,7 @@ from drivers import migrator
 from drivers.database import DEFAULT_DATABASE_URL, Database
 from service.bootstrap import create_server
 from service.config import ServeConfig
+from service.egress_options import add_egress_arguments, egress_values
 from service.health_options import add_health_arguments, health_settings
 from service.logs import configure_logging
 from service.security_cli import (
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_security_arguments(serve)  # issue 3
     add_health_arguments(serve)  # health checks (issue 4)
+    add_egress_arguments(serve)
     serve.add_argument(  # issue 8
         "--metrics-listen",
         default=_env("METRICS_LISTEN", "") or None,
@@ -130,6 +132,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_credential_cache_seconds=args.sql_credential_cache_seconds,
         **security_values(args),  # issue 3
         health=health_settings(args),
+        **egress_values(args),
         metrics_listen=args.metrics_listen,  # issue 8
     )
     app = await create_server(config)

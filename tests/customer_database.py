@@ -97,7 +97,7 @@ def customer_database(admin_url: str) -> Iterator[CustomerDatabase]:
         pytest.skip(f"PostgreSQL is not reachable: {exc}")
     url = make_url(admin_url).set(drivername="postgresql", database=name)
     dsn = url.render_as_string(hide_password=False)
-    variable = f"SQLGW_TEST_{name.upper()}"
+    variable = f"DEV_SQLGW_TEST_{name.upper()}"
     os.environ[variable] = dsn
     try:
         asyncio.run(_seed(dsn))

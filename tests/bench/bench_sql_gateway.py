@@ -31,7 +31,7 @@ BIG_CALLS = 10
 TENANT = "0b5e6c1e-0000-4000-8000-000000000001"
 ORDER_SQL = "SELECT id, customer, amount, placed_on FROM orders WHERE id = $1"
 BIG_SQL = "SELECT id, label FROM big"
-ENV_NAME = "SQLGW_BENCH_CUSTOMER_DSN"
+ENV_NAME = "DEV_SQLGW_BENCH_CUSTOMER_DSN"
 
 
 def _dsn(url: str) -> str:

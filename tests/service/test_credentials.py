@@ -273,8 +273,8 @@ async def test_other_tenant_gets_not_found_in_every_rpc(
 async def test_env_refs_resolve_only_when_enabled(
     server: RunningServer, tenant: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ISSUE3_TEST_KEY", SECRET)
-    request = pb.GetCredentialRequest(tenant_id=tenant, credential_ref="env://ISSUE3_TEST_KEY")
+    monkeypatch.setenv("DEV_ISSUE3_TEST_KEY", SECRET)
+    request = pb.GetCredentialRequest(tenant_id=tenant, credential_ref="env://DEV_ISSUE3_TEST_KEY")
     assert (await _stub(server).GetCredential(request)).value == SECRET
 
     config = serve_config(server.database_url, allow_env_credentials=False)
