@@ -139,7 +139,9 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
 class _GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport on an httpcore pool whose network backend is the guard's."""
 
-    def __init__(self, guard: EgressGuard, *, verify: bool, limits: httpx.Limits) -> None:
+    def __init__(
+        self, guard: EgressGuard, *, verify: bool | ssl.SSLContext, limits: httpx.Limits
+    ) -> None:
         super().__init__(verify=verify, limits=limits, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
@@ -154,7 +156,7 @@ def guarded_http_client(
     guard: EgressGuard,
     *,
     timeout: httpx.Timeout | float,
-    verify: bool = True,
+    verify: bool | ssl.SSLContext = True,
     limits: httpx.Limits | None = None,
 ) -> httpx.AsyncClient:
     """An AsyncClient that connects only where the guard allows, follows no redirect and

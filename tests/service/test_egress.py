@@ -298,7 +298,9 @@ async def test_custom_health_url_probe_by_name_is_refused_and_sends_no_key(
 
 async def _data_source(server: RunningServer, tenant: str, kind: int, **config: object) -> str:
     options = config.pop("options", None)
-    message = ds_pb.DataSource(name=f"src-{uuid.uuid4().hex[:8]}", source_type=kind, config=ds_pb.DataSourceConfig(**config))
+    message = ds_pb.DataSource(
+        name=f"src-{uuid.uuid4().hex[:8]}", source_type=kind, config=ds_pb.DataSourceConfig(**config)
+    )
     if options is not None:
         message.config.options.CopyFrom(struct(options))  # type: ignore[arg-type]
     stub = server.stub(ds_grpc.DataSourcesServiceStub)
