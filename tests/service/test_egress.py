@@ -8,11 +8,9 @@ packet, the same answer for open and closed ports, and the listener saw no conne
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 
 import grpc
 import pytest
@@ -26,7 +24,7 @@ from integrations.v1 import sql_gateway_pb2 as sql_pb
 from integrations.v1 import sql_gateway_pb2_grpc as sql_grpc
 from tests.conftest import serve_config
 from tests.customer_database import CustomerDatabase, customer_database
-from tests.loopback_targets import closed_port, http_target
+from tests.loopback_targets import closed_port, counting_target, http_target
 from tests.secrets_registry import register_secret
 from tests.service.connection_helpers import pg_dsn, struct
 from tests.service.integrations_helpers import create_integration
@@ -64,32 +62,6 @@ ALWAYS_REFUSED_LITERALS = [
     pytest.param("224.0.0.1", "multicast", id="multicast"),
     pytest.param("255.255.255.255", "broadcast", id="broadcast"),
 ]
-
-
-@dataclass
-class TcpListener:
-    """A loopback port that counts the connections it accepted."""
-
-    port: int
-    connections: int = 0
-    _writers: list[asyncio.StreamWriter] = field(default_factory=list)
-
-
-@contextlib.asynccontextmanager
-async def tcp_listener() -> AsyncIterator[TcpListener]:
-    listener = TcpListener(port=0)
-
-    async def handle(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        listener.connections += 1
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    listener.port = server.sockets[0].getsockname()[1]
-    try:
-        yield listener
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 @pytest.fixture
@@ -201,7 +173,7 @@ async def test_metadata_private_and_special_literals_are_refused_even_with_loopb
 async def test_a_name_resolving_to_loopback_is_refused_at_connect_the_same_for_open_and_closed(
     strict: RunningServer, tenant: str
 ) -> None:
-    async with tcp_listener() as listener, http_target(200) as target:
+    async with counting_target() as listener, http_target(200) as target:
         answers = []
         for port in (listener.port, closed_port()):
             connector = await _connector(strict, tenant, TCP, f"localhost:{port}")
@@ -220,7 +192,7 @@ async def test_a_name_resolving_to_loopback_is_refused_at_connect_the_same_for_o
 async def test_a_name_resolving_to_loopback_is_reached_when_loopback_is_allowed(
     server: RunningServer, tenant: str
 ) -> None:
-    async with tcp_listener() as listener:
+    async with counting_target() as listener:
         connector = await _connector(server, tenant, TCP, f"localhost:{listener.port}")
         result = await _test_connector(server, tenant, connector.id)
         assert result.success, result  # type: ignore[attr-defined]
