@@ -198,8 +198,7 @@ class NetworkConnectionTester:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
-                address = await self._egress.address_for(Destination(host, port, TargetKind.TCP))
-                _, writer = await asyncio.open_connection(address, port)
+                _, writer = await self._egress.open_tcp(Destination(host, port, TargetKind.TCP))
                 writer.close()
                 await writer.wait_closed()
         except EgressDenied:

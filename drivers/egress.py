@@ -1,7 +1,7 @@
 """The egress policy at the socket: resolve a destination's name, check every address it
 resolves to, and connect to the checked address (so a second DNS answer cannot switch it).
 
-- `EgressGuard.address_for` is the one check; refusals raise `engines.egress.EgressDenied`
+- `EgressGuard.addresses_for` is the one check; refusals raise `engines.egress.EgressDenied`
   before any packet is sent to the destination.
 - `guarded_http_client` is an httpx client whose connections go through the guard; the URL,
   the Host header and TLS (SNI and certificate checks) keep the original name.
@@ -70,15 +70,27 @@ class EgressGuard:
         """`EgressPolicy.check_url` under the current policy."""
         self.policy.check_url(url, kind)
 
-    async def address_for(self, destination: Destination) -> str:
-        """The checked address to connect to; raises EgressDenied, or OSError (socket.gaierror)
-        when the name does not resolve."""
+    async def addresses_for(self, destination: Destination) -> list[str]:
+        """The checked addresses to connect to, in the resolver's order of preference; raises
+        EgressDenied, or OSError (socket.gaierror) when the name does not resolve."""
         literal = ip_literal(destination.host)
         if literal is not None:
             addresses: list[IPAddress] = [literal]
         else:
             addresses = await self._resolve(destination)
-        return str(self.policy.check(destination, addresses))
+        return [str(a) for a in self.policy.check(destination, addresses)]
+
+    async def open_tcp(
+        self, destination: Destination
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A TCP connection to the first checked address that accepts it."""
+        addresses = await self.addresses_for(destination)
+        for address in addresses[:-1]:
+            try:
+                return await asyncio.open_connection(address, destination.port)
+            except OSError:
+                continue
+        return await asyncio.open_connection(addresses[-1], destination.port)
 
     async def _resolve(self, destination: Destination) -> list[IPAddress]:
         loop = asyncio.get_running_loop()
@@ -115,11 +127,22 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         destination = Destination(host, port, TargetKind.HTTP)
         try:
             async with asyncio.timeout(timeout):
-                address = await self._guard.address_for(destination)
+                addresses = await self._guard.addresses_for(destination)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(f"resolving {destination} timed out") from exc
         except OSError as exc:  # socket.gaierror: the name does not resolve
             raise httpcore.ConnectError(f"resolving {destination} failed") from exc
+        for address in addresses[:-1]:
+            try:
+                return await self._connect(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError:
+                continue
+        return await self._connect(addresses[-1], port, timeout, local_address, socket_options)
+
+    async def _connect(
+        self, address: str, port: int, timeout: float | None, local_address: str | None,
+        socket_options: Any,
+    ) -> httpcore.AsyncNetworkStream:
         return await self._inner.connect_tcp(
             address, port, timeout=timeout, local_address=local_address,
             socket_options=socket_options,
@@ -217,12 +240,13 @@ def postgres_destination(dsn: str) -> Destination:
 async def postgres_connect_arguments(
     guard: EgressGuard, dsn: str, ssl_argument: Any = None
 ) -> dict[str, Any]:
-    """asyncpg keyword arguments (with `dsn`) that connect to the checked address of `dsn`'s
-    host, to the very database that was checked; raises EgressDenied, ValueError or OSError."""
+    """asyncpg keyword arguments (with `dsn`) that connect to the checked addresses of `dsn`'s
+    host (asyncpg tries them in turn), to the very database that was checked; raises
+    EgressDenied, ValueError or OSError."""
     destination = postgres_destination(dsn)
-    address = await guard.address_for(destination)
+    addresses = await guard.addresses_for(destination)
     arguments: dict[str, Any] = {
-        "host": address,
+        "host": addresses if len(addresses) > 1 else addresses[0],
         "port": destination.port,
         "database": destination.database,
     }

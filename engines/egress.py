@@ -283,9 +283,11 @@ class EgressPolicy:
                 return f"default deny: {what} ({ranges})"
         return None
 
-    def check(self, destination: Destination, addresses: Sequence[IPAddress]) -> IPAddress:
-        """The address to connect to when every resolved address is allowed; raises
-        EgressDenied naming the first refusing rule otherwise (no address at all is refused)."""
+    def check(
+        self, destination: Destination, addresses: Sequence[IPAddress]
+    ) -> tuple[IPAddress, ...]:
+        """The addresses to connect to (in order) when every resolved address is allowed;
+        raises EgressDenied naming the first refusing rule otherwise (no address is refused)."""
         if not addresses:
             raise EgressDenied(
                 f"egress to {destination} refused: the name resolved to no address",
@@ -304,7 +306,7 @@ class EgressPolicy:
                     rule=rule,
                     target=str(destination),
                 )
-        return addresses[0]
+        return tuple(addresses)
 
     def check_literal(self, destination: Destination) -> None:
         """Refuses a destination whose host is an IP literal the policy refuses; host names

@@ -87,11 +87,12 @@ async def test_every_resolved_address_is_checked() -> None:
     infos = await asyncio.get_running_loop().getaddrinfo("localhost", 80)
     if any(ipaddress.ip_address(i[4][0]).version == 6 for i in infos):
         with pytest.raises(EgressDenied):
-            await only_v4.address_for(Destination("localhost", 80))
+            await only_v4.addresses_for(Destination("localhost", 80))
     both = EgressGuard(EgressPolicy.from_rules(["127.0.0.0/8", "::1"]))
-    assert ipaddress.ip_address(await both.address_for(Destination("localhost", 80))).is_loopback
+    addresses = await both.addresses_for(Destination("localhost", 80))
+    assert addresses and all(ipaddress.ip_address(a).is_loopback for a in addresses)
     with pytest.raises(EgressDenied):
-        await EgressGuard(EgressPolicy()).address_for(Destination("localhost", 80))
+        await EgressGuard(EgressPolicy()).addresses_for(Destination("localhost", 80))
 
 
 async def test_https_goes_to_the_checked_address_and_verifies_the_name(tmp_path: Path) -> None:

@@ -169,7 +169,8 @@ def test_every_resolved_address_is_checked() -> None:
     assert caught.value.reason == "EGRESS_DENIED"
     assert "loopback" in caught.value.metadata["rule"]
     assert "resolved to 127.0.0.1" in caught.value.message
-    assert EgressPolicy().check(destination, [_ip("1.1.1.1")]) == _ip("1.1.1.1")
+    both = [_ip("1.1.1.1"), _ip("2606:4700::1111")]
+    assert EgressPolicy().check(destination, both) == tuple(both)
     with pytest.raises(EgressDenied):
         EgressPolicy().check(destination, [])
 
