@@ -30,7 +30,7 @@ from engines.idempotency import earlier_create
 from engines.integrations import check_credential_ref
 from engines.lookup import find_owned
 from engines.observability import NULL_OBSERVER, QueryObserver
-from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.sql_parameters import bind_parameters
 from engines.sql_results import QueryResult
 from engines.sql_templates import (
@@ -102,8 +102,9 @@ class Gateway:
 
 @dataclass(frozen=True, slots=True)
 class QueryTarget:
-    """The database to run on. `source` identifies where the connection string came from
-    (tenant and ref), so a runner can tell when it rotates."""
+    """The database to run on. `source` names who may share pooled connections (one tenant's
+    one gateway, in one mode); a different connection string under the same source means the
+    credential rotated."""
 
     source: str
     connection_string: str
@@ -195,6 +196,7 @@ class SqlGatewayEngine:
         runner: QueryRunner,
         *,
         clock: Clock = system_clock,
+        page_tokens: PageTokens | None = None,
         result_bytes_ceiling: int = MAX_RESULT_BYTES_LIMIT,
         observer: QueryObserver = NULL_OBSERVER,
     ) -> None:
@@ -203,6 +205,7 @@ class SqlGatewayEngine:
         self._credentials = credentials
         self._runner = runner
         self._clock = clock
+        self._page_tokens = page_tokens  # None: a key of this process only
         # The server cannot send a response larger than its message size limit.
         self._result_bytes_ceiling = result_bytes_ceiling
         self._observer = observer
@@ -242,7 +245,9 @@ class SqlGatewayEngine:
         self, tenant_id: str, page_size: int, page_token: str
     ) -> Page[QueryTemplate]:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        page = parse_page(page_size, page_token, {"tenant": tenant_id, "list": "templates"})
+        page = parse_page(
+            page_size, page_token, {"tenant": tenant_id, "list": "templates"}, tokens=self._page_tokens
+        )
         rows, total = await self._templates.list(tenant_id, page)
         return paginate(page, rows, total, key=lambda t: (t.create_time, t.id))
 
@@ -263,7 +268,9 @@ class SqlGatewayEngine:
 
     async def list_gateways(self, tenant_id: str, page_size: int, page_token: str) -> Page[Gateway]:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        page = parse_page(page_size, page_token, {"tenant": tenant_id, "list": "gateways"})
+        page = parse_page(
+            page_size, page_token, {"tenant": tenant_id, "list": "gateways"}, tokens=self._page_tokens
+        )
         rows, total = await self._gateways.list(tenant_id, page)
         return paginate(page, rows, total, key=lambda g: (g.create_time, g.id))
 
@@ -327,7 +334,7 @@ class SqlGatewayEngine:
                 metadata={"gateway_id": gateway.id},
             ) from None
         return QueryTarget(
-            source=f"{gateway.tenant_id}:{gateway.connection_string_ref}",
+            source=f"{gateway.tenant_id}:{gateway.id}:{'ro' if gateway.read_only else 'rw'}",
             connection_string=credential.value,
         )
 

@@ -147,7 +147,7 @@ async def test_execute_binds_values_and_uses_the_tighter_caps() -> None:
     )
     (target, query, limits) = world.runner.calls[0]
     assert target.connection_string == DSN and DSN not in repr(target)
-    assert target.source == f"{TENANT}:env://WAREHOUSE"
+    assert target.source == f"{TENANT}:{world.gateway.id}:ro"  # pools: per tenant, gateway, mode
     assert query.values == ("open", 5) and query.parameter_names == ("status", "limit")
     assert limits == QueryLimits(max_rows=20, max_result_bytes=5 * 1024 * 1024,
                                  timeout_seconds=10, read_only=True)
