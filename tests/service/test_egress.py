@@ -26,7 +26,7 @@ from tests.conftest import serve_config
 from tests.customer_database import CustomerDatabase, customer_database
 from tests.loopback_targets import closed_port, counting_target, http_target
 from tests.secrets_registry import register_secret
-from tests.service.connection_helpers import pg_dsn, struct
+from tests.service.connection_helpers import struct
 from tests.service.integrations_helpers import create_integration
 from tests.service.servers import started
 from tests.support import RichError, RunningServer, rich_error
@@ -382,10 +382,9 @@ async def test_unix_sockets_and_host_lists_are_refused(
 
 
 async def test_gateway_to_a_customer_database_by_name_refused_strict_reached_allowed(
-    strict: RunningServer, server: RunningServer, tenant: str, customer: CustomerDatabase,
-    postgres_admin_url: str,
+    strict: RunningServer, server: RunningServer, tenant: str, customer: CustomerDatabase
 ) -> None:
-    dsn = pg_dsn(postgres_admin_url, host="localhost", database=customer.name)
+    dsn = make_url(customer.dsn).set(host="localhost").render_as_string(hide_password=False)
     _denied(await _fails(_gateway_query(strict, tenant, dsn)), "loopback")
     # Allowed: the query reaches the customer database (which has no integrations table).
     error = await _fails(_gateway_query(server, tenant, dsn))
