@@ -11,6 +11,7 @@ import httpx
 
 from drivers.egress import EgressGuard, guarded_http_client
 from drivers.provider_requests import UnprobeableIntegration, probe_request
+from engines.endpoints import url_destination
 from engines.integrations import Integration
 from engines.probes import ProbeFailure, ProbeObservation
 
@@ -49,6 +50,13 @@ class HttpProviderProbe:
             ),
             limits=httpx.Limits(max_connections=max_connections),
         )
+
+    def destination(self, integration: Integration) -> str | None:
+        try:
+            url = probe_request(integration, "").url
+        except UnprobeableIntegration:
+            return None
+        return url_destination(url)
 
     async def probe(self, integration: Integration, key: str) -> ProbeObservation:
         try:

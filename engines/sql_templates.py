@@ -9,13 +9,13 @@ is of an allowed kind.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from engines.errors import FieldViolation, InvalidArgument
+from engines.optimistic import version_etag
 from engines.sql_parameters import ParameterSpec, ParameterType, coerce_value
 from engines.sql_statements import statement_problems
 from engines.validation import require_name
@@ -84,7 +84,7 @@ class QueryTemplate:
 
     @property
     def etag(self) -> str:
-        return hashlib.sha256(f"{self.tenant_id}:{self.id}:1".encode()).hexdigest()[:20]
+        return version_etag(f"{self.tenant_id}:{self.id}", 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,11 +30,12 @@ from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
 from drivers.prevention_store import SqlPreventionStore
 from drivers.provider_probe import HttpProviderProbe
+from drivers.read_through import ReadThroughStore
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.connectors import ConnectorsEngine
 from engines.credential_crypto import Keyring
-from engines.credential_vault import CredentialVault, RewrapResult
+from engines.credential_vault import AccessKind, CredentialVault, RewrapResult
 from engines.data_sources import DataSourcesEngine
 from engines.egress import EgressPolicy
 from engines.env_credentials import EnvNamePolicy
@@ -196,6 +197,7 @@ async def create_server(config: ServeConfig) -> Application:
             channel,
             token=door.token if door is not None else config.credentials_token,
             access_reason=lambda: f"{current_call().method} for {current_call().caller}",
+            rpc=lambda: current_call().method,
         )
         _add_integrations_and_health(wiring, credentials)
         _add_prevention(wiring)
@@ -321,13 +323,14 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
     )
     wiring.closers.append(sql_runner.close)
     sql_gateway_engine = SqlGatewayEngine(
-        SqlTemplateStore(wiring.database),
-        SqlGatewayStore(wiring.database),
+        ReadThroughStore(SqlTemplateStore(wiring.database)),
+        ReadThroughStore(SqlGatewayStore(wiring.database)),
         CachedCredentialService(credentials, ttl_seconds=config.sql_credential_cache_seconds),
         sql_runner,
         page_tokens=wiring.page_tokens,
         result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
         observer=wiring.observer,
+        credential_ref_check=credentials.exists,
     )
     wiring.register(
         pb_sql_grpc.add_SqlGatewayServiceServicer_to_server,
@@ -484,19 +487,27 @@ def _credentials_channel(
     raise ValueError("no credential service: set --credentials-target")
 
 
+_LOGGED_REFUSALS = {
+    "/credentials.v1.CredentialService/GetCredential": AccessKind.REVEAL,
+    "/credentials.v1.CredentialService/UseCredential": AccessKind.USE,
+}
+
+
 def _reveal_refusals(vault: CredentialVault | None) -> RefusalHook | None:
-    """Writes GetCredential calls refused by authorization to the access log."""
+    """Writes GetCredential and UseCredential calls refused by authorization to the access log."""
     if vault is None:
         return None
 
     async def record(method: str, request: Any, caller: str, why: str) -> None:
-        if method == "/credentials.v1.CredentialService/GetCredential":
+        kind = _LOGGED_REFUSALS.get(method)
+        if kind is not None:
             await vault.record_refused(
                 request.tenant_id,
                 request.credential_ref,
                 caller=caller,
                 access_reason=request.access_reason,
                 detail=why,
+                kind=kind,
             )
 
     return record

@@ -12,9 +12,13 @@ from grpc_status import rpc_status
 
 from drivers.egress import EgressGuard
 from engines.egress import EgressPolicy
+from engines.idempotency import IdempotencyKey
 from service.bootstrap import Application
 
-__all__ = ["LOOPBACK_EGRESS", "RichError", "loopback_guard", "RunningServer", "rich_error", "new_tenant"]
+__all__ = [
+    "LOOPBACK_EGRESS", "RichError", "RunningServer", "loopback_guard", "new_tenant", "request_key",
+    "rich_error",
+]
 
 # The egress rules of test servers: loopback opened EXPLICITLY, since every target the tests
 # start (fake provider, loopback listeners, the customer PostgreSQL) is local.
@@ -26,6 +30,11 @@ S = TypeVar("S")
 def loopback_guard() -> EgressGuard:
     """An egress guard for driver tests: the defaults, with loopback opened."""
     return EgressGuard(EgressPolicy.from_rules(LOOPBACK_EGRESS))
+
+
+def request_key(request_id: str, request: str = "the request") -> IdempotencyKey:
+    """An idempotency key as engines make it, for store tests."""
+    return IdempotencyKey(request_id, f"digest of {request}")
 
 
 def new_tenant() -> str:

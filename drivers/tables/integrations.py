@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from drivers.tables.base import UtcDateTime, metadata
+from drivers.tables.base import UtcDateTime, metadata, request_columns, resource_table
 
 __all__ = ["integrations", "usage_events"]
 
-integrations = sa.Table(
+integrations = resource_table(
     "integrations",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("tenant_id", sa.String(36), nullable=False),
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("provider_type", sa.String(32), nullable=False),
     sa.Column("credential_ref", sa.Text, nullable=False),
@@ -26,32 +23,10 @@ integrations = sa.Table(
     sa.Column("token_limit_month", sa.BigInteger, nullable=False),
     sa.Column("rate_limit_rpm", sa.Integer, nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
-    sa.Column("request_id", sa.String(128), nullable=True),
-    sa.Column("create_time", UtcDateTime, nullable=False),
-    sa.Column("update_time", UtcDateTime, nullable=False),
-    sa.Column("delete_time", UtcDateTime, nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
     # Health (issue 4, migration 0003_health): latest probe details and the probe claim.
     sa.Column("health_latency_ms", sa.BigInteger, nullable=True),
     sa.Column("health_error_code", sa.String(64), nullable=True),
     sa.Column("health_claimed_at", UtcDateTime, nullable=True),
-    sa.Index("ix_integrations_tenant_order", "tenant_id", "create_time", "id"),
-    sa.Index(
-        "uq_integrations_live_name",
-        "tenant_id",
-        "name",
-        unique=True,
-        sqlite_where=sa.text("delete_time IS NULL"),
-        postgresql_where=sa.text("delete_time IS NULL"),
-    ),
-    sa.Index(
-        "uq_integrations_request_id",
-        "tenant_id",
-        "request_id",
-        unique=True,
-        sqlite_where=sa.text("request_id IS NOT NULL"),
-        postgresql_where=sa.text("request_id IS NOT NULL"),
-    ),
 )
 
 usage_events = sa.Table(
@@ -63,7 +38,7 @@ usage_events = sa.Table(
     sa.Column("tokens", sa.BigInteger, nullable=False),
     sa.Column("cost_cents", sa.BigInteger, nullable=False),
     sa.Column("occurred_at", UtcDateTime, nullable=False),
-    sa.Column("request_id", sa.String(128), nullable=True),
+    *request_columns(),
     sa.Column("create_time", UtcDateTime, nullable=False),
     sa.Index("ix_usage_events_integration_time", "integration_id", "occurred_at"),
     sa.Index(

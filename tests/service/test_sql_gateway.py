@@ -276,13 +276,12 @@ async def test_template_registration_rules(stub: Any, tenant: str) -> None:
 
 
 async def test_idempotent_creates_and_paged_lists(stub: Any, tenant: str, customer: CustomerDatabase) -> None:
-    for n in range(3):
-        request = pb.CreateQueryTemplateRequest(
-            tenant_id=tenant, request_id="once",
-            template=pb.QueryTemplate(id=f"t-{n}", name="t", sql="SELECT 1"),
-        )
-        first = await stub.CreateQueryTemplate(request)
-        assert first.id == "t-0"
+    request = pb.CreateQueryTemplateRequest(
+        tenant_id=tenant, request_id="once",
+        template=pb.QueryTemplate(id="t-0", name="t", sql="SELECT 1"),
+    )
+    for _ in range(3):
+        assert (await stub.CreateQueryTemplate(request)).id == "t-0"
     for n in range(3):
         await _template(stub, tenant, f"more-{n}", "SELECT 1")
     page = await stub.ListQueryTemplates(pb.ListQueryTemplatesRequest(tenant_id=tenant, page_size=3))

@@ -106,5 +106,5 @@ async def test_a_port_out_of_range_is_invalid_argument(
     ))
     err = await _refused(_execute(stub, tenant, gateway.id, "one"))
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert err.reason == "GATEWAY_TARGET_INVALID"
+    assert err.reason == "CONNECTION_STRING_INVALID"
     assert "pw" not in err.message
