@@ -15,6 +15,7 @@ from drivers.connect_errors import explain_connect_failure
 from drivers.database import DEFAULT_DATABASE_URL, Database
 from service.bootstrap import create_server
 from service.config import ServeConfig
+from service.egress_options import add_egress_arguments, egress_values
 from service.health_options import add_health_arguments, health_settings
 from service.healthcheck_cli import add_healthcheck_command, run_healthcheck
 from service.logs import configure_logging
@@ -118,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_security_arguments(serve)  # issue 3
     add_health_arguments(serve)  # health checks (issue 4)
+    add_egress_arguments(serve)
     serve.add_argument(  # issue 8
         "--metrics-listen",
         default=_env("METRICS_LISTEN", "") or None,
@@ -147,6 +149,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_credential_cache_seconds=args.sql_credential_cache_seconds,
         **security_values(args),  # issue 3
         health=health_settings(args),
+        **egress_values(args),
         metrics_listen=args.metrics_listen,  # issue 8
     )
     app = await create_server(config)

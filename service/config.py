@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from drivers.database import DEFAULT_DATABASE_URL
+from engines.env_credentials import DEFAULT_ENV_PREFIXES
 from engines.health import HealthSettings
 
 __all__ = ["ServeConfig"]
@@ -35,6 +36,7 @@ class ServeConfig:
     master_key_file: str | None = None
     production: bool = False
     allow_env_credentials: bool = False
+    env_credential_prefixes: tuple[str, ...] = DEFAULT_ENV_PREFIXES  # names env:// may resolve
     only: str | None = None  # "credentials": serve the credential service alone
     credentials_target: str | None = None  # HOST:PORT of a remote credential service
     credentials_token: str | None = field(default=None, repr=False)
@@ -43,5 +45,8 @@ class ServeConfig:
     credentials_tls_key: str | None = None
     # Health checks (issue 4).
     health: HealthSettings = HealthSettings()
+    # -- egress policy (see docs/egress.md): CIDR, HOST, HOST:PORT or CIDR:PORT rules --
+    egress_allow: tuple[str, ...] = ()
+    egress_deny: tuple[str, ...] = ()
     # -- metrics (issue 8; see docs/metrics.md) --
     metrics_listen: str | None = None  # HOST:PORT of the Prometheus endpoint; None: off
