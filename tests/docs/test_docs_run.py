@@ -9,7 +9,10 @@ not match a block's `# expect:` marker (see tests/docs/doc_blocks.py).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import re
+import secrets
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -29,6 +32,8 @@ class Serve:
 
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    # A caller file with one all-scopes caller; its bearer token reaches the guide as $TOKEN.
+    callers: bool = False
 
 
 # The development server most guides start:
@@ -42,6 +47,7 @@ RUNNABLE: dict[str, Serve] = {
     "docs/health.md": ENV_KEY_SERVER,
     "docs/admission.md": ENV_KEY_SERVER,
     "docs/clients.md": ENV_KEY_SERVER,
+    "docs/credentials.md": Serve(callers=True),
     "docs/faults.md": Serve(),
     "docs/prevention.md": Serve(),
 }
@@ -49,7 +55,6 @@ RUNNABLE: dict[str, Serve] = {
 # Guides not run yet, each with the reason; the goal is an empty dict.
 PENDING: dict[str, str] = {
     "docs/connectors_and_data_sources.md": "not yet converted to captured variables",
-    "docs/credentials.md": "not yet converted to captured variables",
     "docs/metrics.md": "not yet converted to captured variables",
     "docs/sql_gateway.md": "not yet converted to captured variables",
 }
@@ -77,10 +82,21 @@ def test_guide_runs_as_written(guide: str, tmp_path: Path) -> None:
     marker = f"@@docs-test-{uuid.uuid4().hex}@@"
     segments = [s for b in blocks if b.skip_reason is None for s in b.segments]
     assert segments, f"{guide} has no block to run"
+    serve = RUNNABLE[guide]
+    shell_env = dict(os.environ)
+    args = list(serve.args)
+    if serve.callers:
+        shell_env["TOKEN"] = secrets.token_urlsafe(24)
+        digest = hashlib.sha256(shell_env["TOKEN"].encode()).hexdigest()
+        (tmp_path / "callers.yaml").write_text(
+            f"callers:\n  - name: ops\n    token_sha256: {digest}\n"
+            '    scopes: ["*"]\n    tenants: "*"\n'
+        )
+        args += ["--callers", str(tmp_path / "callers.yaml")]
     server = ServerProcess(
         f"sqlite+aiosqlite:///{tmp_path / 'docs.db'}",
-        *RUNNABLE[guide].args,
-        env=RUNNABLE[guide].env,
+        *args,
+        env=serve.env,
         log_path=tmp_path / "server.log",
     )
     server.start()
@@ -88,7 +104,8 @@ def test_guide_runs_as_written(guide: str, tmp_path: Path) -> None:
         asyncio.run(wait_serving(server.address))
         text = script(blocks, marker).replace(DOCUMENTED_ADDRESS, server.address)
         run = subprocess.run(
-            ["bash", "-c", text], cwd=ROOT, capture_output=True, text=True, timeout=300
+            ["bash", "-c", text], cwd=ROOT, env=shell_env, capture_output=True, text=True,
+            timeout=300,
         )
     finally:
         server.stop()
