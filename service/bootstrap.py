@@ -159,7 +159,7 @@ async def create_server(config: ServeConfig) -> Application:
             env_names=EnvNamePolicy.of(config.env_credential_prefixes),
         )
         await warn_on_unopened_secrets(keyring, SqlSealSamples(database))
-    metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None  # issue 8
+    metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None
     server = grpc.aio.server(
         interceptors=[
             RpcLoggingInterceptor(),
@@ -221,7 +221,7 @@ async def create_server(config: ServeConfig) -> Application:
         health_servicer, database, services, config.readiness_interval_seconds
     )
     metrics_port = 0
-    if metrics is not None and config.metrics_listen:  # issue 8
+    if metrics is not None and config.metrics_listen:
         endpoint = MetricsEndpoint(config.metrics_listen, metrics)
         await endpoint.start()
         closers.append(endpoint.close)
@@ -319,7 +319,7 @@ def _add_admission(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
 
 
 def _add_prevention(wiring: _Wiring) -> None:
-    """PreventionService (issue 7)."""
+    """PreventionService."""
     wiring.register(
         prevention_pb2_grpc.add_PreventionServiceServicer_to_server,
         PreventionServicer(
@@ -331,7 +331,7 @@ def _add_prevention(wiring: _Wiring) -> None:
 
 
 def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
-    """SqlGatewayService (issue 6): pooled connections to tenant databases; a result must fit in
+    """SqlGatewayService: pooled connections to tenant databases; a result must fit in
     one response message."""
     config = wiring.config
     sql_runner = PostgresQueryRunner(
@@ -362,7 +362,7 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
 def _add_connectors_and_data_sources(
     wiring: _Wiring, credentials: GrpcCredentialService
 ) -> None:
-    """ConnectorsService and DataSourcesService (issue 5); both engines share one connection
+    """ConnectorsService and DataSourcesService; both engines share one connection
     tester."""
     tester = NetworkConnectionTester(egress=wiring.egress)
     wiring.register(
@@ -415,7 +415,7 @@ def _egress_guard(config: ServeConfig, port: int) -> EgressGuard:
     return EgressGuard(policy.with_protected(*protected))
 
 
-# -- credential service and caller authentication (issue 3) -------------------------------
+# -- credential service and caller authentication -----------------------------------------
 
 
 def _is_loopback(listen: str) -> bool:

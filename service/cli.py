@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         default=int(_env("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024))),
         help="largest request or response accepted (env INTEGRATIONS_MAX_MESSAGE_BYTES)",
     )
-    # SQL gateway (issue 6): connection pools to tenant databases.
+    # SQL gateway: connection pools to tenant databases.
     serve.add_argument(
         "--sql-pool-size",
         type=int,
@@ -117,10 +117,10 @@ def _parser() -> argparse.ArgumentParser:
         help="reuse a gateway's revealed connection string this long; a rotation is noticed "
         "within it (env INTEGRATIONS_SQL_CREDENTIAL_CACHE_SECONDS; 0 reveals on every query)",
     )
-    add_security_arguments(serve)  # issue 3
-    add_health_arguments(serve)  # health checks (issue 4)
+    add_security_arguments(serve)
+    add_health_arguments(serve)
     add_egress_arguments(serve)
-    serve.add_argument(  # issue 8
+    serve.add_argument(
         "--metrics-listen",
         default=_env("METRICS_LISTEN", "") or None,
         help="HOST:PORT serving Prometheus metrics at /metrics (env INTEGRATIONS_METRICS_LISTEN; "
@@ -129,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     with_database(migrate)
-    with_database(add_rewrap_command(commands))  # issue 3
+    with_database(add_rewrap_command(commands))
 
     add_healthcheck_command(commands)
     for command in commands.choices.values():
@@ -147,10 +147,10 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_max_pools=args.sql_max_pools,
         sql_pool_idle_seconds=args.sql_pool_idle_seconds,
         sql_credential_cache_seconds=args.sql_credential_cache_seconds,
-        **security_values(args),  # issue 3
+        **security_values(args),
         health=health_settings(args),
         **egress_values(args),
-        metrics_listen=args.metrics_listen,  # issue 8
+        metrics_listen=args.metrics_listen,
     )
     app = await create_server(config)
     stop = asyncio.Event()
@@ -159,7 +159,7 @@ async def _serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     await app.start()
     log.info("serving on %s (port %d)", config.listen, app.port)
-    if app.metrics_port:  # issue 8
+    if app.metrics_port:
         log.info("metrics on %s (port %d)", config.metrics_listen, app.metrics_port)
     await stop.wait()
     log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight calls",
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         "serve": _serve,
         "migrate": _migrate,
         "healthcheck": run_healthcheck,
-        "rewrap": run_rewrap,  # issue 3
+        "rewrap": run_rewrap,
     }[args.command]
     try:
         return asyncio.run(runner(args))

@@ -136,8 +136,8 @@ def serve_config(database_url: str, **overrides: object) -> ServeConfig:
         "apply_migrations": False,
         "grace_seconds": 1.0,
         "readiness_interval_seconds": 0.5,
-        "master_keys": TEST_MASTER_KEYS,  # issue 3
-        "allow_env_credentials": True,  # issue 3: other issues' tests use env:// refs
+        "master_keys": TEST_MASTER_KEYS,
+        "allow_env_credentials": True,  # many tests use env:// refs
         "egress_allow": LOOPBACK_EGRESS,
     }
     values.update(overrides)

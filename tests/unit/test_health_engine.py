@@ -353,7 +353,7 @@ async def test_other_tenant_and_missing_id_are_the_same_not_found(world: World) 
     ("threshold", "concurrency", "bad_field"),
     [
         pytest.param(timedelta(seconds=-1), 0, "stale_threshold", id="negative-threshold"),
-        # issue 8 (faults): "now - threshold" must stay inside the calendar.
+        # "now - threshold" must stay inside the calendar.
         pytest.param(timedelta(days=365_000), 0, "stale_threshold", id="huge-threshold"),
         pytest.param(None, -1, "max_concurrency", id="negative-concurrency"),
     ],
