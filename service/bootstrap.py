@@ -197,6 +197,7 @@ async def create_server(config: ServeConfig) -> Application:
                 credentials_servicer,
                 on_refused=_reveal_refusals(vault),
                 max_message_bytes=config.max_message_bytes,
+                metrics=metrics,
             )
     if serve_main:
         channel = _credentials_channel(config, door)

@@ -21,6 +21,8 @@ from service.auth import CallerRegistry
 from service.interceptors.auth import AuthInterceptor, RefusalHook
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
+from service.interceptors.metrics import MetricsInterceptor
+from service.metrics import ServiceMetrics
 
 __all__ = ["InternalCredentialDoor"]
 
@@ -47,13 +49,15 @@ class InternalCredentialDoor:
         *,
         on_refused: RefusalHook | None,
         max_message_bytes: int,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         registry, self.token = CallerRegistry.internal_only()
         self._directory = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=_temp_parent()))  # 0700
         self.socket_path = self._directory / _SOCKET_NAME
         self._server = grpc.aio.server(
-            interceptors=[
+            interceptors=[  # the same as the public listener's: every call logged and counted
                 RpcLoggingInterceptor(),
+                *([MetricsInterceptor(metrics)] if metrics else []),
                 ErrorMappingInterceptor(),
                 AuthInterceptor(registry, on_refused),
             ],

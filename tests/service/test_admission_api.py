@@ -18,7 +18,7 @@ from tests.secrets_registry import register_secret
 from tests.service.admission_helpers import admit, enabled_integration, set_policy, settle
 from tests.support import RunningServer, rich_error
 
-KEY_ENV = "ADMISSION_TEST_PROVIDER_KEY"
+KEY_ENV = "DEV_ADMISSION_TEST_PROVIDER_KEY"
 PROVIDER_KEY = register_secret("sk-admission-" + uuid.uuid4().hex)
 
 Admission = admission_pb2_grpc.AdmissionServiceStub

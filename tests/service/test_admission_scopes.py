@@ -22,7 +22,7 @@ from tests.service.admission_helpers import enabled_integration
 from tests.service.servers import started
 from tests.support import RunningServer, new_tenant, rich_error
 
-KEY_ENV = "ADMISSION_SCOPES_PROVIDER_KEY"
+KEY_ENV = "DEV_ADMISSION_SCOPES_PROVIDER_KEY"
 PROVIDER_KEY = register_secret("sk-scopes-" + uuid.uuid4().hex)
 TENANT = new_tenant()
 SCOPES = {

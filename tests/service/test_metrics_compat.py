@@ -110,11 +110,12 @@ async def test_messages_of_streams_and_of_reflection_are_counted(
     assert received >= 1  # one request per symbol grpcurl looks up
     assert _value(samples, "grpc_server_msg_sent_total", **REFLECTION) == received
     assert _value(samples, "grpc_server_handled_total", **REFLECTION, grpc_code="OK") >= 1
-    reveals = {"grpc_service": "credentials.v1.CredentialService", "grpc_method": "GetCredential"}
-    assert _value(samples, "grpc_server_handled_total", **reveals, grpc_code="OK") >= 2
+    # The server's own uses of credentials, over its internal door, are counted and logged too.
+    uses = {"grpc_service": "credentials.v1.CredentialService", "grpc_method": "UseCredential"}
+    assert _value(samples, "grpc_server_handled_total", **uses, grpc_code="OK") >= 2
     logged = {record.getMessage() for record in caplog.records if record.name == "integrations.rpc"}
     assert "rpc /grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo OK" in logged
-    assert "rpc /credentials.v1.CredentialService/GetCredential OK" in logged
+    assert "rpc /credentials.v1.CredentialService/UseCredential OK" in logged
 
 
 async def test_gzip_when_the_scraper_accepts_it(metered: RunningServer) -> None:  # noqa: F811
