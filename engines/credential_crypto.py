@@ -36,7 +36,8 @@ ENCRYPTED_SCHEME = "encrypted://"
 KEY_BYTES = 32
 _NONCE_BYTES = 12
 _HKDF_SALT = b"integrations-service/credentials/v1"
-_REF_PATTERN = re.compile(r"^encrypted://v1/([1-9][0-9]{0,8})/([A-Za-z0-9_-]{38,})$")
+# Version 0 is an envelope keyring's (engines/envelope_keyring); master keys count from 1.
+_REF_PATTERN = re.compile(r"^encrypted://v1/(0|[1-9][0-9]{0,8})/([A-Za-z0-9_-]{38,})$")
 _MAX_CACHED_KEYS = 4096
 
 
@@ -124,14 +125,14 @@ class Keyring:
         self._derived[(version, tenant_id)] = cipher
         return cipher
 
-    def seal(self, tenant_id: str, plaintext: bytes, aad: bytes) -> Sealed:
+    async def seal(self, tenant_id: str, plaintext: bytes, aad: bytes) -> Sealed:
         """Encrypts under the newest key, derived for `tenant_id`."""
         nonce = os.urandom(_NONCE_BYTES)
         version = self.newest_version
         blob = nonce + self._cipher(version, tenant_id).encrypt(nonce, plaintext, aad)
         return Sealed(key_version=version, blob=blob)
 
-    def open(self, tenant_id: str, sealed: Sealed, aad: bytes) -> bytes:
+    async def open(self, tenant_id: str, sealed: Sealed, aad: bytes) -> bytes:
         """Decrypts, or raises SealBroken whatever the cause."""
         if len(sealed.blob) <= _NONCE_BYTES:
             raise SealBroken()

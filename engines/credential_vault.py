@@ -19,7 +19,6 @@ from typing import Protocol
 from engines.clock import Clock, system_clock
 from engines.credential_crypto import (
     ENCRYPTED_SCHEME,
-    Keyring,
     SealBroken,
     Sealed,
     encrypted_ref,
@@ -33,8 +32,10 @@ from engines.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
+    Unavailable,
 )
 from engines.idempotency import earlier_create
+from engines.keyrings import SealingKeyring
 from engines.lookup import find_owned
 from engines.pagination import Page, PageRequest, paginate, parse_page
 from engines.validation import require_name, require_uuid
@@ -297,7 +298,7 @@ class CredentialVault:
 
     def __init__(
         self,
-        keyring: Keyring,
+        keyring: SealingKeyring,
         store: CredentialStore,
         access_log: AccessLog,
         *,
@@ -312,18 +313,18 @@ class CredentialVault:
         self._env_lookup = env_lookup
 
     @property
-    def keyring(self) -> Keyring:
+    def keyring(self) -> SealingKeyring:
         return self._keyring
 
     # -- stateless refs ---------------------------------------------------------------------
 
-    def encrypt(
+    async def encrypt(
         self, tenant_id: str, plaintext: str, context: Mapping[str, str]
     ) -> tuple[str, int]:
         """Seals `plaintext` for the tenant and context: the `encrypted://` ref and key version."""
         tenant_id = require_uuid("tenant_id", tenant_id)
         data = _check_secret("plaintext", plaintext)
-        sealed = self._keyring.seal(tenant_id, data, ref_aad(tenant_id, context))
+        sealed = await self._keyring.seal(tenant_id, data, ref_aad(tenant_id, context))
         return encrypted_ref(sealed), sealed.key_version
 
     # -- stored credentials -----------------------------------------------------------------
@@ -353,7 +354,7 @@ class CredentialVault:
         if violations:
             raise InvalidArgument(violations)
         credential_id = str(uuid.uuid4())
-        secret_row = self._seal_version(tenant_id, credential_id, 1, secret, now)
+        secret_row = await self._seal_version(tenant_id, credential_id, 1, secret, now)
         credential = StoredCredential(
             id=credential_id,
             tenant_id=tenant_id,
@@ -423,7 +424,7 @@ class CredentialVault:
         if etag and etag != current.etag:
             raise Aborted(f"etag {etag!r} is stale: the credential was rotated since it was read")
         version = current.version + 1
-        secret_row = self._seal_version(current.tenant_id, current.id, version, secret, now)
+        secret_row = await self._seal_version(current.tenant_id, current.id, version, secret, now)
         rotated = replace(
             current,
             version=version,
@@ -455,11 +456,11 @@ class CredentialVault:
             for row in batch:
                 after = (row.credential_id, row.version)
                 try:
-                    plaintext = self._keyring.open(row.tenant_id, row.sealed, row.aad)
+                    plaintext = await self._keyring.open(row.tenant_id, row.sealed, row.aad)
                 except SealBroken:
                     failed += 1
                     continue
-                resealed = self._keyring.seal(row.tenant_id, plaintext, row.aad)
+                resealed = await self._keyring.seal(row.tenant_id, plaintext, row.aad)
                 del plaintext
                 if await self._store.replace_seal(row, resealed):
                     rewrapped += 1
@@ -530,7 +531,9 @@ class CredentialVault:
     ) -> Revealed:
         try:
             sealed = parse_encrypted_ref(ref)
-            plaintext = self._keyring.open(attempt.tenant_id, sealed, ref_aad(attempt.tenant_id, context))
+            plaintext = await self._open(
+                attempt, attempt.tenant_id, sealed, ref_aad(attempt.tenant_id, context)
+            )
         except SealBroken:
             await self._record(
                 attempt, AccessOutcome.FAILED, "did not decrypt: tampered, another tenant's, "
@@ -566,13 +569,21 @@ class CredentialVault:
                 metadata={"credential_id": credential_id},
             )
         try:
-            plaintext = self._keyring.open(owner, secret.sealed, secret.aad)
+            plaintext = await self._open(attempt, owner, secret.sealed, secret.aad)
         except SealBroken:
             raise await self._unreadable(attempt, secret.sealed.key_version) from None
         await self._record(attempt, AccessOutcome.ALLOWED, "")
         return Revealed(
             value=plaintext.decode(), expire_time=credential.expire_time, version=secret.version
         )
+
+    async def _open(self, attempt: _Attempt, tenant_id: str, sealed: Sealed, aad: bytes) -> bytes:
+        """Opens with the keyring; an outage of its key service is logged as a failed attempt."""
+        try:
+            return await self._keyring.open(tenant_id, sealed, aad)
+        except Unavailable:
+            await self._record(attempt, AccessOutcome.FAILED, "key service unavailable")
+            raise
 
     async def _unreadable(self, attempt: _Attempt, key_version: int) -> FailedPrecondition:
         """Logs and describes a stored secret that did not open: its master key is not
@@ -624,7 +635,7 @@ class CredentialVault:
             )
         )
 
-    def _seal_version(
+    async def _seal_version(
         self, tenant_id: str, credential_id: str, version: int, secret: str, now: datetime
     ) -> SealedSecret:
         aad = stored_aad(tenant_id, credential_id, version)
@@ -632,6 +643,6 @@ class CredentialVault:
             tenant_id=tenant_id,
             credential_id=credential_id,
             version=version,
-            sealed=self._keyring.seal(tenant_id, secret.encode(), aad),
+            sealed=await self._keyring.seal(tenant_id, secret.encode(), aad),
             create_time=now,
         )
