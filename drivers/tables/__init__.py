@@ -6,6 +6,7 @@ in `drivers/migrations/versions/`; a test checks they match these tables)."""
 import drivers.tables.connectors_data_sources  # noqa: F401  (issue 5: connectors, data sources)
 from drivers.tables import (
     credentials,  # noqa: F401  (issue 3: credential service)
+    data_keys,  # noqa: F401  (envelope encryption under OpenBao)
     health,  # noqa: F401  (issue 4: health history)
     integrations,  # noqa: F401  (registers tables)
     prevention,  # noqa: F401  (registers tables)
