@@ -169,8 +169,16 @@ async def test_rotation_rewraps_data_keys_and_secrets_still_open(
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        pytest.param({"key_name": "no-such-key"}, "transit key 'no-such-key' on mount 'transit' does not exist", id="key"),
-        pytest.param({"transit_mount": "elsewhere"}, "'integrations' on mount 'elsewhere' does not exist", id="mount"),
+        pytest.param(
+            {"key_name": "no-such-key"},
+            "transit key 'no-such-key' on mount 'transit' does not exist",
+            id="key",
+        ),
+        pytest.param(
+            {"transit_mount": "elsewhere"},
+            "'integrations' on mount 'elsewhere' does not exist",
+            id="mount",
+        ),
         pytest.param({"address": "http://127.0.0.1:1"}, "unreachable", id="unreachable"),
     ],
 )
