@@ -48,6 +48,13 @@ class TransitKeyService:
     def key_name(self) -> str:
         return f"{self._mount}/{self._key}"
 
+    async def start(self) -> None:
+        """Begins renewing the service's token in the background."""
+        self._client.start_renewal()
+
+    async def close(self) -> None:
+        await self._client.close()
+
     async def check(self) -> None:
         """Logs in and reads the key's description: start is refused, with a message saying
         what to fix, when OpenBao is unreachable or sealed, the login fails, or the key is

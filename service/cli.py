@@ -16,8 +16,10 @@ from service.config import ServeConfig
 from service.health_options import add_health_arguments, health_settings
 from service.logs import configure_logging
 from service.security_cli import (
+    add_keys_command,
     add_rewrap_command,
     add_security_arguments,
+    run_key_command,
     run_rewrap,
     security_values,
 )
@@ -109,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     with_database(migrate)
     with_database(add_rewrap_command(commands))  # issue 3
+    with_database(add_keys_command(commands))  # master keys in OpenBao (docs/openbao.md)
 
     probe = commands.add_parser(
         "healthcheck", help="exit 0 when a server's grpc.health.v1 reports SERVING"
@@ -184,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "migrate": _migrate,
         "healthcheck": _healthcheck,
         "rewrap": run_rewrap,  # issue 3
+        "keys": run_key_command,
     }[args.command]
     try:
         return asyncio.run(runner(args))
