@@ -137,7 +137,9 @@ async def _service_reads(server: ServerProcess, channel: grpc.aio.Channel, label
     profile = os.environ.get("PROFILE") == "1"
     checked = await measure(f"health Check ({label})", pid, lambda i: health.Check(check))
     with _py_spy(pid, label) if profile else contextlib.nullcontext():
-        read = await measure(f"GetCredential cus-vault:// ({label})", pid, lambda i: stub.GetCredential(reveal))
+        read = await measure(
+            f"GetCredential cus-vault:// ({label})", pid, lambda i: stub.GetCredential(reveal)
+        )
     return [checked, read]
 
 
@@ -156,18 +158,27 @@ def _py_spy(pid: int, label: str):  # type: ignore[no-untyped-def]
         _print_top(out)
 
 
-def _print_top(raw: Path, count: int = 15) -> None:
-    """The functions most often on the stack (inclusive), from py-spy's raw (collapsed) output."""
-    totals: dict[str, int] = {}
+_OWN_FRAMES = ("service/", "drivers/", "engines/", "sqlalchemy/", "asyncpg/", "grpc")
+
+
+def _print_top(raw: Path, count: int = 12) -> None:
+    """py-spy's raw (collapsed) stacks: the frames most often on top (self time), and the
+    service's and its libraries' frames most often anywhere on the stack (inclusive)."""
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
     samples = 0
     for line in raw.read_text().splitlines() if raw.exists() else []:
         stack, _, weight = line.rpartition(" ")
-        samples += int(weight)
-        for frame in set(stack.split(";")):
-            totals[frame] = totals.get(frame, 0) + int(weight)
-    print(f"   py-spy: {samples} samples; top inclusive frames:")
-    for frame, hits in sorted(totals.items(), key=lambda kv: -kv[1])[:count]:
-        print(f"   {hits * 100 / max(samples, 1):5.1f}%  {frame[:120]}")
+        frames, hits = stack.split(";"), int(weight)
+        samples += hits
+        own[frames[-1]] = own.get(frames[-1], 0) + hits
+        for frame in set(frames):
+            if any(part in frame for part in _OWN_FRAMES):
+                inclusive[frame] = inclusive.get(frame, 0) + hits
+    for title, table in (("self", own), ("inclusive", inclusive)):
+        print(f"   py-spy {raw.stem}: {samples} samples, top {title}:")
+        for frame, hits in sorted(table.items(), key=lambda kv: -kv[1])[:count]:
+            print(f"   {hits * 100 / max(samples, 1):5.1f}%  {frame[:110]}")
 
 
 def _audit_count(bao: OpenBaoServer, path: str) -> int:
