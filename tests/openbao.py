@@ -8,6 +8,7 @@ import contextlib
 import re
 import secrets
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -46,16 +47,19 @@ class OpenBaoServer:
     """One OpenBao server process; `persistent=True` keeps its data across stop/start (raft
     storage, initialised and unsealed through the API), else it is a dev server in memory."""
 
-    def __init__(self, workdir: Path, *, persistent: bool = False) -> None:
+    def __init__(self, workdir: Path, *, persistent: bool = False, tls: bool = False) -> None:
+        assert not (tls and persistent), "TLS only on the dev server"
         self.workdir = workdir
         self.persistent = persistent
+        self.tls = tls
         self.port = _free_port_pair()
-        self.address = f"http://127.0.0.1:{self.port}"
+        self.address = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.ca_file = workdir / "tls" / "vault-ca.pem"  # the dev server's generated CA
         self.audit_log = workdir / "audit.log"
         self.root_token = "root-" + secrets.token_hex(8)
         self.unseal_key = ""
         self.process: subprocess.Popen[bytes] | None = None
-        self._http = httpx.Client(base_url=self.address, timeout=10)
+        self._client: httpx.Client | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -71,6 +75,9 @@ class OpenBaoServer:
                 f"-dev-root-token-id={self.root_token}",
                 f"-dev-listen-address=127.0.0.1:{self.port}",
             ]
+            if self.tls:
+                self.ca_file.parent.mkdir(exist_ok=True)
+                args += ["-dev-tls", f"-dev-tls-cert-dir={self.ca_file.parent}"]
         out = open(self.workdir / "server.log", "ab")  # noqa: SIM115
         try:
             self.process = subprocess.Popen(
@@ -106,7 +113,15 @@ class OpenBaoServer:
 
     def close(self) -> None:
         self.stop()
-        self._http.close()
+        if self._client is not None:
+            self._client.close()
+
+    @property
+    def _http(self) -> httpx.Client:
+        if self._client is None:  # a TLS dev server's CA exists only once it runs
+            verify = ssl.create_default_context(cafile=self.ca_file) if self.tls else True
+            self._client = httpx.Client(base_url=self.address, timeout=10, verify=verify)
+        return self._client
 
     def seal(self) -> None:
         self.api("PUT", "sys/seal")
@@ -135,6 +150,9 @@ class OpenBaoServer:
             if self.process is not None and self.process.poll() is not None:
                 log = (self.workdir / "server.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"bao server exited: {log}")
+            if self.tls and not self.ca_file.exists():
+                time.sleep(0.05)
+                continue
             with contextlib.suppress(httpx.TransportError):
                 if self._http.get("/v1/sys/health").status_code in wanted:
                     return
@@ -163,6 +181,22 @@ class OpenBaoServer:
     def create_key(self, key: str, transit_mount: str = "transit") -> None:
         self.api("POST", f"{transit_mount}/keys/{key}", {"type": "aes256-gcm96", "derived": True})
 
+    def approle(self, workdir: Path) -> tuple[str, Path]:
+        """Enables AppRole with a role holding the service's policy: its role_id, and a file
+        holding a fresh secret_id."""
+        self.service_token()  # writes the policy
+        self.api("POST", "sys/auth/approle", {"type": "approle"})
+        self.api(
+            "POST",
+            "auth/approle/role/integrations",
+            {"token_policies": ["integrations-transit-integrations"], "token_ttl": "1h"},
+        )
+        role_id = self.api("GET", "auth/approle/role/integrations/role-id")["data"]["role_id"]
+        secret_id = self.api("POST", "auth/approle/role/integrations/secret-id")["data"]
+        path = workdir / "secret-id"
+        path.write_text(secret_id["secret_id"])
+        return str(role_id), path
+
     def service_token(
         self,
         *,
@@ -185,9 +219,11 @@ class OpenBaoServer:
 
 
 @contextlib.contextmanager
-def running_openbao(workdir: Path, *, persistent: bool = False) -> Iterator[OpenBaoServer]:
+def running_openbao(
+    workdir: Path, *, persistent: bool = False, tls: bool = False
+) -> Iterator[OpenBaoServer]:
     """A started OpenBao with transit (key `integrations`) and KV v2 enabled; stopped after."""
-    server = OpenBaoServer(workdir, persistent=persistent)
+    server = OpenBaoServer(workdir, persistent=persistent, tls=tls)
     try:
         server.start()
         server.enable_engines()

@@ -18,7 +18,8 @@ from drivers.openbao_transit import TransitKeyService
 from drivers.tables.data_keys import tenant_data_keys
 from engines.credential_crypto import SealBroken
 from engines.envelope_keyring import ENVELOPE_KEY_VERSION, EnvelopeKeyring
-from tests.openbao import OpenBaoServer, openbao_settings
+from tests.openbao import OpenBaoServer, openbao_settings, running_openbao
+from tests.secrets_registry import register_secret
 from tests.support import new_tenant
 
 
@@ -198,3 +199,28 @@ async def test_a_token_file_that_holds_a_bad_token_refuses_start(
     with pytest.raises(OpenBaoStartError, match="refused the service's login"):
         async with transit(openbao, tmp_path, token_file=str(bad)):
             pass
+
+
+async def test_approle_login_over_tls_with_a_ca_file(tmp_path: Path, database: Database) -> None:
+    with running_openbao(tmp_path / "bao", tls=True) as server:
+        role_id, secret_id_file = server.approle(tmp_path)
+        register_secret(secret_id_file.read_text())
+        async with transit(
+            server,
+            tmp_path,
+            token_file=None,
+            approle_role_id=role_id,
+            approle_secret_id_file=str(secret_id_file),
+            ca_file=str(server.ca_file),
+        ) as keys:
+            assert server.address.startswith("https://")
+            keyring = EnvelopeKeyring(keys, SqlDataKeyStore(database))
+            tenant = new_tenant()
+            assert await keyring.open(tenant, await keyring.seal(tenant, b"s", b""), b"") == b"s"
+
+
+async def test_without_the_ca_file_tls_to_openbao_is_refused(tmp_path: Path) -> None:
+    with running_openbao(tmp_path / "bao", tls=True) as server:
+        with pytest.raises(OpenBaoStartError, match="unreachable"):
+            async with transit(server, tmp_path):
+                pass
