@@ -36,8 +36,10 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-# sqlite3 raises OperationalError for schema mistakes too; those are bugs, not outages.
-_SQLITE_SCHEMA_ERRORS = ("no such table", "no such column", "syntax error")
+# sqlite3 raises OperationalError for schema mistakes and value errors (an integer overflow in
+# sum()) too; those are bugs or bad values, not outages. An outage is one of these primary result
+# codes: BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL.
+_SQLITE_OUTAGE_CODES = frozenset({5, 6, 7, 8, 9, 10, 11, 13, 14, 15})
 
 
 # SQLSTATEs of a server that is down, going down or coming up: class 08 (connection exception),
@@ -54,8 +56,11 @@ def _is_unavailable_sqlstate(exc: DBAPIError) -> bool:
 def _is_connection_failure(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and _is_unavailable_sqlstate(exc):
         return True
+    sqlite_code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return (sqlite_code & 0xFF) in _SQLITE_OUTAGE_CODES
     if isinstance(exc, OperationalError):
-        return not any(text in str(exc.orig) for text in _SQLITE_SCHEMA_ERRORS)
+        return True
     if isinstance(exc, InterfaceError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -160,5 +165,7 @@ def _sqlite_on_connect(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # REPLACE then fires DELETE triggers for the rows it removes (append-only tables refuse it).
+    cursor.execute("PRAGMA recursive_triggers=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()

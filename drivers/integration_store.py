@@ -26,6 +26,9 @@ from engines.pagination import PageRequest
 
 __all__ = ["SqlIntegrationStore", "row_to_integration"]
 
+_HALF_BITS = 32
+_LOW_MASK = (1 << _HALF_BITS) - 1
+
 _live = integrations.c.delete_time.is_(None)
 # Built once: the hot read path then skips constructing the expression on every call.
 _GET_LIVE = sa.select(integrations).where(
@@ -227,10 +230,30 @@ class SqlIntegrationStore:
             usage_events.c.occurred_at >= month_start, usage_events.c.occurred_at < month_end
         )
         query = sa.select(
-            sa.func.coalesce(sa.func.sum(sa.case((in_month, usage_events.c.cost_cents))), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((in_month, usage_events.c.tokens))), 0),
+            *_exact_sum(usage_events.c.cost_cents, in_month),
+            *_exact_sum(usage_events.c.tokens, in_month),
             sa.func.count().filter(usage_events.c.occurred_at >= window_start),
         ).where(usage_events.c.integration_id == integration_id)
         async with self._db.read() as conn:
-            cost, tokens, recent = (await conn.execute(query)).one()
-        return UsageTotals(cost_cents=int(cost), tokens=int(tokens), requests_in_window=int(recent))
+            cost_high, cost_low, tokens_high, tokens_low, recent = (
+                await conn.execute(query)
+            ).one()
+        return UsageTotals(
+            cost_cents=(int(cost_high) << _HALF_BITS) + int(cost_low),
+            tokens=(int(tokens_high) << _HALF_BITS) + int(tokens_low),
+            requests_in_window=int(recent),
+        )
+
+
+def _exact_sum(
+    column: sa.ColumnElement[int], condition: sa.ColumnElement[bool]
+) -> tuple[sa.ColumnElement[int], sa.ColumnElement[int]]:
+    """The sum of a non-negative int64 `column` where `condition` holds, as the sums of its high
+    and low 32-bit halves: SQLite's sum() fails on int64 overflow, while each half-sum stays
+    below 2^63 for fewer than 2^31 rows (PostgreSQL's sum of bigint is numeric anyway)."""
+    high = column.op(">>")(sa.literal_column(str(_HALF_BITS)))  # inline: PG has bigint >> int
+    low = column.op("&")(sa.literal_column(str(_LOW_MASK)))
+    return (
+        sa.func.coalesce(sa.func.sum(sa.case((condition, high))), 0),
+        sa.func.coalesce(sa.func.sum(sa.case((condition, low))), 0),
+    )

@@ -36,7 +36,7 @@ from engines.idempotency import earlier_create
 from engines.integrations import CredentialRefCheck, check_credential_ref
 from engines.lookup import find_owned
 from engines.optimistic import write_with_retry
-from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.secret_keys import secret_key_violations
 from engines.validation import require_name, require_uuid
 from engines.violations import collect
@@ -262,12 +262,14 @@ class ConnectorsEngine:
         credentials: CredentialService,
         *,
         clock: Clock = system_clock,
+        page_tokens: PageTokens | None = None,
         credential_ref_check: CredentialRefCheck | None = None,
     ) -> None:
         self._store = store
         self._tester = tester
         self._credentials = credentials
         self._clock = clock
+        self._page_tokens = page_tokens  # None: a key of this process only
         self._credential_ref_check = credential_ref_check
 
     async def list(
@@ -278,6 +280,7 @@ class ConnectorsEngine:
             page_size,
             page_token,
             {"tenant": tenant_id, "type": filters.connector_type, "status": filters.status},
+            tokens=self._page_tokens,
         )
         rows, total = await self._store.list(tenant_id, filters, page)
         return paginate(page, rows, total, key=lambda c: (c.create_time, c.id))

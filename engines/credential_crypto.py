@@ -125,6 +125,19 @@ class Keyring:
         self._derived[(version, tenant_id)] = cipher
         return cipher
 
+    def purpose_keys(self, purpose: str) -> tuple[bytes, ...]:
+        """Keys for a use other than sealing (signing page tokens, ...), newest version first:
+        HKDF-SHA256 with info `purpose:<purpose>`, which no tenant's info (`tenant:<id>`) is."""
+        return tuple(
+            HKDF(
+                algorithm=hashes.SHA256(),
+                length=KEY_BYTES,
+                salt=_HKDF_SALT,
+                info=b"purpose:" + purpose.encode(),
+            ).derive(self._keys[version])
+            for version in sorted(self._keys, reverse=True)
+        )
+
     async def seal(self, tenant_id: str, plaintext: bytes, aad: bytes) -> Sealed:
         """Encrypts under the newest key, derived for `tenant_id`."""
         nonce = os.urandom(_NONCE_BYTES)

@@ -37,7 +37,7 @@ from engines.errors import (
 from engines.idempotency import earlier_create
 from engines.keyrings import SealingKeyring
 from engines.lookup import find_owned
-from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.validation import require_name, require_uuid
 
 __all__ = [
@@ -303,6 +303,7 @@ class CredentialVault:
         access_log: AccessLog,
         *,
         clock: Clock = system_clock,
+        page_tokens: PageTokens | None = None,
         env_lookup: EnvLookup | None = None,
     ) -> None:
         """`env_lookup` enables env:// refs (development only); None refuses them."""
@@ -310,6 +311,7 @@ class CredentialVault:
         self._store = store
         self._log = access_log
         self._clock = clock
+        self._page_tokens = page_tokens  # None: a key of this process only
         self._env_lookup = env_lookup
 
     @property
@@ -400,7 +402,9 @@ class CredentialVault:
 
     async def list(self, tenant_id: str, page_size: int, page_token: str) -> Page[StoredCredential]:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        page = parse_page(page_size, page_token, {"tenant": tenant_id, "list": "credentials"})
+        page = parse_page(
+            page_size, page_token, {"tenant": tenant_id, "list": "credentials"}, tokens=self._page_tokens
+        )
         rows, total = await self._store.list(tenant_id, page)
         return paginate(page, rows, total, key=lambda c: (c.create_time, c.id))
 
@@ -521,7 +525,8 @@ class CredentialVault:
         tenant_id = require_uuid("tenant_id", tenant_id)
         wanted = require_uuid("credential_id", credential_id) if credential_id else None
         page = parse_page(
-            page_size, page_token, {"tenant": tenant_id, "credential": wanted, "list": "access"}
+            page_size, page_token, {"tenant": tenant_id, "credential": wanted, "list": "access"},
+            tokens=self._page_tokens,
         )
         rows, total = await self._log.list(tenant_id, wanted, page)
         return paginate(page, rows, total, key=lambda e: (e.create_time, e.id))

@@ -39,7 +39,7 @@ from engines.errors import Aborted, FieldViolation, InvalidArgument, NotFound, S
 from engines.idempotency import earlier_create
 from engines.lookup import find_owned
 from engines.optimistic import check_etag, write_with_retry
-from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.secret_keys import secret_key_violations
 from engines.validation import require_name, require_uuid
 from engines.violations import collect
@@ -244,11 +244,13 @@ class DataSourcesEngine:
         credentials: CredentialService,
         *,
         clock: Clock = system_clock,
+        page_tokens: PageTokens | None = None,
     ) -> None:
         self._store = store
         self._tester = tester
         self._credentials = credentials
         self._clock = clock
+        self._page_tokens = page_tokens  # None: a key of this process only
 
     async def list(
         self, tenant_id: str, page_size: int, page_token: str, filters: DataSourceFilters
@@ -265,6 +267,7 @@ class DataSourcesEngine:
                 "status": filters.status,
                 "tag": filters.tag,
             },
+            tokens=self._page_tokens,
         )
         rows, total = await self._store.list(tenant_id, filters, page)
         return paginate(page, rows, total, key=lambda d: (d.create_time, d.id))

@@ -26,7 +26,7 @@ from engines.errors import (
 from engines.idempotency import check_request_id, earlier_create
 from engines.lookup import find_owned
 from engines.optimistic import check_etag, write_with_retry
-from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.validation import require_name, require_non_negative, require_uuid
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "IntegrationStore",
     "IntegrationsEngine",
     "LimitsStatus",
+    "MAX_USAGE_PER_EVENT",
     "ProviderType",
     "UsageEvent",
     "UsageTotals",
@@ -68,6 +69,9 @@ _SECRET_WORDS = ("api_key", "apikey", "password", "secret", "token", "authorizat
 _INT32_MAX = 2**31 - 1
 _INT64_MAX = 2**63 - 1
 _MAX_FUTURE_USAGE = timedelta(minutes=5)
+# The most tokens or cents one usage event may carry; sums of events are reported saturated at
+# the int64 maximum, so a month of events at this bound can never overflow a response field.
+MAX_USAGE_PER_EVENT = 10**12
 _RATE_WINDOW = timedelta(seconds=60)
 
 
@@ -161,7 +165,8 @@ class UsageEvent:
 
 @dataclass(frozen=True, slots=True)
 class UsageTotals:
-    """Sums a store computes for GetLimitsStatus."""
+    """Sums a store computes for GetLimitsStatus: exact, however large (the engine saturates
+    them for the response)."""
 
     cost_cents: int
     tokens: int
@@ -300,11 +305,13 @@ class IntegrationsEngine:
         store: IntegrationStore,
         *,
         clock: Clock = system_clock,
+        page_tokens: PageTokens | None = None,
         credential_ref_check: CredentialRefCheck | None = None,
         health_tester: HealthTester | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
+        self._page_tokens = page_tokens  # None: a key of this process only
         self._credential_ref_check = credential_ref_check
         self._health_tester = health_tester
 
@@ -316,6 +323,7 @@ class IntegrationsEngine:
             page_size,
             page_token,
             {"tenant": tenant_id, "status": filters.status, "provider": filters.provider_type},
+            tokens=self._page_tokens,
         )
         rows, total = await self._store.list(tenant_id, filters, page)
         return paginate(page, rows, total, key=lambda i: (i.create_time, i.id))
@@ -405,11 +413,11 @@ class IntegrationsEngine:
         totals = await self._store.usage_totals(integration.id, start, end, now - _RATE_WINDOW)
         return LimitsStatus(
             integration=integration,
-            budget_used_cents=totals.cost_cents,
+            budget_used_cents=min(totals.cost_cents, _INT64_MAX),
             budget_percent=_percent(totals.cost_cents, integration.budget_limit_cents),
-            tokens_used_month=totals.tokens,
+            tokens_used_month=min(totals.tokens, _INT64_MAX),
             token_percent=_percent(totals.tokens, integration.token_limit_month),
-            requests_this_minute=totals.requests_in_window,
+            requests_this_minute=min(totals.requests_in_window, _INT64_MAX),
             rate_percent=_percent(totals.requests_in_window, integration.rate_limit_rpm),
             period_start=start,
             period_end=end,
@@ -426,11 +434,11 @@ class IntegrationsEngine:
         request_id: str = "",
     ) -> tuple[UsageEvent, bool]:
         """Appends a usage event; returns it and whether it is new (False on a repeated id)."""
-        violations = []
-        if tokens < 0:
-            violations.append(FieldViolation("tokens", "must be >= 0"))
-        if cost_cents < 0:
-            violations.append(FieldViolation("cost_cents", "must be >= 0"))
+        violations = [
+            FieldViolation(name, f"must be between 0 and {MAX_USAGE_PER_EVENT}")
+            for name, value in (("tokens", tokens), ("cost_cents", cost_cents))
+            if not 0 <= value <= MAX_USAGE_PER_EVENT
+        ]
         now = self._clock()
         if occurred_at is not None and occurred_at > now + _MAX_FUTURE_USAGE:
             violations.append(

@@ -17,7 +17,7 @@ from engines.clock import Clock, system_clock
 from engines.errors import FieldViolation, InvalidArgument
 from engines.idempotency import check_request_id
 from engines.lookup import find_owned
-from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.prevention_contract import (
     CONTRACT_VERSION,
     ContractResult,
@@ -178,9 +178,16 @@ def _require_activation(policy_activated_at: datetime | None) -> datetime:
 class PreventionEngine:
     """The rules of PreventionService: contract checks, idempotent appends, graduation."""
 
-    def __init__(self, store: PreventionStore, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        store: PreventionStore,
+        *,
+        clock: Clock = system_clock,
+        page_tokens: PageTokens | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._page_tokens = page_tokens  # None: a key of this process only
 
     def validate_candidate(self, candidate: PreventionCandidate) -> ContractResult:
         """Checks a candidate against the contract; stores nothing."""
@@ -215,6 +222,7 @@ class PreventionEngine:
             page_size,
             page_token,
             {"tenant": tenant_id, "policy": filters.policy_id, "pattern": filters.pattern_id},
+            tokens=self._page_tokens,
         )
         rows, total = await self._store.list(tenant_id, filters, page)
         return paginate(page, rows, total, key=lambda r: (r.create_time, r.id))

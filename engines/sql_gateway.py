@@ -30,7 +30,7 @@ from engines.idempotency import earlier_create
 from engines.integrations import check_credential_ref
 from engines.lookup import find_owned
 from engines.observability import NULL_OBSERVER, QueryObserver
-from engines.pagination import Page, PageRequest, paginate, parse_page
+from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.sql_parameters import bind_parameters
 from engines.sql_results import QueryResult
 from engines.sql_templates import (
@@ -195,6 +195,7 @@ class SqlGatewayEngine:
         runner: QueryRunner,
         *,
         clock: Clock = system_clock,
+        page_tokens: PageTokens | None = None,
         result_bytes_ceiling: int = MAX_RESULT_BYTES_LIMIT,
         observer: QueryObserver = NULL_OBSERVER,
     ) -> None:
@@ -203,6 +204,7 @@ class SqlGatewayEngine:
         self._credentials = credentials
         self._runner = runner
         self._clock = clock
+        self._page_tokens = page_tokens  # None: a key of this process only
         # The server cannot send a response larger than its message size limit.
         self._result_bytes_ceiling = result_bytes_ceiling
         self._observer = observer
@@ -242,7 +244,9 @@ class SqlGatewayEngine:
         self, tenant_id: str, page_size: int, page_token: str
     ) -> Page[QueryTemplate]:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        page = parse_page(page_size, page_token, {"tenant": tenant_id, "list": "templates"})
+        page = parse_page(
+            page_size, page_token, {"tenant": tenant_id, "list": "templates"}, tokens=self._page_tokens
+        )
         rows, total = await self._templates.list(tenant_id, page)
         return paginate(page, rows, total, key=lambda t: (t.create_time, t.id))
 
@@ -263,7 +267,9 @@ class SqlGatewayEngine:
 
     async def list_gateways(self, tenant_id: str, page_size: int, page_token: str) -> Page[Gateway]:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        page = parse_page(page_size, page_token, {"tenant": tenant_id, "list": "gateways"})
+        page = parse_page(
+            page_size, page_token, {"tenant": tenant_id, "list": "gateways"}, tokens=self._page_tokens
+        )
         rows, total = await self._gateways.list(tenant_id, page)
         return paginate(page, rows, total, key=lambda g: (g.create_time, g.id))
 

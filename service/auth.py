@@ -188,9 +188,10 @@ class CallerRegistry:
         self._callers = tuple(callers)
         self.open_access = open_access
 
-    def with_internal_caller(self) -> tuple[CallerRegistry, str]:
-        """A registry that also knows a fresh random internal token (for the in-process client
-        of the credential service); the token is returned, never logged."""
+    @classmethod
+    def internal_only(cls) -> tuple[CallerRegistry, str]:
+        """A registry that knows only a fresh random internal token (the in-process client of
+        the credential service, on its private door); the token is returned, never logged."""
         token = secrets.token_urlsafe(32)
         internal = Caller(
             INTERNAL_CALLER,
@@ -198,7 +199,7 @@ class CallerRegistry:
             frozenset({"credentials.reveal", "credentials.manage", "credentials.read"}),
             None,
         )
-        return CallerRegistry([*self._callers, internal], open_access=self.open_access), token
+        return cls([internal], open_access=False), token
 
     def authenticate(self, authorization: str | None) -> Caller:
         """The caller presenting `authorization` ("Bearer <token>"), or Unauthenticated."""

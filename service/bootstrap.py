@@ -37,6 +37,7 @@ from engines.data_sources import DataSourcesEngine
 from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
 from engines.observability import NULL_OBSERVER, ServiceObserver
+from engines.pagination import PageTokens
 from engines.prevention import PreventionEngine
 from engines.sql_gateway import SqlGatewayEngine
 from integrations.v1 import (
@@ -61,6 +62,7 @@ from service.interceptors.auth import AuthInterceptor, RefusalHook
 from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.interceptors.metrics import MetricsInterceptor
+from service.internal_door import InternalCredentialDoor
 from service.kms import open_key_service, sealing_keyring
 from service.metrics import ServiceMetrics
 from service.metrics_http import MetricsEndpoint
@@ -78,6 +80,7 @@ __all__ = ["Application", "create_server", "master_keyring", "rewrap_credentials
 
 log = logging.getLogger("integrations.server")
 
+_PAGE_TOKEN_PURPOSE = "page-tokens"
 # Room in a response message for everything but the rows (columns, counts, framing).
 _RESPONSE_OVERHEAD_BYTES = 64 * 1024
 
@@ -94,9 +97,13 @@ class Application:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     metrics_port: int = 0  # the Prometheus endpoint's bound port; 0: metrics are off
+    # The in-process credential service's private door, opened before and closed after the rest.
+    door: InternalCredentialDoor | None = None
 
     async def start(self) -> None:
         """Starts serving; health turns SERVING once storage answers."""
+        if self.door is not None:
+            await self.door.start()
         await self.server.start()
         await self.readiness.start()
         for begin in self.starters:
@@ -108,6 +115,8 @@ class Application:
         await self.server.stop(grace)
         for close in self.closers:
             await close()
+        if self.door is not None:
+            await self.door.stop()
         await self.database.dispose()
 
 
@@ -123,6 +132,7 @@ async def create_server(config: ServeConfig) -> Application:
         raise ValueError("--only credentials and --credentials-target exclude each other")
     transit = await open_key_service(config) if serve_credentials else None
     keyring = _keyring(config, create_dev=True) if serve_credentials else None
+    page_tokens = _page_tokens(config, keyring)
 
     database = Database(config.database_url)
     if config.apply_migrations:
@@ -134,12 +144,9 @@ async def create_server(config: ServeConfig) -> Application:
             sealing_keyring(config, database, transit, keyring),
             SqlCredentialStore(database),
             SqlAccessLog(database),
+            page_tokens=page_tokens,
             env_lookup=os.environ.get if config.allow_env_credentials else None,
         )
-    internal_token = None
-    if vault is not None and serve_main:
-        registry, internal_token = registry.with_internal_caller()
-
     metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None  # issue 8
     server = grpc.aio.server(
         interceptors=[
@@ -159,23 +166,33 @@ async def create_server(config: ServeConfig) -> Application:
     if port == 0:
         raise RuntimeError(f"could not listen on {config.listen}")
 
-    wiring = _Wiring(config, server, database, observer=metrics or NULL_OBSERVER)
+    wiring = _Wiring(
+        config, server, database, observer=metrics or NULL_OBSERVER, page_tokens=page_tokens
+    )
     if transit is not None:  # token renewal while serving; the client closes last
         wiring.starters.append(transit.start)
         wiring.closers.append(transit.close)
+    door: InternalCredentialDoor | None = None
     if vault is not None:
+        credentials_servicer = CredentialsServicer(vault)
         wiring.register(
             credentials_pb2_grpc.add_CredentialServiceServicer_to_server,
-            CredentialsServicer(vault),
+            credentials_servicer,
             credentials_pb2,
             "CredentialService",
         )
+        if serve_main:
+            door = InternalCredentialDoor(
+                credentials_servicer,
+                on_refused=_reveal_refusals(vault),
+                max_message_bytes=config.max_message_bytes,
+            )
     if serve_main:
-        channel = _credentials_channel(config, server)
+        channel = _credentials_channel(config, door)
         wiring.closers.append(channel.close)
         credentials = GrpcCredentialService(
             channel,
-            token=internal_token or config.credentials_token,
+            token=door.token if door is not None else config.credentials_token,
             access_reason=lambda: f"{current_call().method} for {current_call().caller}",
         )
         _add_integrations_and_health(wiring, credentials)
@@ -201,7 +218,8 @@ async def create_server(config: ServeConfig) -> Application:
         closers.append(endpoint.close)
         metrics_port = endpoint.port
     return Application(
-        server, port, database, readiness, services, closers, starters, metrics_port
+        server, port, database, readiness, services, closers, starters, metrics_port,
+        door=door,
     )
 
 
@@ -216,6 +234,7 @@ class _Wiring:
     server: grpc.aio.Server
     database: Database
     observer: ServiceObserver
+    page_tokens: PageTokens
     services: list[str] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -254,6 +273,7 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
     wiring.closers.insert(0, health_runtime.stop)
     integrations_engine = IntegrationsEngine(
         integration_store,
+        page_tokens=wiring.page_tokens,
         credential_ref_check=credentials.exists,
         health_tester=health_engine,
     )
@@ -275,7 +295,9 @@ def _add_prevention(wiring: _Wiring) -> None:
     """PreventionService (issue 7)."""
     wiring.register(
         prevention_pb2_grpc.add_PreventionServiceServicer_to_server,
-        PreventionServicer(PreventionEngine(SqlPreventionStore(wiring.database))),
+        PreventionServicer(
+            PreventionEngine(SqlPreventionStore(wiring.database), page_tokens=wiring.page_tokens)
+        ),
         prevention_pb2,
         "PreventionService",
     )
@@ -296,6 +318,7 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
         SqlGatewayStore(wiring.database),
         CachedCredentialService(credentials, ttl_seconds=config.sql_credential_cache_seconds),
         sql_runner,
+        page_tokens=wiring.page_tokens,
         result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
         observer=wiring.observer,
     )
@@ -320,6 +343,7 @@ def _add_connectors_and_data_sources(
                 SqlConnectorStore(wiring.database),
                 tester,
                 credentials,
+                page_tokens=wiring.page_tokens,
                 credential_ref_check=credentials.exists,
             )
         ),
@@ -329,7 +353,12 @@ def _add_connectors_and_data_sources(
     wiring.register(
         data_sources_pb2_grpc.add_DataSourcesServiceServicer_to_server,
         DataSourcesServicer(
-            DataSourcesEngine(SqlDataSourceStore(wiring.database), tester, credentials)
+            DataSourcesEngine(
+                SqlDataSourceStore(wiring.database),
+                tester,
+                credentials,
+                page_tokens=wiring.page_tokens,
+            )
         ),
         data_sources_pb2,
         "DataSourcesService",
@@ -400,9 +429,30 @@ def _keyring(config: ServeConfig, *, create_dev: bool) -> Keyring | None:
 master_keyring = _keyring
 
 
-def _credentials_channel(config: ServeConfig, server: grpc.aio.Server) -> grpc.aio.Channel:
-    """The channel of the credential client: a remote target, or a loopback port of this very
-    server (in-process topology), kept separate so TLS on the public port does not matter."""
+def _page_tokens(config: ServeConfig, keyring: Keyring | None) -> PageTokens:
+    """The signer of page tokens: a key derived from the master keys, so replicas accept each
+    other's tokens and they survive restarts and key rotations; without master keys (a main
+    service whose credential service is remote and that has none configured), a key of this
+    process only."""
+    if keyring is None and (config.master_keys or config.master_key_file):
+        keyring = _keyring(config, create_dev=False)
+    if keyring is None:
+        log.warning(
+            "no master key configured here: page tokens are signed with a key of this process "
+            "only, so they do not survive a restart or work on another replica; configure "
+            "CREDENTIAL_MASTER_KEYS or --master-key-file"
+        )
+        return PageTokens.ephemeral()
+    return PageTokens(keyring.purpose_keys(_PAGE_TOKEN_PURPOSE))
+
+
+def _credentials_channel(
+    config: ServeConfig, door: InternalCredentialDoor | None
+) -> grpc.aio.Channel:
+    """The channel of the credential client: a remote target, or the private Unix-socket door
+    of the in-process credential service."""
+    if door is not None:
+        return grpc.aio.insecure_channel(door.target)
     if config.credentials_target:
         if config.credentials_tls_ca or config.credentials_tls_cert:
             credentials = channel_credentials(
@@ -410,8 +460,7 @@ def _credentials_channel(config: ServeConfig, server: grpc.aio.Server) -> grpc.a
             )
             return grpc.aio.secure_channel(config.credentials_target, credentials)
         return grpc.aio.insecure_channel(config.credentials_target)
-    internal_port = server.add_insecure_port("127.0.0.1:0")
-    return grpc.aio.insecure_channel(f"127.0.0.1:{internal_port}")
+    raise ValueError("no credential service: set --credentials-target")
 
 
 def _reveal_refusals(vault: CredentialVault | None) -> RefusalHook | None:

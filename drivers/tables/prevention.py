@@ -1,5 +1,5 @@
 """Table of prevention records: append-only (migration 0006 installs triggers refusing UPDATE and
-DELETE on both backends)."""
+DELETE on both backends, 0011 one refusing REPLACE on SQLite)."""
 
 from __future__ import annotations
 

@@ -130,3 +130,27 @@ async def test_usage_totals_respect_month_and_window_edges(store: SqlIntegration
         integration.id, month_start, month_end, window_start=month_end - timedelta(seconds=60)
     )
     assert (totals.tokens, totals.cost_cents, totals.requests_in_window) == (11, 11, 2)
+
+
+async def test_usage_totals_are_exact_beyond_int64(
+    store: SqlIntegrationStore, database: Database
+) -> None:
+    """Events stored before the per-event bound existed: their sum exceeds int64 on both
+    backends, and neither SQLite's sum() overflow nor a numeric overflow escapes."""
+    tenant = new_tenant()
+    integration = _integration(tenant, "big")
+    await store.insert(integration, None)
+    largest = 2**63 - 1
+    for _ in range(3):
+        await store.append_usage(
+            UsageEvent(
+                id=str(uuid.uuid4()), tenant_id=tenant, integration_id=integration.id,
+                tokens=largest, cost_cents=largest - 1, occurred_at=T0, request_id=None,
+                create_time=T0,
+            )
+        )
+    totals = await store.usage_totals(
+        integration.id, T0 - timedelta(days=1), T0 + timedelta(days=1), T0
+    )
+    assert (totals.tokens, totals.cost_cents) == (3 * largest, 3 * (largest - 1))
+    assert totals.requests_in_window == 3

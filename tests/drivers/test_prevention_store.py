@@ -185,6 +185,23 @@ def _refused(backend: str) -> tuple[type[Exception], ...]:
     return (sqlite3.IntegrityError,) if backend == "sqlite" else (asyncpg.PostgresError,)
 
 
+def _insert(record_id: str, tenant: str, *, verb: str = "INSERT", request_id: str = "NULL",
+            tail: str = "") -> str:
+    """A raw INSERT (or REPLACE, INSERT OR REPLACE, ...) of a record with `policy_mode`
+    'rewritten'; `tail` is an ON CONFLICT clause."""
+    return (
+        f"{verb} INTO prevention_records (id, tenant_id, policy_id, pattern_id, "
+        "blocked_incident_id, original_incident_id, signature_match_confidence, policy_mode, "
+        "pattern_signature, request_signature, incident_created, is_simulated, "
+        "contract_version, request_id, create_time) VALUES "
+        f"('{record_id}', '{tenant}', 'p', 'q', '', '', 0.7, 'rewritten', '{{}}', '{{}}', "
+        f"false, false, '1.0.0', {request_id}, '2026-01-01T00:00:00.000000+00:00') {tail}"
+    )
+
+
+_UPSERT = "ON CONFLICT (id) DO UPDATE SET policy_mode = excluded.policy_mode"
+
+
 @pytest.mark.parametrize(
     "statement",
     [
@@ -193,16 +210,34 @@ def _refused(backend: str) -> tuple[type[Exception], ...]:
         pytest.param("UPDATE prevention_records SET policy_mode = 'shadow'", id="update-all"),
         pytest.param("DELETE FROM prevention_records WHERE id = '{id}'", id="delete-one"),
         pytest.param("DELETE FROM prevention_records", id="delete-all"),
+        pytest.param(_insert("{id}", "{tenant}", verb="REPLACE"), id="replace"),
+        pytest.param(_insert("{id}", "{tenant}", verb="INSERT OR REPLACE"),
+                     id="insert-or-replace"),
+        pytest.param(_insert("{new_id}", "{tenant}", verb="REPLACE", request_id="'req-kept'"),
+                     id="replace-by-request-id"),
+        pytest.param(_insert("{id}", "{tenant}", tail=_UPSERT), id="upsert"),
+        pytest.param(_insert("{new_id}", "{tenant}", request_id="'req-kept'",
+                             tail="ON CONFLICT (tenant_id, request_id) WHERE request_id IS NOT "
+                             "NULL DO UPDATE SET policy_mode = 'rewritten'"),
+                     id="upsert-by-request-id"),
+        pytest.param(_insert("{id}", "{tenant}", verb="INSERT OR IGNORE"), id="insert-or-ignore"),
     ],
 )
-async def test_database_refuses_update_and_delete(
+async def test_database_refuses_update_delete_and_replace(
     store: SqlPreventionStore, raw_sql: RawSql, backend: str, tenant: str, statement: str
 ) -> None:
-    record = await store.append(make_record(tenant), None)
-    sql = statement.format(id=record.id, true="1" if backend == "sqlite" else "true")
+    if backend != "sqlite" and statement.startswith(("REPLACE", "INSERT OR")):
+        pytest.skip("REPLACE and INSERT OR ... exist only on SQLite")
+    record = await store.append(make_record(tenant), "req-kept")
+    values = {"{id}": record.id, "{new_id}": str(uuid.uuid4()), "{tenant}": tenant,
+              "{true}": "1" if backend == "sqlite" else "true"}
+    sql = statement
+    for placeholder, value in values.items():
+        sql = sql.replace(placeholder, value)
     with pytest.raises(_refused(backend), match="append-only"):
         await raw_sql(sql)
     assert await store.get(tenant, record.id) == record
+    assert await store.find_by_request_id(tenant, "req-kept") == record
 
 
 async def test_postgres_refuses_truncate(
@@ -221,14 +256,17 @@ async def test_inserts_still_work_through_raw_sql(
 ) -> None:
     # The triggers refuse changes, not appends: a direct INSERT lands and reads back.
     record_id = str(uuid.uuid4())
-    await raw_sql(
-        "INSERT INTO prevention_records (id, tenant_id, policy_id, pattern_id, "
-        "blocked_incident_id, original_incident_id, signature_match_confidence, policy_mode, "
-        "pattern_signature, request_signature, incident_created, is_simulated, "
-        "contract_version, create_time) VALUES "
-        f"('{record_id}', '{tenant}', 'p', 'q', '', '', 0.7, 'active', '{{}}', '{{}}', "
-        "false, false, '1.0.0', '2026-01-01T00:00:00.000000+00:00')"
-    )
+    await raw_sql(_insert(record_id, tenant, request_id="'fresh'"))
     stored = await store.get(tenant, record_id)
     assert stored is not None
     assert stored.create_time == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert await store.find_by_request_id(tenant, "fresh") == stored
+
+
+async def test_service_connections_fire_delete_triggers_on_replace(
+    database: Database, backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("recursive_triggers is a SQLite setting")
+    async with database.read() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA recursive_triggers")).scalar() == 1

@@ -10,15 +10,10 @@ import hashlib
 import json
 import logging
 import os
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
@@ -29,6 +24,7 @@ from service import cli
 from service.bootstrap import create_server
 from tests.conftest import serve_config
 from tests.secrets_registry import register_secret
+from tests.service.certificates import pem_files, server_tls_options
 from tests.service.secret_scan import secrets_in_database
 from tests.service.servers import started
 from tests.support import RunningServer, new_tenant, rich_error
@@ -112,68 +108,9 @@ async def test_remote_credential_service(database_url: str, tmp_path: Path) -> N
         await vault.stop(0)
 
 
-Issuer = tuple[x509.Name, ec.EllipticCurvePrivateKey]
-
-
-def _certificate(
-    subject: str, key: ec.EllipticCurvePrivateKey, issuer: Issuer | None,
-    *, ca: bool = False, ip: str | None = None,
-) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    issuer_name, issuer_key = issuer or (name, key)
-    now = datetime.now(timezone.utc)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ip:
-        import ipaddress
-
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address(ip)), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _pem_files(directory: Path) -> dict[str, bytes]:
-    """A CA, a server certificate for 127.0.0.1 and a client certificate, written as PEM."""
-    ca_key, server_key, client_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
-    ca = _certificate("test-ca", ca_key, None, ca=True)
-    issuer = (ca.subject, ca_key)
-    parts = {
-        "ca.pem": ca.public_bytes(serialization.Encoding.PEM),
-        "server.pem": _certificate("server", server_key, issuer, ip="127.0.0.1").public_bytes(
-            serialization.Encoding.PEM
-        ),
-        "client.pem": _certificate("client", client_key, issuer).public_bytes(
-            serialization.Encoding.PEM
-        ),
-    }
-    for name, key in (("server.key", server_key), ("client.key", client_key)):
-        parts[name] = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    for name, data in parts.items():
-        (directory / name).write_bytes(data)
-    return parts
-
-
 async def test_tls(database_url: str, tmp_path: Path) -> None:
-    pem = _pem_files(tmp_path)
-    config = serve_config(
-        database_url, tls_cert=str(tmp_path / "server.pem"), tls_key=str(tmp_path / "server.key")
-    )
+    pem = pem_files(tmp_path)
+    config = serve_config(database_url, **server_tls_options(tmp_path, client_ca=False))
     app = await create_server(config)
     await app.start()
     target = f"127.0.0.1:{app.port}"
@@ -195,14 +132,9 @@ async def test_tls(database_url: str, tmp_path: Path) -> None:
 
 
 async def test_mutual_tls(database_url: str, tmp_path: Path) -> None:
-    pem = _pem_files(tmp_path)
+    pem = pem_files(tmp_path)
     app = await create_server(
-        serve_config(
-            database_url,
-            tls_cert=str(tmp_path / "server.pem"),
-            tls_key=str(tmp_path / "server.key"),
-            tls_client_ca=str(tmp_path / "ca.pem"),
-        )
+        serve_config(database_url, **server_tls_options(tmp_path, client_ca=True))
     )
     await app.start()
     target = f"127.0.0.1:{app.port}"

@@ -12,6 +12,7 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 
 from drivers.database import Database
 from drivers.tables.integrations import integrations as integrations_table
+from drivers.tables.integrations import usage_events as usage_events_table
 from integrations.v1 import common_pb2, integrations_pb2_grpc
 from integrations.v1 import integrations_pb2 as pb
 from tests.service.integrations_helpers import create_integration, integration_message
@@ -575,6 +576,8 @@ async def test_record_usage_is_idempotent_on_request_id(stub: Stub, tenant: str)
     [
         pytest.param({"tokens": -1}, "tokens", id="tokens"),
         pytest.param({"cost_cents": -1}, "cost_cents", id="cost"),
+        pytest.param({"tokens": 10**12 + 1}, "tokens", id="tokens-above-bound"),
+        pytest.param({"cost_cents": 2**63 - 1}, "cost_cents", id="cost-int64-max"),
         pytest.param(
             {"occurred_at": _ts(datetime.now(timezone.utc) + timedelta(hours=1))},
             "occurred_at",
@@ -598,6 +601,40 @@ async def test_record_usage_rejects_bad_input(
         pb.GetLimitsStatusRequest(tenant_id=tenant, integration_id=created.id)
     )
     assert limits.requests_this_minute == 0
+
+
+async def test_usage_at_the_bound_and_sums_beyond_int64_still_answer(
+    stub: Stub, tenant: str, server: RunningServer
+) -> None:
+    created = await create_integration(stub, tenant, budget_limit_cents=1, token_limit_month=1)
+    recorded = await stub.RecordUsage(
+        pb.RecordUsageRequest(
+            tenant_id=tenant, integration_id=created.id, tokens=10**12, cost_cents=10**12
+        )
+    )
+    assert recorded.recorded
+    # Events recorded before the bound existed, summing past int64 (2 x (2^63 - 1) each).
+    database = Database(server.database_url)
+    try:
+        async with database.transaction() as conn:
+            for _ in range(2):
+                await conn.execute(
+                    usage_events_table.insert().values(
+                        id=str(uuid.uuid4()), tenant_id=tenant, integration_id=created.id,
+                        tokens=2**63 - 1, cost_cents=2**63 - 1,
+                        occurred_at=datetime.now(timezone.utc),
+                        create_time=datetime.now(timezone.utc),
+                    )
+                )
+    finally:
+        await database.dispose()
+    for _ in range(2):  # not once: the month stays readable
+        reply = await stub.GetLimitsStatus(
+            pb.GetLimitsStatusRequest(tenant_id=tenant, integration_id=created.id)
+        )
+        assert reply.tokens_used_month == reply.budget_used_cents == 2**63 - 1
+        assert reply.token_percent == reply.budget_percent == 100.0
+        assert reply.requests_this_minute == 3
 
 
 # --- tenant isolation -----------------------------------------------------------------------
