@@ -84,6 +84,17 @@ def _config(url: str, bao: OpenBaoServer, workdir: Path, **settings: object) -> 
     return replace(config, apply_migrations=True)
 
 
+async def _stopped(pid: int) -> None:
+    """Waits until the kernel reports the process stopped (SIGSTOP takes effect when each of
+    its threads is next scheduled, which on a busy machine is not at once)."""
+    for _ in range(500):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state == "T":
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"process {pid} did not stop")
+
+
 @pytest.fixture
 async def own_openbao(tmp_path: Path) -> AsyncIterator[OpenBaoServer]:
     with running_openbao(tmp_path / "bao") as server:
@@ -169,6 +180,7 @@ async def test_a_hung_openbao_fails_within_the_configured_timeout(
     async with started(_config(sqlite_url, own_openbao, tmp_path, timeout_seconds=1)) as server:
         stored = await _create(server, tenant)
         os.kill(own_openbao.process.pid, signal.SIGSTOP)
+        await _stopped(own_openbao.process.pid)
         try:
             reason, message = await _unavailable(_reveal(server, tenant, stored.credential_ref))
         finally:
