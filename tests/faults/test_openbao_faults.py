@@ -147,9 +147,9 @@ async def test_a_short_lived_token_is_renewed_in_the_background(
     own_openbao: OpenBaoServer, tmp_path: Path, sqlite_url: str
 ) -> None:
     token_file = tmp_path / "short-token"
-    token_file.write_text(register_secret(own_openbao.service_token(ttl="3s")))
+    token_file.write_text(register_secret(own_openbao.service_token(ttl="6s")))
     async with started(_config(sqlite_url, own_openbao, tmp_path, token_file=str(token_file))) as server:
-        await asyncio.sleep(5)  # past the token's first TTL
+        await asyncio.sleep(8)  # past the token's first TTL (renewed after 3 s)
         created = await _create(server, new_tenant())
         assert created.version == 1
 
