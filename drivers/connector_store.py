@@ -7,14 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from drivers.database import Database
+from drivers.repository import RepositoryStore, TenantRepository
 from drivers.tables.connectors_data_sources import connectors
-from drivers.tenant_rows import TenantRows
 from engines.connectors import (
+    RESOURCE,
     Connector,
     ConnectorFilters,
     ConnectorStatus,
     ConnectorType,
 )
+from engines.idempotency import IdempotencyKey
 from engines.pagination import PageRequest
 
 __all__ = ["SqlConnectorStore"]
@@ -54,32 +56,26 @@ def _columns(connector: Connector) -> dict[str, Any]:
     }
 
 
-class SqlConnectorStore:
+class SqlConnectorStore(RepositoryStore[Connector]):
     """Connectors in the service's database."""
 
     def __init__(self, database: Database) -> None:
-        self._rows = TenantRows(
+        self._rows = TenantRepository(
             database,
             connectors,
             _to_connector,
-            name_clash="a connector with this name already exists for the tenant",
+            resource=RESOURCE,
+            clash="a connector with this name already exists for the tenant",
         )
 
-    async def insert(self, connector: Connector, request_id: str | None) -> Connector:
+    async def insert(self, connector: Connector, key: IdempotencyKey | None) -> Connector:
         values = _columns(connector) | {
             "id": connector.id,
             "tenant_id": connector.tenant_id,
             "connector_type": connector.connector_type.value,
             "create_time": connector.create_time,
         }
-        earlier = await self._rows.insert(values, request_id)
-        return earlier if earlier is not None else connector
-
-    async def get(self, tenant_id: str, connector_id: str) -> Connector | None:
-        return await self._rows.get(tenant_id, connector_id)
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Connector | None:
-        return await self._rows.find_by_request_id(tenant_id, request_id)
+        return await self._rows.insert(connector, values, key)
 
     async def list(
         self, tenant_id: str, filters: ConnectorFilters, page: PageRequest
@@ -89,10 +85,10 @@ class SqlConnectorStore:
             conditions.append(connectors.c.connector_type == filters.connector_type.value)
         if filters.status is not None:
             conditions.append(connectors.c.status == filters.status.value)
-        return await self._rows.list(tenant_id, conditions, page)
+        return await self._rows.list(tenant_id, page, *conditions)
 
     async def replace(self, connector: Connector, expected_version: int) -> bool:
-        return await self._rows.replace(
+        return await self._rows.update(
             connector.tenant_id, connector.id, expected_version, _columns(connector)
         )
 

@@ -8,7 +8,7 @@ the remote reason, PermissionDenied, Unavailable), so engines never see gRPC.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timezone
 from typing import Any
 
@@ -37,7 +37,7 @@ _TIMEOUT_SECONDS = 10.0
 def _details(error: grpc.aio.AioRpcError) -> tuple[str | None, list[FieldViolation]]:
     """The ErrorInfo reason and BadRequest violations of a failed call, if it carried any."""
     reason, violations = None, []
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     for detail in status.details if status else ():
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
@@ -57,7 +57,7 @@ def _engine_error(error: grpc.aio.AioRpcError, credential_ref: str) -> ServiceEr
     if code == grpc.StatusCode.NOT_FOUND:
         return NotFound("credential", credential_ref)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgument(violations or [FieldViolation("credential_ref", message)])
+        return InvalidArgument(violations or [FieldViolation("credential_ref", message)], reason=reason)
     if code == grpc.StatusCode.FAILED_PRECONDITION:
         return FailedPrecondition(reason or "CREDENTIAL_UNAVAILABLE", message)
     if code == grpc.StatusCode.PERMISSION_DENIED:
@@ -69,11 +69,19 @@ def _engine_error(error: grpc.aio.AioRpcError, credential_ref: str) -> ServiceEr
     return Unavailable(f"the credential service is unavailable ({code.name})")
 
 
+def _credential(reply: credentials_pb2.GetCredentialResponse) -> Credential:
+    expires_at = (
+        reply.expire_time.ToDatetime(tzinfo=timezone.utc) if reply.HasField("expire_time") else None
+    )
+    return Credential(value=reply.value, expires_at=expires_at)
+
+
 class GrpcCredentialService:
     """The credential port over gRPC; `token` is this service's bearer token (if any).
 
-    `access_reason` is called on every reveal and says what the secret is needed for (bootstrap
-    passes the RPC being served and its caller)."""
+    `access_reason` is called on every reveal and use and says what the secret is needed for
+    (bootstrap passes the RPC being served and its caller); `rpc` names the RPC being served
+    (empty outside of one, for example a background health check)."""
 
     def __init__(
         self,
@@ -81,11 +89,13 @@ class GrpcCredentialService:
         *,
         token: str | None = None,
         access_reason: Callable[[], str] = lambda: "internal use",
+        rpc: Callable[[], str] = lambda: "",
         timeout_seconds: float = _TIMEOUT_SECONDS,
     ) -> None:
         self._stub = credentials_pb2_grpc.CredentialServiceStub(channel)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._access_reason = access_reason
+        self._rpc = rpc
         self._timeout = timeout_seconds
 
     async def _call(self, rpc: Callable[..., Awaitable[Any]], request: Any, subject: str) -> Any:
@@ -99,17 +109,26 @@ class GrpcCredentialService:
         request = credentials_pb2.GetCredentialRequest(
             tenant_id=tenant_id, credential_ref=credential_ref, access_reason=self._access_reason()
         )
-        reply = await self._call(self._stub.GetCredential, request, credential_ref)
-        expires_at = (
-            reply.expire_time.ToDatetime(tzinfo=timezone.utc)
-            if reply.HasField("expire_time")
-            else None
-        )
-        return Credential(value=reply.value, expires_at=expires_at)
+        return _credential(await self._call(self._stub.GetCredential, request, credential_ref))
 
-    async def store(self, tenant_id: str, name: str, secret: str) -> str:
+    async def use(
+        self, credential_ref: str, tenant_id: str, destination: str | None
+    ) -> Credential:
+        request = credentials_pb2.UseCredentialRequest(
+            tenant_id=tenant_id,
+            credential_ref=credential_ref,
+            destination=destination or "",
+            destination_in_secret=destination is None,
+            rpc=self._rpc() or "(background)",
+            access_reason=self._access_reason(),
+        )
+        return _credential(await self._call(self._stub.UseCredential, request, credential_ref))
+
+    async def store(
+        self, tenant_id: str, name: str, secret: str, destinations: Sequence[str]
+    ) -> str:
         request = credentials_pb2.CreateCredentialRequest(
-            tenant_id=tenant_id, name=name, secret=secret
+            tenant_id=tenant_id, name=name, secret=secret, allowed_destinations=destinations
         )
         reply = await self._call(self._stub.CreateCredential, request, name)
         return str(reply.credential_ref)
@@ -133,4 +152,7 @@ class GrpcCredentialService:
         request = credentials_pb2.LookupCredentialRequest(
             tenant_id=tenant_id, credential_ref=credential_ref
         )
-        return await self._call(self._stub.LookupCredential, request, credential_ref)
+        found: credentials_pb2.Credential = await self._call(
+            self._stub.LookupCredential, request, credential_ref
+        )
+        return found

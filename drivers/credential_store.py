@@ -8,29 +8,37 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.batching import Batcher
 from drivers.database import Database
-from drivers.keyset import page_of
+from drivers.repository import AfterWrite, RepositoryStore, TenantRepository
 from drivers.tables.credentials import credential_access_events, credential_secrets, credentials
 from engines.credential_crypto import Sealed
-from engines.credential_vault import AccessEvent, AccessOutcome, SealedSecret, StoredCredential
-from engines.errors import AlreadyExists
+from engines.credential_vault import (
+    RESOURCE,
+    AccessEvent,
+    AccessKind,
+    AccessOutcome,
+    SealedSecret,
+    StoredCredential,
+)
+from engines.idempotency import IdempotencyKey
 from engines.pagination import PageRequest
 
 __all__ = ["SqlAccessLog", "SqlCredentialStore"]
 
 _live = credentials.c.delete_time.is_(None)
-# A credential joined to its current secret version.
-_current = credentials.join(
-    credential_secrets,
-    sa.and_(
-        credential_secrets.c.credential_id == credentials.c.id,
-        credential_secrets.c.version == credentials.c.version,
-    ),
+_is_current_secret = sa.and_(
+    credential_secrets.c.credential_id == credentials.c.id,
+    credential_secrets.c.version == credentials.c.version,
 )
-_with_key_version = sa.select(credentials, credential_secrets.c.key_version).select_from(_current)
+# A credential joined to its current secret version.
+_current = credentials.join(credential_secrets, _is_current_secret)
+# A revoked credential has no secret left: its key_version is NULL.
+_with_key_version = sa.select(credentials, credential_secrets.c.key_version).select_from(
+    credentials.outerjoin(credential_secrets, _is_current_secret)
+)
 
 
 def _to_credential(row: Any) -> StoredCredential:
@@ -39,12 +47,13 @@ def _to_credential(row: Any) -> StoredCredential:
         tenant_id=row.tenant_id,
         name=row.name,
         version=row.version,
-        key_version=row.key_version,
+        key_version=row.key_version or 0,
         expire_time=row.expire_time,
         metadata=dict(row.metadata or {}),
         created_by=row.created_by,
         create_time=row.create_time,
         update_time=row.update_time,
+        allowed_destinations=tuple(row.allowed_destinations or ()),
     )
 
 
@@ -69,6 +78,13 @@ def _secret_values(secret: SealedSecret) -> dict[str, Any]:
     }
 
 
+def _add_secret(secret: SealedSecret) -> AfterWrite:
+    async def add(conn: AsyncConnection) -> None:
+        await conn.execute(credential_secrets.insert().values(**_secret_values(secret)))
+
+    return add
+
+
 def _credential_and_secret(row: Any) -> tuple[StoredCredential, SealedSecret]:
     secret = SealedSecret(
         tenant_id=row.tenant_id,
@@ -80,60 +96,56 @@ def _credential_and_secret(row: Any) -> tuple[StoredCredential, SealedSecret]:
     return _to_credential(row), secret
 
 
-class SqlCredentialStore:
+class SqlCredentialStore(RepositoryStore[StoredCredential]):
     """Credentials and sealed secret versions in the service's database.
 
     Reveals are hot: concurrent reads of current secrets are served by one query per batch."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._rows = TenantRepository(
+            database,
+            credentials,
+            _to_credential,
+            resource=RESOURCE,
+            clash="a credential with this name already exists for the tenant",
+            select=_with_key_version,
+        )
         self._reads: Batcher[
             tuple[str, str], tuple[StoredCredential, SealedSecret] | None
         ] = Batcher(self._read_current)
 
     async def insert(
-        self, credential: StoredCredential, secret: SealedSecret, request_id: str | None
+        self, credential: StoredCredential, secret: SealedSecret, key: IdempotencyKey | None
     ) -> StoredCredential:
-        try:
-            async with self._db.transaction() as conn:
-                await conn.execute(
-                    credentials.insert().values(
-                        id=credential.id,
-                        tenant_id=credential.tenant_id,
-                        name=credential.name,
-                        version=credential.version,
-                        expire_time=credential.expire_time,
-                        metadata=dict(credential.metadata),
-                        created_by=credential.created_by,
-                        request_id=request_id,
-                        create_time=credential.create_time,
-                        update_time=credential.update_time,
-                    )
-                )
-                await conn.execute(credential_secrets.insert().values(**_secret_values(secret)))
-        except IntegrityError:
-            if request_id is not None:
-                earlier = await self.find_by_request_id(credential.tenant_id, request_id)
-                if earlier is not None:
-                    return earlier
-            raise AlreadyExists("a credential with this name already exists for the tenant") from None
-        return credential
+        values = {
+            "id": credential.id,
+            "tenant_id": credential.tenant_id,
+            "name": credential.name,
+            "version": credential.version,
+            "expire_time": credential.expire_time,
+            "metadata": dict(credential.metadata),
+            "created_by": credential.created_by,
+            "create_time": credential.create_time,
+            "update_time": credential.update_time,
+            "allowed_destinations": list(credential.allowed_destinations),
+        }
+        return await self._rows.insert(credential, values, key, _add_secret(secret))
 
-    async def _one(self, *conditions: Any) -> StoredCredential | None:
+    async def set_destinations(
+        self, tenant_id: str, credential_id: str, destinations: Sequence[str], when: datetime
+    ) -> StoredCredential | None:
         async with self._db.transaction() as conn:
-            row = (await conn.execute(_with_key_version.where(*conditions))).first()
-        return _to_credential(row) if row else None
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> StoredCredential | None:
-        # A revoked credential's secrets are gone; a retried create then finds nothing to join.
-        return await self._one(
-            credentials.c.tenant_id == tenant_id, credentials.c.request_id == request_id
-        )
-
-    async def get(self, tenant_id: str, credential_id: str) -> StoredCredential | None:
-        return await self._one(
-            credentials.c.tenant_id == tenant_id, credentials.c.id == credential_id, _live
-        )
+            result = await conn.execute(
+                credentials.update()
+                .where(
+                    credentials.c.id == credential_id,
+                    credentials.c.tenant_id == tenant_id,
+                    _live,
+                )
+                .values(allowed_destinations=list(destinations), update_time=when)
+            )
+        return await self.get(tenant_id, credential_id) if result.rowcount == 1 else None
 
     async def current_secret(
         self, tenant_id: str, credential_id: str
@@ -161,54 +173,22 @@ class SqlCredentialStore:
     async def list(
         self, tenant_id: str, page: PageRequest
     ) -> tuple[Sequence[StoredCredential], int]:
-        conditions = [credentials.c.tenant_id == tenant_id, _live]
-        async with self._db.transaction() as conn:
-            rows = (
-                await conn.execute(page_of(_with_key_version.where(*conditions), credentials, page))
-            ).all()
-            total = (
-                await conn.execute(
-                    sa.select(sa.func.count()).select_from(credentials).where(*conditions)
-                )
-            ).scalar_one()
-        return [_to_credential(r) for r in rows], int(total)
+        return await self._rows.list(tenant_id, page)
 
     async def add_version(
         self, credential: StoredCredential, secret: SealedSecret, expected_version: int
     ) -> bool:
-        async with self._db.transaction() as conn:
-            result = await conn.execute(
-                credentials.update()
-                .where(
-                    credentials.c.id == credential.id,
-                    credentials.c.tenant_id == credential.tenant_id,
-                    credentials.c.version == expected_version,
-                    _live,
-                )
-                .values(
-                    version=credential.version,
-                    expire_time=credential.expire_time,
-                    update_time=credential.update_time,
-                )
-            )
-            if result.rowcount != 1:
-                return False
-            await conn.execute(credential_secrets.insert().values(**_secret_values(secret)))
-        return True
+        values = {
+            "version": credential.version,
+            "expire_time": credential.expire_time,
+            "update_time": credential.update_time,
+        }
+        return await self._rows.update(
+            credential.tenant_id, credential.id, expected_version, values, _add_secret(secret)
+        )
 
     async def revoke(self, tenant_id: str, credential_id: str, when: datetime) -> bool:
-        async with self._db.transaction() as conn:
-            result = await conn.execute(
-                credentials.update()
-                .where(
-                    credentials.c.id == credential_id,
-                    credentials.c.tenant_id == tenant_id,
-                    _live,
-                )
-                .values(delete_time=when, update_time=when)
-            )
-            if result.rowcount != 1:
-                return False
+        async def destroy_secrets(conn: AsyncConnection) -> None:
             # Revocation destroys the ciphertexts: nothing is left that could ever be revealed.
             await conn.execute(
                 credential_secrets.delete().where(
@@ -216,7 +196,8 @@ class SqlCredentialStore:
                     credential_secrets.c.tenant_id == tenant_id,
                 )
             )
-        return True
+
+        return await self._rows.soft_delete(tenant_id, credential_id, when, destroy_secrets)
 
     async def secrets_to_rewrap(
         self, newest_key_version: int, after: tuple[str, int] | None, limit: int
@@ -269,6 +250,9 @@ def _to_event(row: Any) -> AccessEvent:
         detail=row.detail,
         requester_tenant_id=row.requester_tenant_id,
         create_time=row.create_time,
+        kind=AccessKind(row.kind),
+        destination=row.destination,
+        rpc=row.rpc,
     )
 
 
@@ -284,6 +268,9 @@ def _event_values(event: AccessEvent) -> dict[str, Any]:
         "detail": event.detail,
         "requester_tenant_id": event.requester_tenant_id,
         "create_time": event.create_time,
+        "kind": event.kind.value,
+        "destination": event.destination,
+        "rpc": event.rpc,
     }
 
 
@@ -297,6 +284,9 @@ class SqlAccessLog:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._writes: Batcher[dict[str, Any], None] = Batcher(self._insert)
+        self._events = TenantRepository(
+            database, credential_access_events, _to_event, resource="access event", clash=None
+        )
 
     async def record(self, event: AccessEvent) -> None:
         await self._writes.submit(_event_values(event))
@@ -311,12 +301,5 @@ class SqlAccessLog:
         self, tenant_id: str, credential_id: str | None, page: PageRequest
     ) -> tuple[Sequence[AccessEvent], int]:
         table = credential_access_events
-        conditions = [table.c.tenant_id == tenant_id]
-        if credential_id is not None:
-            conditions.append(table.c.credential_id == credential_id)
-        async with self._db.transaction() as conn:
-            rows = (await conn.execute(page_of(sa.select(table).where(*conditions), table, page))).all()
-            total = (
-                await conn.execute(sa.select(sa.func.count()).select_from(table).where(*conditions))
-            ).scalar_one()
-        return [_to_event(r) for r in rows], int(total)
+        conditions = [] if credential_id is None else [table.c.credential_id == credential_id]
+        return await self._events.list(tenant_id, page, *conditions)

@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.database import Database
+from drivers.repository import AfterWrite, RepositoryStore, TenantRepository
 from drivers.tables.connectors_data_sources import data_source_tags, data_sources
-from drivers.tenant_rows import AfterWrite, TenantRows
 from engines.data_source_settings import ConnectionSettings
 from engines.data_sources import (
+    RESOURCE,
     ConnectionTestRecord,
     DataSource,
     DataSourceFilters,
@@ -25,6 +26,7 @@ from engines.data_sources import (
     DataSourceStatus,
     DataSourceType,
 )
+from engines.idempotency import IdempotencyKey
 from engines.pagination import PageRequest
 
 __all__ = ["SqlDataSourceStore"]
@@ -102,19 +104,20 @@ def _write_tags(data_source: DataSource) -> AfterWrite:
     return write
 
 
-class SqlDataSourceStore:
+class SqlDataSourceStore(RepositoryStore[DataSource]):
     """Data sources and their tags in the service's database."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
-        self._rows = TenantRows(
+        self._rows = TenantRepository(
             database,
             data_sources,
             _to_data_source,
-            name_clash="a data source with this name already exists for the tenant",
+            resource=RESOURCE,
+            clash="a data source with this name already exists for the tenant",
         )
 
-    async def insert(self, data_source: DataSource, request_id: str | None) -> DataSource:
+    async def insert(self, data_source: DataSource, key: IdempotencyKey | None) -> DataSource:
         values = _columns(data_source) | {
             "id": data_source.id,
             "tenant_id": data_source.tenant_id,
@@ -126,14 +129,7 @@ class SqlDataSourceStore:
             "error_count": data_source.error_count,
             "create_time": data_source.create_time,
         }
-        earlier = await self._rows.insert(values, request_id, _write_tags(data_source))
-        return earlier if earlier is not None else data_source
-
-    async def get(self, tenant_id: str, data_source_id: str) -> DataSource | None:
-        return await self._rows.get(tenant_id, data_source_id)
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> DataSource | None:
-        return await self._rows.find_by_request_id(tenant_id, request_id)
+        return await self._rows.insert(data_source, values, key, _write_tags(data_source))
 
     async def list(
         self, tenant_id: str, filters: DataSourceFilters, page: PageRequest
@@ -151,10 +147,10 @@ class SqlDataSourceStore:
                     data_source_tags.c.tag == filters.tag,
                 )
             )
-        return await self._rows.list(tenant_id, conditions, page)
+        return await self._rows.list(tenant_id, page, *conditions)
 
     async def replace(self, data_source: DataSource, expected_version: int) -> bool:
-        return await self._rows.replace(
+        return await self._rows.update(
             data_source.tenant_id,
             data_source.id,
             expected_version,
@@ -197,7 +193,7 @@ class SqlDataSourceStore:
             .where(data_sources.c.tenant_id == tenant_id, data_sources.c.delete_time.is_(None))
             .group_by(data_sources.c.status, data_sources.c.source_type)
         )
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             groups = (await conn.execute(query)).all()
         by_status: dict[DataSourceStatus, int] = {}
         by_type: dict[DataSourceType, int] = {}

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from drivers.database import Database
-from drivers.keyset import page_of
+from drivers.repository import RepositoryStore, TenantRepository
 from drivers.tables.integrations import integrations, usage_events
-from engines.errors import AlreadyExists
+from engines.idempotency import IdempotencyKey
 from engines.integrations import (
+    RESOURCE,
     HealthState,
     Integration,
     IntegrationFilters,
@@ -28,14 +28,6 @@ __all__ = ["SqlIntegrationStore", "row_to_integration"]
 
 _HALF_BITS = 32
 _LOW_MASK = (1 << _HALF_BITS) - 1
-
-_live = integrations.c.delete_time.is_(None)
-# Built once: the hot read path then skips constructing the expression on every call.
-_GET_LIVE = sa.select(integrations).where(
-    integrations.c.tenant_id == sa.bindparam("tenant_id"),
-    integrations.c.id == sa.bindparam("integration_id"),
-    _live,
-)
 
 
 def row_to_integration(row: Any) -> Integration:
@@ -78,146 +70,72 @@ def _columns(integration: Integration) -> dict[str, Any]:
     }
 
 
-def _name_clash(exc: IntegrityError) -> AlreadyExists:
-    return AlreadyExists("an integration with this name already exists for the tenant")
+def _to_usage_event(row: Any) -> UsageEvent:
+    return UsageEvent(**{k: row._mapping[k] for k in UsageEvent.__slots__})
 
 
-class SqlIntegrationStore:
+class SqlIntegrationStore(RepositoryStore[Integration]):
     """Integrations and usage events in the service's database."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._rows = TenantRepository(
+            database,
+            integrations,
+            row_to_integration,
+            resource=RESOURCE,
+            clash="an integration with this name already exists for the tenant",
+        )
+        self._usage = TenantRepository(
+            database, usage_events, _to_usage_event, resource="usage event", clash=None
+        )
 
-    async def insert(self, integration: Integration, request_id: str | None) -> Integration:
+    async def insert(self, integration: Integration, key: IdempotencyKey | None) -> Integration:
         values = _columns(integration) | {
             "id": integration.id,
             "tenant_id": integration.tenant_id,
             "created_by": integration.created_by,
             "create_time": integration.create_time,
-            "request_id": request_id,
             # Health is written only by drivers/health_store.py after a probe; an update that
             # read the row before a probe finished must not put the old health back.
             "health_state": integration.health_state.value,
             "health_message": integration.health_message,
             "health_checked_at": integration.health_checked_at,
         }
-        try:
-            async with self._db.transaction() as conn:
-                await conn.execute(integrations.insert().values(**values))
-        except IntegrityError as exc:
-            if request_id is not None:
-                earlier = await self.find_by_request_id(integration.tenant_id, request_id)
-                if earlier is not None:
-                    return earlier
-            raise _name_clash(exc) from None
-        return integration
-
-    async def get(self, tenant_id: str, integration_id: str) -> Integration | None:
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    _GET_LIVE, {"tenant_id": tenant_id, "integration_id": integration_id}
-                )
-            ).first()
-        return row_to_integration(row) if row else None
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Integration | None:
-        # Deleted ones count too: a retried create must not resurrect a deleted integration.
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(integrations).where(
-                        integrations.c.tenant_id == tenant_id,
-                        integrations.c.request_id == request_id,
-                    )
-                )
-            ).first()
-        return row_to_integration(row) if row else None
+        return await self._rows.insert(integration, values, key)
 
     async def list(
         self, tenant_id: str, filters: IntegrationFilters, page: PageRequest
     ) -> tuple[Sequence[Integration], int]:
-        conditions = [integrations.c.tenant_id == tenant_id, _live]
+        conditions = []
         if filters.status is not None:
             conditions.append(integrations.c.status == filters.status.value)
         if filters.provider_type is not None:
             conditions.append(integrations.c.provider_type == filters.provider_type.value)
-        async with self._db.read() as conn:
-            rows = (
-                await conn.execute(
-                    page_of(sa.select(integrations).where(*conditions), integrations, page)
-                )
-            ).all()
-            total = (
-                await conn.execute(
-                    sa.select(sa.func.count()).select_from(integrations).where(*conditions)
-                )
-            ).scalar_one()
-        return [row_to_integration(r) for r in rows], int(total)
+        return await self._rows.list(tenant_id, page, *conditions)
 
     async def replace(self, integration: Integration, expected_version: int) -> bool:
-        try:
-            async with self._db.transaction() as conn:
-                result = await conn.execute(
-                    integrations.update()
-                    .where(
-                        integrations.c.id == integration.id,
-                        integrations.c.tenant_id == integration.tenant_id,
-                        integrations.c.version == expected_version,
-                        _live,
-                    )
-                    .values(**_columns(integration))
-                )
-        except IntegrityError as exc:
-            raise _name_clash(exc) from None
-        return result.rowcount == 1
+        return await self._rows.update(
+            integration.tenant_id, integration.id, expected_version, _columns(integration)
+        )
 
     async def soft_delete(self, tenant_id: str, integration_id: str, when: datetime) -> bool:
-        async with self._db.transaction() as conn:
-            result = await conn.execute(
-                integrations.update()
-                .where(
-                    integrations.c.id == integration_id,
-                    integrations.c.tenant_id == tenant_id,
-                    _live,
-                )
-                .values(
-                    delete_time=when,
-                    update_time=when,
-                    version=integrations.c.version + 1,
-                )
-            )
-        return result.rowcount == 1
+        return await self._rows.soft_delete(tenant_id, integration_id, when)
 
-    async def append_usage(self, event: UsageEvent) -> tuple[UsageEvent, bool]:
-        try:
-            async with self._db.transaction() as conn:
-                await conn.execute(
-                    usage_events.insert().values(
-                        id=event.id,
-                        tenant_id=event.tenant_id,
-                        integration_id=event.integration_id,
-                        tokens=event.tokens,
-                        cost_cents=event.cost_cents,
-                        occurred_at=event.occurred_at,
-                        request_id=event.request_id,
-                        create_time=event.create_time,
-                    )
-                )
-            return event, True
-        except IntegrityError:
-            if event.request_id is None:
-                raise
-        async with self._db.transaction() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(usage_events).where(
-                        usage_events.c.tenant_id == event.tenant_id,
-                        usage_events.c.request_id == event.request_id,
-                    )
-                )
-            ).one()
-        return UsageEvent(**{k: row._mapping[k] for k in UsageEvent.__slots__}), False
+    async def append_usage(
+        self, event: UsageEvent, key: IdempotencyKey | None
+    ) -> tuple[UsageEvent, bool]:
+        values = {
+            "id": event.id,
+            "tenant_id": event.tenant_id,
+            "integration_id": event.integration_id,
+            "tokens": event.tokens,
+            "cost_cents": event.cost_cents,
+            "occurred_at": event.occurred_at,
+            "create_time": event.create_time,
+        }
+        stored = await self._usage.insert(event, values, key)
+        return stored, stored is event
 
     async def usage_totals(
         self,

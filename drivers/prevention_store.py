@@ -1,8 +1,6 @@
 """SQL implementation of `engines.prevention.PreventionStore` (SQLite and PostgreSQL).
 
-Only INSERT and SELECT: the table's triggers refuse UPDATE and DELETE anyway. Reads run in
-autocommit (`Database.read`); a list's page and its total may then see different appends, which
-an append-only table makes harmless."""
+Only INSERT and SELECT: the table's triggers refuse UPDATE and DELETE anyway."""
 
 from __future__ import annotations
 
@@ -11,13 +9,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from drivers.database import Database
-from drivers.keyset import page_of
+from drivers.repository import RepositoryStore, TenantRepository
 from drivers.tables.prevention import prevention_records
+from engines.idempotency import IdempotencyKey
 from engines.pagination import PageRequest
-from engines.prevention import GraduationCounts, PreventionRecord, RecordFilters
+from engines.prevention import RESOURCE, GraduationCounts, PreventionRecord, RecordFilters
 from engines.prevention_contract import PreventionCandidate
 
 __all__ = ["SqlPreventionStore", "record_columns"]
@@ -25,7 +23,7 @@ __all__ = ["SqlPreventionStore", "record_columns"]
 _t = prevention_records.c
 
 
-def record_columns(record: PreventionRecord, request_id: str | None = None) -> dict[str, Any]:
+def record_columns(record: PreventionRecord) -> dict[str, Any]:
     """The row for `record` (also used to bulk-load records in benchmarks)."""
     candidate = record.candidate
     return {
@@ -42,7 +40,6 @@ def record_columns(record: PreventionRecord, request_id: str | None = None) -> d
         "incident_created": candidate.incident_created,
         "is_simulated": candidate.is_simulated,
         "contract_version": record.contract_version,
-        "request_id": request_id,
         "create_time": record.create_time,
     }
 
@@ -68,56 +65,32 @@ def _to_record(row: Any) -> PreventionRecord:
     )
 
 
-class SqlPreventionStore:
+class SqlPreventionStore(RepositoryStore[PreventionRecord]):
     """Prevention records in the service's database."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._rows = TenantRepository(
+            database,
+            prevention_records,
+            _to_record,
+            resource=RESOURCE,
+            clash=None,
+            newest_first=True,
+        )
 
-    async def append(self, record: PreventionRecord, request_id: str | None) -> PreventionRecord:
-        try:
-            async with self._db.transaction() as conn:
-                await conn.execute(
-                    prevention_records.insert().values(**record_columns(record, request_id))
-                )
-        except IntegrityError:
-            # A concurrent create with the same request_id won the race: return its record.
-            earlier = (
-                await self.find_by_request_id(record.tenant_id, request_id) if request_id else None
-            )
-            if earlier is None:
-                raise
-            return earlier
-        return record
-
-    async def get(self, tenant_id: str, record_id: str) -> PreventionRecord | None:
-        return await self._one(_t.tenant_id == tenant_id, _t.id == record_id)
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> PreventionRecord | None:
-        return await self._one(_t.tenant_id == tenant_id, _t.request_id == request_id)
+    async def insert(self, record: PreventionRecord, key: IdempotencyKey | None) -> PreventionRecord:
+        return await self._rows.insert(record, record_columns(record), key)
 
     async def list(
         self, tenant_id: str, filters: RecordFilters, page: PageRequest
     ) -> tuple[Sequence[PreventionRecord], int]:
-        conditions = [_t.tenant_id == tenant_id]
+        conditions = []
         if filters.policy_id is not None:
             conditions.append(_t.policy_id == filters.policy_id)
         if filters.pattern_id is not None:
             conditions.append(_t.pattern_id == filters.pattern_id)
-        query = page_of(
-            sa.select(prevention_records).where(*conditions),
-            prevention_records,
-            page,
-            descending=True,
-        )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
-            total = (
-                await conn.execute(
-                    sa.select(sa.func.count()).select_from(prevention_records).where(*conditions)
-                )
-            ).scalar_one()
-        return [_to_record(r) for r in rows], int(total)
+        return await self._rows.list(tenant_id, page, *conditions)
 
     async def graduation_counts(
         self, tenant_id: str, policy_id: str, activated_at: datetime
@@ -137,8 +110,3 @@ class SqlPreventionStore:
             before_activation=int(before),
             total=int(total),
         )
-
-    async def _one(self, *conditions: Any) -> PreventionRecord | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(prevention_records).where(*conditions))).first()
-        return _to_record(row) if row else None

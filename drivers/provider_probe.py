@@ -10,6 +10,7 @@ import time
 import httpx
 
 from drivers.provider_requests import UnprobeableIntegration, probe_request
+from engines.endpoints import url_destination
 from engines.integrations import Integration
 from engines.probes import ProbeFailure, ProbeObservation
 
@@ -47,6 +48,13 @@ class HttpProviderProbe:
             follow_redirects=False,
             trust_env=False,
         )
+
+    def destination(self, integration: Integration) -> str | None:
+        try:
+            url = probe_request(integration, "").url
+        except UnprobeableIntegration:
+            return None
+        return url_destination(url)
 
     async def probe(self, integration: Integration, key: str) -> ProbeObservation:
         try:

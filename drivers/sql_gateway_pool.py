@@ -1,37 +1,47 @@
 """`engines.sql_gateway.QueryRunner` on asyncpg: pooled connections to tenant PostgreSQL databases.
 
-- One pool per target database, keyed by a digest of the resolved connection string; pools are
-  bounded in size and number, closed when idle, and closed when the credential behind a gateway
-  resolves to a different connection string (rotation).
+- One pool per gateway and mode (`QueryTarget.source`): connections are never shared between
+  tenants, gateways, or read-only and read-write use. Pools are bounded in size and number,
+  closed when idle, and replaced when the gateway's credential resolves to a different
+  connection string (rotation).
+- A new connection is refused when its role is a superuser or may read or write the server's
+  files or run programs there (`pg_read_server_files`, `pg_write_server_files`,
+  `pg_execute_server_program`): READ ONLY cannot hold such a role.
 - Every query runs in its own transaction, READ ONLY when asked, with `statement_timeout` set
   for the transaction; the client enforces the same limit plus a grace period, and cancelling a
   running query (timeout or a caller hanging up) cancels it on the server.
-- Rows are read through a portal (a protocol-level cursor) in batches of at most 100, and reading
-  stops as soon as the row or byte cap is reached, so a query producing millions of rows costs
-  the cap.
-- Values are bound as parameters of a prepared statement; the SQL text is the template's only.
+- The connection goes back to its pool only after a full session reset (what `DISCARD ALL`
+  does, which cannot run in the same round trip as the COMMIT), or is closed. The driver keeps
+  no prepared statements across queries (`statement_cache_size=0`), so none can be read,
+  replaced or reused by the next query.
+- Rows are read through a portal (a protocol-level cursor) in batches sized by the rows seen so
+  far and the bytes left under the cap, and reading stops as soon as the row or byte cap is
+  reached, so a query producing millions of rows, or a few huge ones, costs about the cap.
+- Values are bound as parameters; the SQL text is the template's only. drivers/sql_values.py
+  says how values are encoded and rendered.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import logging
-import math
 import re
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from datetime import time as clock_time
-from decimal import Decimal
-from typing import Any
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import asyncpg
 
+from drivers.receive_limit import ReceiveLimit
+from drivers.sql_values import (
+    SESSION_SETTINGS,
+    GatewayConnection,
+    UnrenderableValue,
+    install_text_codecs,
+    to_json_value,
+)
 from engines.errors import (
     DeadlineExceeded,
     FailedPrecondition,
@@ -40,47 +50,28 @@ from engines.errors import (
     Unavailable,
 )
 from engines.sql_gateway import BoundQuery, QueryLimits, QueryTarget
-from engines.sql_results import QueryResult, ResultBuilder
+from engines.sql_results import QueryResult, ResultBuilder, TruncationReason
 
-__all__ = ["PostgresQueryRunner", "to_json_value"]
+__all__ = ["PostgresQueryRunner"]
 
 log = logging.getLogger("integrations.sql_gateway")
 
-_MAX_SAFE_INTEGER = 2**53
-_MAX_EXACT_DIGITS = 15  # every decimal of at most 15 significant digits survives a double
-_BATCH = 100  # rows per round trip; bounds what is held beyond the caps
+_FIRST_BATCH = 2  # one round trip for the common zero- or one-row result, little memory if huge
+_MAX_BATCH = 100
+_RECEIVE_MARGIN = 256 * 1024  # protocol framing; a row's wire size is about its response size
 _ARGUMENT_RE = re.compile(r"query argument \$(\d+)")
 _APPLICATION_NAME = "integrations-sql-gateway"
-
-
-def to_json_value(value: Any) -> Any:
-    """Maps a value asyncpg returned to a JSON-like value (docs/sql_gateway.md has the table).
-
-    Integers beyond +-2^53 and NUMERICs of more than 15 significant digits become strings, so
-    no client silently loses precision."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return value if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER else str(value)
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, Decimal):
-        if value.is_finite() and len(value.as_tuple().digits) <= _MAX_EXACT_DIGITS:
-            return float(value)
-        return "NaN" if value.is_nan() else str(value)
-    if isinstance(value, (datetime, date, clock_time)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode()
-    if isinstance(value, (list, tuple)):
-        return [to_json_value(v) for v in value]
-    return str(value)
+# DISCARD ALL, spelled out: DISCARD ALL itself cannot run in a multi-statement round trip.
+_SESSION_RESET = (
+    "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *; "
+    "SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD SEQUENCES; DISCARD TEMP"
+)
+_POWERFUL_ROLES = ("pg_read_server_files", "pg_write_server_files", "pg_execute_server_program")
+_ROLE_CHECK = (
+    "SELECT r.rolsuper, ARRAY(SELECT b.rolname FROM pg_roles b WHERE b.rolname = ANY($1::text[])"
+    " AND pg_has_role(session_user, b.oid, 'MEMBER') ORDER BY b.rolname)"
+    " FROM pg_roles r WHERE r.rolname = session_user"
+)
 
 
 def _unique_columns(names: Sequence[str]) -> list[str]:
@@ -97,32 +88,47 @@ def _unique_columns(names: Sequence[str]) -> list[str]:
     return result
 
 
+class _ResultTooLarge(Exception):
+    """The rows arriving passed the receive limit; the connection was aborted."""
+
+
 async def _fetch_capped(
-    conn: asyncpg.Connection, query: BoundQuery, limits: QueryLimits
+    conn: asyncpg.Connection, query: BoundQuery, limits: QueryLimits, limit: ReceiveLimit
 ) -> QueryResult:
-    # The first batch is bound and executed in one round trip; later ones follow as needed.
-    batch = max(1, min(limits.max_rows + 1, _BATCH))
-    builder: ResultBuilder | None = None
-    async for record in conn.cursor(query.sql, *query.values, prefetch=batch):
-        if builder is None:
-            builder = _builder(list(record.keys()), limits)
-        if not builder.offer([to_json_value(v) for v in record.values()]):
-            break
-    if builder is None:
-        builder = _builder(await _statement_columns(conn, query), limits)
-    return builder.build()
+    """Reads rows until a cap is reached. Each batch asks for as many rows as could still fit
+    if they were as large as the largest row so far (plus one, to tell whether more exist), and
+    the connection receives at most the byte cap plus a margin, so a few huge rows cost about
+    the cap, not their size."""
+    statement = await conn.prepare(query.sql)
+    builder = _builder([attribute.name for attribute in statement.get_attributes()], limits)
+    cursor = await statement.cursor(*query.values)
+    batch = min(limits.max_rows + 1, _FIRST_BATCH)
+    limit.arm(limits.max_result_bytes + _RECEIVE_MARGIN)
+    try:
+        while True:
+            records = await cursor.fetch(batch)
+            for record in records:
+                if not builder.offer([to_json_value(v) for v in record.values()]):
+                    return builder.build()
+            if len(records) < batch:
+                return builder.build()
+            fitting = builder.remaining_bytes // max(1, builder.largest_row_bytes)
+            batch = max(1, min(_MAX_BATCH, builder.remaining_rows + 1, fitting + 1))
+    except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+        if not limit.exceeded:
+            raise
+        if not limits.read_only:
+            raise _ResultTooLarge() from None
+        builder.stop(TruncationReason.MAX_RESULT_BYTES)
+        return builder.build()
+    finally:
+        limit.disarm()
 
 
 def _builder(names: Sequence[str], limits: QueryLimits) -> ResultBuilder:
     return ResultBuilder(
         _unique_columns(names), max_rows=limits.max_rows, max_result_bytes=limits.max_result_bytes
     )
-
-
-async def _statement_columns(conn: asyncpg.Connection, query: BoundQuery) -> list[str]:
-    # Only for empty results (no record to read the names from).
-    statement = await conn.prepare(query.sql)
-    return [attribute.name for attribute in statement.get_attributes()]
 
 
 async def _run_in_transaction(
@@ -134,24 +140,27 @@ async def _run_in_transaction(
     and its end is one more that also resets the session (instead of the pool's own reset)."""
     mode = "READ ONLY" if limits.read_only else "READ WRITE"
     timeout_ms = max(1, int(limits.timeout_seconds * 1000))
-    reset = conn.get_reset_query()
     # SET takes no bind parameters; both values are ours (a mode and an int), never caller input.
     await conn.execute(f"BEGIN {mode}; SET LOCAL statement_timeout = {timeout_ms}")
+    limit: ReceiveLimit = conn.receive_limit
     try:
-        result = await _fetch_capped(conn, query, limits)
+        result = await _fetch_capped(conn, query, limits, limit)
+        if limit.exceeded:  # aborted below asyncpg, which has let go of it: nothing to end
+            return result
         # A read-only query ends in ROLLBACK, which also undoes any session setting it changed.
-        await conn.execute(f"{'ROLLBACK' if limits.read_only else 'COMMIT'}; {reset}")
+        await conn.execute(f"{'ROLLBACK' if limits.read_only else 'COMMIT'}; {_SESSION_RESET}")
     except BaseException:
-        await _abandon(conn, reset)
+        if not limit.exceeded:
+            await _abandon(conn)
         raise
     return result
 
 
-async def _abandon(conn: asyncpg.Connection, reset: str) -> None:
+async def _abandon(conn: asyncpg.Connection) -> None:
     """Rolls back after an error or a cancellation; asyncpg first waits until the server has
     cancelled the running statement. A connection that cannot be cleaned is dropped."""
     try:
-        await asyncio.shield(conn.execute(f"ROLLBACK; {reset}"))
+        await asyncio.shield(conn.execute(f"ROLLBACK; {_SESSION_RESET}"))
     except (Exception, asyncio.CancelledError):
         conn.terminate()
 
@@ -160,35 +169,20 @@ async def _session_already_reset(conn: asyncpg.Connection) -> None:
     """Pool reset hook: `_run_in_transaction` reset the session in its last round trip."""
 
 
-_PG_EPOCH = datetime(2000, 1, 1)
-_PG_INFINITY = 2**63 - 1
-
-
-def _encode_timestamp(value: datetime) -> tuple[int]:
-    # TIMESTAMP parameters are aware instants; a `timestamp without time zone` placeholder
-    # receives the UTC wall time instead of asyncpg refusing the aware value.
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    delta = value - _PG_EPOCH
-    return ((delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds,)
-
-
-def _decode_timestamp(value: tuple[int]) -> datetime:
-    micros = value[0]
-    if abs(micros) >= _PG_INFINITY:
-        return datetime.max if micros > 0 else datetime.min
-    return _PG_EPOCH + timedelta(microseconds=micros)
-
-
 async def _prepare_connection(conn: asyncpg.Connection) -> None:
-    """Pool init hook, once per new connection."""
-    await conn.set_type_codec(
-        "timestamp",
-        schema="pg_catalog",
-        encoder=_encode_timestamp,
-        decoder=_decode_timestamp,
-        format="tuple",
-    )
+    """Pool init hook, once per new connection: refuses powerful roles, installs the codecs."""
+    row = await conn.fetchrow(_ROLE_CHECK, list(_POWERFUL_ROLES))
+    if row is not None and (row[0] or row[1]):
+        what = "a superuser" if row[0] else "a member of " + " and ".join(row[1])
+        raise FailedPrecondition(
+            "GATEWAY_ROLE_TOO_POWERFUL",
+            f"the gateway's database role is {what}, so it can reach the server's files or "
+            "programs whatever READ ONLY says; connect as a role with only the privileges the "
+            "templates need (docs/sql_gateway.md, 'A least-privilege role')",
+            metadata={"role_attribute": "superuser" if row[0] else ",".join(row[1])},
+        )
+    install_text_codecs(conn)
+    conn.receive_limit = ReceiveLimit(conn._transport)
 
 
 def _scrub(message: str, connection_string: str) -> str:
@@ -205,6 +199,12 @@ def _scrub(message: str, connection_string: str) -> str:
     return message
 
 
+def _blamed_field(query: BoundQuery) -> str:
+    # A data error may come from a value or from the template's own arithmetic (`1/0`); only a
+    # template with parameters can have been given a bad one.
+    return "parameters" if query.parameter_names else "template_id"
+
+
 def _query_error(exc: Exception, query: BoundQuery, connection_string: str) -> ServiceError:
     """The engine error for a failure while the statement ran."""
     if isinstance(exc, asyncpg.QueryCanceledError):
@@ -212,10 +212,11 @@ def _query_error(exc: Exception, query: BoundQuery, connection_string: str) -> S
             "the query ran past its time limit and was cancelled on the database server",
             reason="QUERY_TIMEOUT",
         )
-    if isinstance(exc, asyncpg.DataError):
-        # Raised before sending: a value does not fit the type the database expects.
-        match = _ARGUMENT_RE.search(str(exc))
-        index = int(match.group(1)) - 1 if match else -1
+    match = _ARGUMENT_RE.search(str(exc)) if isinstance(exc, asyncpg.DataError) else None
+    if match is not None:
+        # Raised by the driver before sending: a value does not fit the placeholder's type.
+        # (The database's own class 22 errors are asyncpg.DataError too; they follow below.)
+        index = int(match.group(1)) - 1
         name = query.parameter_names[index] if 0 <= index < len(query.parameter_names) else ""
         return InvalidArgument.single(
             f"parameters.{name}" if name else "parameters",
@@ -231,9 +232,17 @@ def _query_error(exc: Exception, query: BoundQuery, connection_string: str) -> S
             f"the database refused to write in a read-only transaction: {message}",
             metadata=metadata,
         )
+    # run() passes only the InterfaceError of a wrong argument count (e.g. a `$2` the template's
+    # declaration does not know about); 42P18 is a placeholder whose type cannot be inferred.
+    if isinstance(exc, asyncpg.InterfaceError) or sqlstate in ("42P18", "08P01"):
+        return InvalidArgument.single(
+            "template_id",
+            f"the template's SQL does not fit its declared parameters: {message}",
+            reason="TEMPLATE_PARAMETERS_MISMATCH", metadata=metadata,
+        )
     if sqlstate.startswith("22"):
         return InvalidArgument.single(
-            "parameters", f"the database rejected a value: {message}",
+            _blamed_field(query), f"the database rejected a value: {message}",
             reason="TARGET_REJECTED_VALUE", metadata=metadata,
         )
     return FailedPrecondition(
@@ -251,6 +260,8 @@ def _connect_error(exc: BaseException) -> ServiceError:
         return FailedPrecondition(
             "TARGET_DATABASE_MISSING", "the gateway's target database does not exist"
         )
+    if isinstance(exc, OverflowError):
+        return _bad_port()
     if isinstance(exc, (asyncpg.ClientConfigurationError, ValueError)):
         return FailedPrecondition(
             "GATEWAY_TARGET_INVALID", "the gateway's connection string is not usable"
@@ -258,10 +269,38 @@ def _connect_error(exc: BaseException) -> ServiceError:
     return Unavailable("the gateway's target database is unreachable; retry later")
 
 
+def _bad_port() -> InvalidArgument:
+    return InvalidArgument.single(
+        "gateway_id",
+        "the gateway's connection string names a port outside 1-65535; store a corrected one",
+        reason="GATEWAY_TARGET_INVALID",
+    )
+
+
+def _check_connection_string(connection_string: str) -> None:
+    if not connection_string.startswith(("postgresql://", "postgres://")):
+        raise FailedPrecondition(
+            "GATEWAY_TARGET_UNSUPPORTED",
+            "the gateway's connection string must be a postgresql:// URL",
+        )
+    try:
+        for host in urlsplit(connection_string).netloc.rpartition("@")[2].split(","):
+            port = host.rpartition("]")[2].rpartition(":")[2] if ":" in host else ""
+            if port and not (port.isdigit() and 0 < int(port) <= 65535):
+                raise _bad_port()
+    except ValueError:
+        raise FailedPrecondition(
+            "GATEWAY_TARGET_INVALID", "the gateway's connection string is not usable"
+        ) from None
+
+
 async def _acquire(pool: asyncpg.Pool) -> asyncpg.Connection:
     try:
         return await pool.acquire()
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError, TimeoutError) as exc:
+    except (
+        OSError, OverflowError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError,
+        TimeoutError,
+    ) as exc:
         # TimeoutError here is asyncpg's connect timeout, not the caller's deadline.
         raise _connect_error(exc) from None
 
@@ -269,7 +308,7 @@ async def _acquire(pool: asyncpg.Pool) -> asyncpg.Connection:
 @dataclass(eq=False)
 class _PoolEntry:
     pool: asyncpg.Pool
-    sources: set[str] = field(default_factory=set)
+    digest: str
     in_use: int = 0
     last_used: float = 0.0
     retired: bool = False
@@ -294,8 +333,7 @@ class PostgresQueryRunner:
         self._connect_timeout = connect_timeout
         self._grace = client_grace_seconds
         self._now = monotonic
-        self._pools: dict[str, _PoolEntry] = {}
-        self._source_digest: dict[str, str] = {}
+        self._pools: dict[str, _PoolEntry] = {}  # by QueryTarget.source
         self._lock = asyncio.Lock()
 
     @property
@@ -308,11 +346,7 @@ class PostgresQueryRunner:
         return [entry.pool.get_size() for entry in self._pools.values()]
 
     async def run(self, target: QueryTarget, query: BoundQuery, limits: QueryLimits) -> QueryResult:
-        if not target.connection_string.startswith(("postgresql://", "postgres://")):
-            raise FailedPrecondition(
-                "GATEWAY_TARGET_UNSUPPORTED",
-                "the gateway's connection string must be a postgresql:// URL",
-            )
+        _check_connection_string(target.connection_string)
         entry = await self._checkout(target)
         try:
             # One budget for waiting on a connection and running: the statement's own timeout
@@ -327,9 +361,25 @@ class PostgresQueryRunner:
             raise DeadlineExceeded(
                 "the query ran past its time limit and was cancelled", reason="QUERY_TIMEOUT"
             ) from None
+        except _ResultTooLarge:
+            raise FailedPrecondition(
+                "RESULT_TOO_LARGE",
+                "the query's rows are larger than the gateway's max_result_bytes allows, so "
+                "reading stopped and nothing was committed",
+            ) from None
+        except UnrenderableValue as exc:
+            raise FailedPrecondition(
+                "RESULT_TYPE_UNSUPPORTED",
+                f"the query returned a value of a type the gateway cannot render ({exc})",
+            ) from None
+        except asyncpg.InterfaceError as exc:
+            if "argument" in str(exc) and "passed" in str(exc):
+                raise _query_error(exc, query, target.connection_string) from None
+            log.warning("sql gateway connection lost: %s", type(exc).__name__)
+            raise Unavailable("the connection to the target database was lost; retry") from None
         except (asyncpg.PostgresError, asyncpg.DataError) as exc:
             raise _query_error(exc, query, target.connection_string) from None
-        except (OSError, asyncpg.InterfaceError) as exc:
+        except OSError as exc:
             log.warning("sql gateway connection lost: %s", type(exc).__name__)
             raise Unavailable("the connection to the target database was lost; retry") from None
         finally:
@@ -340,13 +390,12 @@ class PostgresQueryRunner:
         async with self._lock:
             entries = list(self._pools.values())
             self._pools.clear()
-            self._source_digest.clear()
         await asyncio.gather(*(entry.pool.close() for entry in entries))
 
     async def _checkout(self, target: QueryTarget) -> _PoolEntry:
         digest = hashlib.sha256(target.connection_string.encode()).hexdigest()
-        entry = self._pools.get(digest)
-        if entry is None or self._source_digest.get(target.source) != digest:
+        entry = self._pools.get(target.source)
+        if entry is None or entry.digest != digest:
             return await self._checkout_slow(target, digest)
         # No await since the lookup: nothing can retire the entry in between.
         entry.in_use += 1
@@ -354,19 +403,18 @@ class PostgresQueryRunner:
         return entry
 
     async def _checkout_slow(self, target: QueryTarget, digest: str) -> _PoolEntry:
-        """First use of a target, or a rotated credential: the only path that opens pools."""
+        """First use of a gateway, or a rotated credential: the only path that opens pools."""
         to_close: list[_PoolEntry] = []
         async with self._lock:
-            previous = self._source_digest.get(target.source)
-            if previous is not None and previous != digest:
-                to_close.extend(self._detach(target.source, previous))
-            entry = self._pools.get(digest)
+            entry = self._pools.get(target.source)
+            if entry is not None and entry.digest != digest:
+                # The credential rotated: the old pool goes once its last query ends.
+                to_close.extend(self._retire(target.source))
+                entry = None
             if entry is None:
                 to_close.extend(self._make_room(self._now()))
-                entry = _PoolEntry(pool=await self._new_pool(target.connection_string))
-                self._pools[digest] = entry
-            entry.sources.add(target.source)
-            self._source_digest[target.source] = digest
+                entry = _PoolEntry(pool=await self._new_pool(target.connection_string), digest=digest)
+                self._pools[target.source] = entry
             entry.in_use += 1  # before any await, so no other call can retire it as idle
             entry.last_used = self._now()
         await self._close_all(to_close)
@@ -387,44 +435,31 @@ class PostgresQueryRunner:
             max_inactive_connection_lifetime=self._idle_seconds,
             timeout=self._connect_timeout,
             command_timeout=None,
-            server_settings={"application_name": _APPLICATION_NAME},
+            statement_cache_size=0,
+            connection_class=GatewayConnection,
+            server_settings={"application_name": _APPLICATION_NAME, **SESSION_SETTINGS},
             reset=_session_already_reset,
             init=_prepare_connection,
         )
 
-    def _detach(self, source: str, digest: str) -> list[_PoolEntry]:
-        """The credential behind `source` rotated: its old pool goes once nothing else uses it."""
-        entry = self._pools.get(digest)
-        if entry is None:
-            return []
-        entry.sources.discard(source)
-        if entry.sources:
-            return []
-        del self._pools[digest]
+    def _retire(self, source: str) -> list[_PoolEntry]:
+        """Takes a pool out of use; it is closed now if idle, else by its last query."""
+        entry = self._pools.pop(source)
         entry.retired = True
         return [entry] if entry.in_use == 0 else []
 
     def _make_room(self, now: float) -> list[_PoolEntry]:
         """Retires idle pools, and the least recently used one when the pool count is at its cap."""
         idle = sorted(
-            (e for e in self._pools.values() if e.in_use == 0), key=lambda e: e.last_used
+            (source for source, e in self._pools.items() if e.in_use == 0),
+            key=lambda source: self._pools[source].last_used,
         )
-        stale = [e for e in idle if now - e.last_used >= self._idle_seconds]
+        stale = [s for s in idle if now - self._pools[s].last_used >= self._idle_seconds]
         if len(self._pools) - len(stale) >= self._max_pools:
             if len(idle) == len(stale):
-                raise Unavailable("too many target databases are in use at once; retry later")
+                raise Unavailable("too many gateways are in use at once; retry later")
             stale.append(idle[len(stale)])
-        for entry in stale:
-            self._forget(entry)
-        return stale
-
-    def _forget(self, entry: _PoolEntry) -> None:
-        for digest, candidate in list(self._pools.items()):
-            if candidate is entry:
-                del self._pools[digest]
-        for source in entry.sources:
-            self._source_digest.pop(source, None)
-        entry.retired = True
+        return [entry for source in stale for entry in self._retire(source)]
 
     @staticmethod
     async def _close_all(entries: Sequence[_PoolEntry]) -> None:

@@ -6,9 +6,8 @@ Secrets a connector needs live in the credential service; the connector keeps on
 from __future__ import annotations
 
 import enum
-import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,7 +22,13 @@ from engines.connection_test import (
     failed_before_trying,
     timeout_of,
 )
-from engines.credentials import CredentialService
+from engines.credential_refs import (
+    CredentialRefCheck,
+    check_credential_ref,
+    require_live_credential,
+)
+from engines.credentials import DESTINATION_DENIED, CredentialService
+from engines.destinations import url_destinations
 from engines.endpoints import (
     parse_host_port,
     require_http_url,
@@ -32,12 +37,12 @@ from engines.endpoints import (
     with_password,
 )
 from engines.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
-from engines.idempotency import earlier_create
-from engines.integrations import CredentialRefCheck, check_credential_ref
+from engines.idempotency import earlier_create, idempotency_key
 from engines.lookup import find_owned
-from engines.optimistic import write_with_retry
-from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
+from engines.optimistic import version_etag, write_with_retry
+from engines.pagination import Page, PageTokens, paginate, parse_page
 from engines.secret_keys import secret_key_violations
+from engines.store import VersionedStore
 from engines.validation import require_name, require_uuid
 from engines.violations import collect
 
@@ -131,7 +136,7 @@ class Connector:
     @property
     def etag(self) -> str:
         """Opaque version tag; changes on every write."""
-        return hashlib.sha256(f"{self.id}:{self.version}".encode()).hexdigest()[:20]
+        return version_etag(self.id, self.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,32 +159,8 @@ class ConnectorFilters:
     status: ConnectorStatus | None = None
 
 
-class ConnectorStore(Protocol):
-    """Persistence of connectors. Reads see live (not deleted) rows only."""
-
-    async def insert(self, connector: Connector, request_id: str | None) -> Connector:
-        """Stores a new connector; returns the earlier one if `request_id` was used before.
-
-        Raises AlreadyExists when a live connector of the tenant has the same name."""
-        ...
-
-    async def get(self, tenant_id: str, connector_id: str) -> Connector | None: ...
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Connector | None: ...
-
-    async def list(
-        self, tenant_id: str, filters: ConnectorFilters, page: PageRequest
-    ) -> tuple[Sequence[Connector], int]:
-        """Up to `page.size + 1` rows after `page.after`, and the total matching count."""
-        ...
-
-    async def replace(self, connector: Connector, expected_version: int) -> bool:
-        """Writes `connector` if the stored version is still `expected_version`.
-
-        Raises AlreadyExists on a name clash; returns False when the version moved on."""
-        ...
-
-    async def soft_delete(self, tenant_id: str, connector_id: str, when: datetime) -> bool: ...
+class ConnectorStore(VersionedStore[Connector, ConnectorFilters], Protocol):
+    """Persistence of connectors."""
 
     async def record_test(
         self,
@@ -294,7 +275,10 @@ class ConnectorsEngine:
         self, tenant_id: str, draft: ConnectorDraft, *, request_id: str = ""
     ) -> Connector:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        key = idempotency_key(request_id, draft)
+        earlier = await earlier_create(
+            self._store.find_by_request_id, tenant_id, key, resource=RESOURCE
+        )
         if earlier is not None:
             return earlier
         if draft.connector_type is None:
@@ -321,7 +305,7 @@ class ConnectorsEngine:
             update_time=now,
             **values,
         )
-        return await self._store.insert(connector, request_id or None)
+        return await self._store.insert(connector, key)
 
     async def update(
         self, tenant_id: str, connector_id: str, changes: Mapping[str, Any], etag: str
@@ -380,36 +364,37 @@ class ConnectorsEngine:
         return outcome, recorded
 
     async def _require_live_credential(self, tenant_id: str, ref: str) -> None:
-        """A `cus-vault://` ref must name a live credential of the tenant (checked without
-        revealing it); other schemes cannot be checked before use."""
-        if not ref.startswith("cus-vault://") or self._credential_ref_check is None:
-            return
-        if not await self._credential_ref_check(tenant_id, ref):
-            raise InvalidArgument.single(
-                "connector.credential_ref",
-                "names no credential of this tenant; create it with "
-                "CredentialService.CreateCredential first",
-            )
+        await require_live_credential(
+            self._credential_ref_check, tenant_id, "connector.credential_ref", ref
+        )
 
     async def _attempt(self, connector: Connector) -> ConnectionOutcome:
         timeout = timeout_of("config.timeout_seconds", connector.config.get("timeout_seconds"))
         timeout = timeout or DEFAULT_TIMEOUT_SECONDS
+        endpoint = connector.endpoint
+        is_sql = connector.connector_type is ConnectorType.SQL
+        is_http = endpoint.startswith(("http://", "https://"))
         secret = ""
-        if connector.credential_ref:
+        if connector.credential_ref and (is_sql or is_http):
+            # Without an endpoint a SQL connector's secret is the connection string itself.
+            destination = url_destinations(endpoint) if endpoint else None
             try:
                 secret = (
-                    await self._credentials.get(connector.credential_ref, connector.tenant_id)
+                    await self._credentials.use(
+                        connector.credential_ref, connector.tenant_id, destination
+                    )
                 ).value
             except ServiceError as exc:
+                if exc.reason == DESTINATION_DENIED:
+                    raise
                 return failed_before_trying(
                     "credential_unavailable",
                     f"the connector's credential_ref could not be resolved ({exc.message}); "
                     "check that the credential exists for this tenant and is not expired",
                 )
-        endpoint = connector.endpoint
-        if connector.connector_type is ConnectorType.SQL:
+        if is_sql:
             return await self._attempt_sql(endpoint, secret, timeout)
-        if endpoint.startswith(("http://", "https://")):
+        if is_http:
             headers = {"Authorization": f"Bearer {secret}"} if secret else {}
             return await self._tester.http_get(endpoint, timeout=timeout, headers=headers)
         target = parse_host_port(endpoint)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -20,24 +22,31 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from engines.credential_refs import ENCRYPTED_SCHEME
+
 __all__ = [
-    "ENCRYPTED_SCHEME",
+    "BOUND_FORMAT",
     "KEY_BYTES",
     "Keyring",
     "SealBroken",
     "Sealed",
+    "bound_plaintext",
     "encrypted_ref",
+    "keyed_digest",
+    "open_bound_plaintext",
     "parse_encrypted_ref",
     "ref_aad",
     "stored_aad",
 ]
 
-ENCRYPTED_SCHEME = "encrypted://"
 KEY_BYTES = 32
 _NONCE_BYTES = 12
 _HKDF_SALT = b"integrations-service/credentials/v1"
-# Version 0 is an envelope keyring's (engines/envelope_keyring); master keys count from 1.
-_REF_PATTERN = re.compile(r"^encrypted://v1/(0|[1-9][0-9]{0,8})/([A-Za-z0-9_-]{38,})$")
+_REF_PATTERN = re.compile(
+    re.escape(ENCRYPTED_SCHEME) + r"(v[12])/(0|[1-9][0-9]{0,8})/([A-Za-z0-9_-]{38,})"
+)  # fullmatch only; key version 0 is an envelope keyring's (engines/envelope_keyring)
+# v1 seals the secret alone; v2 seals {"destinations": [...], "secret": ...} (`seal_bound`).
+BOUND_FORMAT = "v2"
 _MAX_CACHED_KEYS = 4096
 
 
@@ -66,9 +75,28 @@ def _canonical(parts: Mapping[str, object]) -> bytes:
     return _CANONICAL.encode(parts).encode()
 
 
-def ref_aad(tenant_id: str, context: Mapping[str, str]) -> bytes:
-    """Associated data of an `encrypted://` ref: its tenant and the caller's context map."""
-    return _canonical({"kind": "ref", "tenant": tenant_id, "context": dict(context)})
+def ref_aad(tenant_id: str, context: Mapping[str, str], ref_format: str = "v1") -> bytes:
+    """Associated data of an `encrypted://` ref: its tenant, the caller's context map and (for
+    v2) its format, so a ref cannot be relabelled to the other format and still open."""
+    kind = "ref" if ref_format == "v1" else f"ref-{ref_format}"
+    return _canonical({"kind": kind, "tenant": tenant_id, "context": dict(context)})
+
+
+def bound_plaintext(secret: bytes, destinations: Sequence[str]) -> bytes:
+    """The v2 payload: the secret together with the destinations it may be sent to."""
+    return _canonical({"destinations": list(destinations), "secret": secret.decode()})
+
+
+def open_bound_plaintext(payload: bytes) -> tuple[bytes, tuple[str, ...]]:
+    """(secret, destinations) of a v2 payload; SealBroken when it is not one."""
+    try:
+        document = json.loads(payload)
+        secret, destinations = document["secret"], document["destinations"]
+    except (ValueError, KeyError, TypeError):
+        raise SealBroken() from None
+    if not isinstance(secret, str) or not all(isinstance(d, str) for d in destinations):
+        raise SealBroken()
+    return secret.encode(), tuple(destinations)
 
 
 def stored_aad(tenant_id: str, credential_id: str, version: int) -> bytes:
@@ -125,6 +153,11 @@ class Keyring:
         self._derived[(version, tenant_id)] = cipher
         return cipher
 
+    async def fingerprint(self, tenant_id: str, data: bytes) -> str:
+        """A keyed digest of `data` for the tenant under the oldest master key (it changes only
+        when that key is retired): see `keyed_digest`."""
+        return keyed_digest(self._keys[self.versions[0]], tenant_id, data)
+
     def purpose_keys(self, purpose: str) -> tuple[bytes, ...]:
         """Keys for a use other than sealing (signing page tokens, ...), newest version first:
         HKDF-SHA256 with info `purpose:<purpose>`, which no tenant's info (`tenant:<id>`) is."""
@@ -157,18 +190,33 @@ class Keyring:
             raise SealBroken() from None
 
 
-def encrypted_ref(sealed: Sealed) -> str:
-    """`encrypted://v1/<key_version>/<base64url(nonce | ciphertext | tag)>`."""
+def keyed_digest(root_key: bytes, tenant_id: str, data: bytes) -> str:
+    """HMAC-SHA256 of `data` under a key derived from `root_key` for the tenant (HKDF info
+    `fingerprint:<tenant>`). Lets a stored digest tell secrets apart without giving a reader of
+    the database anything to test guesses against."""
+    key = HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=_HKDF_SALT,
+        info=b"fingerprint:" + tenant_id.encode(),
+    ).derive(root_key)
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def encrypted_ref(sealed: Sealed, ref_format: str = "v1") -> str:
+    """`encrypted://<format>/<key_version>/<base64url(nonce | ciphertext | tag)>`."""
     text = base64.urlsafe_b64encode(sealed.blob).decode().rstrip("=")
-    return f"{ENCRYPTED_SCHEME}v1/{sealed.key_version}/{text}"
+    return f"{ENCRYPTED_SCHEME}{ref_format}/{sealed.key_version}/{text}"
 
 
-def parse_encrypted_ref(ref: str) -> Sealed:
-    """The sealed secret inside an `encrypted://` ref; SealBroken when it is malformed."""
-    match = _REF_PATTERN.match(ref)
+def parse_encrypted_ref(ref: str) -> tuple[Sealed, str]:
+    """The sealed secret inside an `encrypted://` ref and the ref's format ("v1" or "v2");
+    SealBroken when the ref is not exactly of that grammar (no added character, not even a
+    trailing newline)."""
+    match = _REF_PATTERN.fullmatch(ref)
     if match is None:
         raise SealBroken()
-    text = match.group(2)
+    text = match.group(3)
     try:
         blob = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
@@ -177,4 +225,4 @@ def parse_encrypted_ref(ref: str) -> Sealed:
     # one ref and any changed character is detected.
     if base64.urlsafe_b64encode(blob).decode().rstrip("=") != text:
         raise SealBroken()
-    return Sealed(key_version=int(match.group(1)), blob=blob)
+    return Sealed(key_version=int(match.group(2)), blob=blob), match.group(1)

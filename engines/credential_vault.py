@@ -18,13 +18,32 @@ from typing import Protocol
 
 from engines.clock import Clock, system_clock
 from engines.credential_crypto import (
-    ENCRYPTED_SCHEME,
+    BOUND_FORMAT,
     SealBroken,
     Sealed,
+    bound_plaintext,
     encrypted_ref,
+    open_bound_plaintext,
     parse_encrypted_ref,
     ref_aad,
     stored_aad,
+)
+from engines.credential_refs import (
+    ENCRYPTED_SCHEME,
+    ENV_SCHEME,
+    LEGACY_SCHEME,
+    VAULT_SCHEME,
+    parse_vault_ref,
+    vault_ref,
+)
+from engines.credentials import DESTINATION_DENIED
+from engines.destinations import (
+    Destination,
+    allows,
+    connection_string_destinations,
+    parse_destination,
+    provider_destinations,
+    require_destinations,
 )
 from engines.errors import (
     Aborted,
@@ -34,14 +53,16 @@ from engines.errors import (
     NotFound,
     Unavailable,
 )
-from engines.idempotency import earlier_create
+from engines.idempotency import IdempotencyKey, Replay, earlier_create, idempotency_key
 from engines.keyrings import SealingKeyring
 from engines.lookup import find_owned
+from engines.optimistic import version_etag
 from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.validation import require_name, require_uuid
 
 __all__ = [
     "AccessEvent",
+    "AccessKind",
     "AccessLog",
     "AccessOutcome",
     "CredentialStore",
@@ -51,18 +72,20 @@ __all__ = [
     "RewrapResult",
     "SealedSecret",
     "StoredCredential",
-    "VAULT_SCHEME",
-    "vault_ref",
+    "UseTarget",
 ]
 
 RESOURCE = "credential"
-VAULT_SCHEME = "cus-vault://"
-ENV_SCHEME = "env://"
-LEGACY_SCHEME = "vault://"
 MAX_SECRET_BYTES = 64 * 1024
 MAX_REF_CHARS = 128 * 1024
 _MAX_METADATA = 64
-_SUPPORTED = "encrypted://, cus-vault:// (and env:// in development)"
+_SUPPORTED = f"{ENCRYPTED_SCHEME}, {VAULT_SCHEME} (and {ENV_SCHEME} in development)"
+_SCHEMES = (ENCRYPTED_SCHEME, VAULT_SCHEME, ENV_SCHEME, LEGACY_SCHEME)
+_NOT_THIS_TENANT = "names a credential of another tenant or none"
+_DESTINATIONS_HINT = (
+    "a caller with credentials.write can add it with UpdateCredentialDestinations "
+    "(encrypted:// refs: seal the secret again with allowed_destinations)"
+)
 
 EnvLookup = Callable[[str], "str | None"]
 
@@ -71,6 +94,23 @@ class AccessOutcome(enum.StrEnum):
     ALLOWED = "allowed"
     DENIED = "denied"
     FAILED = "failed"
+
+
+class AccessKind(enum.StrEnum):
+    """A reveal returns the secret to a caller; a use attaches it to the service's own
+    outbound request."""
+
+    REVEAL = "reveal"
+    USE = "use"
+
+
+@dataclass(frozen=True, slots=True)
+class UseTarget:
+    """Where the service is about to send a secret: `destination` (host:port), or, with
+    `in_secret`, the host:port inside the secret itself (a connection string)."""
+
+    destination: str = ""
+    in_secret: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +127,7 @@ class StoredCredential:
     created_by: str
     create_time: datetime
     update_time: datetime
+    allowed_destinations: tuple[str, ...] = ()
 
     @property
     def ref(self) -> str:
@@ -94,7 +135,7 @@ class StoredCredential:
 
     @property
     def etag(self) -> str:
-        return hashlib.sha256(f"{self.id}:{self.version}".encode()).hexdigest()[:20]
+        return version_etag(self.id, self.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +167,9 @@ class AccessEvent:
     detail: str
     requester_tenant_id: str
     create_time: datetime
+    kind: AccessKind = AccessKind.REVEAL
+    destination: str = ""
+    rpc: str = ""
 
     @property
     def allowed(self) -> bool:
@@ -163,20 +207,25 @@ class _Attempt:
     access_reason: str
     requester_tenant_id: str
     credential_id: str = ""
+    kind: AccessKind = AccessKind.REVEAL
+    destination: str = ""
+    rpc: str = ""
 
 
 class CredentialStore(Protocol):
     """Persistence of stored credentials and their sealed secret versions."""
 
     async def insert(
-        self, credential: StoredCredential, secret: SealedSecret, request_id: str | None
+        self, credential: StoredCredential, secret: SealedSecret, key: IdempotencyKey | None
     ) -> StoredCredential:
-        """Stores a new credential and its first secret; returns the earlier one when
-        `request_id` was used before. Raises AlreadyExists on a live name clash."""
+        """Stores a new credential and its first secret; when a create with the same
+        request_id won a race, answers what `key.replay` says of it. Raises AlreadyExists on
+        a live name clash."""
 
     async def find_by_request_id(
         self, tenant_id: str, request_id: str
-    ) -> StoredCredential | None: ...
+    ) -> Replay[StoredCredential] | None:
+        """What the tenant's create with `request_id` made (revoked or not), and its digest."""
 
     async def get(self, tenant_id: str, credential_id: str) -> StoredCredential | None:
         """A live (not revoked) credential of the tenant."""
@@ -189,6 +238,11 @@ class CredentialStore(Protocol):
     async def list(
         self, tenant_id: str, page: PageRequest
     ) -> tuple[Sequence[StoredCredential], int]: ...
+
+    async def set_destinations(
+        self, tenant_id: str, credential_id: str, destinations: Sequence[str], when: datetime
+    ) -> StoredCredential | None:
+        """Replaces a live credential's allowed destinations; None when there is none."""
 
     async def add_version(
         self, credential: StoredCredential, secret: SealedSecret, expected_version: int
@@ -217,20 +271,6 @@ class AccessLog(Protocol):
     ) -> tuple[Sequence[AccessEvent], int]: ...
 
 
-def vault_ref(tenant_id: str, credential_id: str) -> str:
-    """The ref of a stored credential: `cus-vault://<tenant_id>/<id>`."""
-    return f"{VAULT_SCHEME}{tenant_id}/{credential_id}"
-
-
-def _parse_vault_ref(ref: str) -> tuple[str, str] | None:
-    """(owner tenant, credential id) of a well-formed `cus-vault://` ref, else None."""
-    owner, _, credential_id = ref.removeprefix(VAULT_SCHEME).partition("/")
-    try:
-        return str(uuid.UUID(owner)), str(uuid.UUID(credential_id))
-    except ValueError:
-        return None
-
-
 def _shown_ref(ref: str) -> str:
     """What the access log keeps of a ref: never a ciphertext, never something unrecognised
     (which may be a raw key pasted by mistake)."""
@@ -245,7 +285,7 @@ def _shown_ref(ref: str) -> str:
 
 
 def _attempt(tenant_id: str, ref: str, caller: str, access_reason: str) -> _Attempt:
-    parsed = _parse_vault_ref(ref.strip()) if ref.strip().startswith(VAULT_SCHEME) else None
+    parsed = parse_vault_ref(ref) if ref.startswith(VAULT_SCHEME) else None
     return _Attempt(
         tenant_id=tenant_id,
         credential_ref=_shown_ref(ref),
@@ -253,6 +293,24 @@ def _attempt(tenant_id: str, ref: str, caller: str, access_reason: str) -> _Atte
         access_reason=access_reason,
         requester_tenant_id=tenant_id,
         credential_id=parsed[1] if parsed else "",
+    )
+
+
+def _requested(destination: str) -> list[Destination]:
+    """The host:port (or comma-separated host:ports) a use names; INVALID_ARGUMENT otherwise."""
+    parsed = [parse_destination(d, wildcard=False) for d in destination.split(",")]
+    if not parsed or any(d is None or d.port is None for d in parsed):
+        raise InvalidArgument.single("destination", "must be host:port (comma-separated)")
+    return [d for d in parsed if d is not None]
+
+
+def _destination_denied(
+    why: str, targets: Sequence[Destination] = ()
+) -> FailedPrecondition:
+    return FailedPrecondition(
+        DESTINATION_DENIED,
+        f"the credential may not be sent there: {why}",
+        metadata={"destination": ",".join(str(t) for t in targets)[:512]} if targets else None,
     )
 
 
@@ -321,13 +379,24 @@ class CredentialVault:
     # -- stateless refs ---------------------------------------------------------------------
 
     async def encrypt(
-        self, tenant_id: str, plaintext: str, context: Mapping[str, str]
+        self,
+        tenant_id: str,
+        plaintext: str,
+        context: Mapping[str, str],
+        allowed_destinations: Sequence[str] = (),
     ) -> tuple[str, int]:
-        """Seals `plaintext` for the tenant and context: the `encrypted://` ref and key version."""
+        """Seals `plaintext` for the tenant and context: the `encrypted://` ref and key version.
+        With `allowed_destinations` they are sealed with it (a v2 ref)."""
         tenant_id = require_uuid("tenant_id", tenant_id)
         data = _check_secret("plaintext", plaintext)
-        sealed = await self._keyring.seal(tenant_id, data, ref_aad(tenant_id, context))
-        return encrypted_ref(sealed), sealed.key_version
+        destinations = require_destinations("allowed_destinations", allowed_destinations)
+        if not destinations:
+            sealed = await self._keyring.seal(tenant_id, data, ref_aad(tenant_id, context))
+            return encrypted_ref(sealed), sealed.key_version
+        payload = bound_plaintext(data, destinations)
+        aad = ref_aad(tenant_id, context, BOUND_FORMAT)
+        sealed = await self._keyring.seal(tenant_id, payload, aad)
+        return encrypted_ref(sealed, BOUND_FORMAT), sealed.key_version
 
     # -- stored credentials -----------------------------------------------------------------
 
@@ -341,17 +410,41 @@ class CredentialVault:
         metadata: Mapping[str, str] | None = None,
         request_id: str = "",
         created_by: str,
+        allowed_destinations: Sequence[str] = (),
+        provider: str = "",
     ) -> StoredCredential:
+        """Stores a secret; its destinations are `allowed_destinations`, else the official API
+        hosts of `provider`, else none (the service will not send it anywhere)."""
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        metadata = dict(metadata or {})
+        request = {
+            "name": name,
+            "secret": await self._keyring.fingerprint(tenant_id, secret.encode()),
+            "expire_time": expire_time,
+            "metadata": metadata,
+            "allowed_destinations": list(allowed_destinations),
+            "provider": provider,
+        }
+        key = idempotency_key(request_id, request)
+        earlier = await earlier_create(
+            self._store.find_by_request_id, tenant_id, key, resource=RESOURCE
+        )
         if earlier is not None:
             return earlier
-        metadata = dict(metadata or {})
         now = self._clock()
+        destinations: tuple[str, ...] = ()
+
+        def check_destinations() -> None:
+            nonlocal destinations
+            destinations = require_destinations("allowed_destinations", allowed_destinations)
+            if not destinations and provider:
+                destinations = provider_destinations("provider", provider)
+
         violations = _check_metadata("metadata", metadata) + _violations_of(
             lambda: require_name("name", name),
             lambda: _check_secret("secret", secret),
             lambda: _check_expiry(expire_time, now),
+            check_destinations,
         )
         if violations:
             raise InvalidArgument(violations)
@@ -368,8 +461,22 @@ class CredentialVault:
             created_by=created_by,
             create_time=now,
             update_time=now,
+            allowed_destinations=destinations,
         )
-        return await self._store.insert(credential, secret_row, request_id or None)
+        return await self._store.insert(credential, secret_row, key)
+
+    async def update_destinations(
+        self, tenant_id: str, credential_id: str, allowed_destinations: Sequence[str]
+    ) -> StoredCredential:
+        """Replaces where the service may send a stored credential's secret."""
+        destinations = require_destinations("allowed_destinations", allowed_destinations)
+        current = await self.get(tenant_id, credential_id)
+        updated = await self._store.set_destinations(
+            current.tenant_id, current.id, destinations, self._clock()
+        )
+        if updated is None:
+            raise NotFound(RESOURCE, credential_id)
+        return updated
 
     async def get(self, tenant_id: str, credential_id: str) -> StoredCredential:
         """Metadata of a live credential of the tenant."""
@@ -382,7 +489,7 @@ class CredentialVault:
         tenant_id = require_uuid("tenant_id", tenant_id)
         if not credential_ref.startswith(VAULT_SCHEME):
             return await self.get(tenant_id, require_uuid("credential_ref", credential_ref))
-        parsed = _parse_vault_ref(credential_ref)
+        parsed = parse_vault_ref(credential_ref)
         if parsed is None:
             raise InvalidArgument.single(
                 "credential_ref", "must be cus-vault://<tenant_id>/<id> or a credential id"
@@ -481,25 +588,82 @@ class CredentialVault:
         caller: str,
     ) -> Revealed:
         """Resolves a ref for the tenant; every attempt is written to the access log first."""
+        attempt = self._begin(tenant_id, credential_ref, caller, access_reason)
+        revealed, _ = await self._resolve(attempt, credential_ref, context or {})
+        await self._record(attempt, AccessOutcome.ALLOWED, "")
+        return revealed
+
+    async def use(
+        self,
+        tenant_id: str,
+        credential_ref: str,
+        target: UseTarget,
+        *,
+        rpc: str,
+        context: Mapping[str, str] | None = None,
+        access_reason: str = "",
+        caller: str,
+    ) -> Revealed:
+        """The secret for one outbound request of the service, only when `target` is within the
+        credential's allowed destinations; every attempt is logged with kind USE."""
+        attempt = self._begin(tenant_id, credential_ref, caller, access_reason)
+        attempt.kind, attempt.rpc = AccessKind.USE, rpc[:256]
+        requested = None if target.in_secret else _requested(target.destination)
+        attempt.destination = (
+            ",".join(map(str, requested)) if requested else "(in the connection string)"
+        )
+        revealed, allowed = await self._resolve(attempt, credential_ref, context or {})
+        targets = requested or connection_string_destinations(revealed.value)
+        if targets is None:
+            # Nothing is sent: the destination cannot even be read (not such a URL, or a host or
+            # port that no connection could use, such as port 99999).
+            await self._record(attempt, AccessOutcome.DENIED, "not a usable postgresql:// URL")
+            raise InvalidArgument.single(
+                "credential_ref",
+                "the secret is not a usable postgresql:// connection string (its scheme, a host or"
+                " a port is malformed); store a corrected one",
+                reason="CONNECTION_STRING_INVALID",
+            )
+        attempt.destination = ",".join(str(t) for t in targets)[:512]
+        if allowed is not None and not allows(allowed, targets):
+            detail = (
+                f"{attempt.destination} is not among the allowed destinations"
+                if allowed else "the credential has no allowed destinations"
+            )
+            await self._record(attempt, AccessOutcome.DENIED, detail)
+            raise _destination_denied(f"{detail}; {_DESTINATIONS_HINT}", targets)
+        await self._record(attempt, AccessOutcome.ALLOWED, "")
+        return revealed
+
+    def _begin(self, tenant_id: str, ref: str, caller: str, access_reason: str) -> _Attempt:
         tenant_id = require_uuid("tenant_id", tenant_id)
         if len(access_reason) > 512:
             raise InvalidArgument.single("access_reason", "must be at most 512 characters")
-        attempt = _attempt(tenant_id, credential_ref, caller, access_reason)
-        ref = credential_ref.strip()
-        if not ref or len(ref) > MAX_REF_CHARS:
+        return _attempt(tenant_id, ref, caller, access_reason)
+
+    async def _resolve(
+        self, attempt: _Attempt, ref: str, context: Mapping[str, str]
+    ) -> tuple[Revealed, tuple[str, ...] | None]:
+        """The secret and its allowed destinations (None: unrestricted, env:// only); every
+        failure is logged here, success is logged by the caller."""
+        if not ref.strip() or len(ref) > MAX_REF_CHARS:
             await self._record(attempt, AccessOutcome.FAILED, "not a credential ref")
             raise InvalidArgument.single("credential_ref", f"must be a ref: {_SUPPORTED}")
+        if ref.strip() != ref and ref.strip().startswith(_SCHEMES):
+            # Strict grammar: a ref with a character added (a trailing newline) names nothing.
+            await self._record(attempt, AccessOutcome.FAILED, "not a well-formed ref")
+            raise NotFound(RESOURCE, "…")
         if ref.startswith(ENCRYPTED_SCHEME):
-            return await self._reveal_encrypted(attempt, ref, context or {})
+            return await self._reveal_encrypted(attempt, ref, context)
         if ref.startswith(VAULT_SCHEME):
             return await self._reveal_stored(attempt, ref)
         if ref.startswith(ENV_SCHEME):
-            return await self._reveal_env(attempt, ref)
+            return await self._reveal_env(attempt, ref), None
         if ref.startswith(LEGACY_SCHEME):
-            await self._record(attempt, AccessOutcome.DENIED, "legacy vault:// ref")
+            await self._record(attempt, AccessOutcome.DENIED, f"legacy {LEGACY_SCHEME} ref")
             raise FailedPrecondition(
                 "CREDENTIAL_SCHEME_UNSUPPORTED",
-                f"vault:// refs are no longer supported; supported schemes: {_SUPPORTED}. "
+                f"{LEGACY_SCHEME} refs are no longer supported; supported schemes: {_SUPPORTED}. "
                 "Store the secret again with CreateCredential or EncryptCredential",
             )
         await self._record(attempt, AccessOutcome.FAILED, "not a credential ref")
@@ -508,14 +672,23 @@ class CredentialVault:
         )
 
     async def record_refused(
-        self, tenant_id: str, credential_ref: str, *, caller: str, access_reason: str, detail: str
+        self,
+        tenant_id: str,
+        credential_ref: str,
+        *,
+        caller: str,
+        access_reason: str,
+        detail: str,
+        kind: AccessKind = AccessKind.REVEAL,
     ) -> None:
-        """Logs a reveal refused before it reached the vault (for example a missing scope)."""
+        """Logs a reveal or use refused before it reached the vault (for example a missing
+        scope)."""
         try:
             tenant_id = require_uuid("tenant_id", tenant_id)
         except InvalidArgument:
             return
         attempt = _attempt(tenant_id, credential_ref, caller, access_reason[:512])
+        attempt.kind = kind
         await self._record(attempt, AccessOutcome.DENIED, detail)
 
     async def access_events(
@@ -533,33 +706,40 @@ class CredentialVault:
 
     async def _reveal_encrypted(
         self, attempt: _Attempt, ref: str, context: Mapping[str, str]
-    ) -> Revealed:
+    ) -> tuple[Revealed, tuple[str, ...]]:
+        tenant_id = attempt.tenant_id
         try:
-            sealed = parse_encrypted_ref(ref)
-            plaintext = await self._open(
-                attempt, attempt.tenant_id, sealed, ref_aad(attempt.tenant_id, context)
-            )
+            sealed, ref_format = parse_encrypted_ref(ref)
+            aad = ref_aad(tenant_id, context, ref_format)
+            plaintext = await self._open(attempt, tenant_id, sealed, aad)
+            destinations: tuple[str, ...] = ()
+            if ref_format == BOUND_FORMAT:
+                plaintext, destinations = open_bound_plaintext(plaintext)
         except SealBroken:
             await self._record(
                 attempt, AccessOutcome.FAILED, "did not decrypt: tampered, another tenant's, "
                 "another context or an unknown key version"
             )
-            raise NotFound(RESOURCE, "encrypted://…") from None
-        await self._record(attempt, AccessOutcome.ALLOWED, "")
-        return Revealed(value=plaintext.decode(), expire_time=None, version=0)
+            raise NotFound(RESOURCE, f"{ENCRYPTED_SCHEME}…") from None
+        return Revealed(value=plaintext.decode(), expire_time=None, version=0), destinations
 
-    async def _reveal_stored(self, attempt: _Attempt, ref: str) -> Revealed:
-        parsed = _parse_vault_ref(ref)
+    async def _reveal_stored(
+        self, attempt: _Attempt, ref: str
+    ) -> tuple[Revealed, tuple[str, ...]]:
+        parsed = parse_vault_ref(ref)
         if parsed is None:
-            await self._record(attempt, AccessOutcome.FAILED, "malformed cus-vault:// ref")
-            raise NotFound(RESOURCE, "cus-vault://…")
+            await self._record(attempt, AccessOutcome.FAILED, f"malformed {VAULT_SCHEME} ref")
+            raise NotFound(RESOURCE, f"{VAULT_SCHEME}…")
         owner, credential_id = parsed
         if owner != attempt.tenant_id:
+            # The caller's log reads the same whether the id exists or not; the owner's log
+            # shows who tried.
+            await self._record(attempt, AccessOutcome.FAILED, _NOT_THIS_TENANT)
             if await self._store.get(owner, credential_id) is not None:
-                attempt.tenant_id = owner  # the owner's log shows who tried
-                await self._record(attempt, AccessOutcome.DENIED, "requested for another tenant")
-            else:
-                await self._record(attempt, AccessOutcome.FAILED, "unknown or revoked")
+                await self._record(
+                    replace(attempt, tenant_id=owner), AccessOutcome.DENIED,
+                    "requested for another tenant",
+                )
             raise NotFound(RESOURCE, credential_id)
         found = await self._store.current_secret(owner, credential_id)
         if found is None:
@@ -577,10 +757,10 @@ class CredentialVault:
             plaintext = await self._open(attempt, owner, secret.sealed, secret.aad)
         except SealBroken:
             raise await self._unreadable(attempt, secret.sealed.key_version) from None
-        await self._record(attempt, AccessOutcome.ALLOWED, "")
-        return Revealed(
+        revealed = Revealed(
             value=plaintext.decode(), expire_time=credential.expire_time, version=secret.version
         )
+        return revealed, credential.allowed_destinations
 
     async def _open(self, attempt: _Attempt, tenant_id: str, sealed: Sealed, aad: bytes) -> bytes:
         """Opens with the keyring; an outage of its key service is logged as a failed attempt."""
@@ -611,17 +791,17 @@ class CredentialVault:
 
     async def _reveal_env(self, attempt: _Attempt, ref: str) -> Revealed:
         if self._env_lookup is None:
-            await self._record(attempt, AccessOutcome.DENIED, "env:// refs are disabled")
+            await self._record(attempt, AccessOutcome.DENIED, f"{ENV_SCHEME} refs are disabled")
             raise FailedPrecondition(
                 "CREDENTIAL_SCHEME_DISABLED",
-                "env:// refs resolve only when the service runs with --allow-env-credentials "
-                "(development); use encrypted:// or cus-vault:// refs",
+                f"{ENV_SCHEME} refs resolve only when the service runs with "
+                f"--allow-env-credentials (development); use {ENCRYPTED_SCHEME} or "
+                f"{VAULT_SCHEME} refs",
             )
         value = self._env_lookup(ref.removeprefix(ENV_SCHEME))
         if value is None:
             await self._record(attempt, AccessOutcome.FAILED, "environment variable not set")
             raise NotFound(RESOURCE, ref)
-        await self._record(attempt, AccessOutcome.ALLOWED, "")
         return Revealed(value=value, expire_time=None, version=0)
 
     async def _record(self, attempt: _Attempt, outcome: AccessOutcome, detail: str) -> None:
@@ -637,6 +817,9 @@ class CredentialVault:
                 detail=detail,
                 requester_tenant_id=attempt.requester_tenant_id,
                 create_time=self._clock(),
+                kind=attempt.kind,
+                destination=attempt.destination,
+                rpc=attempt.rpc,
             )
         )
 

@@ -1,16 +1,21 @@
 """The port through which every engine reaches secrets: the credential service.
 
 Engines never see a master key or a stored ciphertext; they hold refs (`encrypted://`,
-`cus-vault://<tenant>/<id>`, `env://NAME`) and ask this port for the value at the moment of use.
+`cus-vault://<tenant>/<id>`, `env://NAME`) and ask this port for the value at the moment of use,
+naming where it is about to be sent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-__all__ = ["Credential", "CredentialService"]
+__all__ = ["DESTINATION_DENIED", "Credential", "CredentialService"]
+
+# ErrorInfo reason of a use refused because the target is not among the allowed destinations.
+DESTINATION_DENIED = "CREDENTIAL_DESTINATION_DENIED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +37,20 @@ class CredentialService(Protocol):
     PermissionDenied, Unavailable.
     """
 
-    async def get(self, credential_ref: str, tenant_id: str) -> Credential:
-        """Reveals the secret behind `credential_ref` for `tenant_id`."""
+    async def use(
+        self, credential_ref: str, tenant_id: str, destination: str | None
+    ) -> Credential:
+        """The secret behind `credential_ref`, for one outbound request to `destination`
+        (`host:port`); None when the secret is a connection string whose own host:port is the
+        destination. Refused with FailedPrecondition CREDENTIAL_DESTINATION_DENIED unless the
+        credential allows that destination; every attempt lands in the owner's access log."""
         ...
 
-    async def store(self, tenant_id: str, name: str, secret: str) -> str:
-        """Stores `secret` as a new credential of the tenant; returns its `cus-vault://` ref."""
+    async def store(
+        self, tenant_id: str, name: str, secret: str, destinations: Sequence[str]
+    ) -> str:
+        """Stores `secret` as a new credential of the tenant that may be sent to
+        `destinations`; returns its `cus-vault://` ref."""
         ...
 
     async def delete(self, tenant_id: str, credential_ref: str) -> None:

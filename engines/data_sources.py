@@ -6,7 +6,6 @@ a data source keeps only their refs and a connection string with the password ma
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -25,7 +24,7 @@ from engines.connection_test import (
     failed_before_trying,
     timeout_of,
 )
-from engines.credentials import CredentialService
+from engines.credentials import DESTINATION_DENIED, CredentialService
 from engines.data_source_lifecycle import DataSourceStatus, LifecycleAction, next_status
 from engines.data_source_settings import (
     ConnectionInput,
@@ -34,13 +33,15 @@ from engines.data_source_settings import (
     SettingsPlan,
     plan_settings,
 )
-from engines.endpoints import HostPort, host_port_of_url, with_password
+from engines.destinations import url_destinations
+from engines.endpoints import MASK, HostPort, host_port_of_url, split_password, with_password
 from engines.errors import Aborted, FieldViolation, InvalidArgument, NotFound, ServiceError
-from engines.idempotency import earlier_create
+from engines.idempotency import earlier_create, idempotency_key
 from engines.lookup import find_owned
-from engines.optimistic import check_etag, write_with_retry
-from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
+from engines.optimistic import check_etag, version_etag, write_with_retry
+from engines.pagination import Page, PageTokens, paginate, parse_page
 from engines.secret_keys import secret_key_violations
+from engines.store import VersionedStore
 from engines.validation import require_name, require_uuid
 from engines.violations import collect
 
@@ -95,7 +96,7 @@ class DataSource:
     @property
     def etag(self) -> str:
         """Opaque version tag; changes on every write."""
-        return hashlib.sha256(f"{self.id}:{self.version}".encode()).hexdigest()[:20]
+        return version_etag(self.id, self.version)
 
     @property
     def tested_since_error(self) -> bool:
@@ -151,32 +152,8 @@ class ConnectionTestRecord:
     status: DataSourceStatus
 
 
-class DataSourceStore(Protocol):
-    """Persistence of data sources. Reads see live (not deleted) rows only."""
-
-    async def insert(self, data_source: DataSource, request_id: str | None) -> DataSource:
-        """Stores a new data source; returns the earlier one if `request_id` was used before.
-
-        Raises AlreadyExists when a live data source of the tenant has the same name."""
-        ...
-
-    async def get(self, tenant_id: str, data_source_id: str) -> DataSource | None: ...
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> DataSource | None: ...
-
-    async def list(
-        self, tenant_id: str, filters: DataSourceFilters, page: PageRequest
-    ) -> tuple[Sequence[DataSource], int]:
-        """Up to `page.size + 1` rows after `page.after`, and the total matching count."""
-        ...
-
-    async def replace(self, data_source: DataSource, expected_version: int) -> bool:
-        """Writes `data_source` if the stored version is still `expected_version`.
-
-        Raises AlreadyExists on a name clash; returns False when the version moved on."""
-        ...
-
-    async def soft_delete(self, tenant_id: str, data_source_id: str, when: datetime) -> bool: ...
+class DataSourceStore(VersionedStore[DataSource, DataSourceFilters], Protocol):
+    """Persistence of data sources and their statistics."""
 
     async def record_test(self, data_source: DataSource, record: ConnectionTestRecord) -> bool:
         """Counts a test (connection_count or error_count + 1, times, last_error, status) if the
@@ -233,6 +210,23 @@ def _checked_values(prefix: str, values: dict[str, Any]) -> tuple[dict[str, Any]
     return checked, violations
 
 
+def _replayable(draft: DataSourceDraft) -> DataSourceDraft:
+    """What of a create request its idempotency digest covers: everything but the secrets
+    (only whether each was given), which must not be stored even as a digest."""
+    given = draft.config
+    settings = replace(
+        given.settings, connection_string=split_password(given.settings.connection_string).masked
+    )
+    return replace(
+        draft,
+        config=ConnectionInput(
+            settings=settings,
+            password=MASK if given.password else "",
+            api_key=MASK if given.api_key else "",
+        ),
+    )
+
+
 class DataSourcesEngine:
     """The rules of DataSourcesService: validation, secrets through the credential service,
     lifecycle, etags, idempotency, connection tests and statistics."""
@@ -281,7 +275,10 @@ class DataSourcesEngine:
         self, tenant_id: str, draft: DataSourceDraft, *, request_id: str = ""
     ) -> DataSource:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        key = idempotency_key(request_id, _replayable(draft))
+        earlier = await earlier_create(
+            self._store.find_by_request_id, tenant_id, key, resource=RESOURCE
+        )
         if earlier is not None:
             return earlier
         if draft.source_type is None:
@@ -304,7 +301,9 @@ class DataSourcesEngine:
         if violations:
             raise InvalidArgument(violations)
         data_source_id = str(uuid.uuid4())
-        settings, created = await self._store_secrets(tenant_id, data_source_id, plan)
+        settings, created = await self._store_secrets(
+            tenant_id, data_source_id, draft.source_type, plan
+        )
         now = self._clock()
         data_source = DataSource(
             id=data_source_id,
@@ -317,7 +316,7 @@ class DataSourcesEngine:
             **values,
         )
         try:
-            stored = await self._store.insert(data_source, request_id or None)
+            stored = await self._store.insert(data_source, key)
         except BaseException:
             await self._revoke(tenant_id, created)
             raise
@@ -351,7 +350,9 @@ class DataSourcesEngine:
         created: Sequence[str] = ()
         new_settings = None
         if plan is not None:
-            new_settings, created = await self._store_secrets(current.tenant_id, current.id, plan)
+            new_settings, created = await self._store_secrets(
+                current.tenant_id, current.id, current.source_type, plan
+            )
         replaced: list[str] = []  # refs the write supersedes, revoked once it landed
 
         def apply(data_source: DataSource) -> DataSource:
@@ -453,21 +454,34 @@ class DataSourcesEngine:
         return updated, f"{target.value} (was {data_source.status.value})"
 
     async def _store_secrets(
-        self, tenant_id: str, data_source_id: str, plan: SettingsPlan
+        self,
+        tenant_id: str,
+        data_source_id: str,
+        source_type: DataSourceType,
+        plan: SettingsPlan,
     ) -> tuple[ConnectionSettings, Sequence[str]]:
-        """Stores the plan's new secrets as the tenant's credentials; returns the settings with
-        their refs and the refs created (to revoke if the write that needs them fails)."""
+        """Stores the plan's new secrets as the tenant's credentials, each allowed to go only
+        where these settings send it; returns the settings with their refs and the refs created
+        (to revoke if the write that needs them fails)."""
         settings = plan.settings
+        destination = _secret_destination(source_type, settings)
+        destinations = destination.split(",") if destination else []
         created: Sequence[str] = ()
         try:
             if plan.new_password:
                 ref = await self._credentials.store(
-                    tenant_id, _secret_name(data_source_id, "password"), plan.new_password
+                    tenant_id,
+                    _secret_name(data_source_id, "password"),
+                    plan.new_password,
+                    destinations,
                 )
                 settings, created = replace(settings, password_ref=ref), (*created, ref)
             if plan.new_api_key:
                 ref = await self._credentials.store(
-                    tenant_id, _secret_name(data_source_id, "api_key"), plan.new_api_key
+                    tenant_id,
+                    _secret_name(data_source_id, "api_key"),
+                    plan.new_api_key,
+                    destinations,
                 )
                 settings, created = replace(settings, api_key_ref=ref), (*created, ref)
         except BaseException:
@@ -483,8 +497,11 @@ class DataSourcesEngine:
             except ServiceError:
                 pass
 
-    async def _secret(self, ref: str, tenant_id: str) -> str:
-        return (await self._credentials.get(ref, tenant_id)).value if ref else ""
+    async def _secret(self, ref: str, tenant_id: str, destination: str | None) -> str:
+        """The secret for a test that sends it to `destination` (None: the test sends none)."""
+        if not ref or destination is None:
+            return ""
+        return (await self._credentials.use(ref, tenant_id, destination)).value
 
     async def _attempt(self, data_source: DataSource) -> ConnectionOutcome:
         config = data_source.config
@@ -493,10 +510,13 @@ class DataSourcesEngine:
             or float(config.pool_timeout_seconds)
             or DEFAULT_TIMEOUT_SECONDS
         )
+        destination = _secret_destination(data_source.source_type, config)
         try:
-            password = await self._secret(config.password_ref, data_source.tenant_id)
-            api_key = await self._secret(config.api_key_ref, data_source.tenant_id)
+            password = await self._secret(config.password_ref, data_source.tenant_id, destination)
+            api_key = await self._secret(config.api_key_ref, data_source.tenant_id, destination)
         except ServiceError as exc:
+            if exc.reason == DESTINATION_DENIED:
+                raise
             return failed_before_trying(
                 "credential_unavailable",
                 f"a stored secret of the data source could not be read ({exc.message}); "
@@ -524,6 +544,16 @@ class DataSourcesEngine:
                 "no_endpoint", "the data source has no host and port to connect to; set them"
             )
         return await self._tester.tcp_connect(target.host, target.port, timeout=timeout)
+
+
+def _secret_destination(source_type: DataSourceType, config: ConnectionSettings) -> str | None:
+    """Where a connection test sends the data source's password and API key (host:port, or
+    several comma-separated); None when it sends neither."""
+    if source_type is DataSourceType.DATABASE:
+        return url_destinations(_postgres_target(config, "").dsn)
+    if source_type is DataSourceType.API:
+        return url_destinations(str(config.options.get("url") or "") or config.connection_string)
+    return None
 
 
 def _secret_name(data_source_id: str, kind: str) -> str:

@@ -19,10 +19,14 @@ __all__ = [
     "require_http_url",
     "require_url",
     "split_password",
+    "url_destination",
     "with_password",
 ]
 
 MASK = "***"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "postgres": 5432, "postgresql": 5432}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,9 @@ class HostPort:
 
     host: str
     port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +109,17 @@ def host_port_of_url(url: str, default_port: int | None = None) -> HostPort | No
     if not parts.hostname or not port:
         return None
     return HostPort(parts.hostname, port)
+
+
+def url_destination(url: str) -> str | None:
+    """`host:port` a URL connects to (the scheme's default port when it names none), the form
+    the credential service checks against a credential's allowed destinations."""
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return None
+    target = host_port_of_url(url, _DEFAULT_PORTS.get(scheme))
+    return str(target) if target else None
 
 
 def _split_netloc(netloc: str) -> tuple[str | None, str | None, str]:

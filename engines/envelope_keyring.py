@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from engines.clock import Clock, system_clock
-from engines.credential_crypto import KEY_BYTES, SealBroken, Sealed
+from engines.credential_crypto import KEY_BYTES, SealBroken, Sealed, keyed_digest
 from engines.expiring_cache import ExpiringCache
 
 __all__ = [
@@ -67,6 +67,14 @@ class DataKeyRewrap:
     rewrapped: int
     failed: int
     kms_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class _DataKey:
+    """A tenant's unwrapped data key (never printed) and its cipher."""
+
+    key: bytes = field(repr=False)
+    cipher: AESGCM = field(repr=False)
 
 
 class KeyService(Protocol):
@@ -125,7 +133,7 @@ class EnvelopeKeyring:
         self._store = store
         self._clock = clock
         # Keyed by (tenant, may create): a lookup that must not create never answers one that may.
-        self._ciphers: ExpiringCache[tuple[str, bool], AESGCM] = ExpiringCache(
+        self._ciphers: ExpiringCache[tuple[str, bool], _DataKey] = ExpiringCache(
             ttl_seconds=ttl_seconds, max_entries=max_keys, monotonic=monotonic
         )
 
@@ -137,18 +145,23 @@ class EnvelopeKeyring:
         return self._keys
 
     async def seal(self, tenant_id: str, plaintext: bytes, aad: bytes) -> Sealed:
-        cipher = await self._cipher(tenant_id, create=True)
+        cipher = (await self._data_key(tenant_id, create=True)).cipher
         nonce = os.urandom(_NONCE_BYTES)
         return Sealed(ENVELOPE_KEY_VERSION, nonce + cipher.encrypt(nonce, plaintext, aad))
 
     async def open(self, tenant_id: str, sealed: Sealed, aad: bytes) -> bytes:
         if sealed.key_version != ENVELOPE_KEY_VERSION or len(sealed.blob) <= _NONCE_BYTES:
             raise SealBroken()
-        cipher = await self._cipher(tenant_id, create=False)
+        cipher = (await self._data_key(tenant_id, create=False)).cipher
         try:
             return cipher.decrypt(sealed.blob[:_NONCE_BYTES], sealed.blob[_NONCE_BYTES:], aad)
         except InvalidTag:
             raise SealBroken() from None
+
+    async def fingerprint(self, tenant_id: str, data: bytes) -> str:
+        """A keyed digest of `data` under a key derived from the tenant's data key (created
+        if the tenant has none yet), so it survives rotations of the key service's key."""
+        return keyed_digest((await self._data_key(tenant_id, create=True)).key, tenant_id, data)
 
     def forget(self) -> None:
         """Drops every unwrapped data key from memory."""
@@ -174,7 +187,7 @@ class EnvelopeKeyring:
                 if await self._store.replace(key, wrapped, version):
                     rewrapped += 1
 
-    async def _cipher(self, tenant_id: str, *, create: bool) -> AESGCM:
+    async def _data_key(self, tenant_id: str, *, create: bool) -> _DataKey:
         for cached in ((tenant_id, True), (tenant_id, False)):
             found = self._ciphers.peek(cached)
             if found is not None:
@@ -183,7 +196,7 @@ class EnvelopeKeyring:
             (tenant_id, create), lambda: self._load(tenant_id, create=create)
         )
 
-    async def _load(self, tenant_id: str, *, create: bool) -> AESGCM:
+    async def _load(self, tenant_id: str, *, create: bool) -> _DataKey:
         """The tenant's data key, unwrapped; SealBroken when it has none (and may not create
         one). Failures are not cached, so a key another replica creates is found next time."""
         stored = await self._store.get(tenant_id)
@@ -194,16 +207,16 @@ class EnvelopeKeyring:
                 tenant_id, new.wrapped, self._keys.key_name, new.kms_version, now, now
             )
             if await self._store.insert(row):
-                return _aes(new.plaintext)
+                return _unwrapped(new.plaintext)
             stored = await self._store.get(tenant_id)  # another process created it first
         if stored is None:
             raise SealBroken()
         if stored.kms_key != self._keys.key_name:
             raise SealBroken()  # wrapped by another key than the one configured
-        return _aes(await self._keys.unwrap(tenant_id, stored.wrapped))
+        return _unwrapped(await self._keys.unwrap(tenant_id, stored.wrapped))
 
 
-def _aes(key: bytes) -> AESGCM:
+def _unwrapped(key: bytes) -> _DataKey:
     if len(key) != KEY_BYTES:
         raise SealBroken()
-    return AESGCM(key)
+    return _DataKey(key, AESGCM(key))

@@ -84,9 +84,17 @@ class NotFound(ServiceError):
 
     default_reason = "NOT_FOUND"
 
-    def __init__(self, resource: str, resource_id: str) -> None:
+    def __init__(
+        self,
+        resource: str,
+        resource_id: str,
+        *,
+        detail: str = "not found",
+        message: str | None = None,
+    ) -> None:
+        """`detail` follows the resource's name and id; `message` replaces the whole text."""
         super().__init__(
-            f"{resource} {resource_id!r} not found", metadata={"resource": resource}
+            message or f"{resource} {resource_id!r} {detail}", metadata={"resource": resource}
         )
 
 

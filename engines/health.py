@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from engines.clock import Clock, system_clock
-from engines.credentials import CredentialService
-from engines.errors import InvalidArgument, NotFound, ServiceError
+from engines.credentials import DESTINATION_DENIED, CredentialService
+from engines.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
 from engines.integrations import (
     HealthState,
     Integration,
@@ -48,6 +48,17 @@ DEFAULT_STALE_THRESHOLD = timedelta(minutes=5)
 MAX_STALE_THRESHOLD = timedelta(days=36525)
 DEFAULT_MAX_CONCURRENCY = 8
 MAX_CONCURRENCY = 32
+_DESTINATION_DENIED_CODE = "credential_destination_denied"
+
+
+def _refused_destination(result: HealthCheckResult) -> HealthCheckResult:
+    """An explicit check whose key the credential service would not send is refused (the
+    result is recorded first, so the owner sees it in the history too)."""
+    if result.error_code == _DESTINATION_DENIED_CODE:
+        raise FailedPrecondition(DESTINATION_DENIED, result.message)
+    return result
+
+
 # Providers this build cannot probe yet: UNKNOWN without revealing the key.
 _UNPROBED = {
     ProviderType.BEDROCK: "Bedrock probes (SigV4-signed ListFoundationModels) are not supported yet",
@@ -190,11 +201,11 @@ class HealthEngine:
     async def check(self, tenant_id: str, integration_id: str, *, force: bool) -> HealthCheckResult:
         """CheckHealth: probes unless (without `force`) a check is younger than the window."""
         integration = await find_integration(self._integrations, tenant_id, integration_id)
-        return await self._check_and_prune(integration, force=force)
+        return _refused_destination(await self._check_and_prune(integration, force=force))
 
     async def test(self, integration: Integration) -> HealthCheckResult:
         """TestCredentials: a forced probe of an integration the caller already read."""
-        return await self._check_and_prune(integration, force=True)
+        return _refused_destination(await self._check_and_prune(integration, force=True))
 
     async def check_all(
         self, tenant_id: str, stale_threshold: timedelta | None, max_concurrency: int
@@ -331,11 +342,18 @@ class HealthEngine:
         unprobed = _UNPROBED.get(integration.provider_type)
         if unprobed is not None:
             return HealthState.UNKNOWN, ProbeFailure.UNSUPPORTED.value, unprobed, 0
+        destination = self._probe.destination(integration)
+        if destination is None:  # unprobeable: the probe says why without needing the key
+            observation = await self._probe.probe(integration, "")
+            state, error_code, message = classify(observation, self._settings.slow_after_ms)
+            return state, error_code, message, observation.latency_ms
         try:
-            credential = await self._credentials.get(
-                integration.credential_ref, integration.tenant_id
+            credential = await self._credentials.use(
+                integration.credential_ref, integration.tenant_id, destination
             )
         except ServiceError as exc:
+            if exc.reason == DESTINATION_DENIED:
+                return HealthState.UNHEALTHY, _DESTINATION_DENIED_CODE, exc.message, 0
             # The error's message may quote the ref; say only what kind of failure it was.
             return (
                 HealthState.UNHEALTHY,

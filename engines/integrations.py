@@ -7,14 +7,18 @@ not a reference is refused without being stored, logged or echoed.
 from __future__ import annotations
 
 import enum
-import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from engines.clock import Clock, system_clock
+from engines.credential_refs import (
+    CredentialRefCheck,
+    check_credential_ref,
+    require_live_credential,
+)
 from engines.errors import (
     Aborted,
     FailedPrecondition,
@@ -23,16 +27,15 @@ from engines.errors import (
     NotFound,
     Unimplemented,
 )
-from engines.idempotency import check_request_id, earlier_create
+from engines.idempotency import IdempotencyKey, earlier_create, idempotency_key
 from engines.lookup import find_owned
-from engines.optimistic import check_etag, write_with_retry
-from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
+from engines.optimistic import check_etag, version_etag, write_with_retry
+from engines.pagination import Page, PageTokens, paginate, parse_page
+from engines.store import Reader, VersionedStore
 from engines.validation import require_name, require_non_negative, require_uuid
 
 __all__ = [
-    "CREDENTIAL_REF_SCHEMES",
     "WRITABLE_FIELDS",
-    "CredentialRefCheck",
     "HealthState",
     "HealthTester",
     "Integration",
@@ -47,12 +50,10 @@ __all__ = [
     "UsageEvent",
     "UsageTotals",
     "IntegrationReader",
-    "check_credential_ref",
     "find_integration",
 ]
 
 RESOURCE = "integration"
-CREDENTIAL_REF_SCHEMES = ("encrypted://", "cus-vault://", "env://")
 WRITABLE_FIELDS = frozenset(
     {
         "name",
@@ -124,7 +125,7 @@ class Integration:
     @property
     def etag(self) -> str:
         """Opaque version tag; changes on every write."""
-        return hashlib.sha256(f"{self.id}:{self.version}".encode()).hexdigest()[:20]
+        return version_etag(self.id, self.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,42 +189,21 @@ class LimitsStatus:
     period_end: datetime
 
 
-class IntegrationStore(Protocol):
-    """Persistence of integrations and usage events. Reads see live (not deleted) rows only."""
+class IntegrationStore(VersionedStore[Integration, IntegrationFilters], Protocol):
+    """Persistence of integrations and usage events."""
 
-    async def insert(self, integration: Integration, request_id: str | None) -> Integration:
-        """Stores a new integration; returns the earlier one if `request_id` was used before.
-
-        Raises AlreadyExists when a live integration of the tenant has the same name."""
-
-    async def get(self, tenant_id: str, integration_id: str) -> Integration | None: ...
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Integration | None: ...
-
-    async def list(
-        self, tenant_id: str, filters: IntegrationFilters, page: PageRequest
-    ) -> tuple[Sequence[Integration], int]:
-        """Up to `page.size + 1` rows after `page.after`, and the total matching count."""
-
-    async def replace(self, integration: Integration, expected_version: int) -> bool:
-        """Writes `integration` if the stored version is still `expected_version`.
-
-        Raises AlreadyExists on a name clash; returns False when the version moved on."""
-
-    async def soft_delete(self, tenant_id: str, integration_id: str, when: datetime) -> bool: ...
-
-    async def append_usage(self, event: UsageEvent) -> tuple[UsageEvent, bool]:
-        """Stores `event`; when its request_id was recorded before, returns that one and False."""
+    async def append_usage(
+        self, event: UsageEvent, key: IdempotencyKey | None
+    ) -> tuple[UsageEvent, bool]:
+        """Stores `event` with its idempotency key; when the request_id was recorded before,
+        returns what `key.replay` answers for that event, and False."""
 
     async def usage_totals(
         self, integration_id: str, month_start: datetime, month_end: datetime, window_start: datetime
     ) -> UsageTotals: ...
 
 
-class IntegrationReader(Protocol):
-    """Reads one live integration of a tenant (every IntegrationStore is one)."""
-
-    async def get(self, tenant_id: str, integration_id: str) -> Integration | None: ...
+IntegrationReader = Reader[Integration]
 
 
 async def find_integration(
@@ -235,32 +215,10 @@ async def find_integration(
     )
 
 
-class CredentialRefCheck(Protocol):
-    """Confirms that a `cus-vault://` reference names a live credential of the tenant."""
-
-    async def __call__(self, tenant_id: str, credential_ref: str) -> bool: ...
-
-
 class HealthTester(Protocol):
     """Runs a forced probe of an integration (the health engine implements it)."""
 
     async def test(self, integration: Integration) -> Any: ...
-
-
-def check_credential_ref(field_name: str, value: str) -> str:
-    """Accepts only references; the message never repeats the value, which may be a raw key."""
-    ref = value.strip()
-    if not ref:
-        raise InvalidArgument.single(field_name, "is required")
-    scheme = next((s for s in CREDENTIAL_REF_SCHEMES if ref.startswith(s)), None)
-    if scheme is None or len(ref) == len(scheme) or any(c.isspace() for c in ref):
-        raise InvalidArgument.single(
-            field_name,
-            "must be a credential reference (encrypted://, cus-vault:// or env://); raw keys "
-            "are refused and were not stored",
-            reason="CREDENTIAL_REF_INVALID",
-        )
-    return ref
 
 
 def _check_config(config: Mapping[str, Any]) -> list[FieldViolation]:
@@ -335,7 +293,10 @@ class IntegrationsEngine:
         self, tenant_id: str, draft: IntegrationDraft, *, request_id: str = "", created_by: str
     ) -> Integration:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier = await earlier_create(self._store.find_by_request_id, tenant_id, request_id)
+        key = idempotency_key(request_id, draft)
+        earlier = await earlier_create(
+            self._store.find_by_request_id, tenant_id, key, resource=RESOURCE
+        )
         if earlier is not None:
             return earlier
         values = await self._validated(tenant_id, _draft_values(draft), prefix="integration")
@@ -355,7 +316,7 @@ class IntegrationsEngine:
             update_time=now,
             **values,
         )
-        return await self._store.insert(integration, request_id or None)
+        return await self._store.insert(integration, key)
 
     async def update(
         self, tenant_id: str, integration_id: str, changes: Mapping[str, Any], etag: str
@@ -446,7 +407,15 @@ class IntegrationsEngine:
             )
         if violations:
             raise InvalidArgument(violations)
-        check_request_id(request_id)
+        key = idempotency_key(
+            request_id,
+            {
+                "integration_id": integration_id,
+                "tokens": tokens,
+                "cost_cents": cost_cents,
+                "occurred_at": occurred_at,
+            },
+        )
         integration = await self.get(tenant_id, integration_id)
         event = UsageEvent(
             id=str(uuid.uuid4()),
@@ -458,7 +427,7 @@ class IntegrationsEngine:
             request_id=request_id or None,
             create_time=now,
         )
-        return await self._store.append_usage(event)
+        return await self._store.append_usage(event, key)
 
     async def _transition(
         self, integration: Integration, target: IntegrationStatus
@@ -505,14 +474,12 @@ class IntegrationsEngine:
             )
         if violations:
             raise InvalidArgument(violations)
-        ref = values.get("credential_ref", "")
-        if ref.startswith("cus-vault://") and self._credential_ref_check is not None:
-            if not await self._credential_ref_check(tenant_id, ref):
-                raise InvalidArgument.single(
-                    f"{prefix}.credential_ref",
-                    "names no credential of this tenant; create it with "
-                    "CredentialService.CreateCredential first",
-                )
+        await require_live_credential(
+            self._credential_ref_check,
+            tenant_id,
+            f"{prefix}.credential_ref",
+            values.get("credential_ref", ""),
+        )
         return values
 
 

@@ -27,6 +27,10 @@ class SealingKeyring(Protocol):
 
     async def open(self, tenant_id: str, sealed: Sealed, aad: bytes) -> bytes: ...
 
+    async def fingerprint(self, tenant_id: str, data: bytes) -> str:
+        """A keyed digest of `data` for the tenant, stable across key rotations (request
+        digests of credential creates keep it instead of the secret)."""
+
 
 class MigratingKeyring:
     """Seals with `target`, opens with whichever of `source` and `target` owns the sealed key
@@ -53,3 +57,6 @@ class MigratingKeyring:
     async def open(self, tenant_id: str, sealed: Sealed, aad: bytes) -> bytes:
         owner = self._source if sealed.key_version in self._source.versions else self._target
         return await owner.open(tenant_id, sealed, aad)
+
+    async def fingerprint(self, tenant_id: str, data: bytes) -> str:
+        return await self._target.fingerprint(tenant_id, data)

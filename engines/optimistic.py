@@ -1,16 +1,22 @@
-"""Optimistic concurrency shared by Update RPCs: etag check, conditional write, re-read and
-re-apply when a concurrent writer got there first."""
+"""Optimistic concurrency shared by Update RPCs: the etag of a version, etag check, conditional
+write, re-read and re-apply when a concurrent writer got there first."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from engines.errors import Aborted
 
-__all__ = ["Versioned", "check_etag", "write_with_retry"]
+__all__ = ["Versioned", "check_etag", "version_etag", "write_with_retry"]
 
 _ATTEMPTS = 20
+
+
+def version_etag(key: str, version: int) -> str:
+    """The opaque etag of version `version` of the resource identified by `key` (its id)."""
+    return hashlib.sha256(f"{key}:{version}".encode()).hexdigest()[:20]
 
 
 class Versioned(Protocol):

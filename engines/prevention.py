@@ -8,16 +8,15 @@ from __future__ import annotations
 import enum
 import math
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Protocol
 
 from engines.clock import Clock, system_clock
 from engines.errors import FieldViolation, InvalidArgument
-from engines.idempotency import check_request_id
+from engines.idempotency import idempotency_key
 from engines.lookup import find_owned
-from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
+from engines.pagination import Page, PageTokens, paginate, parse_page
 from engines.prevention_contract import (
     CONTRACT_VERSION,
     ContractResult,
@@ -25,6 +24,7 @@ from engines.prevention_contract import (
     require_valid,
     validate,
 )
+from engines.store import ResourceStore
 from engines.validation import require_uuid
 
 __all__ = [
@@ -93,19 +93,8 @@ class GraduationCounts:
     total: int
 
 
-class PreventionStore(Protocol):
-    """Append-only persistence of prevention records. Every read is scoped to one tenant."""
-
-    async def append(self, record: PreventionRecord, request_id: str | None) -> PreventionRecord:
-        """Stores `record`; returns the earlier one if the tenant used `request_id` before
-        (also when two creates with one request_id race)."""
-
-    async def get(self, tenant_id: str, record_id: str) -> PreventionRecord | None: ...
-
-    async def list(
-        self, tenant_id: str, filters: RecordFilters, page: PageRequest
-    ) -> tuple[Sequence[PreventionRecord], int]:
-        """Up to `page.size + 1` records after `page.after`, newest first, and the total count."""
+class PreventionStore(ResourceStore[PreventionRecord, RecordFilters], Protocol):
+    """Append-only persistence of prevention records; lists are newest first."""
 
     async def graduation_counts(
         self, tenant_id: str, policy_id: str, activated_at: datetime
@@ -196,7 +185,7 @@ class PreventionEngine:
     async def create(self, candidate: PreventionCandidate, *, request_id: str = "") -> PreventionRecord:
         """Validates, then appends; a repeated (tenant, request_id) returns the first record."""
         candidate = check_candidate(candidate)
-        check_request_id(request_id)
+        key = idempotency_key(request_id, candidate)
         require_valid(candidate)
         # No look-up first: the store's unique (tenant_id, request_id) index settles repeats and
         # races alike, and saves a round trip on every first create.
@@ -206,7 +195,7 @@ class PreventionEngine:
             contract_version=CONTRACT_VERSION,
             create_time=self._clock(),
         )
-        return await self._store.append(record, request_id or None)
+        return await self._store.insert(record, key)
 
     async def get(self, tenant_id: str, record_id: str) -> PreventionRecord:
         return await find_owned(

@@ -37,6 +37,11 @@ class ProviderProbe(Protocol):
 
     async def probe(self, integration: Integration, key: str) -> ProbeObservation: ...
 
+    def destination(self, integration: Integration) -> str | None:
+        """The host:port the probe of `integration` sends its key to; None when it cannot be
+        probed (then `probe` reports why without using the key)."""
+        ...
+
 
 def classify(observation: ProbeObservation, slow_after_ms: int) -> tuple[HealthState, str, str]:
     """The probe rules: (state, error_code, message). Only HTTP 200 is ever healthy."""

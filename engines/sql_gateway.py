@@ -9,7 +9,6 @@ at the moment of use and never stored, logged or returned.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -17,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from engines.clock import Clock, system_clock
+from engines.credential_refs import CredentialRefCheck, check_credential_ref, require_live_credential
 from engines.credentials import CredentialService
 from engines.errors import (
     DeadlineExceeded,
@@ -26,11 +26,11 @@ from engines.errors import (
     NotFound,
     PermissionDenied,
 )
-from engines.idempotency import earlier_create
-from engines.integrations import check_credential_ref
+from engines.idempotency import earlier_create, idempotency_key
 from engines.lookup import find_owned
 from engines.observability import NULL_OBSERVER, QueryObserver
-from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
+from engines.optimistic import version_etag
+from engines.pagination import Page, PageTokens, paginate, parse_page
 from engines.sql_parameters import bind_parameters
 from engines.sql_results import QueryResult
 from engines.sql_templates import (
@@ -44,6 +44,7 @@ from engines.sql_templates import (
     check_template,
     require_template_id,
 )
+from engines.store import ResourceStore
 from engines.validation import require_name, require_uuid
 
 __all__ = [
@@ -97,13 +98,14 @@ class Gateway:
 
     @property
     def etag(self) -> str:
-        return hashlib.sha256(f"{self.id}:1".encode()).hexdigest()[:20]
+        return version_etag(self.id, 1)
 
 
 @dataclass(frozen=True, slots=True)
 class QueryTarget:
-    """The database to run on. `source` identifies where the connection string came from
-    (tenant and ref), so a runner can tell when it rotates."""
+    """The database to run on. `source` names who may share pooled connections (one tenant's
+    one gateway, in one mode); a different connection string under the same source means the
+    credential rotated."""
 
     source: str
     connection_string: str
@@ -131,38 +133,9 @@ class QueryLimits:
     read_only: bool
 
 
-class TemplateStore(Protocol):
-    """Persistence of query templates, per tenant."""
-
-    async def insert(self, template: QueryTemplate, request_id: str | None) -> QueryTemplate:
-        """Stores a new template; returns the earlier one if `request_id` was used before.
-
-        Raises AlreadyExists when the tenant already has a template with this id."""
-
-    async def get(self, tenant_id: str, template_id: str) -> QueryTemplate | None: ...
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> QueryTemplate | None: ...
-
-    async def list(
-        self, tenant_id: str, page: PageRequest
-    ) -> tuple[Sequence[QueryTemplate], int]:
-        """Up to `page.size + 1` templates after `page.after`, and the tenant's total."""
-
-
-class GatewayStore(Protocol):
-    """Persistence of gateways, per tenant."""
-
-    async def insert(self, gateway: Gateway, request_id: str | None) -> Gateway:
-        """Stores a new gateway; returns the earlier one if `request_id` was used before.
-
-        Raises AlreadyExists when the tenant already has a gateway with this name."""
-
-    async def get(self, tenant_id: str, gateway_id: str) -> Gateway | None: ...
-
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Gateway | None: ...
-
-    async def list(self, tenant_id: str, page: PageRequest) -> tuple[Sequence[Gateway], int]:
-        """Up to `page.size + 1` gateways after `page.after`, and the tenant's total."""
+# Templates and gateways never change once created and have no list filters.
+TemplateStore = ResourceStore[QueryTemplate, None]
+GatewayStore = ResourceStore[Gateway, None]
 
 
 class QueryRunner(Protocol):
@@ -173,15 +146,6 @@ class QueryRunner(Protocol):
     its message), Unavailable (the database cannot be reached). Never the connection string."""
 
     async def run(self, target: QueryTarget, query: BoundQuery, limits: QueryLimits) -> QueryResult: ...
-
-
-class _RequestIdLookup(Protocol):
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Any: ...
-
-
-async def _earlier_result(store: _RequestIdLookup, tenant_id: str, request_id: str) -> Any:
-    """What a create with this `request_id` returned before, if it ran before."""
-    return await earlier_create(store.find_by_request_id, tenant_id, request_id)
 
 
 class SqlGatewayEngine:
@@ -198,6 +162,7 @@ class SqlGatewayEngine:
         page_tokens: PageTokens | None = None,
         result_bytes_ceiling: int = MAX_RESULT_BYTES_LIMIT,
         observer: QueryObserver = NULL_OBSERVER,
+        credential_ref_check: CredentialRefCheck | None = None,
     ) -> None:
         self._templates = templates
         self._gateways = gateways
@@ -208,12 +173,16 @@ class SqlGatewayEngine:
         # The server cannot send a response larger than its message size limit.
         self._result_bytes_ceiling = result_bytes_ceiling
         self._observer = observer
+        self._credential_ref_check = credential_ref_check
 
     async def create_template(
         self, tenant_id: str, draft: TemplateDraft, *, request_id: str = ""
     ) -> QueryTemplate:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier: QueryTemplate | None = await _earlier_result(self._templates, tenant_id, request_id)
+        key = idempotency_key(request_id, draft)
+        earlier = await earlier_create(
+            self._templates.find_by_request_id, tenant_id, key, resource=TEMPLATE
+        )
         if earlier is not None:
             return earlier
         checked = check_template(draft)
@@ -229,7 +198,7 @@ class SqlGatewayEngine:
             timeout_seconds=checked.timeout_seconds,
             create_time=self._clock(),
         )
-        return await self._templates.insert(template, request_id or None)
+        return await self._templates.insert(template, key)
 
     async def get_template(self, tenant_id: str, template_id: str) -> QueryTemplate:
         tenant_id = require_uuid("tenant_id", tenant_id)
@@ -247,18 +216,27 @@ class SqlGatewayEngine:
         page = parse_page(
             page_size, page_token, {"tenant": tenant_id, "list": "templates"}, tokens=self._page_tokens
         )
-        rows, total = await self._templates.list(tenant_id, page)
+        rows, total = await self._templates.list(tenant_id, None, page)
         return paginate(page, rows, total, key=lambda t: (t.create_time, t.id))
 
     async def create_gateway(
         self, tenant_id: str, draft: GatewayDraft, *, request_id: str = ""
     ) -> Gateway:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        earlier: Gateway | None = await _earlier_result(self._gateways, tenant_id, request_id)
+        key = idempotency_key(request_id, draft)
+        earlier = await earlier_create(
+            self._gateways.find_by_request_id, tenant_id, key, resource=GATEWAY
+        )
         if earlier is not None:
             return earlier
         gateway = _checked_gateway(draft, tenant_id, self._clock())
-        return await self._gateways.insert(gateway, request_id or None)
+        await require_live_credential(
+            self._credential_ref_check,
+            tenant_id,
+            "gateway.connection_string_ref",
+            gateway.connection_string_ref,
+        )
+        return await self._gateways.insert(gateway, key)
 
     async def get_gateway(self, tenant_id: str, gateway_id: str) -> Gateway:
         return await find_owned(
@@ -270,7 +248,7 @@ class SqlGatewayEngine:
         page = parse_page(
             page_size, page_token, {"tenant": tenant_id, "list": "gateways"}, tokens=self._page_tokens
         )
-        rows, total = await self._gateways.list(tenant_id, page)
+        rows, total = await self._gateways.list(tenant_id, None, page)
         return paginate(page, rows, total, key=lambda g: (g.create_time, g.id))
 
     async def execute(
@@ -320,8 +298,9 @@ class SqlGatewayEngine:
 
     async def _target(self, gateway: Gateway) -> QueryTarget:
         try:
-            credential = await self._credentials.get(
-                gateway.connection_string_ref, gateway.tenant_id
+            # The secret is the connection string: its own host:port is the destination.
+            credential = await self._credentials.use(
+                gateway.connection_string_ref, gateway.tenant_id, None
             )
         except NotFound:
             # The gateway exists; its secret does not. That is the gateway's state, not a
@@ -333,7 +312,7 @@ class SqlGatewayEngine:
                 metadata={"gateway_id": gateway.id},
             ) from None
         return QueryTarget(
-            source=f"{gateway.tenant_id}:{gateway.connection_string_ref}",
+            source=f"{gateway.tenant_id}:{gateway.id}:{'ro' if gateway.read_only else 'rw'}",
             connection_string=credential.value,
         )
 

@@ -83,11 +83,25 @@ class ResultBuilder:
         self._max_bytes = max_result_bytes
         self._rows: list[dict[str, Any]] = []
         self._bytes = 0
+        self._largest = 0
         self._reason: TruncationReason | None = None
 
     @property
     def full(self) -> bool:
         return self._reason is not None
+
+    @property
+    def remaining_bytes(self) -> int:
+        return self._max_bytes - self._bytes
+
+    @property
+    def remaining_rows(self) -> int:
+        return self._max_rows - len(self._rows)
+
+    @property
+    def largest_row_bytes(self) -> int:
+        """The size of the largest row added so far (0 before the first)."""
+        return self._largest
 
     def offer(self, values: Sequence[Any]) -> bool:
         """Adds a row (values in column order); False once the result is full."""
@@ -103,7 +117,12 @@ class ResultBuilder:
             return False
         self._rows.append(row)
         self._bytes += size
+        self._largest = max(self._largest, size)
         return True
+
+    def stop(self, reason: TruncationReason) -> None:
+        """Marks the result truncated: more rows exist, and they are not read."""
+        self._reason = reason
 
     def build(self) -> QueryResult:
         return QueryResult(

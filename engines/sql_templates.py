@@ -3,19 +3,21 @@
 A template is one SQL statement whose `$1..$N` placeholders are exactly its N declared
 parameters. The SQL is scanned with a small lexer that knows PostgreSQL's quoting (`'...'`,
 `E'...'`, `"..."`, `$tag$...$tag$`) and comments, so a `;` or `$2` inside a literal is not
-mistaken for code.
+mistaken for code; engines/sql_statements.py decides from its code tokens whether the statement
+is of an allowed kind.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from engines.errors import FieldViolation, InvalidArgument
+from engines.optimistic import version_etag
 from engines.sql_parameters import ParameterSpec, ParameterType, coerce_value
+from engines.sql_statements import statement_problems
 from engines.validation import require_name
 
 __all__ = [
@@ -43,6 +45,9 @@ _TEMPLATE_ID_RE = re.compile(r"[a-z0-9-]{1,63}")
 _PARAMETER_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _PLACEHOLDER_RE = re.compile(r"\$(\d+)")
 _DOLLAR_QUOTE_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+_LINE_END_RE = re.compile(r"[\r\n]")
+_WORD_RE = re.compile(r"[^\W\d][\w$]*")
+_WORD_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _IDENTIFIER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 _NUMERIC_TYPES = (ParameterType.INTEGER, ParameterType.FLOAT, ParameterType.LIST_INT)
 _TEXT_TYPES = (ParameterType.STRING, ParameterType.LIST_STRING)
@@ -79,16 +84,20 @@ class QueryTemplate:
 
     @property
     def etag(self) -> str:
-        return hashlib.sha256(f"{self.tenant_id}:{self.id}:1".encode()).hexdigest()[:20]
+        return version_etag(f"{self.tenant_id}:{self.id}", 1)
 
 
 @dataclass(frozen=True, slots=True)
 class SqlShape:
-    """What the lexer learned: placeholder numbers, and whether code follows a `;`."""
+    """What the lexer learned: placeholder numbers, how many statements, and the code tokens.
+
+    `tokens` are the words outside literals and comments, lowercased, in order; a quoted
+    identifier keeps a leading `"` (`"Orders` for `"Orders"`), and each `(` is a token too."""
 
     placeholders: frozenset[int]
     statements: int
     unterminated: str | None = None
+    tokens: tuple[str, ...] = ()
 
 
 def _skip_quoted(sql: str, start: int, quote: str, backslash_escapes: bool) -> int:
@@ -125,6 +134,7 @@ def _skip_block_comment(sql: str, start: int) -> int:
 def scan_sql(sql: str) -> SqlShape:
     """Finds `$n` placeholders and counts statements outside literals and comments."""
     placeholders: set[int] = set()
+    tokens: list[str] = []
     statements, pending_code = 0, False
     i, n = 0, len(sql)
     while i < n:
@@ -137,10 +147,12 @@ def scan_sql(sql: str) -> SqlShape:
             end, unterminated = _skip_quoted(sql, i, "'", escapes), "string literal"
         elif c == '"':
             end, unterminated = _skip_quoted(sql, i, '"', False), "quoted identifier"
+            if end >= 0:
+                tokens.append('"' + sql[i + 1 : end - 1].replace('""', '"').lower())
         elif sql.startswith("--", i):
-            newline = sql.find("\n", i)
-            end = n if newline < 0 else newline + 1
-            i = end
+            # PostgreSQL ends a line comment at either line break character.
+            line_end = _LINE_END_RE.search(sql, i)
+            i = n if line_end is None else line_end.end()
             continue
         elif sql.startswith("/*", i):
             end, unterminated = _skip_block_comment(sql, i), "comment"
@@ -157,6 +169,13 @@ def scan_sql(sql: str) -> SqlShape:
                 close = sql.find(quote.group(0), quote.end())
                 end = -1 if close < 0 else close + len(quote.group(0))
                 unterminated = "dollar-quoted string"
+        elif c in _WORD_START and prev not in _IDENTIFIER_CHARS:
+            word = _WORD_RE.match(sql, i)
+            assert word is not None
+            tokens.append(word.group(0).lower())
+            end = word.end()
+        elif c == "(":
+            tokens.append("(")
         elif c == ";":
             if pending_code:
                 statements += 1
@@ -164,13 +183,13 @@ def scan_sql(sql: str) -> SqlShape:
             i += 1
             continue
         if end < 0:
-            return SqlShape(frozenset(placeholders), statements, unterminated)
+            return SqlShape(frozenset(placeholders), statements, unterminated, tuple(tokens))
         if not c.isspace():
             pending_code = True
         i = end
     if pending_code:
         statements += 1
-    return SqlShape(frozenset(placeholders), statements)
+    return SqlShape(frozenset(placeholders), statements, tokens=tuple(tokens))
 
 
 def require_template_id(field: str, value: str) -> str:
@@ -193,7 +212,7 @@ def check_limit(field: str, value: int, default: int, maximum: int) -> tuple[int
     return value, []
 
 
-def _check_sql(sql: str, parameter_count: int) -> list[FieldViolation]:
+def _check_sql(sql: str, parameter_count: int, read_only: bool) -> list[FieldViolation]:
     field = "template.sql"
     if not sql.strip():
         return [FieldViolation(field, "is required")]
@@ -207,6 +226,10 @@ def _check_sql(sql: str, parameter_count: int) -> list[FieldViolation]:
         # Values are bound through a prepared statement, which holds exactly one statement.
         violations.append(
             FieldViolation(field, f"must be exactly one statement, found {shape.statements}")
+        )
+    else:
+        violations.extend(
+            FieldViolation(field, problem) for problem in statement_problems(shape.tokens, read_only)
         )
     expected = set(range(1, parameter_count + 1))
     if shape.placeholders != expected:
@@ -282,7 +305,7 @@ def check_template(draft: TemplateDraft) -> TemplateDraft:
     seen: set[str] = set()
     for index, spec in enumerate(draft.parameters):
         violations.extend(_check_parameter(index, spec, seen))
-    violations.extend(_check_sql(draft.sql, len(draft.parameters)))
+    violations.extend(_check_sql(draft.sql, len(draft.parameters), draft.read_only))
     max_rows, bad = check_limit("template.max_rows", draft.max_rows, DEFAULT_MAX_ROWS, MAX_ROWS_LIMIT)
     violations.extend(bad)
     timeout, bad = check_limit(

@@ -48,17 +48,26 @@ _FAMILIES = {
     "integrations.v1.DataSourcesService": "datasources",
     "integrations.v1.SqlGatewayService": "sql",
     "integrations.v1.PreventionService": "prevention",
+    "integrations.v1.AdmissionService": "admission",
 }
 _READ_VERBS = ("Get", "List", "Check", "Validate", "Evaluate")
 _CREDENTIALS = "/credentials.v1.CredentialService/"
-_CREDENTIALS_READ = ("credentials.read", "credentials.manage")
+_CREDENTIALS_READ = ("credentials.read", "credentials.manage", "credentials.write")
+# credentials.write is the same grant as credentials.manage under the usual verb name.
+_CREDENTIALS_WRITE = ("credentials.manage", "credentials.write")
+_ADMISSION = "/integrations.v1.AdmissionService/"
 _EXPLICIT: dict[str, tuple[str, ...]] = {
+    f"{_ADMISSION}AdmitCall": ("admission.admit",),
+    f"{_ADMISSION}SettleCall": ("admission.admit",),
     "/integrations.v1.SqlGatewayService/ExecuteQuery": ("sql.execute",),
     f"{_CREDENTIALS}EncryptCredential": ("credentials.encrypt",),
     f"{_CREDENTIALS}GetCredential": ("credentials.reveal",),
-    f"{_CREDENTIALS}CreateCredential": ("credentials.manage",),
-    f"{_CREDENTIALS}RotateCredential": ("credentials.manage",),
-    f"{_CREDENTIALS}DeleteCredential": ("credentials.manage",),
+    # Only the service itself attaches secrets to its outbound requests.
+    f"{_CREDENTIALS}UseCredential": ("credentials.use",),
+    f"{_CREDENTIALS}CreateCredential": _CREDENTIALS_WRITE,
+    f"{_CREDENTIALS}RotateCredential": _CREDENTIALS_WRITE,
+    f"{_CREDENTIALS}DeleteCredential": _CREDENTIALS_WRITE,
+    f"{_CREDENTIALS}UpdateCredentialDestinations": _CREDENTIALS_WRITE,
     f"{_CREDENTIALS}LookupCredential": _CREDENTIALS_READ,
     f"{_CREDENTIALS}ListCredentials": _CREDENTIALS_READ,
     f"{_CREDENTIALS}ListCredentialAccessEvents": _CREDENTIALS_READ,
@@ -196,7 +205,7 @@ class CallerRegistry:
         internal = Caller(
             INTERNAL_CALLER,
             hashlib.sha256(token.encode()).digest(),
-            frozenset({"credentials.reveal", "credentials.manage", "credentials.read"}),
+            frozenset({"credentials.use", "credentials.manage", "credentials.read"}),
             None,
         )
         return cls([internal], open_access=False), token

@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from drivers import migrator
+from drivers.admission_store import SqlAdmissionStore
 from drivers.connection_tester import NetworkConnectionTester
 from drivers.connector_store import SqlConnectorStore
 from drivers.credential_cache import CachedCredentialService
@@ -28,11 +29,13 @@ from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
 from drivers.prevention_store import SqlPreventionStore
 from drivers.provider_probe import HttpProviderProbe
+from drivers.read_through import ReadThroughStore
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
+from engines.admission import AdmissionEngine
 from engines.connectors import ConnectorsEngine
 from engines.credential_crypto import Keyring
-from engines.credential_vault import CredentialVault, RewrapResult
+from engines.credential_vault import AccessKind, CredentialVault, RewrapResult
 from engines.data_sources import DataSourcesEngine
 from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
@@ -41,6 +44,8 @@ from engines.pagination import PageTokens
 from engines.prevention import PreventionEngine
 from engines.sql_gateway import SqlGatewayEngine
 from integrations.v1 import (
+    admission_pb2,
+    admission_pb2_grpc,
     connectors_pb2,
     connectors_pb2_grpc,
     data_sources_pb2,
@@ -67,6 +72,7 @@ from service.kms import open_key_service, sealing_keyring
 from service.metrics import ServiceMetrics
 from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
+from service.servicers.admission import AdmissionServicer
 from service.servicers.connectors import ConnectorsServicer
 from service.servicers.credentials import CredentialsServicer
 from service.servicers.data_sources import DataSourcesServicer
@@ -194,8 +200,10 @@ async def create_server(config: ServeConfig) -> Application:
             channel,
             token=door.token if door is not None else config.credentials_token,
             access_reason=lambda: f"{current_call().method} for {current_call().caller}",
+            rpc=lambda: current_call().method,
         )
         _add_integrations_and_health(wiring, credentials)
+        _add_admission(wiring, credentials)
         _add_prevention(wiring)
         _add_sql_gateway(wiring, credentials)
         _add_connectors_and_data_sources(wiring, credentials)
@@ -291,6 +299,20 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
     )
 
 
+def _add_admission(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
+    """AdmissionService: admit and settle calls against the integrations' limits. Keys revealed
+    on AdmitCall go through the credential service uncached, so each is audited."""
+    admission_engine = AdmissionEngine(
+        SqlAdmissionStore(wiring.database), SqlIntegrationStore(wiring.database), credentials
+    )
+    wiring.register(
+        admission_pb2_grpc.add_AdmissionServiceServicer_to_server,
+        AdmissionServicer(admission_engine),
+        admission_pb2,
+        "AdmissionService",
+    )
+
+
 def _add_prevention(wiring: _Wiring) -> None:
     """PreventionService (issue 7)."""
     wiring.register(
@@ -314,13 +336,14 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
     )
     wiring.closers.append(sql_runner.close)
     sql_gateway_engine = SqlGatewayEngine(
-        SqlTemplateStore(wiring.database),
-        SqlGatewayStore(wiring.database),
+        ReadThroughStore(SqlTemplateStore(wiring.database)),
+        ReadThroughStore(SqlGatewayStore(wiring.database)),
         CachedCredentialService(credentials, ttl_seconds=config.sql_credential_cache_seconds),
         sql_runner,
         page_tokens=wiring.page_tokens,
         result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
         observer=wiring.observer,
+        credential_ref_check=credentials.exists,
     )
     wiring.register(
         pb_sql_grpc.add_SqlGatewayServiceServicer_to_server,
@@ -463,19 +486,27 @@ def _credentials_channel(
     raise ValueError("no credential service: set --credentials-target")
 
 
+_LOGGED_REFUSALS = {
+    "/credentials.v1.CredentialService/GetCredential": AccessKind.REVEAL,
+    "/credentials.v1.CredentialService/UseCredential": AccessKind.USE,
+}
+
+
 def _reveal_refusals(vault: CredentialVault | None) -> RefusalHook | None:
-    """Writes GetCredential calls refused by authorization to the access log."""
+    """Writes GetCredential and UseCredential calls refused by authorization to the access log."""
     if vault is None:
         return None
 
     async def record(method: str, request: Any, caller: str, why: str) -> None:
-        if method == "/credentials.v1.CredentialService/GetCredential":
+        kind = _LOGGED_REFUSALS.get(method)
+        if kind is not None:
             await vault.record_refused(
                 request.tenant_id,
                 request.credential_ref,
                 caller=caller,
                 access_reason=request.access_reason,
                 detail=why,
+                kind=kind,
             )
 
     return record

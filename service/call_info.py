@@ -19,6 +19,11 @@ class CallInfo:
     caller: str = ANONYMOUS
     tenant_id: str = ""
     request_id: str = ""
+    scopes: frozenset[str] = frozenset()
+
+    def holds(self, scope: str) -> bool:
+        """Whether the caller was granted `scope` (or `*`)."""
+        return "*" in self.scopes or scope in self.scopes
 
 
 _current: contextvars.ContextVar[CallInfo | None] = contextvars.ContextVar(

@@ -1,5 +1,6 @@
 """A customer's PostgreSQL database for the SQL gateway tests: created on the local server with a
-random name, seeded with known rows, dropped afterwards. The gateway reaches it through an
+random name, owned by a new login role that is not a superuser (the gateway refuses those),
+seeded with known rows, dropped afterwards with its role. The gateway reaches it through an
 `env://` credential ref whose variable holds its URL."""
 
 from __future__ import annotations
@@ -44,11 +45,13 @@ CREATE TABLE audit (id serial PRIMARY KEY, note text NOT NULL);
 
 @dataclass(frozen=True)
 class CustomerDatabase:
-    """A seeded customer database and the `env://` ref that resolves to its URL."""
+    """A seeded customer database, the `env://` ref that resolves to its URL (as its owner, a
+    plain role), and the same database's URL as the superuser (`admin_dsn`)."""
 
     dsn: str
     name: str
     ref: str
+    admin_dsn: str = ""
 
     async def fetchval(self, sql: str, *args: object) -> object:
         conn = await asyncpg.connect(self.dsn)
@@ -90,18 +93,20 @@ def customer_database(admin_url: str) -> Iterator[CustomerDatabase]:
     Skips the test when PostgreSQL is unreachable (REQUIRE_POSTGRES=1 fails it instead)."""
     name = f"customer_{uuid.uuid4().hex[:12]}"
     try:
-        asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+        asyncio.run(_admin(admin_url, f'CREATE ROLE "{name}" LOGIN'))
+        asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}" OWNER "{name}"'))
     except (OSError, asyncio.TimeoutError) as exc:
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL required (REQUIRE_POSTGRES=1) but unreachable: {exc}")
         pytest.skip(f"PostgreSQL is not reachable: {exc}")
     url = make_url(admin_url).set(drivername="postgresql", database=name)
-    dsn = url.render_as_string(hide_password=False)
+    admin_dsn = url.render_as_string(hide_password=False)
+    dsn = url.set(username=name, password=None).render_as_string(hide_password=False)
     variable = f"SQLGW_TEST_{name.upper()}"
     os.environ[variable] = dsn
     try:
         asyncio.run(_seed(dsn))
-        yield CustomerDatabase(dsn=dsn, name=name, ref=f"env://{variable}")
+        yield CustomerDatabase(dsn=dsn, name=name, ref=f"env://{variable}", admin_dsn=admin_dsn)
     finally:
         os.environ.pop(variable, None)
         asyncio.run(
@@ -111,3 +116,4 @@ def customer_database(admin_url: str) -> Iterator[CustomerDatabase]:
             )
         )
         asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}"'))
+        asyncio.run(_admin(admin_url, f'DROP ROLE IF EXISTS "{name}"'))

@@ -10,11 +10,17 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from engines.idempotency import IdempotencyKey
 from service.bootstrap import Application
 
-__all__ = ["RichError", "RunningServer", "rich_error", "new_tenant"]
+__all__ = ["RichError", "RunningServer", "new_tenant", "request_key", "rich_error"]
 
 S = TypeVar("S")
+
+
+def request_key(request_id: str, request: str = "the request") -> IdempotencyKey:
+    """An idempotency key as engines make it, for store tests."""
+    return IdempotencyKey(request_id, f"digest of {request}")
 
 
 def new_tenant() -> str:

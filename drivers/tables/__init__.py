@@ -5,6 +5,7 @@ in `drivers/migrations/versions/`; a test checks they match these tables)."""
 
 import drivers.tables.connectors_data_sources  # noqa: F401  (issue 5: connectors, data sources)
 from drivers.tables import (
+    admission,  # noqa: F401  (reservations, admission policies)
     credentials,  # noqa: F401  (issue 3: credential service)
     data_keys,  # noqa: F401  (envelope encryption under OpenBao)
     health,  # noqa: F401  (issue 4: health history)

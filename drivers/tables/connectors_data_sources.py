@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from drivers.tables.base import UtcDateTime, metadata
+from drivers.tables.base import UtcDateTime, metadata, resource_table
 
 __all__ = ["connectors", "data_source_tags", "data_sources"]
 
-connectors = sa.Table(
+connectors = resource_table(
     "connectors",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("tenant_id", sa.String(36), nullable=False),
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("connector_type", sa.String(16), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -25,35 +22,10 @@ connectors = sa.Table(
     sa.Column("credential_ref", sa.Text, nullable=False),
     sa.Column("last_used_time", UtcDateTime, nullable=True),
     sa.Column("last_error", sa.Text, nullable=False),
-    sa.Column("request_id", sa.String(128), nullable=True),
-    sa.Column("create_time", UtcDateTime, nullable=False),
-    sa.Column("update_time", UtcDateTime, nullable=False),
-    sa.Column("delete_time", UtcDateTime, nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Index("ix_connectors_tenant_order", "tenant_id", "create_time", "id"),
-    sa.Index(
-        "uq_connectors_live_name",
-        "tenant_id",
-        "name",
-        unique=True,
-        sqlite_where=sa.text("delete_time IS NULL"),
-        postgresql_where=sa.text("delete_time IS NULL"),
-    ),
-    sa.Index(
-        "uq_connectors_request_id",
-        "tenant_id",
-        "request_id",
-        unique=True,
-        sqlite_where=sa.text("request_id IS NOT NULL"),
-        postgresql_where=sa.text("request_id IS NOT NULL"),
-    ),
 )
 
-data_sources = sa.Table(
+data_sources = resource_table(
     "data_sources",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("tenant_id", sa.String(36), nullable=False),
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("source_type", sa.String(16), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -70,12 +42,6 @@ data_sources = sa.Table(
     sa.Column("last_error_time", UtcDateTime, nullable=True),
     sa.Column("connection_count", sa.BigInteger, nullable=False),
     sa.Column("error_count", sa.BigInteger, nullable=False),
-    sa.Column("request_id", sa.String(128), nullable=True),
-    sa.Column("create_time", UtcDateTime, nullable=False),
-    sa.Column("update_time", UtcDateTime, nullable=False),
-    sa.Column("delete_time", UtcDateTime, nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Index("ix_data_sources_tenant_order", "tenant_id", "create_time", "id"),
     # Covers GetDataSourceStatistics: grouped counts read from the index alone on PostgreSQL.
     sa.Index(
         "ix_data_sources_tenant_stats",
@@ -86,22 +52,6 @@ data_sources = sa.Table(
         "error_count",
         sqlite_where=sa.text("delete_time IS NULL"),
         postgresql_where=sa.text("delete_time IS NULL"),
-    ),
-    sa.Index(
-        "uq_data_sources_live_name",
-        "tenant_id",
-        "name",
-        unique=True,
-        sqlite_where=sa.text("delete_time IS NULL"),
-        postgresql_where=sa.text("delete_time IS NULL"),
-    ),
-    sa.Index(
-        "uq_data_sources_request_id",
-        "tenant_id",
-        "request_id",
-        unique=True,
-        sqlite_where=sa.text("request_id IS NOT NULL"),
-        postgresql_where=sa.text("request_id IS NOT NULL"),
     ),
 )
 

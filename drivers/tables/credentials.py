@@ -5,41 +5,18 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from drivers.tables.base import UtcDateTime, metadata
+from drivers.tables.base import UtcDateTime, metadata, resource_table
 
 __all__ = ["credential_access_events", "credential_secrets", "credentials"]
 
-credentials = sa.Table(
+credentials = resource_table(
     "credentials",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("tenant_id", sa.String(36), nullable=False),
     sa.Column("name", sa.String(128), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
     sa.Column("expire_time", UtcDateTime, nullable=True),
     sa.Column("metadata", sa.JSON, nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
-    sa.Column("request_id", sa.String(128), nullable=True),
-    sa.Column("create_time", UtcDateTime, nullable=False),
-    sa.Column("update_time", UtcDateTime, nullable=False),
-    sa.Column("delete_time", UtcDateTime, nullable=True),
-    sa.Index("ix_credentials_tenant_order", "tenant_id", "create_time", "id"),
-    sa.Index(
-        "uq_credentials_live_name",
-        "tenant_id",
-        "name",
-        unique=True,
-        sqlite_where=sa.text("delete_time IS NULL"),
-        postgresql_where=sa.text("delete_time IS NULL"),
-    ),
-    sa.Index(
-        "uq_credentials_request_id",
-        "tenant_id",
-        "request_id",
-        unique=True,
-        sqlite_where=sa.text("request_id IS NOT NULL"),
-        postgresql_where=sa.text("request_id IS NOT NULL"),
-    ),
+    # Normalised destinations (engines/destinations.py) the service may send the secret to.
+    sa.Column("allowed_destinations", sa.JSON, nullable=False, server_default=sa.text("'[]'")),
 )
 
 # One row per secret version; `sealed` is nonce | AES-256-GCM ciphertext | tag under the
@@ -69,6 +46,9 @@ credential_access_events = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("requester_tenant_id", sa.String(36), nullable=False),
     sa.Column("create_time", UtcDateTime, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="reveal"),
+    sa.Column("destination", sa.Text, nullable=False, server_default=""),
+    sa.Column("rpc", sa.String(256), nullable=False, server_default=""),
     sa.Index("ix_credential_access_events_tenant_order", "tenant_id", "create_time", "id"),
     sa.Index(
         "ix_credential_access_events_credential",

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from drivers.tables.base import UtcDateTime, metadata
+from drivers.tables.base import UtcDateTime, metadata, request_columns, resource_table
 
 __all__ = ["integrations", "usage_events"]
 
-integrations = sa.Table(
+integrations = resource_table(
     "integrations",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("tenant_id", sa.String(36), nullable=False),
     sa.Column("name", sa.String(128), nullable=False),
     sa.Column("provider_type", sa.String(32), nullable=False),
     sa.Column("credential_ref", sa.Text, nullable=False),
@@ -26,32 +23,10 @@ integrations = sa.Table(
     sa.Column("token_limit_month", sa.BigInteger, nullable=False),
     sa.Column("rate_limit_rpm", sa.Integer, nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
-    sa.Column("request_id", sa.String(128), nullable=True),
-    sa.Column("create_time", UtcDateTime, nullable=False),
-    sa.Column("update_time", UtcDateTime, nullable=False),
-    sa.Column("delete_time", UtcDateTime, nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
     # Health (issue 4, migration 0003_health): latest probe details and the probe claim.
     sa.Column("health_latency_ms", sa.BigInteger, nullable=True),
     sa.Column("health_error_code", sa.String(64), nullable=True),
     sa.Column("health_claimed_at", UtcDateTime, nullable=True),
-    sa.Index("ix_integrations_tenant_order", "tenant_id", "create_time", "id"),
-    sa.Index(
-        "uq_integrations_live_name",
-        "tenant_id",
-        "name",
-        unique=True,
-        sqlite_where=sa.text("delete_time IS NULL"),
-        postgresql_where=sa.text("delete_time IS NULL"),
-    ),
-    sa.Index(
-        "uq_integrations_request_id",
-        "tenant_id",
-        "request_id",
-        unique=True,
-        sqlite_where=sa.text("request_id IS NOT NULL"),
-        postgresql_where=sa.text("request_id IS NOT NULL"),
-    ),
 )
 
 usage_events = sa.Table(
@@ -63,9 +38,32 @@ usage_events = sa.Table(
     sa.Column("tokens", sa.BigInteger, nullable=False),
     sa.Column("cost_cents", sa.BigInteger, nullable=False),
     sa.Column("occurred_at", UtcDateTime, nullable=False),
-    sa.Column("request_id", sa.String(128), nullable=True),
+    *request_columns(),
     sa.Column("create_time", UtcDateTime, nullable=False),
+    # Admission (migration 0013_admission): the per-call fields of the original engines' usage
+    # schema; events written by RecordUsage leave them at their defaults.
+    sa.Column("call_id", sa.String(128), nullable=True),
+    sa.Column("reservation_id", sa.String(36), nullable=True),
+    sa.Column("model", sa.String(256), nullable=False, server_default=""),
+    sa.Column("input_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("output_tokens", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("latency_ms", sa.BigInteger, nullable=True),
+    sa.Column("outcome", sa.String(16), nullable=False, server_default="success"),
+    sa.Column("error_code", sa.String(64), nullable=False, server_default=""),
+    sa.Column("session_id", sa.String(128), nullable=False, server_default=""),
+    sa.Column("agent_id", sa.String(128), nullable=False, server_default=""),
+    sa.Column("policy_result", sa.String(8), nullable=True),
+    sa.Column("call_metadata", sa.JSON, nullable=True),
     sa.Index("ix_usage_events_integration_time", "integration_id", "occurred_at"),
+    sa.Index(
+        "uq_usage_events_call_id",
+        "tenant_id",
+        "call_id",
+        unique=True,
+        sqlite_where=sa.text("call_id IS NOT NULL"),
+        postgresql_where=sa.text("call_id IS NOT NULL"),
+    ),
+    sa.Index("ix_usage_events_tenant_time", "tenant_id", "occurred_at"),
     sa.Index(
         "uq_usage_events_request_id",
         "tenant_id",

@@ -49,6 +49,7 @@ class AuthInterceptor(AroundInterceptor):
     async def _check(self, method: str, request: Any, context: Context) -> None:
         caller = self._registry.authenticate(_authorization(context))
         current_call().caller = caller.name
+        current_call().scopes = caller.scopes
         try:
             self._registry.authorize(caller, method, request_tenant(request))
         except PermissionDenied as exc:

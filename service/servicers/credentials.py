@@ -5,7 +5,15 @@ from __future__ import annotations
 import grpc
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
-from engines.credential_vault import AccessEvent, AccessOutcome, CredentialVault, StoredCredential
+from engines.credential_vault import (
+    AccessEvent,
+    AccessKind,
+    AccessOutcome,
+    CredentialVault,
+    Revealed,
+    StoredCredential,
+    UseTarget,
+)
 from service.call_info import current_call
 from service.convert import from_timestamp, set_timestamp
 from service.enums import EnumMap
@@ -13,6 +21,7 @@ from service.enums import EnumMap
 __all__ = ["CredentialsServicer", "credential_to_proto"]
 
 OUTCOMES = EnumMap(credentials_pb2.AccessOutcome, AccessOutcome, "ACCESS_OUTCOME")
+KINDS = EnumMap(credentials_pb2.AccessKind, AccessKind, "ACCESS_KIND")
 
 _Context = grpc.aio.ServicerContext
 
@@ -28,6 +37,7 @@ def credential_to_proto(credential: StoredCredential) -> credentials_pb2.Credent
         etag=credential.etag,
         key_version=credential.key_version,
         created_by=credential.created_by,
+        allowed_destinations=list(credential.allowed_destinations),
     )
     set_timestamp(message.expire_time, credential.expire_time)
     set_timestamp(message.create_time, credential.create_time)
@@ -47,9 +57,18 @@ def _event_to_proto(event: AccessEvent) -> credentials_pb2.CredentialAccessEvent
         outcome=OUTCOMES.to_proto(event.outcome),  # type: ignore[arg-type]
         detail=event.detail,
         requester_tenant_id=event.requester_tenant_id,
+        kind=KINDS.to_proto(event.kind),  # type: ignore[arg-type]
+        destination=event.destination,
+        rpc=event.rpc,
     )
     set_timestamp(message.time, event.create_time)
     return message
+
+
+def _revealed_to_proto(revealed: Revealed) -> credentials_pb2.GetCredentialResponse:
+    response = credentials_pb2.GetCredentialResponse(value=revealed.value, version=revealed.version)
+    set_timestamp(response.expire_time, revealed.expire_time)
+    return response
 
 
 class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
@@ -62,7 +81,10 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         self, request: credentials_pb2.EncryptCredentialRequest, context: _Context
     ) -> credentials_pb2.EncryptCredentialResponse:
         ref, key_version = await self._vault.encrypt(
-            request.tenant_id, request.plaintext, dict(request.context)
+            request.tenant_id,
+            request.plaintext,
+            dict(request.context),
+            list(request.allowed_destinations),
         )
         return credentials_pb2.EncryptCredentialResponse(
             credential_ref=ref, key_version=key_version
@@ -81,6 +103,8 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
             metadata=dict(request.metadata),
             request_id=request.request_id,
             created_by=current_call().caller,
+            allowed_destinations=list(request.allowed_destinations),
+            provider=request.provider,
         )
         return credential_to_proto(created)
 
@@ -94,11 +118,29 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
             access_reason=request.access_reason,
             caller=current_call().caller,
         )
-        response = credentials_pb2.GetCredentialResponse(
-            value=revealed.value, version=revealed.version
+        return _revealed_to_proto(revealed)
+
+    async def UseCredential(
+        self, request: credentials_pb2.UseCredentialRequest, context: _Context
+    ) -> credentials_pb2.GetCredentialResponse:
+        revealed = await self._vault.use(
+            request.tenant_id,
+            request.credential_ref,
+            UseTarget(request.destination, request.destination_in_secret),
+            rpc=request.rpc,
+            context=dict(request.context),
+            access_reason=request.access_reason,
+            caller=current_call().caller,
         )
-        set_timestamp(response.expire_time, revealed.expire_time)
-        return response
+        return _revealed_to_proto(revealed)
+
+    async def UpdateCredentialDestinations(
+        self, request: credentials_pb2.UpdateCredentialDestinationsRequest, context: _Context
+    ) -> credentials_pb2.Credential:
+        updated = await self._vault.update_destinations(
+            request.tenant_id, request.credential_id, list(request.allowed_destinations)
+        )
+        return credential_to_proto(updated)
 
     async def LookupCredential(
         self, request: credentials_pb2.LookupCredentialRequest, context: _Context

@@ -178,8 +178,10 @@ class ServerProcess:
         *extra_args: str,
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
+        root: Path = ROOT,
     ):
         self.log_path = log_path  # the server's log lines (stderr); discarded when None
+        self.root = root  # the source tree the server runs (another commit's, for a baseline)
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.args = [
@@ -193,7 +195,7 @@ class ServerProcess:
         stderr = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
             self.process = subprocess.Popen(
-                self.args, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=stderr
+                self.args, cwd=self.root, env=self.env, stdout=subprocess.DEVNULL, stderr=stderr
             )
         finally:
             if self.log_path:

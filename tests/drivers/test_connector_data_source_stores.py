@@ -23,6 +23,7 @@ from engines.data_sources import (
 )
 from engines.errors import AlreadyExists
 from engines.pagination import parse_page
+from tests.support import request_key
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -71,8 +72,8 @@ async def test_connectors_round_trip_per_tenant(
     database: Database, tenant: str, other_tenant: str
 ) -> None:
     store = SqlConnectorStore(database)
-    first = await store.insert(_connector(tenant, "a"), "req-1")
-    again = await store.insert(_connector(tenant, "a-retry"), "req-1")
+    first = await store.insert(_connector(tenant, "a"), request_key("req-1"))
+    again = await store.insert(_connector(tenant, "a-retry"), request_key("req-1"))
     assert again == first
     assert await store.get(tenant, first.id) == first
     assert await store.get(other_tenant, first.id) is None

@@ -18,7 +18,7 @@ from engines.credential_crypto import Sealed
 from engines.credential_vault import AccessEvent, AccessOutcome, SealedSecret, StoredCredential
 from engines.errors import AlreadyExists
 from engines.pagination import parse_page
-from tests.support import new_tenant
+from tests.support import new_tenant, request_key
 
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
@@ -38,9 +38,9 @@ async def test_insert_read_rotate_revoke(database: Database) -> None:
     store = SqlCredentialStore(database)
     tenant = new_tenant()
     credential, secret = _credential(tenant)
-    assert await store.insert(credential, secret, "req-1") == credential
+    assert await store.insert(credential, secret, request_key("req-1")) == credential
     again, _ = _credential(tenant, name="other")
-    assert (await store.insert(again, secret, "req-1")).id == credential.id  # idempotent
+    assert (await store.insert(again, secret, request_key("req-1"))).id == credential.id  # idempotent
     with pytest.raises(AlreadyExists):
         await store.insert(_credential(tenant)[0], replace(secret, credential_id="x"), None)
 

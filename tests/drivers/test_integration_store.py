@@ -9,7 +9,7 @@ import pytest
 
 from drivers.database import Database
 from drivers.integration_store import SqlIntegrationStore
-from engines.errors import AlreadyExists
+from engines.errors import AlreadyExists, FailedPrecondition, NotFound
 from engines.integrations import (
     HealthState,
     Integration,
@@ -19,7 +19,7 @@ from engines.integrations import (
     UsageEvent,
 )
 from engines.pagination import parse_page
-from tests.support import new_tenant
+from tests.support import new_tenant, request_key
 
 T0 = datetime(2026, 5, 1, 0, 0, 0, 123456, tzinfo=timezone.utc)
 
@@ -61,9 +61,25 @@ async def test_round_trip_keeps_every_field(store: SqlIntegrationStore) -> None:
 async def test_request_id_returns_the_first_insert(store: SqlIntegrationStore) -> None:
     tenant = new_tenant()
     first = _integration(tenant, "a")
-    assert await store.insert(first, "r1") == first
-    assert await store.insert(_integration(tenant, "b"), "r1") == first
-    assert await store.find_by_request_id(tenant, "r1") == first
+    assert await store.insert(first, request_key("r1")) == first
+    assert await store.insert(_integration(tenant, "b"), request_key("r1")) == first
+    assert (await store.find_by_request_id(tenant, "r1")).resource == first
+
+
+async def test_a_request_id_race_is_judged_by_the_request_digest(
+    store: SqlIntegrationStore,
+) -> None:
+    tenant = new_tenant()
+    first = _integration(tenant, "a")
+    await store.insert(first, request_key("r1", "first"))
+    with pytest.raises(FailedPrecondition) as reused:
+        await store.insert(_integration(tenant, "b"), request_key("r1", "another"))
+    assert reused.value.reason == "REQUEST_ID_REUSED"
+    assert await store.soft_delete(tenant, first.id, T0)
+    replay = await store.find_by_request_id(tenant, "r1")
+    assert replay is not None and replay.deleted and replay.request_digest == "digest of first"
+    with pytest.raises(NotFound, match="was deleted"):
+        await store.insert(_integration(tenant, "c"), request_key("r1", "first"))
 
 
 async def test_live_name_clash_raises_already_exists(store: SqlIntegrationStore) -> None:
@@ -125,7 +141,7 @@ async def test_usage_totals_respect_month_and_window_edges(store: SqlIntegration
             tokens=tokens, cost_cents=tokens, occurred_at=occurred, request_id=None,
             create_time=T0,
         )
-        assert (await store.append_usage(event))[1]
+        assert (await store.append_usage(event, None))[1]
     totals = await store.usage_totals(
         integration.id, month_start, month_end, window_start=month_end - timedelta(seconds=60)
     )
@@ -147,7 +163,8 @@ async def test_usage_totals_are_exact_beyond_int64(
                 id=str(uuid.uuid4()), tenant_id=tenant, integration_id=integration.id,
                 tokens=largest, cost_cents=largest - 1, occurred_at=T0, request_id=None,
                 create_time=T0,
-            )
+            ),
+            None,
         )
     totals = await store.usage_totals(
         integration.id, T0 - timedelta(days=1), T0 + timedelta(days=1), T0

@@ -17,6 +17,7 @@ from drivers.prevention_store import SqlPreventionStore
 from engines.pagination import parse_page
 from engines.prevention import GraduationCounts, PreventionRecord, RecordFilters
 from engines.prevention_contract import PreventionCandidate
+from tests.support import request_key
 
 T0 = datetime(2026, 2, 1, 9, 30, 0, 123456, tzinfo=timezone.utc)
 TICK = timedelta(microseconds=1)
@@ -56,7 +57,7 @@ def make_record(
 
 async def test_append_then_get_round_trips(store: SqlPreventionStore, tenant: str) -> None:
     record = make_record(tenant)
-    assert await store.append(record, None) == record
+    assert await store.insert(record, None) == record
     assert await store.get(tenant, record.id) == record
 
 
@@ -64,7 +65,7 @@ async def test_another_tenant_sees_nothing(
     store: SqlPreventionStore, tenant: str, other_tenant: str
 ) -> None:
     record = make_record(tenant)
-    await store.append(record, "req-1")
+    await store.insert(record, request_key("req-1"))
     assert await store.get(other_tenant, record.id) is None
     assert await store.find_by_request_id(other_tenant, "req-1") is None
     rows, total = await store.list(other_tenant, RecordFilters(), parse_page(0, "", {}))
@@ -77,10 +78,10 @@ async def test_repeated_request_id_returns_the_first_record(
     store: SqlPreventionStore, tenant: str, other_tenant: str
 ) -> None:
     first = make_record(tenant)
-    assert await store.append(first, "req-1") == first
-    assert await store.append(make_record(tenant), "req-1") == first
+    assert await store.insert(first, request_key("req-1")) == first
+    assert await store.insert(make_record(tenant), request_key("req-1")) == first
     other = make_record(other_tenant)
-    assert await store.append(other, "req-1") == other
+    assert await store.insert(other, request_key("req-1")) == other
     _, total = await store.list(tenant, RecordFilters(), parse_page(0, "", {}))
     assert total == 1
 
@@ -88,7 +89,8 @@ async def test_repeated_request_id_returns_the_first_record(
 async def test_concurrent_creates_with_one_request_id_store_one(
     store: SqlPreventionStore, tenant: str
 ) -> None:
-    results = await asyncio.gather(*(store.append(make_record(tenant), "same") for _ in range(5)))
+    key = request_key("same")
+    results = await asyncio.gather(*(store.insert(make_record(tenant), key) for _ in range(5)))
     assert len({r.id for r in results}) == 1
     _, total = await store.list(tenant, RecordFilters(), parse_page(0, "", {}))
     assert total == 1
@@ -103,7 +105,7 @@ async def test_list_is_newest_first_with_filters_and_keyset_pages(
         record = make_record(
             tenant, T0 + timedelta(seconds=i // 2), policy_id=f"p{i % 2}", pattern_id=f"q{i % 3}"
         )
-        made.append(await store.append(record, None))
+        made.append(await store.insert(record, None))
     expected = sorted(made, key=lambda r: (r.create_time, r.id), reverse=True)
     seen: list[PreventionRecord] = []
     page = parse_page(3, "", {})
@@ -135,8 +137,8 @@ async def test_graduation_counts_on_both_sides_of_the_activation(
         (-TICK, True),
         (TICK, True),
     ]:
-        await store.append(make_record(tenant, T0 + offset, simulated=simulated), None)
-    await store.append(make_record(tenant, T0 + TICK, policy_id="elsewhere"), None)
+        await store.insert(make_record(tenant, T0 + offset, simulated=simulated), None)
+    await store.insert(make_record(tenant, T0 + TICK, policy_id="elsewhere"), None)
     counts = await store.graduation_counts(tenant, "policy-1", T0)
     assert counts == GraduationCounts(qualifying=3, simulated=2, before_activation=2, total=7)
     later = await store.graduation_counts(tenant, "policy-1", T0 + TICK)
@@ -146,7 +148,7 @@ async def test_graduation_counts_on_both_sides_of_the_activation(
 async def test_graduation_counts_compare_instants_not_zones(
     store: SqlPreventionStore, tenant: str
 ) -> None:
-    await store.append(make_record(tenant, T0), None)
+    await store.insert(make_record(tenant, T0), None)
     minus_five = timezone(timedelta(hours=-5))
     counts = await store.graduation_counts(tenant, "policy-1", T0.astimezone(minus_five))
     assert counts.qualifying == 1
@@ -228,7 +230,7 @@ async def test_database_refuses_update_delete_and_replace(
 ) -> None:
     if backend != "sqlite" and statement.startswith(("REPLACE", "INSERT OR")):
         pytest.skip("REPLACE and INSERT OR ... exist only on SQLite")
-    record = await store.append(make_record(tenant), "req-kept")
+    record = await store.insert(make_record(tenant), request_key("req-kept"))
     values = {"{id}": record.id, "{new_id}": str(uuid.uuid4()), "{tenant}": tenant,
               "{true}": "1" if backend == "sqlite" else "true"}
     sql = statement
@@ -237,7 +239,7 @@ async def test_database_refuses_update_delete_and_replace(
     with pytest.raises(_refused(backend), match="append-only"):
         await raw_sql(sql)
     assert await store.get(tenant, record.id) == record
-    assert await store.find_by_request_id(tenant, "req-kept") == record
+    assert (await store.find_by_request_id(tenant, "req-kept")).resource == record
 
 
 async def test_postgres_refuses_truncate(
@@ -245,7 +247,7 @@ async def test_postgres_refuses_truncate(
 ) -> None:
     if backend != "postgresql":
         pytest.skip("TRUNCATE exists only on PostgreSQL")
-    record = await store.append(make_record(tenant), None)
+    record = await store.insert(make_record(tenant), None)
     with pytest.raises(asyncpg.PostgresError, match="append-only"):
         await raw_sql("TRUNCATE prevention_records")
     assert await store.get(tenant, record.id) == record
@@ -260,7 +262,7 @@ async def test_inserts_still_work_through_raw_sql(
     stored = await store.get(tenant, record_id)
     assert stored is not None
     assert stored.create_time == datetime(2026, 1, 1, tzinfo=timezone.utc)
-    assert await store.find_by_request_id(tenant, "fresh") == stored
+    assert (await store.find_by_request_id(tenant, "fresh")).resource == stored
 
 
 async def test_service_connections_fire_delete_triggers_on_replace(

@@ -13,7 +13,7 @@ from engines.pagination import parse_page
 from engines.sql_gateway import Gateway
 from engines.sql_parameters import ParameterSpec, ParameterType
 from engines.sql_templates import QueryTemplate
-from tests.support import new_tenant
+from tests.support import new_tenant, request_key
 
 NOW = datetime(2024, 6, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
 
@@ -55,11 +55,11 @@ async def test_templates_round_trip_and_are_tenant_scoped(database: Database) ->
 
 async def test_template_request_id_returns_the_first(database: Database) -> None:
     store, tenant = SqlTemplateStore(database), new_tenant()
-    first = await store.insert(_template(tenant, "one"), "req-1")
-    again = await store.insert(_template(tenant, "two"), "req-1")
+    first = await store.insert(_template(tenant, "one"), request_key("req-1"))
+    again = await store.insert(_template(tenant, "two"), request_key("req-1"))
     assert again == first
     assert await store.get(tenant, "two") is None
-    assert await store.find_by_request_id(tenant, "req-1") == first
+    assert (await store.find_by_request_id(tenant, "req-1")).resource == first
 
 
 async def test_templates_list_in_order_with_total(database: Database) -> None:
@@ -67,18 +67,19 @@ async def test_templates_list_in_order_with_total(database: Database) -> None:
     for n, template_id in enumerate(["c", "a", "b"]):
         await store.insert(_template(tenant, template_id, offset=n), None)
     await store.insert(_template(new_tenant(), "x"), None)
-    rows, total = await store.list(tenant, parse_page(2, "", {}))
+    rows, total = await store.list(tenant, None, parse_page(2, "", {}))
     assert [t.id for t in rows] == ["c", "a", "b"] and total == 3
 
 
 async def test_gateways_round_trip_with_unique_names(database: Database) -> None:
     store, tenant = SqlGatewayStore(database), new_tenant()
     gateway = _gateway(tenant, "00000000-0000-4000-8000-000000000001", "main")
-    await store.insert(gateway, "r")
+    await store.insert(gateway, request_key("r"))
     assert await store.get(tenant, gateway.id) == gateway
     assert await store.get(new_tenant(), gateway.id) is None
     with pytest.raises(AlreadyExists):
         await store.insert(_gateway(tenant, "00000000-0000-4000-8000-000000000002", "main"), None)
-    assert await store.insert(_gateway(tenant, "00000000-0000-4000-8000-000000000003", "x"), "r") == gateway
-    rows, total = await store.list(tenant, parse_page(0, "", {}))
+    retried = _gateway(tenant, "00000000-0000-4000-8000-000000000003", "x")
+    assert await store.insert(retried, request_key("r")) == gateway
+    rows, total = await store.list(tenant, None, parse_page(0, "", {}))
     assert rows == [gateway] and total == 1

@@ -4,7 +4,7 @@ end-to-end tests."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from service.logs import JsonFormatter
 from tests.support import RichError, RunningServer, rich_error
 
 __all__ = [
+    "LOOPBACK_DESTINATIONS",
     "database_text",
     "fails",
     "log_text",
@@ -42,11 +43,24 @@ async def fails(call: Awaitable[Any]) -> RichError:
     return rich_error(caught.value)
 
 
-async def store_credential(server: RunningServer, tenant: str, name: str, secret: str) -> str:
-    """Creates a credential through the real CredentialService; returns its cus-vault:// ref."""
+# The test servers and databases these tests reach all listen on loopback.
+LOOPBACK_DESTINATIONS = ("127.0.0.1", "localhost", "[::1]")
+
+
+async def store_credential(
+    server: RunningServer,
+    tenant: str,
+    name: str,
+    secret: str,
+    destinations: Sequence[str] = LOOPBACK_DESTINATIONS,
+) -> str:
+    """Creates a credential through the real CredentialService, allowed to go to
+    `destinations`; returns its cus-vault:// ref."""
     stub = server.stub(credentials_pb2_grpc.CredentialServiceStub)
     created = await stub.CreateCredential(
-        credentials_pb2.CreateCredentialRequest(tenant_id=tenant, name=name, secret=secret)
+        credentials_pb2.CreateCredentialRequest(
+            tenant_id=tenant, name=name, secret=secret, allowed_destinations=destinations
+        )
     )
     return str(created.credential_ref)
 

@@ -225,7 +225,7 @@ async def test_bad_input_names_fields_and_changes_nothing(
 async def test_register_is_idempotent_and_lists_page(server: RunningServer, tenant: str) -> None:
     stub = _stub(server)
     first = await _register(stub, tenant, "c0", request_id="once", endpoint="http://h.example/")
-    again = await _register(stub, tenant, "c0-again", request_id="once", endpoint="http://h.example/")
+    again = await _register(stub, tenant, "c0", request_id="once", endpoint="http://h.example/")
     assert again == first
     for n in range(1, 5):
         await _register(stub, tenant, f"c{n}", endpoint="http://h.example/")

@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from drivers.credential_client import GrpcCredentialService
+from engines.credentials import DESTINATION_DENIED
 from engines.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from tests.conftest import serve_config
 from tests.secrets_registry import register_secret
@@ -20,11 +21,15 @@ SECRET = register_secret("sk-client-PLAINTEXT-0a1b2c")
 
 async def test_store_get_delete_round_trip(server: RunningServer, tenant: str) -> None:
     client = GrpcCredentialService(server.channel, access_reason=lambda: "client test")
-    ref = await client.store(tenant, "datasource-password", SECRET)
+    ref = await client.store(tenant, "datasource-password", SECRET, ["db.example.com:5432"])
     assert ref.startswith(f"cus-vault://{tenant}/")
     revealed = await client.get(ref, tenant)
     assert revealed.value == SECRET and revealed.expires_at is None
     assert SECRET not in repr(revealed)
+    assert (await client.use(ref, tenant, "db.example.com:5432")).value == SECRET
+    with pytest.raises(FailedPrecondition) as caught:
+        await client.use(ref, tenant, "db.example.com:6543")
+    assert caught.value.reason == DESTINATION_DENIED
     assert await client.exists(tenant, ref)
     assert not await client.exists(new_tenant(), ref)
     with pytest.raises(NotFound):
@@ -45,7 +50,7 @@ async def test_remote_errors_become_engine_errors(server: RunningServer, tenant:
     with pytest.raises(InvalidArgument):
         await client.get("sk-not-a-ref", tenant)
     with pytest.raises(InvalidArgument):
-        await client.store(tenant, "", SECRET)
+        await client.store(tenant, "", SECRET, ())
 
     config = serve_config(server.database_url, allow_env_credentials=False)
     async with started(config) as strict:

@@ -23,6 +23,7 @@ from service.bootstrap import create_server
 from tests.conftest import serve_config
 from tests.openbao import OpenBaoServer, openbao_settings
 from tests.secrets_registry import register_secret
+from tests.service.connection_helpers import fails
 from tests.service.secret_scan import secrets_in_database
 from tests.service.servers import started
 from tests.support import new_tenant, rich_error
@@ -88,6 +89,52 @@ async def test_stored_and_encrypted_secrets_round_trip_without_a_call_per_reveal
     assert _transit_calls(openbao, "decrypt") == decrypts + 1
     assert await secrets_in_database(database_url, [SECRET]) == []
     assert SECRET not in openbao.audit_log.read_text()
+
+
+async def test_bound_refs_and_request_ids_work_under_data_keys(
+    openbao: OpenBaoServer, database_url: str, backend: str, tmp_path: Path
+) -> None:
+    """A v2 ref (secret and destinations sealed together) under a tenant's data key is used only
+    towards its destinations, and a create's request digest is keyed by that data key: a replay
+    answers the first create, also after a restart, and another secret is REQUEST_ID_REUSED."""
+    tenant = new_tenant()
+    create = pb.CreateCredentialRequest(
+        tenant_id=tenant, name="k", secret=SECRET, request_id="req-openbao"
+    )
+    async with started(openbao_config(database_url, openbao, tmp_path), backend) as server:
+        stub = _stub(server.channel)
+        bound = await stub.EncryptCredential(
+            pb.EncryptCredentialRequest(
+                tenant_id=tenant, plaintext=SECRET, allowed_destinations=["db.example.com"]
+            )
+        )
+        assert bound.credential_ref.startswith("encrypted://v2/0/") and bound.key_version == 0
+        used = await stub.UseCredential(
+            pb.UseCredentialRequest(tenant_id=tenant, credential_ref=bound.credential_ref,
+                                    destination="db.example.com:5432", rpc="/x.v1.X/Y")
+        )
+        assert used.value == SECRET
+        refused = await fails(stub.UseCredential(
+            pb.UseCredentialRequest(tenant_id=tenant, credential_ref=bound.credential_ref,
+                                    destination="evil.example:5432", rpc="/x.v1.X/Y")
+        ))
+        assert (refused.code, refused.reason) == (
+            grpc.StatusCode.FAILED_PRECONDITION, "CREDENTIAL_DESTINATION_DENIED"
+        )
+        relabelled = bound.credential_ref.replace("encrypted://v2/", "encrypted://v1/")
+        missing = await fails(
+            stub.GetCredential(pb.GetCredentialRequest(tenant_id=tenant, credential_ref=relabelled))
+        )
+        assert missing.code == grpc.StatusCode.NOT_FOUND
+        first = await stub.CreateCredential(create)
+    async with started(openbao_config(database_url, openbao, tmp_path), backend) as server:
+        stub = _stub(server.channel)
+        assert (await stub.CreateCredential(create)).id == first.id
+        create.secret = SECRET + "-other"
+        reused = await fails(stub.CreateCredential(create))
+        assert (reused.code, reused.reason) == (
+            grpc.StatusCode.FAILED_PRECONDITION, "REQUEST_ID_REUSED"
+        )
 
 
 @pytest.mark.parametrize(

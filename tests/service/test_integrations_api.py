@@ -142,7 +142,7 @@ async def test_duplicate_live_name_is_already_exists_until_deleted(stub: Stub, t
 
 async def test_create_with_request_id_is_idempotent(stub: Stub, tenant: str) -> None:
     first = await create_integration(stub, tenant, "idem", request_id="req-1")
-    repeat = await create_integration(stub, tenant, "different-name", request_id="req-1")
+    repeat = await create_integration(stub, tenant, "idem", request_id="req-1")
     assert repeat == first
     assert await _total(stub, tenant) == 1
     # The same request id in another tenant is another request.

@@ -20,7 +20,9 @@ from engines.data_sources import (
     DataSourceType,
 )
 from engines.errors import AlreadyExists, NotFound, Unavailable
+from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
+from tests.unit.request_ids import RequestIds
 
 __all__ = [
     "FakeConnectionTester",
@@ -35,10 +37,10 @@ R = TypeVar("R", Connector, DataSource)
 class _FakeRows(Generic[R]):
     """Live/deleted rows, request ids and per-tenant name uniqueness, as the SQL stores have."""
 
-    def __init__(self) -> None:
+    def __init__(self, resource: str) -> None:
         self.rows: dict[str, R] = {}
         self.deleted: set[str] = set()
-        self.request_ids: dict[tuple[str, str], str] = {}
+        self.request_ids: RequestIds[R] = RequestIds(resource)
 
     def live(self, tenant_id: str) -> list[R]:
         return [
@@ -49,13 +51,13 @@ class _FakeRows(Generic[R]):
         if any(o.name == resource.name and o.id != resource.id for o in self.live(resource.tenant_id)):
             raise AlreadyExists("name taken")
 
-    async def insert(self, resource: R, request_id: str | None) -> R:
-        if request_id and (resource.tenant_id, request_id) in self.request_ids:
-            return self.rows[self.request_ids[(resource.tenant_id, request_id)]]
+    async def insert(self, resource: R, key: IdempotencyKey | None) -> R:
+        earlier = self.request_ids.earlier(resource.tenant_id, key, self.rows, self.deleted)
+        if earlier is not None:
+            return earlier
         self._check_name(resource)
         self.rows[resource.id] = resource
-        if request_id:
-            self.request_ids[(resource.tenant_id, request_id)] = resource.id
+        self.request_ids.remember(resource.tenant_id, resource.id, key)
         return resource
 
     async def get(self, tenant_id: str, resource_id: str) -> R | None:
@@ -64,9 +66,8 @@ class _FakeRows(Generic[R]):
             return None
         return found
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> R | None:
-        found = self.request_ids.get((tenant_id, request_id))
-        return self.rows[found] if found else None
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[R] | None:
+        return self.request_ids.find(tenant_id, request_id, self.rows, self.deleted)
 
     def page(self, rows: list[R], page: PageRequest) -> tuple[Sequence[R], int]:
         rows.sort(key=lambda r: (r.create_time, r.id))
@@ -90,6 +91,9 @@ class _FakeRows(Generic[R]):
 
 class FakeConnectorStore(_FakeRows[Connector]):
     """ConnectorStore in memory."""
+
+    def __init__(self) -> None:
+        super().__init__("connector")
 
     async def list(
         self, tenant_id: str, filters: ConnectorFilters, page: PageRequest
@@ -120,6 +124,9 @@ class FakeConnectorStore(_FakeRows[Connector]):
 
 class FakeDataSourceStore(_FakeRows[DataSource]):
     """DataSourceStore in memory."""
+
+    def __init__(self) -> None:
+        super().__init__("data source")
 
     async def list(
         self, tenant_id: str, filters: DataSourceFilters, page: PageRequest
@@ -177,17 +184,28 @@ class FakeCredentialService:
         self.names: dict[str, str] = {}
         self.deleted: list[str] = []
         self.fail_store = False
+        self.destinations: dict[str, Sequence[str]] = {}  # ref -> allowed, as stored
+        self.uses: list[tuple[str, str | None]] = []  # (ref, destination) of every use
 
-    async def get(self, credential_ref: str, tenant_id: str) -> Credential:
+    async def use(
+        self, credential_ref: str, tenant_id: str, destination: str | None
+    ) -> Credential:
+        self.uses.append((credential_ref, destination))
+        return await self._get(credential_ref, tenant_id)
+
+    async def _get(self, credential_ref: str, tenant_id: str) -> Credential:
         owner, secret = self.secrets.get(credential_ref, ("", ""))
         if owner != tenant_id:
             raise NotFound("credential", credential_ref)
         return Credential(value=secret)
 
-    async def store(self, tenant_id: str, name: str, secret: str) -> str:
+    async def store(
+        self, tenant_id: str, name: str, secret: str, destinations: Sequence[str]
+    ) -> str:
         if self.fail_store:
             raise Unavailable("credential service down")
         ref = f"cus-vault://{tenant_id}/{uuid.uuid4()}"
+        self.destinations[ref] = tuple(destinations)
         self.secrets[ref] = (tenant_id, secret)
         self.names[ref] = name
         return ref
@@ -196,7 +214,7 @@ class FakeCredentialService:
         return self.secrets.get(credential_ref, ("", ""))[0] == tenant_id
 
     async def delete(self, tenant_id: str, credential_ref: str) -> None:
-        await self.get(credential_ref, tenant_id)
+        await self._get(credential_ref, tenant_id)
         del self.secrets[credential_ref]
         self.deleted.append(credential_ref)
 

@@ -7,8 +7,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from engines.errors import AlreadyExists
+from engines.idempotency import IdempotencyKey, Replay
 from engines.integrations import Integration, IntegrationFilters, UsageEvent, UsageTotals
 from engines.pagination import PageRequest
+from tests.unit.request_ids import RequestIds
 
 __all__ = ["FakeIntegrationStore", "ManualClock"]
 
@@ -29,8 +31,9 @@ class FakeIntegrationStore:
     def __init__(self) -> None:
         self.rows: dict[str, Integration] = {}
         self.deleted: set[str] = set()
-        self.request_ids: dict[tuple[str, str], str] = {}
+        self.request_ids: RequestIds[Integration] = RequestIds("integration")
         self.usage: list[UsageEvent] = []
+        self.usage_ids: RequestIds[UsageEvent] = RequestIds("usage event")
 
     def _live(self) -> list[Integration]:
         return [i for i in self.rows.values() if i.id not in self.deleted]
@@ -42,13 +45,13 @@ class FakeIntegrationStore:
             ):
                 raise AlreadyExists("an integration with this name already exists")
 
-    async def insert(self, integration: Integration, request_id: str | None) -> Integration:
-        if request_id and (integration.tenant_id, request_id) in self.request_ids:
-            return self.rows[self.request_ids[(integration.tenant_id, request_id)]]
+    async def insert(self, integration: Integration, key: IdempotencyKey | None) -> Integration:
+        earlier = self.request_ids.earlier(integration.tenant_id, key, self.rows, self.deleted)
+        if earlier is not None:
+            return earlier
         self._check_name(integration)
         self.rows[integration.id] = integration
-        if request_id:
-            self.request_ids[(integration.tenant_id, request_id)] = integration.id
+        self.request_ids.remember(integration.tenant_id, integration.id, key)
         return integration
 
     async def get(self, tenant_id: str, integration_id: str) -> Integration | None:
@@ -57,9 +60,10 @@ class FakeIntegrationStore:
             return None
         return row
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Integration | None:
-        found = self.request_ids.get((tenant_id, request_id))
-        return self.rows[found] if found else None
+    async def find_by_request_id(
+        self, tenant_id: str, request_id: str
+    ) -> Replay[Integration] | None:
+        return self.request_ids.find(tenant_id, request_id, self.rows, self.deleted)
 
     async def list(
         self, tenant_id: str, filters: IntegrationFilters, page: PageRequest
@@ -92,14 +96,15 @@ class FakeIntegrationStore:
         self.rows[integration_id] = replace(self.rows[integration_id], update_time=when)
         return True
 
-    async def append_usage(self, event: UsageEvent) -> tuple[UsageEvent, bool]:
-        for earlier in self.usage:
-            if event.request_id and (earlier.tenant_id, earlier.request_id) == (
-                event.tenant_id,
-                event.request_id,
-            ):
-                return earlier, False
+    async def append_usage(
+        self, event: UsageEvent, key: IdempotencyKey | None
+    ) -> tuple[UsageEvent, bool]:
+        events = {e.id: e for e in self.usage}
+        earlier = self.usage_ids.earlier(event.tenant_id, key, events)
+        if earlier is not None:
+            return earlier, False
         self.usage.append(event)
+        self.usage_ids.remember(event.tenant_id, event.id, key)
         return event, True
 
     async def usage_totals(

@@ -29,7 +29,9 @@ from service.auth import CallerRegistry, load_callers, request_tenant, required_
         pytest.param("/credentials.v1.CredentialService/EncryptCredential",
                      ("credentials.encrypt",), id="encrypt"),
         pytest.param("/credentials.v1.CredentialService/RotateCredential",
-                     ("credentials.manage",), id="rotate"),
+                     ("credentials.manage", "credentials.write"), id="rotate"),
+        pytest.param("/credentials.v1.CredentialService/UseCredential",
+                     ("credentials.use",), id="use"),
         pytest.param("/other.v1.Unknown/Get", (), id="unknown-needs-star"),
     ],
 )

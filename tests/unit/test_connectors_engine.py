@@ -17,7 +17,7 @@ from engines.connectors import (
     ConnectorStatus,
     ConnectorType,
 )
-from engines.errors import Aborted, InvalidArgument, NotFound
+from engines.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
 from tests.unit.connection_fakes import (
     FakeConnectionTester,
     FakeConnectorStore,
@@ -146,8 +146,11 @@ async def test_type_rules(engine: ConnectorsEngine, draft: ConnectorDraft, field
 
 async def test_register_is_idempotent_and_tenant_scoped(engine: ConnectorsEngine) -> None:
     first = await engine.register(TENANT, _http(), request_id="r1")
-    again = await engine.register(TENANT, _http("other-name"), request_id="r1")
+    again = await engine.register(TENANT, _http(), request_id="r1")
     assert again == first
+    with pytest.raises(FailedPrecondition) as reused:
+        await engine.register(TENANT, _http("other-name"), request_id="r1")
+    assert reused.value.reason == "REQUEST_ID_REUSED"
     listed = await engine.list(TENANT, 0, "", ConnectorFilters())
     assert [c.id for c in listed.items] == [first.id]
     with pytest.raises(NotFound) as theirs:
@@ -179,7 +182,7 @@ async def test_http_test_sends_the_token_and_records_success(
     engine: ConnectorsEngine, tester: FakeConnectionTester, credentials: FakeCredentialService,
     clock: ManualClock,
 ) -> None:
-    ref = await credentials.store(TENANT, "crm token", "tok-123")
+    ref = await credentials.store(TENANT, "crm token", "tok-123", ())
     created = await engine.register(
         TENANT, _http(credential_ref=ref, config={"timeout_seconds": 2.5})
     )
@@ -192,6 +195,7 @@ async def test_http_test_sends_the_token_and_records_success(
     ]
     assert recorded.status is ConnectorStatus.CONNECTED
     assert recorded.last_used_time == clock.now and recorded.last_error == ""
+    assert credentials.uses == [(ref, "crm.example:443")]
 
 
 async def test_failure_records_the_error_and_keeps_the_last_use(
@@ -217,11 +221,12 @@ async def test_failure_records_the_error_and_keeps_the_last_use(
                      id="ref-holds-password"),
     ],
 )
+
 async def test_sql_test_builds_the_dsn_from_the_credential(
     engine: ConnectorsEngine, tester: FakeConnectionTester, credentials: FakeCredentialService,
     endpoint: str, secret: str, dsn: str,
 ) -> None:
-    ref = await credentials.store(TENANT, "db", secret)
+    ref = await credentials.store(TENANT, "db", secret, ())
     created = await engine.register(
         TENANT,
         ConnectorDraft(name="db", connector_type=ConnectorType.SQL, endpoint=endpoint,
@@ -232,6 +237,7 @@ async def test_sql_test_builds_the_dsn_from_the_credential(
     assert method == "postgres_select_one"
     assert (target.dsn, target.ssl) == (dsn, SslMode.FROM_DSN)
     assert secret not in repr(target)
+    assert credentials.uses == [(ref, "db:5432" if endpoint else None)]
 
 
 @pytest.mark.parametrize(
@@ -278,8 +284,8 @@ async def test_cus_vault_refs_must_name_a_live_credential_of_the_tenant(
     engine = ConnectorsEngine(
         FakeConnectorStore(), tester, credentials, credential_ref_check=credentials.exists
     )
-    mine = await credentials.store(TENANT, "mine", "s")
-    theirs = await credentials.store(OTHER, "theirs", "s")
+    mine = await credentials.store(TENANT, "mine", "s", ())
+    theirs = await credentials.store(OTHER, "theirs", "s", ())
     created = await engine.register(TENANT, _http(credential_ref=mine))
     for ref in (theirs, f"cus-vault://{TENANT}/{uuid.uuid4()}"):
         with pytest.raises(InvalidArgument) as caught:

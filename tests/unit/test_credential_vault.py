@@ -29,7 +29,7 @@ class FakeStore:
         self.credentials: dict[str, StoredCredential] = {}
         self.secrets: dict[tuple[str, int], SealedSecret] = {}
 
-    async def insert(self, credential, secret, request_id):  # type: ignore[no-untyped-def]
+    async def insert(self, credential, secret, key):  # type: ignore[no-untyped-def]
         self.credentials[credential.id] = credential
         self.secrets[(credential.id, secret.version)] = secret
         return credential

@@ -158,7 +158,10 @@ async def test_credential_service_down_stores_nothing(
 
 async def test_register_is_idempotent(engine: DataSourcesEngine) -> None:
     first = await engine.register(TENANT, _database(), request_id="r")
-    assert await engine.register(TENANT, _database("other"), request_id="r") == first
+    assert await engine.register(TENANT, _database(), request_id="r") == first
+    with pytest.raises(FailedPrecondition) as reused:
+        await engine.register(TENANT, _database("other"), request_id="r")
+    assert reused.value.reason == "REQUEST_ID_REUSED"
 
 
 async def test_update_keeps_or_replaces_secrets(
@@ -201,7 +204,8 @@ async def test_stale_etag_and_bad_update_leave_the_source_and_secrets_alone(
 
 
 async def test_database_test_connects_with_the_stored_password(
-    engine: DataSourcesEngine, tester: FakeConnectionTester, clock: ManualClock
+    engine: DataSourcesEngine, tester: FakeConnectionTester, clock: ManualClock,
+    credentials: FakeCredentialService,
 ) -> None:
     created = await engine.register(
         TENANT,
@@ -221,6 +225,9 @@ async def test_database_test_connects_with_the_stored_password(
     assert target.ssl is SslMode.REQUIRE and extra["timeout"] == 3.0
     assert outcome.success and counted.connection_count == 1
     assert counted.last_connected_time == clock.now
+    # The password may go only to the database it was given for, and went there.
+    assert list(credentials.destinations.values()) == [("db:5432",)]
+    assert [d for _, d in credentials.uses] == ["db:5432"]
 
 
 @pytest.mark.parametrize(
@@ -251,7 +258,7 @@ async def test_ssl_options_are_honoured(
 
 
 async def test_api_test_sends_the_key_as_configured(
-    engine: DataSourcesEngine, tester: FakeConnectionTester
+    engine: DataSourcesEngine, tester: FakeConnectionTester, credentials: FakeCredentialService
 ) -> None:
     created = await engine.register(
         TENANT,
@@ -270,6 +277,7 @@ async def test_api_test_sends_the_key_as_configured(
     await engine.test_connection(TENANT, created.id)
     assert tester.calls[0][:2] == ("http_get", "https://api.example/v1")
     assert tester.calls[0][2]["headers"] == {"X-Key": "k-123"}
+    assert list(credentials.destinations.values()) == [("api.example:443",)]
 
 
 async def test_error_needs_a_successful_test_before_activation(

@@ -155,3 +155,20 @@ async def test_migrating_keyring_seals_with_the_target_and_opens_both() -> None:
     assert await both.open(tenant, new, b"") == b"new"
     with pytest.raises(ValueError):
         MigratingKeyring(local, Keyring({1: os.urandom(32)}))
+
+
+async def test_fingerprints_are_keyed_by_the_tenants_data_key_and_survive_restarts() -> None:
+    keys, store = FakeKeyService(), FakeDataKeyStore()
+    keyring = EnvelopeKeyring(keys, store)
+    tenant, other = new_tenant(), new_tenant()
+    digest = await keyring.fingerprint(tenant, b"sk-live-123")
+    assert keys.generated == 1  # the tenant's data key, made on first use
+    assert digest == await EnvelopeKeyring(keys, store).fingerprint(tenant, b"sk-live-123")
+    assert digest != await keyring.fingerprint(tenant, b"sk-live-124")
+    assert digest != await keyring.fingerprint(other, b"sk-live-123")
+    assert digest != await EnvelopeKeyring(keys, FakeDataKeyStore()).fingerprint(
+        tenant, b"sk-live-123"
+    )
+    assert digest == await MigratingKeyring(Keyring({1: os.urandom(32)}), keyring).fingerprint(
+        tenant, b"sk-live-123"
+    )

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engines.credentials import Credential
-from engines.errors import InvalidArgument, NotFound, Unimplemented
+from engines.credentials import DESTINATION_DENIED, Credential
+from engines.errors import FailedPrecondition, InvalidArgument, NotFound, Unimplemented
 from engines.health import HealthCheckResult, HealthEngine, HealthSettings, overall_health
 from engines.integrations import (
     HealthState,
@@ -130,14 +130,22 @@ class FakeHealthStore:
 class FakeCredentials:
     def __init__(self) -> None:
         self.asked: list[str] = []
+        self.destinations: list[str | None] = []
 
-    async def get(self, credential_ref: str, tenant_id: str) -> Credential:
+    async def use(
+        self, credential_ref: str, tenant_id: str, destination: str | None
+    ) -> Credential:
         self.asked.append(credential_ref)
+        self.destinations.append(destination)
+        if credential_ref == "env://ELSEWHERE":
+            raise FailedPrecondition(DESTINATION_DENIED, f"{destination} is not allowed")
         if credential_ref != "env://GOOD":
             raise NotFound("credential", credential_ref)
         return Credential(KEY)
 
-    async def store(self, tenant_id: str, name: str, secret: str) -> str:
+    async def store(
+        self, tenant_id: str, name: str, secret: str, destinations: Sequence[str]
+    ) -> str:
         raise NotImplementedError
 
     async def delete(self, tenant_id: str, credential_ref: str) -> None:
@@ -156,6 +164,9 @@ class FakeProbe:
         self.in_flight = 0
         self.max_in_flight = 0
         self.cancelled = 0
+
+    def destination(self, integration: Integration) -> str | None:
+        return "provider.example:443"
 
     async def probe(self, integration: Integration, key: str) -> ProbeObservation:
         self.calls.append(integration.name)
@@ -299,6 +310,20 @@ async def test_credential_failure_is_unhealthy_without_probe(world: World) -> No
     assert (result.health_state, result.error_code) == (U, "credential_unavailable")
     assert "MISSING_REF_NAME" not in result.message
     assert world.probe.calls == []
+
+
+async def test_a_refused_destination_is_recorded_and_refuses_the_explicit_check(
+    world: World,
+) -> None:
+    integration = world.add(ref="env://ELSEWHERE")
+    with pytest.raises(FailedPrecondition) as caught:
+        await world.engine.check(world.tenant, integration.id, force=True)
+    assert caught.value.reason == DESTINATION_DENIED
+    assert "provider.example:443" in caught.value.message
+    assert world.credentials.destinations == ["provider.example:443"]
+    assert world.probe.calls == []
+    recorded = world.store.rows[integration.id].latest
+    assert (recorded.health_state, recorded.error_code) == (U, "credential_destination_denied")
 
 
 async def test_bedrock_is_unknown_without_revealing_key(world: World) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from engines.credential_refs import SCHEMES, check_credential_ref
 from engines.errors import (
     Aborted,
     AlreadyExists,
@@ -16,13 +17,11 @@ from engines.errors import (
     Unimplemented,
 )
 from engines.integrations import (
-    CREDENTIAL_REF_SCHEMES,
     IntegrationDraft,
     IntegrationFilters,
     IntegrationsEngine,
     IntegrationStatus,
     ProviderType,
-    check_credential_ref,
     month_bounds,
 )
 from tests.support import new_tenant
@@ -71,7 +70,7 @@ async def test_create_starts_created_unknown_and_trims_name(engine: Integrations
 def test_credential_refs_other_than_the_three_schemes_are_refused_without_echo(ref: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
         check_credential_ref("credential_ref", ref)
-    if ref.strip() not in ("", *CREDENTIAL_REF_SCHEMES):
+    if ref.strip() not in ("", *SCHEMES):
         assert ref.strip() not in caught.value.message
 
 

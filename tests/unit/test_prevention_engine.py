@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engines.errors import FailedPrecondition, InvalidArgument, NotFound
+from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
 from engines.prevention import (
     GraduationCounts,
@@ -22,6 +23,7 @@ from engines.prevention import (
     graduation_verdict,
 )
 from engines.prevention_contract import PreventionCandidate
+from tests.unit.request_ids import RequestIds
 
 T0 = datetime(2026, 1, 10, 12, 0, 0, tzinfo=timezone.utc)
 TICK = timedelta(microseconds=1)
@@ -44,24 +46,28 @@ class FakePreventionStore:
     def __init__(self) -> None:
         self.records: list[tuple[PreventionRecord, str | None]] = []
         self.counts_asked: list[tuple[str, str, datetime]] = []
+        self.request_ids: RequestIds[PreventionRecord] = RequestIds("prevention record")
 
-    async def append(self, record: PreventionRecord, request_id: str | None) -> PreventionRecord:
-        if request_id is not None:
-            earlier = await self.find_by_request_id(record.tenant_id, request_id)
-            if earlier is not None:
-                return earlier
-        self.records.append((record, request_id))
+    async def insert(self, record: PreventionRecord, key: IdempotencyKey | None) -> PreventionRecord:
+        earlier = self.request_ids.earlier(record.tenant_id, key, self._by_id())
+        if earlier is not None:
+            return earlier
+        self.records.append((record, key.request_id if key else None))
+        self.request_ids.remember(record.tenant_id, record.id, key)
         return record
+
+    def _by_id(self) -> dict[str, PreventionRecord]:
+        return {r.id: r for r, _ in self.records}
 
     async def get(self, tenant_id: str, record_id: str) -> PreventionRecord | None:
         return next(
             (r for r, _ in self.records if r.tenant_id == tenant_id and r.id == record_id), None
         )
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> PreventionRecord | None:
-        return next(
-            (r for r, rid in self.records if r.tenant_id == tenant_id and rid == request_id), None
-        )
+    async def find_by_request_id(
+        self, tenant_id: str, request_id: str
+    ) -> Replay[PreventionRecord] | None:
+        return self.request_ids.find(tenant_id, request_id, self._by_id())
 
     async def list(
         self, tenant_id: str, filters: RecordFilters, page: PageRequest

@@ -17,6 +17,7 @@ from engines.errors import (
     NotFound,
     PermissionDenied,
 )
+from engines.idempotency import IdempotencyKey, Replay
 from engines.pagination import PageRequest
 from engines.sql_gateway import (
     BoundQuery,
@@ -30,6 +31,7 @@ from engines.sql_parameters import INJECTION_REASON, ParameterSpec, ParameterTyp
 from engines.sql_results import QueryResult
 from engines.sql_templates import TemplateDraft
 from tests.secrets_registry import register_secret
+from tests.unit.request_ids import RequestIds
 
 TENANT = "11111111-1111-4111-8111-111111111111"
 OTHER = "22222222-2222-4222-8222-222222222222"
@@ -42,28 +44,33 @@ class FakeStore:
 
     def __init__(self, unique: str) -> None:
         self.rows: dict[tuple[str, str], Any] = {}
-        self.request_ids: dict[tuple[str, str], Any] = {}
+        self.request_ids: RequestIds[Any] = RequestIds("resource")
         self._unique = unique
 
-    async def insert(self, resource: Any, request_id: str | None) -> Any:
-        if request_id and (resource.tenant_id, request_id) in self.request_ids:
-            return self.request_ids[(resource.tenant_id, request_id)]
+    def _by_id(self) -> dict[str, Any]:
+        return {f"{t}/{i}": r for (t, i), r in self.rows.items()}
+
+    async def insert(self, resource: Any, request_key: IdempotencyKey | None) -> Any:
+        earlier = self.request_ids.earlier(resource.tenant_id, request_key, self._by_id())
+        if earlier is not None:
+            return earlier
         key = getattr(resource, self._unique)
         if any(t == resource.tenant_id and getattr(r, self._unique) == key
                for (t, _), r in self.rows.items()):
             raise AlreadyExists("clash")
         self.rows[(resource.tenant_id, resource.id)] = resource
-        if request_id:
-            self.request_ids[(resource.tenant_id, request_id)] = resource
+        self.request_ids.remember(
+            resource.tenant_id, f"{resource.tenant_id}/{resource.id}", request_key
+        )
         return resource
 
     async def get(self, tenant_id: str, resource_id: str) -> Any:
         return self.rows.get((tenant_id, resource_id))
 
-    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Any:
-        return self.request_ids.get((tenant_id, request_id))
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[Any] | None:
+        return self.request_ids.find(tenant_id, request_id, self._by_id())
 
-    async def list(self, tenant_id: str, page: PageRequest) -> tuple[Sequence[Any], int]:
+    async def list(self, tenant_id: str, filters: None, page: PageRequest) -> tuple[Sequence[Any], int]:
         mine = sorted(
             (r for (t, _), r in self.rows.items() if t == tenant_id),
             key=lambda r: (r.create_time, r.id),
@@ -75,13 +82,18 @@ class FakeCredentials:
     def __init__(self, secrets: dict[tuple[str, str], str]) -> None:
         self.secrets = secrets
 
-    async def get(self, credential_ref: str, tenant_id: str) -> Credential:
+    async def use(
+        self, credential_ref: str, tenant_id: str, destination: str | None
+    ) -> Credential:
+        assert destination is None  # the connection string names its own destination
         try:
             return Credential(self.secrets[(tenant_id, credential_ref)])
         except KeyError:
             raise NotFound("credential", credential_ref) from None
 
-    async def store(self, tenant_id: str, name: str, secret: str) -> str:
+    async def store(
+        self, tenant_id: str, name: str, secret: str, destinations: Sequence[str]
+    ) -> str:
         raise NotImplementedError
 
     async def delete(self, tenant_id: str, credential_ref: str) -> None:
@@ -147,7 +159,7 @@ async def test_execute_binds_values_and_uses_the_tighter_caps() -> None:
     )
     (target, query, limits) = world.runner.calls[0]
     assert target.connection_string == DSN and DSN not in repr(target)
-    assert target.source == f"{TENANT}:env://WAREHOUSE"
+    assert target.source == f"{TENANT}:{world.gateway.id}:ro"  # pools: per tenant, gateway, mode
     assert query.values == ("open", 5) and query.parameter_names == ("status", "limit")
     assert limits == QueryLimits(max_rows=20, max_result_bytes=5 * 1024 * 1024,
                                  timeout_seconds=10, read_only=True)

@@ -27,6 +27,8 @@ TWO = [ParameterSpec("a", T.STRING), ParameterSpec("b", T.STRING)]
         pytest.param("SELECT $$ ; $1 $$, $2", {2}, 1, id="dollar-quote"),
         pytest.param("SELECT $tag$ $1 ; $tag$", set(), 1, id="tagged-dollar-quote"),
         pytest.param("SELECT 1 -- ; $3\n, $1", {1}, 1, id="line-comment"),
+        pytest.param("SELECT 1 -- ; $3\r, $1", {1}, 1, id="line-comment-ends-at-cr"),
+        pytest.param("SELECT 1 -- x\r; SELECT 2", set(), 2, id="cr-ends-comment-then-code"),
         pytest.param("SELECT /* ; /* $5 */ */ $1", {1}, 1, id="nested-block-comment"),
         pytest.param("SELECT foo$1 FROM t", set(), 1, id="dollar-inside-identifier"),
     ],

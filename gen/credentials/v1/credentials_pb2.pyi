@@ -10,19 +10,28 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class AccessKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCESS_KIND_UNSPECIFIED: _ClassVar[AccessKind]
+    ACCESS_KIND_REVEAL: _ClassVar[AccessKind]
+    ACCESS_KIND_USE: _ClassVar[AccessKind]
+
 class AccessOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ACCESS_OUTCOME_UNSPECIFIED: _ClassVar[AccessOutcome]
     ACCESS_OUTCOME_ALLOWED: _ClassVar[AccessOutcome]
     ACCESS_OUTCOME_DENIED: _ClassVar[AccessOutcome]
     ACCESS_OUTCOME_FAILED: _ClassVar[AccessOutcome]
+ACCESS_KIND_UNSPECIFIED: AccessKind
+ACCESS_KIND_REVEAL: AccessKind
+ACCESS_KIND_USE: AccessKind
 ACCESS_OUTCOME_UNSPECIFIED: AccessOutcome
 ACCESS_OUTCOME_ALLOWED: AccessOutcome
 ACCESS_OUTCOME_DENIED: AccessOutcome
 ACCESS_OUTCOME_FAILED: AccessOutcome
 
 class Credential(_message.Message):
-    __slots__ = ("id", "tenant_id", "name", "credential_ref", "version", "expire_time", "metadata", "create_time", "update_time", "etag", "key_version", "created_by")
+    __slots__ = ("id", "tenant_id", "name", "credential_ref", "version", "expire_time", "metadata", "create_time", "update_time", "etag", "key_version", "created_by", "allowed_destinations")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +51,7 @@ class Credential(_message.Message):
     ETAG_FIELD_NUMBER: _ClassVar[int]
     KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
     id: str
     tenant_id: str
     name: str
@@ -54,10 +64,11 @@ class Credential(_message.Message):
     etag: str
     key_version: int
     created_by: str
-    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., credential_ref: _Optional[str] = ..., version: _Optional[int] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., key_version: _Optional[int] = ..., created_by: _Optional[str] = ...) -> None: ...
+    allowed_destinations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., credential_ref: _Optional[str] = ..., version: _Optional[int] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., key_version: _Optional[int] = ..., created_by: _Optional[str] = ..., allowed_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EncryptCredentialRequest(_message.Message):
-    __slots__ = ("tenant_id", "plaintext", "context")
+    __slots__ = ("tenant_id", "plaintext", "context", "allowed_destinations")
     class ContextEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -68,10 +79,12 @@ class EncryptCredentialRequest(_message.Message):
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     PLAINTEXT_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     plaintext: str
     context: _containers.ScalarMap[str, str]
-    def __init__(self, tenant_id: _Optional[str] = ..., plaintext: _Optional[str] = ..., context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    allowed_destinations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tenant_id: _Optional[str] = ..., plaintext: _Optional[str] = ..., context: _Optional[_Mapping[str, str]] = ..., allowed_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EncryptCredentialResponse(_message.Message):
     __slots__ = ("credential_ref", "key_version")
@@ -82,7 +95,7 @@ class EncryptCredentialResponse(_message.Message):
     def __init__(self, credential_ref: _Optional[str] = ..., key_version: _Optional[int] = ...) -> None: ...
 
 class CreateCredentialRequest(_message.Message):
-    __slots__ = ("tenant_id", "name", "secret", "expire_time", "metadata", "request_id")
+    __slots__ = ("tenant_id", "name", "secret", "expire_time", "metadata", "request_id", "allowed_destinations", "provider")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -96,13 +109,52 @@ class CreateCredentialRequest(_message.Message):
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     name: str
     secret: str
     expire_time: _timestamp_pb2.Timestamp
     metadata: _containers.ScalarMap[str, str]
     request_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., secret: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    allowed_destinations: _containers.RepeatedScalarFieldContainer[str]
+    provider: str
+    def __init__(self, tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., secret: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., allowed_destinations: _Optional[_Iterable[str]] = ..., provider: _Optional[str] = ...) -> None: ...
+
+class UpdateCredentialDestinationsRequest(_message.Message):
+    __slots__ = ("tenant_id", "credential_id", "allowed_destinations")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    credential_id: str
+    allowed_destinations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, tenant_id: _Optional[str] = ..., credential_id: _Optional[str] = ..., allowed_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class UseCredentialRequest(_message.Message):
+    __slots__ = ("tenant_id", "credential_ref", "destination", "destination_in_secret", "rpc", "context", "access_reason")
+    class ContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_REF_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_IN_SECRET_FIELD_NUMBER: _ClassVar[int]
+    RPC_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_REASON_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    credential_ref: str
+    destination: str
+    destination_in_secret: bool
+    rpc: str
+    context: _containers.ScalarMap[str, str]
+    access_reason: str
+    def __init__(self, tenant_id: _Optional[str] = ..., credential_ref: _Optional[str] = ..., destination: _Optional[str] = ..., destination_in_secret: _Optional[bool] = ..., rpc: _Optional[str] = ..., context: _Optional[_Mapping[str, str]] = ..., access_reason: _Optional[str] = ...) -> None: ...
 
 class GetCredentialRequest(_message.Message):
     __slots__ = ("tenant_id", "credential_ref", "context", "access_reason")
@@ -214,7 +266,7 @@ class ListCredentialAccessEventsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[CredentialAccessEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class CredentialAccessEvent(_message.Message):
-    __slots__ = ("id", "tenant_id", "credential_ref", "credential_id", "caller", "allowed", "access_reason", "time", "outcome", "detail", "requester_tenant_id")
+    __slots__ = ("id", "tenant_id", "credential_ref", "credential_id", "caller", "allowed", "access_reason", "time", "outcome", "detail", "requester_tenant_id", "kind", "destination", "rpc")
     ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_REF_FIELD_NUMBER: _ClassVar[int]
@@ -226,6 +278,9 @@ class CredentialAccessEvent(_message.Message):
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     REQUESTER_TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    RPC_FIELD_NUMBER: _ClassVar[int]
     id: str
     tenant_id: str
     credential_ref: str
@@ -237,4 +292,7 @@ class CredentialAccessEvent(_message.Message):
     outcome: AccessOutcome
     detail: str
     requester_tenant_id: str
-    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., credential_ref: _Optional[str] = ..., credential_id: _Optional[str] = ..., caller: _Optional[str] = ..., allowed: _Optional[bool] = ..., access_reason: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[_Union[AccessOutcome, str]] = ..., detail: _Optional[str] = ..., requester_tenant_id: _Optional[str] = ...) -> None: ...
+    kind: AccessKind
+    destination: str
+    rpc: str
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., credential_ref: _Optional[str] = ..., credential_id: _Optional[str] = ..., caller: _Optional[str] = ..., allowed: _Optional[bool] = ..., access_reason: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome: _Optional[_Union[AccessOutcome, str]] = ..., detail: _Optional[str] = ..., requester_tenant_id: _Optional[str] = ..., kind: _Optional[_Union[AccessKind, str]] = ..., destination: _Optional[str] = ..., rpc: _Optional[str] = ...) -> None: ...

@@ -76,6 +76,16 @@ class CredentialServiceStub:
                 request_serializer=credentials_dot_v1_dot_credentials__pb2.ListCredentialAccessEventsRequest.SerializeToString,
                 response_deserializer=credentials_dot_v1_dot_credentials__pb2.ListCredentialAccessEventsResponse.FromString,
                 _registered_method=True)
+        self.UpdateCredentialDestinations = channel.unary_unary(
+                '/credentials.v1.CredentialService/UpdateCredentialDestinations',
+                request_serializer=credentials_dot_v1_dot_credentials__pb2.UpdateCredentialDestinationsRequest.SerializeToString,
+                response_deserializer=credentials_dot_v1_dot_credentials__pb2.Credential.FromString,
+                _registered_method=True)
+        self.UseCredential = channel.unary_unary(
+                '/credentials.v1.CredentialService/UseCredential',
+                request_serializer=credentials_dot_v1_dot_credentials__pb2.UseCredentialRequest.SerializeToString,
+                response_deserializer=credentials_dot_v1_dot_credentials__pb2.GetCredentialResponse.FromString,
+                _registered_method=True)
 
 
 class CredentialServiceServicer:
@@ -139,6 +149,22 @@ class CredentialServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateCredentialDestinations(self, request, context):
+        """Replaces the destinations a stored credential may be sent to (needs credentials.write).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UseCredential(self, request, context):
+        """Hands the secret to the service for one outbound request to `destination`; refused with
+        FAILED_PRECONDITION CREDENTIAL_DESTINATION_DENIED unless the destination is allowed. Every
+        attempt is written to the owner's access log with kind USE. For the service's own use.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CredentialServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -181,6 +207,16 @@ def add_CredentialServiceServicer_to_server(servicer, server):
                     servicer.ListCredentialAccessEvents,
                     request_deserializer=credentials_dot_v1_dot_credentials__pb2.ListCredentialAccessEventsRequest.FromString,
                     response_serializer=credentials_dot_v1_dot_credentials__pb2.ListCredentialAccessEventsResponse.SerializeToString,
+            ),
+            'UpdateCredentialDestinations': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCredentialDestinations,
+                    request_deserializer=credentials_dot_v1_dot_credentials__pb2.UpdateCredentialDestinationsRequest.FromString,
+                    response_serializer=credentials_dot_v1_dot_credentials__pb2.Credential.SerializeToString,
+            ),
+            'UseCredential': grpc.unary_unary_rpc_method_handler(
+                    servicer.UseCredential,
+                    request_deserializer=credentials_dot_v1_dot_credentials__pb2.UseCredentialRequest.FromString,
+                    response_serializer=credentials_dot_v1_dot_credentials__pb2.GetCredentialResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -401,6 +437,60 @@ class CredentialService:
             '/credentials.v1.CredentialService/ListCredentialAccessEvents',
             credentials_dot_v1_dot_credentials__pb2.ListCredentialAccessEventsRequest.SerializeToString,
             credentials_dot_v1_dot_credentials__pb2.ListCredentialAccessEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCredentialDestinations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credentials.v1.CredentialService/UpdateCredentialDestinations',
+            credentials_dot_v1_dot_credentials__pb2.UpdateCredentialDestinationsRequest.SerializeToString,
+            credentials_dot_v1_dot_credentials__pb2.Credential.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UseCredential(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credentials.v1.CredentialService/UseCredential',
+            credentials_dot_v1_dot_credentials__pb2.UseCredentialRequest.SerializeToString,
+            credentials_dot_v1_dot_credentials__pb2.GetCredentialResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,62 @@
+"""Tables of admission control: reservations of admitted calls and per-integration policies.
+
+The usage events reservations turn into are `usage_events` (drivers/tables/integrations.py),
+extended with the per-call columns by migration 0013_admission, whose trigger also adds every
+inserted event to `admission_usage_totals`, so admission reads a month's usage from one row."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from drivers.tables.base import UtcDateTime, metadata
+
+__all__ = ["admission_policies", "admission_reservations", "admission_usage_totals"]
+
+admission_reservations = sa.Table(
+    "admission_reservations",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column(
+        "integration_id", sa.String(36), sa.ForeignKey("integrations.id"), nullable=False
+    ),
+    sa.Column("call_id", sa.String(128), nullable=False),
+    sa.Column("model", sa.String(256), nullable=False),
+    sa.Column("estimated_input_tokens", sa.BigInteger, nullable=False),
+    sa.Column("estimated_output_tokens", sa.BigInteger, nullable=False),
+    sa.Column("estimated_cost_cents", sa.BigInteger, nullable=False),
+    sa.Column("verdict", sa.String(8), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("create_time", UtcDateTime, nullable=False),
+    sa.Column("expire_time", UtcDateTime, nullable=False),
+    sa.Column("settle_time", UtcDateTime, nullable=True),
+    sa.Index("uq_admission_reservations_call", "tenant_id", "call_id", unique=True),
+    sa.Index("ix_admission_reservations_open", "integration_id", "state", "expire_time"),
+    sa.Index("ix_admission_reservations_recent", "integration_id", "create_time"),
+    sa.Index("ix_admission_reservations_tenant_open", "tenant_id", "state", "expire_time"),
+)
+
+admission_policies = sa.Table(
+    "admission_policies",
+    metadata,
+    sa.Column(
+        "integration_id", sa.String(36), sa.ForeignKey("integrations.id"), primary_key=True
+    ),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column("tokens_per_minute", sa.BigInteger, nullable=False),
+    sa.Column("max_parallel_calls", sa.Integer, nullable=False),
+    sa.Column("reservation_ttl_ms", sa.BigInteger, nullable=False),
+    sa.Column("warn_percent", sa.Integer, nullable=False),
+    sa.Column("update_time", UtcDateTime, nullable=False),
+)
+
+# Cost and tokens of an integration's usage events per UTC calendar month, kept by a trigger on
+# usage_events (migration 0013_admission) whichever path inserts the event.
+admission_usage_totals = sa.Table(
+    "admission_usage_totals",
+    metadata,
+    sa.Column("integration_id", sa.String(36), primary_key=True),
+    sa.Column("period_start", UtcDateTime, primary_key=True),
+    sa.Column("cost_cents", sa.BigInteger, nullable=False),
+    sa.Column("tokens", sa.BigInteger, nullable=False),
+)
