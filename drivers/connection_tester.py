@@ -1,6 +1,9 @@
 """The real `engines.connection_test.ConnectionTester`: an httpx GET, an asyncpg `SELECT 1` and
 an asyncio TCP connect, each under one overall timeout, with failures turned into actionable,
-secret-free messages (refused, timed out, auth failed, DNS, TLS, HTTP status)."""
+secret-free messages (refused, timed out, auth failed, DNS, TLS, HTTP status).
+
+Every attempt goes through the egress guard first: a refused destination raises
+`EgressDenied` (FAILED_PRECONDITION) before any packet is sent, instead of an outcome."""
 
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
+from drivers.egress import EgressGuard, guarded_http_client, postgres_connect_arguments
 from engines.connection_test import ConnectionOutcome, PostgresTarget, SslMode
+from engines.egress import Destination, EgressDenied, TargetKind
 
 __all__ = ["NetworkConnectionTester"]
 
@@ -125,7 +130,11 @@ def _ssl_argument(mode: SslMode) -> Any:
 
 
 class NetworkConnectionTester:
-    """Reaches targets over the network for real; never raises for a failed attempt."""
+    """Reaches targets over the network for real, where `egress` allows; never raises for a
+    failed attempt, only for a refused destination (EgressDenied)."""
+
+    def __init__(self, *, egress: EgressGuard) -> None:
+        self._egress = egress
 
     async def http_get(
         self,
@@ -138,10 +147,12 @@ class NetworkConnectionTester:
         target, started = _target_of(url), time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
-                async with httpx.AsyncClient(
-                    timeout=timeout, verify=verify_tls, follow_redirects=False, trust_env=False
+                async with guarded_http_client(
+                    self._egress, timeout=timeout, verify=verify_tls
                 ) as client:
                     response = await client.get(url, headers=dict(headers or {}))
+        except EgressDenied:
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome
             return _failure("http_get", target, started, exc, timeout)
         status = response.status_code
@@ -167,13 +178,16 @@ class NetworkConnectionTester:
         where, started = _target_of(target.dsn), time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
-                conn = await asyncpg.connect(
-                    dsn=target.dsn, timeout=timeout, ssl=_ssl_argument(target.ssl)
+                pinned = await postgres_connect_arguments(
+                    self._egress, target.dsn, _ssl_argument(target.ssl)
                 )
+                conn = await asyncpg.connect(dsn=target.dsn, timeout=timeout, **pinned)
                 try:
                     answer = await conn.fetchval("SELECT 1")
                 finally:
                     await conn.close(timeout=timeout)
+        except EgressDenied:
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome
             return _failure("postgres_select_one", where, started, exc, timeout)
         details = {"method": "postgres_select_one", "target": where, "result": answer}
@@ -184,9 +198,11 @@ class NetworkConnectionTester:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
-                _, writer = await asyncio.open_connection(host, port)
+                _, writer = await self._egress.open_tcp(Destination(host, port, TargetKind.TCP))
                 writer.close()
                 await writer.wait_closed()
+        except EgressDenied:
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome
             return _failure("tcp_connect", where, started, exc, timeout)
         return ConnectionOutcome(

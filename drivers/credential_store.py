@@ -26,7 +26,7 @@ from engines.credential_vault import (
 from engines.idempotency import IdempotencyKey
 from engines.pagination import PageRequest
 
-__all__ = ["SqlAccessLog", "SqlCredentialStore"]
+__all__ = ["SqlAccessLog", "SqlCredentialStore", "secret_from_row"]
 
 _live = credentials.c.delete_time.is_(None)
 _is_current_secret = sa.and_(
@@ -57,7 +57,8 @@ def _to_credential(row: Any) -> StoredCredential:
     )
 
 
-def _to_secret(row: Any) -> SealedSecret:
+def secret_from_row(row: Any) -> SealedSecret:
+    """The engine value of one credential_secrets row."""
     return SealedSecret(
         tenant_id=row.tenant_id,
         credential_id=row.credential_id,
@@ -221,7 +222,7 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
         ).limit(limit)
         async with self._db.transaction() as conn:
             rows = (await conn.execute(query)).all()
-        return [_to_secret(r) for r in rows]
+        return [secret_from_row(r) for r in rows]
 
     async def replace_seal(self, secret: SealedSecret, sealed: Sealed) -> bool:
         async with self._db.transaction() as conn:

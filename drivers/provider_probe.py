@@ -9,6 +9,7 @@ import time
 
 import httpx
 
+from drivers.egress import EgressGuard, guarded_http_client
 from drivers.provider_requests import UnprobeableIntegration, probe_request
 from engines.endpoints import url_destination
 from engines.integrations import Integration
@@ -27,17 +28,20 @@ def _elapsed_ms(started: float) -> int:
 
 
 class HttpProviderProbe:
-    """Sends probe requests with one pooled AsyncClient; close it with `aclose()`."""
+    """Sends probe requests with one pooled AsyncClient that connects only where `egress`
+    allows (a refused destination raises EgressDenied); close it with `aclose()`."""
 
     def __init__(
         self,
         *,
+        egress: EgressGuard,
         connect_timeout_seconds: float = 5.0,
         read_timeout_seconds: float = 10.0,
         max_connections: int = 64,
     ) -> None:
         self._read_timeout = read_timeout_seconds
-        self._client = httpx.AsyncClient(
+        self._client = guarded_http_client(
+            egress,
             timeout=httpx.Timeout(
                 connect=connect_timeout_seconds,
                 read=read_timeout_seconds,
@@ -45,8 +49,6 @@ class HttpProviderProbe:
                 pool=connect_timeout_seconds,
             ),
             limits=httpx.Limits(max_connections=max_connections),
-            follow_redirects=False,
-            trust_env=False,
         )
 
     def destination(self, integration: Integration) -> str | None:

@@ -19,6 +19,8 @@
   reached, so a query producing millions of rows, or a few huge ones, costs about the cap.
 - Values are bound as parameters; the SQL text is the template's only. drivers/sql_values.py
   says how values are encoded and rendered.
+- A pool is opened only to a destination the egress guard allows, and its connections go to
+  the address that was checked (pinned for the pool's life).
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
 
+from drivers.egress import EgressGuard, postgres_connect_arguments
 from drivers.receive_limit import ReceiveLimit
 from drivers.sql_values import (
     SESSION_SETTINGS,
@@ -42,6 +46,7 @@ from drivers.sql_values import (
     install_text_codecs,
     to_json_value,
 )
+from engines.egress import EgressDenied
 from engines.errors import (
     DeadlineExceeded,
     FailedPrecondition,
@@ -320,6 +325,7 @@ class PostgresQueryRunner:
     def __init__(
         self,
         *,
+        egress: EgressGuard,
         pool_size: int = 10,
         max_pools: int = 32,
         idle_seconds: float = 300.0,
@@ -327,6 +333,7 @@ class PostgresQueryRunner:
         client_grace_seconds: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._egress = egress
         self._pool_size = pool_size
         self._max_pools = max_pools
         self._idle_seconds = idle_seconds
@@ -404,6 +411,7 @@ class PostgresQueryRunner:
 
     async def _checkout_slow(self, target: QueryTarget, digest: str) -> _PoolEntry:
         """First use of a gateway, or a rotated credential: the only path that opens pools."""
+        pinned = await self._checked_destination(target.connection_string)
         to_close: list[_PoolEntry] = []
         async with self._lock:
             entry = self._pools.get(target.source)
@@ -413,7 +421,8 @@ class PostgresQueryRunner:
                 entry = None
             if entry is None:
                 to_close.extend(self._make_room(self._now()))
-                entry = _PoolEntry(pool=await self._new_pool(target.connection_string), digest=digest)
+                pool = await self._new_pool(target.connection_string, pinned)
+                entry = _PoolEntry(pool=pool, digest=digest)
                 self._pools[target.source] = entry
             entry.in_use += 1  # before any await, so no other call can retire it as idle
             entry.last_used = self._now()
@@ -426,10 +435,20 @@ class PostgresQueryRunner:
         if entry.retired and entry.in_use == 0:
             await entry.pool.close()
 
-    def _new_pool(self, connection_string: str) -> asyncpg.Pool:
+    async def _checked_destination(self, connection_string: str) -> dict[str, Any]:
+        """asyncpg arguments pinning the egress-checked address; raises EgressDenied."""
+        try:
+            return await postgres_connect_arguments(self._egress, connection_string)
+        except EgressDenied:
+            raise
+        except (OSError, ValueError) as exc:  # an unresolvable name, a bad port
+            raise _connect_error(exc) from None
+
+    def _new_pool(self, connection_string: str, pinned: dict[str, Any]) -> asyncpg.Pool:
         # min_size=0: no connection is opened here; the first acquire connects.
         return asyncpg.create_pool(
             connection_string,
+            **pinned,
             min_size=0,
             max_size=self._pool_size,
             max_inactive_connection_lifetime=self._idle_seconds,

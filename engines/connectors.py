@@ -29,6 +29,7 @@ from engines.credential_refs import (
 )
 from engines.credentials import DESTINATION_DENIED, CredentialService
 from engines.destinations import url_destinations
+from engines.egress import DEFAULT_POLICY, Destination, EgressCheck, TargetKind
 from engines.endpoints import (
     parse_host_port,
     require_http_url,
@@ -245,7 +246,10 @@ class ConnectorsEngine:
         clock: Clock = system_clock,
         page_tokens: PageTokens | None = None,
         credential_ref_check: CredentialRefCheck | None = None,
+        egress: EgressCheck = DEFAULT_POLICY,
     ) -> None:
+        """`egress` refuses endpoints naming an address the egress policy refuses."""
+        self._egress = egress
         self._store = store
         self._tester = tester
         self._credentials = credentials
@@ -294,6 +298,7 @@ class ConnectorsEngine:
                 "credential_ref": draft.credential_ref,
             },
         )
+        self._check_egress(draft.connector_type, values["endpoint"])
         await self._require_live_credential(tenant_id, values["credential_ref"])
         now = self._clock()
         connector = Connector(
@@ -326,6 +331,7 @@ class ConnectorsEngine:
             )
 
         checked = apply(current)  # validate before touching the etag or the store
+        self._check_egress(checked.connector_type, checked.endpoint)
         if "credential_ref" in changes:
             await self._require_live_credential(current.tenant_id, checked.credential_ref)
         return await write_with_retry(
@@ -362,6 +368,17 @@ class ConnectorsEngine:
         if recorded is None:
             raise NotFound(RESOURCE, connector_id)
         return outcome, recorded
+
+    def _check_egress(self, connector_type: ConnectorType, endpoint: str) -> None:
+        """Refuses an endpoint that is a literal address the egress policy refuses."""
+        if connector_type is ConnectorType.SQL:
+            self._egress.check_url(endpoint, TargetKind.POSTGRES)
+            return
+        target = parse_host_port(endpoint)
+        if target is not None:
+            self._egress.check_literal(Destination(target.host, target.port, TargetKind.TCP))
+        else:
+            self._egress.check_url(endpoint)
 
     async def _require_live_credential(self, tenant_id: str, ref: str) -> None:
         await require_live_credential(

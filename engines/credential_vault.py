@@ -45,6 +45,7 @@ from engines.destinations import (
     provider_destinations,
     require_destinations,
 )
+from engines.env_credentials import DEFAULT_ENV_NAMES, EnvNamePolicy
 from engines.errors import (
     Aborted,
     FailedPrecondition,
@@ -363,8 +364,11 @@ class CredentialVault:
         clock: Clock = system_clock,
         page_tokens: PageTokens | None = None,
         env_lookup: EnvLookup | None = None,
+        env_names: EnvNamePolicy = DEFAULT_ENV_NAMES,
     ) -> None:
-        """`env_lookup` enables env:// refs (development only); None refuses them."""
+        """`env_lookup` enables env:// refs (development only) for the names `env_names`
+        allows; None refuses them."""
+        self._env_names = env_names
         self._keyring = keyring
         self._store = store
         self._log = access_log
@@ -798,7 +802,16 @@ class CredentialVault:
                 f"--allow-env-credentials (development); use {ENCRYPTED_SCHEME} or "
                 f"{VAULT_SCHEME} refs",
             )
-        value = self._env_lookup(ref.removeprefix(ENV_SCHEME))
+        name = ref.removeprefix(ENV_SCHEME)
+        if not self._env_names.allows(name):
+            await self._record(attempt, AccessOutcome.DENIED, "environment name not allowed")
+            raise FailedPrecondition(
+                "ENV_CREDENTIAL_NAME_REFUSED",
+                "env:// refs resolve only variable names starting with "
+                f"{self._env_names.describe()} (--env-credential-prefix), and never the "
+                "service's own configuration variables",
+            )
+        value = self._env_lookup(name)
         if value is None:
             await self._record(attempt, AccessOutcome.FAILED, "environment variable not set")
             raise NotFound(RESOURCE, ref)

@@ -34,6 +34,7 @@ from engines.data_source_settings import (
     plan_settings,
 )
 from engines.destinations import url_destinations
+from engines.egress import DEFAULT_POLICY, Destination, EgressCheck, TargetKind
 from engines.endpoints import MASK, HostPort, host_port_of_url, split_password, with_password
 from engines.errors import Aborted, FieldViolation, InvalidArgument, NotFound, ServiceError
 from engines.idempotency import earlier_create, idempotency_key
@@ -239,7 +240,10 @@ class DataSourcesEngine:
         *,
         clock: Clock = system_clock,
         page_tokens: PageTokens | None = None,
+        egress: EgressCheck = DEFAULT_POLICY,
     ) -> None:
+        """`egress` refuses settings naming an address the egress policy refuses."""
+        self._egress = egress
         self._store = store
         self._tester = tester
         self._credentials = credentials
@@ -300,6 +304,7 @@ class DataSourcesEngine:
             violations.extend(exc.violations)
         if violations:
             raise InvalidArgument(violations)
+        _check_egress(self._egress, draft.source_type, plan.settings)
         data_source_id = str(uuid.uuid4())
         settings, created = await self._store_secrets(
             tenant_id, data_source_id, draft.source_type, plan
@@ -346,6 +351,8 @@ class DataSourcesEngine:
                 violations.extend(exc.violations)
         if violations:
             raise InvalidArgument(violations)
+        if plan is not None:
+            _check_egress(self._egress, current.source_type, plan.settings)
         values.pop("config", None)
         created: Sequence[str] = ()
         new_settings = None
@@ -544,6 +551,25 @@ class DataSourcesEngine:
                 "no_endpoint", "the data source has no host and port to connect to; set them"
             )
         return await self._tester.tcp_connect(target.host, target.port, timeout=timeout)
+
+
+def _check_egress(
+    egress: EgressCheck, source_type: DataSourceType, config: ConnectionSettings
+) -> None:
+    """Refuses settings whose host is a literal address the egress policy refuses."""
+    kind = {
+        DataSourceType.DATABASE: TargetKind.POSTGRES,
+        DataSourceType.API: TargetKind.HTTP,
+    }.get(source_type, TargetKind.TCP)
+    if config.connection_string:
+        egress.check_url(config.connection_string, kind)
+    if config.host:
+        port = config.port or (_DEFAULT_POSTGRES_PORT if kind is TargetKind.POSTGRES else 1)
+        database = (config.database or config.username or None) if kind is TargetKind.POSTGRES else None
+        egress.check_literal(Destination(config.host, port, kind, database))
+    url = config.options.get("url")
+    if isinstance(url, str) and url:
+        egress.check_url(url)
 
 
 def _secret_destination(source_type: DataSourceType, config: ConnectionSettings) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from engines.clock import Clock, system_clock
 from engines.credentials import DESTINATION_DENIED, CredentialService
+from engines.egress import EgressDenied
 from engines.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
 from engines.integrations import (
     HealthState,
@@ -256,6 +257,16 @@ class HealthEngine:
                 return await self._check(integration, force=False, window=window, gate=gate)
             except NotFound:  # deleted since the batch listed it: nothing to report
                 return None
+            except EgressDenied as exc:  # one refused target must not end the whole batch
+                return HealthCheckResult(
+                    integration_id=integration.id,
+                    integration_name=integration.name,
+                    health_state=HealthState.UNHEALTHY,
+                    message=exc.message,
+                    latency_ms=0,
+                    checked_at=self._clock(),
+                    error_code="egress_denied",
+                )
 
         tasks = [asyncio.create_task(one(i)) for i in targets]
         try:

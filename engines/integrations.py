@@ -19,6 +19,7 @@ from engines.credential_refs import (
     check_credential_ref,
     require_live_credential,
 )
+from engines.egress import DEFAULT_POLICY, EgressCheck
 from engines.errors import (
     Aborted,
     FailedPrecondition,
@@ -266,7 +267,10 @@ class IntegrationsEngine:
         page_tokens: PageTokens | None = None,
         credential_ref_check: CredentialRefCheck | None = None,
         health_tester: HealthTester | None = None,
+        egress: EgressCheck = DEFAULT_POLICY,
     ) -> None:
+        """`egress` refuses config URLs naming an address the egress policy refuses."""
+        self._egress = egress
         self._store = store
         self._clock = clock
         self._page_tokens = page_tokens  # None: a key of this process only
@@ -474,6 +478,8 @@ class IntegrationsEngine:
             )
         if violations:
             raise InvalidArgument(violations)
+        for key in _URL_CONFIG_KEYS:
+            self._egress.check_url(str(values.get("config", {}).get(key) or ""))
         await require_live_credential(
             self._credential_ref_check,
             tenant_id,

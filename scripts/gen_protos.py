@@ -1,4 +1,5 @@
-"""Generates the Python stubs in gen/ from protos/ (`make protos`); `--check` only reports drift.
+"""Generates the Python stubs in gen/ from protos/ (`make protos`), and the descriptor set with the
+protos' comments (source info) that reflection serves; `--check` only reports drift.
 
 Uses the pinned grpcio-tools, so the output is reproducible; tests/test_generated_stubs.py fails
 when the committed stubs differ from what the protos produce. This is the canonical generator;
@@ -17,6 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
 GEN = ROOT / "gen"
+# The _pb2 modules embed descriptors without comments; this set keeps them (service/reflection.py
+# serves it, scripts/gen_api_docs.py writes docs/API.md from it).
+DESCRIPTOR_SET = Path("integrations") / "api_descriptors.binpb"
 
 
 def output_flags(out: Path) -> list[str]:
@@ -32,18 +36,27 @@ def add_package_inits(out: Path) -> None:
             package = package.parent
 
 
-def generate(out: Path) -> None:
-    """Writes stubs for every .proto under protos/ into `out`."""
+def descriptor_set_flags(out: Path) -> list[str]:
+    """Writes the files' descriptors, comments included, to DESCRIPTOR_SET under `out`."""
+    return ["--include_source_info", f"--descriptor_set_out={out / DESCRIPTOR_SET}"]
+
+
+def _protoc(flags: list[str]) -> None:
     import grpc_tools
     from grpc_tools import protoc
 
     well_known = Path(grpc_tools.__file__).parent / "_proto"
     files = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
-    out.mkdir(parents=True, exist_ok=True)
-    args = ["protoc", f"-I{PROTOS}", f"-I{well_known}", *output_flags(out), *files]
-    if protoc.main(args) != 0:
+    if protoc.main(["protoc", f"-I{PROTOS}", f"-I{well_known}", *flags, *files]) != 0:
         raise SystemExit("protoc failed")
+
+
+def generate(out: Path) -> None:
+    """Writes stubs and the descriptor set for every .proto under protos/ into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    _protoc(output_flags(out))
     add_package_inits(out)
+    _protoc(descriptor_set_flags(out))
 
 
 def _files(root: Path) -> set[str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from sqlalchemy.engine import make_url
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from drivers import migrator
@@ -24,12 +24,14 @@ from drivers.credential_client import GrpcCredentialService
 from drivers.credential_store import SqlAccessLog, SqlCredentialStore
 from drivers.data_source_store import SqlDataSourceStore
 from drivers.database import Database
+from drivers.egress import EgressGuard, protected_database, protected_listener
 from drivers.health_store import SqlHealthStore
 from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
 from drivers.prevention_store import SqlPreventionStore
 from drivers.provider_probe import HttpProviderProbe
 from drivers.read_through import ReadThroughStore
+from drivers.seal_samples import SqlSealSamples
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.admission import AdmissionEngine
@@ -37,6 +39,8 @@ from engines.connectors import ConnectorsEngine
 from engines.credential_crypto import Keyring
 from engines.credential_vault import AccessKind, CredentialVault, RewrapResult
 from engines.data_sources import DataSourcesEngine
+from engines.egress import EgressPolicy
+from engines.env_credentials import EnvNamePolicy
 from engines.health import HealthEngine
 from engines.integrations import IntegrationsEngine
 from engines.observability import NULL_OBSERVER, ServiceObserver
@@ -68,10 +72,12 @@ from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.interceptors.metrics import MetricsInterceptor
 from service.internal_door import InternalCredentialDoor
+from service.key_check import warn_on_unopened_secrets
 from service.kms import open_key_service, sealing_keyring
 from service.metrics import ServiceMetrics
 from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
+from service.reflection import enable_reflection
 from service.servicers.admission import AdmissionServicer
 from service.servicers.connectors import ConnectorsServicer
 from service.servicers.credentials import CredentialsServicer
@@ -152,8 +158,10 @@ async def create_server(config: ServeConfig) -> Application:
             SqlAccessLog(database),
             page_tokens=page_tokens,
             env_lookup=os.environ.get if config.allow_env_credentials else None,
+            env_names=EnvNamePolicy.of(config.env_credential_prefixes),
         )
-    metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None  # issue 8
+        await warn_on_unopened_secrets(vault.keyring, SqlSealSamples(database))
+    metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None
     server = grpc.aio.server(
         interceptors=[
             RpcLoggingInterceptor(),
@@ -172,8 +180,10 @@ async def create_server(config: ServeConfig) -> Application:
     if port == 0:
         raise RuntimeError(f"could not listen on {config.listen}")
 
+    egress = _egress_guard(config, port)
     wiring = _Wiring(
-        config, server, database, observer=metrics or NULL_OBSERVER, page_tokens=page_tokens
+        config, server, database, egress, observer=metrics or NULL_OBSERVER,
+        page_tokens=page_tokens,
     )
     if transit is not None:  # token renewal while serving; the client closes last
         wiring.starters.append(transit.start)
@@ -211,20 +221,17 @@ async def create_server(config: ServeConfig) -> Application:
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME],
-        server,
-    )
+    enable_reflection([*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server)
     readiness = Readiness(
         health_servicer, database, services, config.readiness_interval_seconds
     )
     metrics_port = 0
-    if metrics is not None and config.metrics_listen:  # issue 8
-        endpoint = MetricsEndpoint(config.metrics_listen, metrics.exposition)
+    if metrics is not None and config.metrics_listen:
+        endpoint = MetricsEndpoint(config.metrics_listen, metrics)
         await endpoint.start()
         closers.append(endpoint.close)
         metrics_port = endpoint.port
+        egress.protect(protected_listener(_listen_host(config.metrics_listen), metrics_port))
     return Application(
         server, port, database, readiness, services, closers, starters, metrics_port,
         door=door,
@@ -241,6 +248,7 @@ class _Wiring:
     config: ServeConfig
     server: grpc.aio.Server
     database: Database
+    egress: EgressGuard
     observer: ServiceObserver
     page_tokens: PageTokens
     services: list[str] = field(default_factory=list)
@@ -265,6 +273,7 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
     config, database = wiring.config, wiring.database
     integration_store = SqlIntegrationStore(database)
     probe = HttpProviderProbe(
+        egress=wiring.egress,
         connect_timeout_seconds=config.health.connect_timeout_seconds,
         read_timeout_seconds=config.health.read_timeout_seconds,
     )
@@ -284,6 +293,7 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
         page_tokens=wiring.page_tokens,
         credential_ref_check=credentials.exists,
         health_tester=health_engine,
+        egress=wiring.egress,
     )
     wiring.register(
         integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server,
@@ -314,7 +324,7 @@ def _add_admission(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
 
 
 def _add_prevention(wiring: _Wiring) -> None:
-    """PreventionService (issue 7)."""
+    """PreventionService."""
     wiring.register(
         prevention_pb2_grpc.add_PreventionServiceServicer_to_server,
         PreventionServicer(
@@ -326,10 +336,11 @@ def _add_prevention(wiring: _Wiring) -> None:
 
 
 def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
-    """SqlGatewayService (issue 6): pooled connections to tenant databases; a result must fit in
+    """SqlGatewayService: pooled connections to tenant databases; a result must fit in
     one response message."""
     config = wiring.config
     sql_runner = PostgresQueryRunner(
+        egress=wiring.egress,
         pool_size=config.sql_pool_size,
         max_pools=config.sql_max_pools,
         idle_seconds=config.sql_pool_idle_seconds,
@@ -356,9 +367,9 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
 def _add_connectors_and_data_sources(
     wiring: _Wiring, credentials: GrpcCredentialService
 ) -> None:
-    """ConnectorsService and DataSourcesService (issue 5); both engines share one connection
+    """ConnectorsService and DataSourcesService; both engines share one connection
     tester."""
-    tester = NetworkConnectionTester()
+    tester = NetworkConnectionTester(egress=wiring.egress)
     wiring.register(
         connectors_pb2_grpc.add_ConnectorsServiceServicer_to_server,
         ConnectorsServicer(
@@ -368,6 +379,7 @@ def _add_connectors_and_data_sources(
                 credentials,
                 page_tokens=wiring.page_tokens,
                 credential_ref_check=credentials.exists,
+                egress=wiring.egress,
             )
         ),
         connectors_pb2,
@@ -381,6 +393,7 @@ def _add_connectors_and_data_sources(
                 tester,
                 credentials,
                 page_tokens=wiring.page_tokens,
+                egress=wiring.egress,
             )
         ),
         data_sources_pb2,
@@ -388,7 +401,26 @@ def _add_connectors_and_data_sources(
     )
 
 
-# -- credential service and caller authentication (issue 3) -------------------------------
+# -- egress policy (docs/egress.md) ------------------------------------------------------------
+
+
+def _listen_host(listen: str) -> str:
+    return listen.rsplit(":", 1)[0].strip("[]") or "0.0.0.0"
+
+
+def _egress_guard(config: ServeConfig, port: int) -> EgressGuard:
+    """The egress policy of every tenant connection: the operator's rules, and the service's
+    own database and public listener protected (more listeners are added once bound)."""
+    policy = EgressPolicy.from_rules(config.egress_allow, config.egress_deny)
+    protected = [protected_listener(_listen_host(config.listen), port)]
+    url = make_url(config.database_url)
+    if url.get_backend_name() == "postgresql":
+        host = url.host or str(url.query.get("host") or "localhost")
+        protected.append(protected_database(host, url.port or 5432, url.database or ""))
+    return EgressGuard(policy.with_protected(*protected))
+
+
+# -- credential service and caller authentication -----------------------------------------
 
 
 def _is_loopback(listen: str) -> bool:

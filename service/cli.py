@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import logging
 import os
 import signal
 import sys
 
 from drivers import migrator
+from drivers.connect_errors import explain_connect_failure
 from drivers.database import DEFAULT_DATABASE_URL, Database
 from service.bootstrap import create_server
 from service.config import ServeConfig
+from service.egress_options import add_egress_arguments, egress_values
 from service.health_options import add_health_arguments, health_settings
+from service.healthcheck_cli import add_healthcheck_command, run_healthcheck
 from service.logs import configure_logging
 from service.security_cli import (
     add_keys_command,
@@ -33,17 +37,33 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"INTEGRATIONS_{name}", default)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="integrations-service", description=__doc__)
+def _version() -> str:
+    try:
+        return importlib.metadata.version("integrations-service")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout without installing
+        return "unknown"
+
+
+def _logging_flags(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    # On the main parser with their defaults, and on every command with SUPPRESS, so they are
+    # accepted before or after the command (`serve --log-format text`) and the last one wins.
     parser.add_argument(
         "--log-format",
         choices=["json", "text"],
-        default=_env("LOG_FORMAT", "json"),
+        default=_env("LOG_FORMAT", "json") if defaults else argparse.SUPPRESS,
         help="log line format (env INTEGRATIONS_LOG_FORMAT; default json)",
     )
     parser.add_argument(
-        "--log-level", default=_env("LOG_LEVEL", "INFO"), help="env INTEGRATIONS_LOG_LEVEL"
+        "--log-level",
+        default=_env("LOG_LEVEL", "INFO") if defaults else argparse.SUPPRESS,
+        help="DEBUG, INFO, WARNING or ERROR (env INTEGRATIONS_LOG_LEVEL; default INFO)",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="integrations-service", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    _logging_flags(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
     def with_database(sub: argparse.ArgumentParser) -> None:
@@ -73,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         default=int(_env("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024))),
         help="largest request or response accepted (env INTEGRATIONS_MAX_MESSAGE_BYTES)",
     )
-    # SQL gateway (issue 6): connection pools to tenant databases.
+    # SQL gateway: connection pools to tenant databases.
     serve.add_argument(
         "--sql-pool-size",
         type=int,
@@ -99,9 +119,10 @@ def _parser() -> argparse.ArgumentParser:
         help="reuse a gateway's revealed connection string this long; a rotation is noticed "
         "within it (env INTEGRATIONS_SQL_CREDENTIAL_CACHE_SECONDS; 0 reveals on every query)",
     )
-    add_security_arguments(serve)  # issue 3
-    add_health_arguments(serve)  # health checks (issue 4)
-    serve.add_argument(  # issue 8
+    add_security_arguments(serve)
+    add_health_arguments(serve)
+    add_egress_arguments(serve)
+    serve.add_argument(
         "--metrics-listen",
         default=_env("METRICS_LISTEN", "") or None,
         help="HOST:PORT serving Prometheus metrics at /metrics (env INTEGRATIONS_METRICS_LISTEN; "
@@ -110,14 +131,12 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     with_database(migrate)
-    with_database(add_rewrap_command(commands))  # issue 3
+    with_database(add_rewrap_command(commands))
     with_database(add_keys_command(commands))  # master keys in OpenBao (docs/openbao.md)
 
-    probe = commands.add_parser(
-        "healthcheck", help="exit 0 when a server's grpc.health.v1 reports SERVING"
-    )
-    probe.add_argument("--target", default=_env("HEALTHCHECK_TARGET", "127.0.0.1:50051"))
-    probe.add_argument("--timeout", type=float, default=3.0)
+    add_healthcheck_command(commands)
+    for command in commands.choices.values():
+        _logging_flags(command, defaults=False)
     return parser
 
 
@@ -131,9 +150,10 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_max_pools=args.sql_max_pools,
         sql_pool_idle_seconds=args.sql_pool_idle_seconds,
         sql_credential_cache_seconds=args.sql_credential_cache_seconds,
-        **security_values(args),  # issue 3
+        **security_values(args),
         health=health_settings(args),
-        metrics_listen=args.metrics_listen,  # issue 8
+        **egress_values(args),
+        metrics_listen=args.metrics_listen,
     )
     app = await create_server(config)
     stop = asyncio.Event()
@@ -142,7 +162,7 @@ async def _serve(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     await app.start()
     log.info("serving on %s (port %d)", config.listen, app.port)
-    if app.metrics_port:  # issue 8
+    if app.metrics_port:
         log.info("metrics on %s (port %d)", config.metrics_listen, app.metrics_port)
     await stop.wait()
     log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight calls",
@@ -162,37 +182,26 @@ async def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _healthcheck(args: argparse.Namespace) -> int:
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    async with grpc.aio.insecure_channel(args.target) as channel:
-        try:
-            reply = await health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=args.timeout
-            )
-        except grpc.aio.AioRpcError as exc:
-            print(f"{args.target}: {exc.code().name}", file=sys.stderr)
-            return 1
-    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
-    print(f"{args.target}: {status}")
-    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_format, args.log_level)
     runner = {
         "serve": _serve,
         "migrate": _migrate,
-        "healthcheck": _healthcheck,
-        "rewrap": run_rewrap,  # issue 3
+        "healthcheck": run_healthcheck,
+        "rewrap": run_rewrap,
         "keys": run_key_command,
     }[args.command]
     try:
         return asyncio.run(runner(args))
     except ValueError as exc:  # bad configuration: say what, no traceback
         log.error("%s", exc)
+        return 2
+    except Exception as exc:
+        reason = explain_connect_failure(exc, getattr(args, "database_url", "") or "")
+        if reason is None:
+            raise
+        log.error("%s", reason)  # a database the operator can fix: one line, no traceback
         return 2
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from drivers.database import DEFAULT_DATABASE_URL
 from drivers.openbao_client import OpenBaoSettings
+from engines.env_credentials import DEFAULT_ENV_PREFIXES
 from engines.health import HealthSettings
 
 __all__ = ["ServeConfig"]
@@ -21,13 +22,13 @@ class ServeConfig:
     grace_seconds: float = 10.0
     max_message_bytes: int = 4 * 1024 * 1024
     readiness_interval_seconds: float = 2.0
-    # SQL gateway (issue 6): connection pools to tenant databases.
+    # SQL gateway: connection pools to tenant databases.
     sql_pool_size: int = 10
     sql_max_pools: int = 32
     sql_pool_idle_seconds: float = 300.0
     # How long the gateway reuses a revealed connection string (0: reveal on every query).
     sql_credential_cache_seconds: float = 30.0
-    # -- credential service and caller authentication (issue 3; see docs/credentials.md) --
+    # -- credential service and caller authentication (see docs/credentials.md) --
     callers_file: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -38,13 +39,17 @@ class ServeConfig:
     openbao: OpenBaoSettings = OpenBaoSettings()
     production: bool = False
     allow_env_credentials: bool = False
+    env_credential_prefixes: tuple[str, ...] = DEFAULT_ENV_PREFIXES  # names env:// may resolve
     only: str | None = None  # "credentials": serve the credential service alone
     credentials_target: str | None = None  # HOST:PORT of a remote credential service
     credentials_token: str | None = field(default=None, repr=False)
     credentials_tls_ca: str | None = None  # TLS to the remote credential service
     credentials_tls_cert: str | None = None  # with _key: a client certificate (mutual TLS)
     credentials_tls_key: str | None = None
-    # Health checks (issue 4).
+    # Health checks.
     health: HealthSettings = HealthSettings()
-    # -- metrics (issue 8; see docs/metrics.md) --
+    # -- egress policy (see docs/egress.md): CIDR, HOST, HOST:PORT or CIDR:PORT rules --
+    egress_allow: tuple[str, ...] = ()
+    egress_deny: tuple[str, ...] = ()
+    # -- metrics (see docs/metrics.md) --
     metrics_listen: str | None = None  # HOST:PORT of the Prometheus endpoint; None: off

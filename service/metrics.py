@@ -1,22 +1,42 @@
 """The service's Prometheus metrics, kept in one registry per Application (so several servers in
 one process do not collide), and the observers engines report probe and query outcomes to.
 
-Names and labels are documented in docs/metrics.md; RPC metrics follow the names of
-go-grpc-prometheus so existing gRPC dashboards work unchanged."""
+Names and labels are documented in docs/metrics.md; RPC metrics have the names, labels and code
+spellings of go-grpc-prometheus (and py-grpc-prometheus), so their dashboards and alerts apply."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from engines.sql_results import TruncationReason
 
-__all__ = ["LATENCY_BUCKETS", "ServiceMetrics", "split_method"]
+__all__ = ["LATENCY_BUCKETS", "RPC_LABELS", "ServiceMetrics", "go_code_name", "split_method"]
 
 # Seconds; from a cached read (~1 ms) to the longest probe or query timeout.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+# go-grpc-prometheus labels every RPC series with these (and `grpc_code` on handled_total).
+RPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
+
+# grpc-go's codes.Code.String(): what go-grpc-prometheus puts in `grpc_code`.
+_GO_CODE_NAMES = {
+    "OK": "OK", "CANCELLED": "Canceled", "UNKNOWN": "Unknown",
+    "INVALID_ARGUMENT": "InvalidArgument", "DEADLINE_EXCEEDED": "DeadlineExceeded",
+    "NOT_FOUND": "NotFound", "ALREADY_EXISTS": "AlreadyExists",
+    "PERMISSION_DENIED": "PermissionDenied", "RESOURCE_EXHAUSTED": "ResourceExhausted",
+    "FAILED_PRECONDITION": "FailedPrecondition", "ABORTED": "Aborted", "OUT_OF_RANGE": "OutOfRange",
+    "UNIMPLEMENTED": "Unimplemented", "INTERNAL": "Internal", "UNAVAILABLE": "Unavailable",
+    "DATA_LOSS": "DataLoss", "UNAUTHENTICATED": "Unauthenticated",
+}
+
+
+def go_code_name(code: str) -> str:
+    """`NOT_FOUND` (grpc.StatusCode's name, as logs spell it) -> `NotFound` (as grpc-go does)."""
+    return _GO_CODE_NAMES.get(code, "Unknown")
 
 
 def split_method(method: str) -> tuple[str, str]:
@@ -31,17 +51,30 @@ class ServiceMetrics:
     def __init__(self, pool_in_use: Callable[[], Awaitable[int]]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._pool_in_use = pool_in_use
-        rpc = ("grpc_service", "grpc_method")
+        rpc = RPC_LABELS
+        self.rpcs_started = Counter(
+            "grpc_server_started", "RPCs started on the server.", rpc, registry=self.registry
+        )
         self.rpcs_handled = Counter(
-            "grpc_server_handled", "RPCs completed, by status code.",
+            "grpc_server_handled", "RPCs completed on the server, regardless of success or failure.",
             [*rpc, "grpc_code"], registry=self.registry,
         )
+        self.msgs_received = Counter(
+            "grpc_server_msg_received", "RPC stream messages received on the server.",
+            rpc, registry=self.registry,
+        )
+        self.msgs_sent = Counter(
+            "grpc_server_msg_sent", "gRPC stream messages sent by the server.",
+            rpc, registry=self.registry,
+        )
         self.rpc_seconds = Histogram(
-            "grpc_server_handling_seconds", "Time from receiving an RPC to its status.",
+            "grpc_server_handling_seconds",
+            "Time from receiving an RPC to its status (authentication included).",
             rpc, buckets=LATENCY_BUCKETS, registry=self.registry,
         )
         self.rpcs_in_flight = Gauge(
-            "grpc_server_in_flight", "RPCs being served now.", rpc, registry=self.registry
+            "grpc_server_in_flight", "RPCs being served now (not in go-grpc-prometheus).",
+            rpc, registry=self.registry,
         )
         self.pool_connections_in_use = Gauge(
             "integrations_db_pool_in_use",
@@ -102,10 +135,11 @@ class ServiceMetrics:
 
     # -- exposition ---------------------------------------------------------------------------
 
-    async def exposition(self) -> bytes:
-        """The text format of every metric, with scrape-time gauges read now.
+    def read_pool_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Makes the pool gauge read `pool_in_use()` on `loop` at every scrape (scrapes are
+        answered on the endpoint's threads, the pool lives on the server's loop)."""
 
-        Rendering takes milliseconds per thousand samples, so it runs in a worker thread rather
-        than stalling the RPCs on the event loop (the registry is thread-safe)."""
-        self.pool_connections_in_use.set(await self._pool_in_use())
-        return await asyncio.to_thread(generate_latest, self.registry)
+        def in_use() -> float:
+            return asyncio.run_coroutine_threadsafe(self._pool_in_use(), loop).result(timeout=5)
+
+        self.pool_connections_in_use.set_function(in_use)

@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from drivers.master_keys import MASTER_KEYS_ENV
+from engines.env_credentials import DEFAULT_ENV_PREFIXES
 from service.bootstrap import rewrap_credentials
 from service.config import ServeConfig
 from service.kms_cli import add_keys_command as _add_keys_command
@@ -25,6 +26,7 @@ __all__ = [
 
 log = logging.getLogger("integrations.credentials")
 CREDENTIALS_TOKEN_ENV = "INTEGRATIONS_CREDENTIALS_TOKEN"
+ENV_PREFIX_ENV = "INTEGRATIONS_ENV_CREDENTIAL_PREFIX"
 
 
 def _env(name: str) -> str | None:
@@ -70,6 +72,15 @@ def add_security_arguments(serve: argparse.ArgumentParser) -> None:
         help="development only: resolve env://NAME refs from this process's environment",
     )
     serve.add_argument(
+        "--env-credential-prefix",
+        action="append",
+        default=None,
+        metavar="PREFIX",
+        help="env:// refs resolve only names starting with one of these (repeatable; env "
+        f"{ENV_PREFIX_ENV}, comma separated; default {','.join(DEFAULT_ENV_PREFIXES)}); the "
+        "service's own variables never",
+    )
+    serve.add_argument(
         "--only",
         choices=["credentials"],
         default=_env("ONLY"),
@@ -109,6 +120,7 @@ def security_values(args: argparse.Namespace) -> dict[str, Any]:
         "master_key_file": args.master_key_file,
         "production": args.production,
         "allow_env_credentials": args.allow_env_credentials,
+        "env_credential_prefixes": _env_prefixes(args),
         "only": args.only,
         "credentials_target": args.credentials_target,
         "credentials_token": os.environ.get(CREDENTIALS_TOKEN_ENV) or None,
@@ -117,6 +129,15 @@ def security_values(args: argparse.Namespace) -> dict[str, Any]:
         "credentials_tls_key": args.credentials_tls_key,
         **kms_values(args),
     }
+
+
+def _env_prefixes(args: argparse.Namespace) -> tuple[str, ...]:
+    if args.env_credential_prefix:
+        return tuple(args.env_credential_prefix)
+    configured = os.environ.get(ENV_PREFIX_ENV)
+    if configured:
+        return tuple(p.strip() for p in configured.split(","))
+    return DEFAULT_ENV_PREFIXES
 
 
 def add_rewrap_command(commands: Any) -> argparse.ArgumentParser:

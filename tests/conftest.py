@@ -25,7 +25,7 @@ from drivers.database import Database
 from service.bootstrap import create_server
 from service.config import ServeConfig
 from tests.secrets_registry import register_secret
-from tests.support import RunningServer, new_tenant
+from tests.support import LOOPBACK_EGRESS, RunningServer, new_tenant
 
 # Issue 8: fail the run when a log line written during the suite contains a registered secret.
 pytest_plugins = ["tests.secret_guard", "tests.openbao"]
@@ -136,8 +136,9 @@ def serve_config(database_url: str, **overrides: object) -> ServeConfig:
         "apply_migrations": False,
         "grace_seconds": 1.0,
         "readiness_interval_seconds": 0.5,
-        "master_keys": TEST_MASTER_KEYS,  # issue 3
-        "allow_env_credentials": True,  # issue 3: other issues' tests use env:// refs
+        "master_keys": TEST_MASTER_KEYS,
+        "allow_env_credentials": True,  # many tests use env:// refs
+        "egress_allow": LOOPBACK_EGRESS,
     }
     values.update(overrides)
     return ServeConfig(**values)  # type: ignore[arg-type]

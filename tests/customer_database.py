@@ -102,7 +102,7 @@ def customer_database(admin_url: str) -> Iterator[CustomerDatabase]:
     url = make_url(admin_url).set(drivername="postgresql", database=name)
     admin_dsn = url.render_as_string(hide_password=False)
     dsn = url.set(username=name, password=None).render_as_string(hide_password=False)
-    variable = f"SQLGW_TEST_{name.upper()}"
+    variable = f"DEV_SQLGW_TEST_{name.upper()}"
     os.environ[variable] = dsn
     try:
         asyncio.run(_seed(dsn))

@@ -10,7 +10,9 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-__all__ = ["HttpTarget", "closed_port", "http_target", "silent_target"]
+__all__ = [
+    "CountingTarget", "HttpTarget", "closed_port", "counting_target", "http_target", "silent_target",
+]
 
 
 @dataclass
@@ -48,6 +50,32 @@ async def http_target(status: int = 200) -> AsyncIterator[HttpTarget]:
             f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n{location}Connection: close\r\n\r\n".encode()
         )
         await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    target.port = server.sockets[0].getsockname()[1]
+    try:
+        yield target
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@dataclass
+class CountingTarget:
+    """A loopback port that counts the connections it accepted (and closes them)."""
+
+    port: int
+    connections: int = 0
+
+
+@contextlib.asynccontextmanager
+async def counting_target() -> AsyncIterator[CountingTarget]:
+    """A TCP listener on 127.0.0.1 that records how many connections reached it."""
+    target = CountingTarget(port=0)
+
+    async def handle(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        target.connections += 1
         writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)

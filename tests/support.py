@@ -10,12 +10,26 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from drivers.egress import EgressGuard
+from engines.egress import EgressPolicy
 from engines.idempotency import IdempotencyKey
 from service.bootstrap import Application
 
-__all__ = ["RichError", "RunningServer", "new_tenant", "request_key", "rich_error"]
+__all__ = [
+    "LOOPBACK_EGRESS", "RichError", "RunningServer", "loopback_guard", "new_tenant", "request_key",
+    "rich_error",
+]
+
+# The egress rules of test servers: loopback opened EXPLICITLY, since every target the tests
+# start (fake provider, loopback listeners, the customer PostgreSQL) is local.
+LOOPBACK_EGRESS = ("127.0.0.0/8", "::1")
 
 S = TypeVar("S")
+
+
+def loopback_guard() -> EgressGuard:
+    """An egress guard for driver tests: the defaults, with loopback opened."""
+    return EgressGuard(EgressPolicy.from_rules(LOOPBACK_EGRESS))
 
 
 def request_key(request_id: str, request: str = "the request") -> IdempotencyKey:

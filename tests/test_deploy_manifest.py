@@ -39,7 +39,7 @@ def _flag(container: Resource, name: str) -> str:
     return values[0]
 
 
-@pytest.mark.parametrize("kind", ["Deployment", "Service", "PodDisruptionBudget"])
+@pytest.mark.parametrize("kind", ["Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"])
 def test_every_resource_matches_the_kubernetes_schema(
     resources: dict[str, Resource], kind: str
 ) -> None:
@@ -57,7 +57,7 @@ def test_three_replicas_behind_a_headless_service(resources: dict[str, Resource]
 
 def test_probes_use_grpc_health_on_the_listening_port(container: Resource) -> None:
     port = int(_flag(container, "--listen").rsplit(":", 1)[1])
-    assert [p["containerPort"] for p in container["ports"]] == [port]
+    assert {p["name"]: p["containerPort"] for p in container["ports"]}["grpc"] == port
     readiness = container["readinessProbe"]["grpc"]
     assert readiness["port"] == port and readiness.get("service", "") == ""
     for probe in ("livenessProbe", "startupProbe"):
@@ -88,8 +88,16 @@ def test_runs_as_non_root_without_privileges(
 ) -> None:
     pod = resources["Deployment"]["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
-    image_user = re.search(r"--uid (\d+)", (ROOT / "Dockerfile").read_text())
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    image_user = re.search(r"--uid (\d+)", dockerfile)
+    image_group = re.search(r"groupadd --system --gid (\d+)", dockerfile)
     assert image_user and pod["securityContext"]["runAsUser"] == int(image_user.group(1))
+    assert image_group, "the Dockerfile creates no group with a fixed gid"
+    assert pod["securityContext"]["runAsGroup"] == int(image_group.group(1))
+    assert pod["securityContext"]["fsGroup"] == int(image_group.group(1))
+    image_runs_as = re.search(r"^USER (\d+):(\d+)$", dockerfile, re.M)
+    assert image_runs_as, "USER is not numeric uid:gid"
+    assert image_runs_as.groups() == (image_user.group(1), image_group.group(1))
     security = container["securityContext"]
     assert security["allowPrivilegeEscalation"] is False
     assert security["readOnlyRootFilesystem"] is True
@@ -104,3 +112,29 @@ def test_termination_grace_outlasts_the_drain(
     pause = int(container["lifecycle"]["preStop"]["exec"]["command"][-1])
     grace = resources["Deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     assert grace > pause + float(env["INTEGRATIONS_GRACE_SECONDS"])
+
+
+def test_metrics_port_is_exposed_and_annotated_for_scraping(
+    resources: dict[str, Resource], container: Resource
+) -> None:
+    port = int(_flag(container, "--metrics-listen").rsplit(":", 1)[1])
+    assert {p["name"]: p["containerPort"] for p in container["ports"]}["metrics"] == port
+    annotations = resources["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert int(annotations["prometheus.io/port"]) == port
+    assert annotations["prometheus.io/path"] == "/metrics"
+
+
+def test_network_policy_admits_clients_to_grpc_and_only_monitoring_to_metrics(
+    resources: dict[str, Resource],
+) -> None:
+    policy = resources["NetworkPolicy"]["spec"]
+    labels = resources["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy["policyTypes"] == ["Ingress"]
+    by_port = {port["port"]: rule["from"] for rule in policy["ingress"] for port in rule["ports"]}
+    assert set(by_port) == {"grpc", "metrics"}
+    (monitoring,) = by_port["metrics"]
+    assert monitoring == {"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}}
+    assert all("namespaceSelector" in peer or "podSelector" in peer for peer in by_port["grpc"])

@@ -23,7 +23,7 @@ integrations = resource_table(
     sa.Column("token_limit_month", sa.BigInteger, nullable=False),
     sa.Column("rate_limit_rpm", sa.Integer, nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
-    # Health (issue 4, migration 0003_health): latest probe details and the probe claim.
+    # Health (migration 0003_health): latest probe details and the probe claim.
     sa.Column("health_latency_ms", sa.BigInteger, nullable=True),
     sa.Column("health_error_code", sa.String(64), nullable=True),
     sa.Column("health_claimed_at", UtcDateTime, nullable=True),

@@ -9,11 +9,20 @@ from typing import Any
 
 import grpc
 
-__all__ = ["AroundInterceptor", "status_code_name", "wrap_handler"]
+__all__ = ["AroundInterceptor", "rpc_type", "status_code_name", "wrap_handler"]
 
 Context = grpc.aio.ServicerContext
 UnaryAround = Callable[[Callable[[], Awaitable[Any]], Any, Context], Awaitable[Any]]
 StreamAround = Callable[[Callable[[], AsyncIterator[Any]], Any, Context], AsyncIterator[Any]]
+Requests = AsyncIterator[Any]
+BidiAround = Callable[[Callable[[Requests], AsyncIterator[Any]], Requests, Context], AsyncIterator[Any]]
+
+
+def rpc_type(handler: grpc.RpcMethodHandler) -> str:
+    """"unary", "client_stream", "server_stream" or "bidi_stream" (go-grpc-prometheus' grpc_type)."""
+    if handler.request_streaming:
+        return "bidi_stream" if handler.response_streaming else "client_stream"
+    return "server_stream" if handler.response_streaming else "unary"
 
 
 def status_code_name(context: Context, failed: bool) -> str:
@@ -28,11 +37,14 @@ def status_code_name(context: Context, failed: bool) -> str:
 
 
 def wrap_handler(
-    handler: grpc.RpcMethodHandler | None, unary: UnaryAround, stream: StreamAround
+    handler: grpc.RpcMethodHandler | None, unary: UnaryAround, stream: StreamAround,
+    bidi: BidiAround | None = None,
 ) -> grpc.RpcMethodHandler | None:
-    """Returns `handler` with its unary-unary or unary-stream behaviour run inside `unary`/`stream`.
+    """Returns `handler` with its unary-unary, unary-stream or (given `bidi`) stream-stream
+    behaviour run inside `unary`/`stream`/`bidi`.
 
-    Client-streaming handlers are not used by this service and pass through untouched."""
+    A stream-stream behaviour must be an async generator (server reflection's is). Client-streaming
+    unary handlers are not used by this service and pass through untouched."""
     if handler is None:
         return None
     if handler.unary_unary is not None:
@@ -49,18 +61,31 @@ def wrap_handler(
     if handler.unary_stream is not None:
         inner_stream = handler.unary_stream
 
-        async def unary_stream(request: Any, context: Context) -> None:
+        async def unary_stream(request: Any, context: Context) -> AsyncIterator[Any]:
             # A streaming behaviour is either an async generator or a coroutine that calls
-            # context.write() itself (grpc.health's Watch); run both as the latter.
+            # context.write() itself (grpc.health's Watch). The wrapper stays an async generator,
+            # so the interceptors outside this one see the messages too.
             result = inner_stream(request, context)
             if hasattr(result, "__aiter__"):
                 async for item in stream(lambda: result, request, context):
-                    await context.write(item)
+                    yield item
             else:
                 await unary(lambda: result, request, context)
 
         return grpc.unary_stream_rpc_method_handler(
             unary_stream,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.stream_stream is not None and bidi is not None:
+        inner_bidi = handler.stream_stream
+
+        async def stream_stream(requests: Requests, context: Context) -> AsyncIterator[Any]:
+            async for item in bidi(lambda given: inner_bidi(given, context), requests, context):
+                yield item
+
+        return grpc.stream_stream_rpc_method_handler(
+            stream_stream,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
@@ -91,6 +116,7 @@ class AroundInterceptor(grpc.aio.ServerInterceptor):
                 handler,
                 functools.partial(self.around_unary, method),
                 functools.partial(self.around_stream, method),
+                functools.partial(self.around_bidi, method),
             )
         )
         if wrapped is not None:
@@ -111,3 +137,10 @@ class AroundInterceptor(grpc.aio.ServerInterceptor):
     ) -> AsyncIterator[Any]:
         async for item in call():
             yield item
+
+    def around_bidi(
+        self, method: str, call: Callable[[Requests], AsyncIterator[Any]], requests: Requests,
+        context: Context,
+    ) -> AsyncIterator[Any]:
+        """A stream-stream call (server reflection): by default `around_stream` with no request."""
+        return self.around_stream(method, lambda: call(requests), None, context)

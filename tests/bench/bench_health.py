@@ -20,7 +20,7 @@ from service.convert import to_struct
 from tests.bench.harness import ServerProcess, postgres_database
 from tests.fake_provider import FakeProvider, fake_provider
 
-KEY_ENV = "HEALTH_BENCH_KEY"
+KEY_ENV = "DEV_HEALTH_BENCH_KEY"
 INTEGRATIONS = 100
 DELAY_SECONDS = 0.1
 BASELINE_PROBES = 10

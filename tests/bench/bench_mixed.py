@@ -49,7 +49,7 @@ WARMUP = 200
 TENANTS = 4
 INTEGRATIONS_PER_TENANT = 10
 CHECKED_PER_TENANT = 4  # integrations with a fresh stored check, so CheckHealth answers cached
-KEY_ENV = "MIXED_BENCH_PROVIDER_KEY"
+KEY_ENV = "DEV_MIXED_BENCH_PROVIDER_KEY"
 
 # Each operation's share of 100 calls, by kind: 70 reads, 20 writes, 10 health/credential.
 MIX: dict[str, dict[str, int]] = {

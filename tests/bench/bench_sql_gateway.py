@@ -46,7 +46,7 @@ ORDER_SQL = "SELECT id, customer, amount, placed_on FROM orders WHERE id = $1"
 BIG_SQL = "SELECT id, label FROM big"
 HUGE_SQL = "SELECT g, repeat('f', 6000000) AS blob FROM generate_series(1, 50) g"
 HUGE_CAP = 1 << 20
-ENV_NAME = "SQLGW_BENCH_CUSTOMER_DSN"
+ENV_NAME = "DEV_SQLGW_BENCH_CUSTOMER_DSN"
 
 
 def _dsn(url: str) -> str:

@@ -25,6 +25,8 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
+from tests.support import LOOPBACK_EGRESS
+
 __all__ = [
     "LoadResult",
     "LoadSample",
@@ -186,7 +188,8 @@ class ServerProcess:
         self.address = f"127.0.0.1:{self.port}"
         self.args = [
             sys.executable, "-m", "service.cli", "--log-level", "WARNING", "serve",
-            "--listen", self.address, "--database-url", database_url, *extra_args,
+            "--listen", self.address, "--database-url", database_url,
+            *(f"--egress-allow={rule}" for rule in LOOPBACK_EGRESS), *extra_args,
         ]
         self.env = {**os.environ, "CREDENTIAL_MASTER_KEYS": PROCESS_MASTER_KEYS, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None

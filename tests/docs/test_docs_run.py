@@ -9,7 +9,10 @@ not match a block's `# expect:` marker (see tests/docs/doc_blocks.py).
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 import re
+import secrets
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -17,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench.harness import ROOT, ServerProcess, wait_serving
+from tests.bench.harness import ROOT, ServerProcess, free_port, wait_serving
 from tests.docs.doc_blocks import script, shell_blocks
 
 DOCUMENTED_ADDRESS = "127.0.0.1:50051"
+DOCUMENTED_METRICS_ADDRESS = "127.0.0.1:9464"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,10 @@ class Serve:
 
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
+    # A caller file with one all-scopes caller; its bearer token reaches the guide as $TOKEN.
+    callers: bool = False
+    # Metrics on a free port, which the guide's 127.0.0.1:9464 is pointed at.
+    metrics: bool = False
 
 
 # The development server most guides start:
@@ -40,19 +48,18 @@ RUNNABLE: dict[str, Serve] = {
     "README.md": ENV_KEY_SERVER,
     "docs/grpcurl.md": ENV_KEY_SERVER,
     "docs/health.md": ENV_KEY_SERVER,
+    "docs/admission.md": ENV_KEY_SERVER,
     "docs/clients.md": ENV_KEY_SERVER,
+    "docs/connectors_and_data_sources.md": Serve(),
+    "docs/credentials.md": Serve(callers=True),
     "docs/faults.md": Serve(),
+    "docs/metrics.md": Serve(metrics=True),
     "docs/prevention.md": Serve(),
+    "docs/sql_gateway.md": Serve(
+        ("--allow-env-credentials", "--egress-allow", "127.0.0.1:5432"),
+        {"CUS_CRED_WAREHOUSE_DSN": "postgresql://reader:secret@127.0.0.1:5432/warehouse"},
+    ),
 }
-
-# Guides not run yet, each with the reason; the goal is an empty dict.
-PENDING: dict[str, str] = {
-    "docs/connectors_and_data_sources.md": "not yet converted to captured variables",
-    "docs/credentials.md": "not yet converted to captured variables",
-    "docs/metrics.md": "not yet converted to captured variables",
-    "docs/sql_gateway.md": "not yet converted to captured variables",
-}
-
 
 def _guides_with_runnable_blocks() -> set[str]:
     """Guides with a shell block not marked skip (a skipped block must give its reason)."""
@@ -64,10 +71,10 @@ def _guides_with_runnable_blocks() -> set[str]:
     }
 
 
-def test_every_guide_with_shell_blocks_is_run_or_listed_as_pending() -> None:
+def test_every_guide_with_shell_blocks_is_run() -> None:
     guides = _guides_with_runnable_blocks()
-    assert guides - RUNNABLE.keys() - PENDING.keys() == set()
-    assert (RUNNABLE.keys() | PENDING.keys()) - guides == set(), "stale entries"
+    assert guides - RUNNABLE.keys() == set(), "add the guide to RUNNABLE (or mark a block skip)"
+    assert RUNNABLE.keys() - guides == set(), "stale entries"
 
 
 @pytest.mark.parametrize("guide", sorted(RUNNABLE))
@@ -76,18 +83,37 @@ def test_guide_runs_as_written(guide: str, tmp_path: Path) -> None:
     marker = f"@@docs-test-{uuid.uuid4().hex}@@"
     segments = [s for b in blocks if b.skip_reason is None for s in b.segments]
     assert segments, f"{guide} has no block to run"
+    serve = RUNNABLE[guide]
+    shell_env = dict(os.environ)
+    args = list(serve.args)
+    if serve.callers:
+        shell_env["TOKEN"] = secrets.token_urlsafe(24)
+        digest = hashlib.sha256(shell_env["TOKEN"].encode()).hexdigest()
+        (tmp_path / "callers.yaml").write_text(
+            f"callers:\n  - name: ops\n    token_sha256: {digest}\n"
+            '    scopes: ["*"]\n    tenants: "*"\n'
+        )
+        args += ["--callers", str(tmp_path / "callers.yaml")]
+    metrics_address = f"127.0.0.1:{free_port()}"
+    if serve.metrics:
+        args += ["--metrics-listen", metrics_address]
     server = ServerProcess(
         f"sqlite+aiosqlite:///{tmp_path / 'docs.db'}",
-        *RUNNABLE[guide].args,
-        env=RUNNABLE[guide].env,
+        *args,
+        env=serve.env,
         log_path=tmp_path / "server.log",
     )
     server.start()
     try:
         asyncio.run(wait_serving(server.address))
-        text = script(blocks, marker).replace(DOCUMENTED_ADDRESS, server.address)
+        text = (
+            script(blocks, marker)
+            .replace(DOCUMENTED_ADDRESS, server.address)
+            .replace(DOCUMENTED_METRICS_ADDRESS, metrics_address)
+        )
         run = subprocess.run(
-            ["bash", "-c", text], cwd=ROOT, capture_output=True, text=True, timeout=300
+            ["bash", "-c", text], cwd=ROOT, env=shell_env, capture_output=True, text=True,
+            timeout=300,
         )
     finally:
         server.stop()

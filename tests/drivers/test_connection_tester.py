@@ -10,8 +10,9 @@ from sqlalchemy.engine import make_url
 from drivers.connection_tester import NetworkConnectionTester, _classify
 from engines.connection_test import PostgresTarget, SslMode
 from tests.loopback_targets import closed_port, http_target, silent_target
+from tests.support import loopback_guard
 
-tester = NetworkConnectionTester()
+tester = NetworkConnectionTester(egress=loopback_guard())
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from engines.integrations import HealthState, Integration, IntegrationStatus, Pr
 from engines.probes import ProbeFailure
 from tests.fake_provider import FakeProvider, fake_provider
 from tests.secrets_registry import register_secret
+from tests.support import loopback_guard
 
 KEY = register_secret("sk-test-" + uuid.uuid4().hex)
 
@@ -42,7 +43,7 @@ async def provider() -> AsyncIterator[FakeProvider]:
 
 @pytest.fixture
 async def probe() -> AsyncIterator[HttpProviderProbe]:
-    http = HttpProviderProbe(connect_timeout_seconds=2, read_timeout_seconds=0.3)
+    http = HttpProviderProbe(egress=loopback_guard(), connect_timeout_seconds=2, read_timeout_seconds=0.3)
     yield http
     await http.aclose()
 

@@ -21,6 +21,7 @@ from engines.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument
 from engines.sql_gateway import BoundQuery, QueryLimits, QueryTarget
 from engines.sql_results import TruncationReason, row_wire_size
 from tests.customer_database import NUMBER_COUNT, CustomerDatabase, customer_database
+from tests.support import loopback_guard
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def customer(postgres_admin_url: str) -> Iterator[CustomerDatabase]:
 
 @pytest.fixture
 async def runner() -> AsyncIterator[PostgresQueryRunner]:
-    runner = PostgresQueryRunner(pool_size=4, max_pools=2, idle_seconds=60)
+    runner = PostgresQueryRunner(egress=loopback_guard(), pool_size=4, max_pools=2, idle_seconds=60)
     yield runner
     await runner.close()
 
@@ -362,7 +363,7 @@ async def test_client_deadline_holds_when_the_database_stops_answering() -> None
 
     silent = await asyncio.start_server(accept_and_ignore, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
-    runner = PostgresQueryRunner(connect_timeout=30, client_grace_seconds=0.2)
+    runner = PostgresQueryRunner(egress=loopback_guard(), connect_timeout=30, client_grace_seconds=0.2)
     try:
         with pytest.raises(DeadlineExceeded):
             await runner.run(

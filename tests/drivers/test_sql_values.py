@@ -16,6 +16,7 @@ from engines.errors import InvalidArgument
 from engines.sql_gateway import BoundQuery, QueryLimits, QueryTarget
 from tests.customer_database import CustomerDatabase, customer_database
 from tests.sql_type_cases import RESULT_CASES, TYPES_NOT_RETURNABLE
+from tests.support import loopback_guard
 
 LIMITS = QueryLimits(max_rows=10, max_result_bytes=1 << 20, timeout_seconds=5, read_only=True)
 
@@ -28,7 +29,7 @@ def customer(postgres_admin_url: str) -> Iterator[CustomerDatabase]:
 
 @pytest.fixture
 async def runner() -> AsyncIterator[PostgresQueryRunner]:
-    runner = PostgresQueryRunner(pool_size=2)
+    runner = PostgresQueryRunner(egress=loopback_guard(), pool_size=2)
     yield runner
     await runner.close()
 

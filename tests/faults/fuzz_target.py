@@ -118,7 +118,7 @@ def _seed(target: FuzzTarget, tenant: str) -> Seeds:
     create(
         "/integrations.v1.SqlGatewayService/CreateGateway",
         {"gateway": {
-            "name": "seed-gw", "connection_string_ref": "env://FAULT_TEST_DSN",
+            "name": "seed-gw", "connection_string_ref": "env://DEV_FAULT_TEST_DSN",
             "allowed_template_ids": [template["id"]],
         }},
     )
@@ -149,7 +149,7 @@ def fuzz_target(directory: Path) -> Iterator[FuzzTarget]:
         "--max-message-bytes", str(MAX_MESSAGE_BYTES), "--allow-env-credentials",
         env={
             PROVIDER_KEY_VARIABLE: PROVIDER_KEY,
-            "FAULT_TEST_DSN": CLOSED_PORT_DSN,
+            "DEV_FAULT_TEST_DSN": CLOSED_PORT_DSN,
         },
         log_path=log_path,
     )

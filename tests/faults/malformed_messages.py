@@ -34,7 +34,7 @@ _LOOPBACK_TARGETS = (
 )
 _TARGET_WORDS = ("url", "endpoint", "host", "connection_string", "dsn", "address")
 _REFS = (
-    "env://FAULT_TEST_PROVIDER_KEY",
+    "env://DEV_FAULT_TEST_PROVIDER_KEY",
     "env://",
     "env://../../etc/passwd",
     "encrypted://v1.garbage",

@@ -24,7 +24,7 @@ __all__ = [
     "slow_http_server",
 ]
 
-PROVIDER_KEY_VARIABLE = "FAULT_TEST_PROVIDER_KEY"
+PROVIDER_KEY_VARIABLE = "DEV_FAULT_TEST_PROVIDER_KEY"
 PROVIDER_KEY = register_secret("sk-fault-test-provider-key")
 
 

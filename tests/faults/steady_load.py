@@ -55,7 +55,7 @@ class SteadyLoad:
     tenant_id: str
     rate_per_second: float = 50.0
     deadline: float = 10.0
-    credential_ref: str = "env://FAULT_TEST_PROVIDER_KEY"
+    credential_ref: str = "env://DEV_FAULT_TEST_PROVIDER_KEY"
     outcomes: list[CallOutcome] = field(default_factory=list)
     acknowledged: dict[str, str] = field(default_factory=dict)  # request_id -> integration id
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)

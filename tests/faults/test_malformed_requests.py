@@ -34,7 +34,7 @@ def _create_request(tenant: str, name: str) -> integrations_pb2.CreateIntegratio
         tenant_id=tenant,
         integration=integrations_pb2.Integration(
             name=name, provider_type=integrations_pb2.PROVIDER_TYPE_OPENAI,
-            credential_ref="env://FAULT_TEST_PROVIDER_KEY",
+            credential_ref="env://DEV_FAULT_TEST_PROVIDER_KEY",
         ),
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from tests.faults.outage import run_outage
 from tests.private_postgres import PrivatePostgres
 
-RECOVERY_BOUND_SECONDS = 5.0  # issue 8: "within 5 s of the database returning"
+RECOVERY_BOUND_SECONDS = 5.0  # "within 5 s of the database returning"
 
 
 async def test_postgres_restart_under_load(private_postgres_cluster: PrivatePostgres) -> None:

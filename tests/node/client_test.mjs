@@ -31,7 +31,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", ".
 const PROTOS = path.join(ROOT, "protos");
 const DEADLINE_MS = 10_000;
 // The environment variable the server resolves the stand-in provider's key from (env:// ref).
-const PROVIDER_KEY_ENV = "NODE_CLIENT_TEST_PROVIDER_KEY";
+const PROVIDER_KEY_ENV = "DEV_NODE_CLIENT_TEST_PROVIDER_KEY";
 
 function protoFiles(dir, base = dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

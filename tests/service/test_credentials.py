@@ -277,8 +277,8 @@ async def test_other_tenant_gets_not_found_in_every_rpc(
 async def test_env_refs_resolve_only_when_enabled(
     server: RunningServer, tenant: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ISSUE3_TEST_KEY", SECRET)
-    request = pb.GetCredentialRequest(tenant_id=tenant, credential_ref="env://ISSUE3_TEST_KEY")
+    monkeypatch.setenv("DEV_ISSUE3_TEST_KEY", SECRET)
+    request = pb.GetCredentialRequest(tenant_id=tenant, credential_ref="env://DEV_ISSUE3_TEST_KEY")
     assert (await _stub(server).GetCredential(request)).value == SECRET
 
     config = serve_config(server.database_url, allow_env_credentials=False)
@@ -287,6 +287,44 @@ async def test_env_refs_resolve_only_when_enabled(
     assert err.code == grpc.StatusCode.FAILED_PRECONDITION
     assert err.reason == "CREDENTIAL_SCHEME_DISABLED"
     assert "--allow-env-credentials" in err.message
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("CREDENTIAL_MASTER_KEYS", id="master-keys"),
+        pytest.param("PATH", id="path"),
+        pytest.param("HOME", id="home"),
+        pytest.param("INTEGRATIONS_DATABASE_URL", id="service-config"),
+    ],
+)
+async def test_env_refs_outside_the_allowed_prefixes_are_refused(
+    server: RunningServer, tenant: str, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, register_secret(f"not-for-tenants-{name}"))
+    request = pb.GetCredentialRequest(tenant_id=tenant, credential_ref=f"env://{name}")
+    err = rich_error(await _fails(_stub(server).GetCredential(request)))
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "ENV_CREDENTIAL_NAME_REFUSED"
+    assert "CUS_CRED_" in err.message and "not-for-tenants" not in err.message
+
+
+async def test_the_services_own_variables_stay_refused_whatever_the_prefixes(
+    server: RunningServer, tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CREDENTIAL_MASTER_KEYS", register_secret("keyring-not-for-tenants"))
+    monkeypatch.setenv("OPS_TOKEN", SECRET)
+    config = serve_config(
+        server.database_url, env_credential_prefixes=("CREDENTIAL_", "INTEGRATIONS_", "OPS_")
+    )
+    async with started(config) as widened:
+        stub = _stub(widened)
+        allowed = pb.GetCredentialRequest(tenant_id=tenant, credential_ref="env://OPS_TOKEN")
+        assert (await stub.GetCredential(allowed)).value == SECRET
+        for name in ("CREDENTIAL_MASTER_KEYS", "INTEGRATIONS_LISTEN"):
+            request = pb.GetCredentialRequest(tenant_id=tenant, credential_ref=f"env://{name}")
+            err = rich_error(await _fails(stub.GetCredential(request)))
+            assert err.reason == "ENV_CREDENTIAL_NAME_REFUSED"
 
 
 async def test_integrations_accept_cus_vault_refs_of_the_tenant_only(

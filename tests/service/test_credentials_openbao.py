@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -215,7 +216,7 @@ async def test_migrate_to_openbao_and_back_reseals_every_stored_secret(
 
 
 async def test_local_secrets_unreadable_under_openbao_alone_say_so(
-    openbao: OpenBaoServer, tmp_path: Path
+    openbao: OpenBaoServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/unmigrated.db"
     tenant = new_tenant()
@@ -225,10 +226,25 @@ async def test_local_secrets_unreadable_under_openbao_alone_say_so(
                 pb.CreateCredentialRequest(tenant_id=tenant, name="k", secret=SECRET)
             )
         ).credential_ref
-    async with started(openbao_config(url, openbao, tmp_path)) as server:
-        with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await _stub(server.channel).GetCredential(
-                pb.GetCredentialRequest(tenant_id=tenant, credential_ref=ref)
-            )
+    await _store_one_under_openbao(url, openbao, tmp_path)
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="integrations.credentials"):
+        async with started(openbao_config(url, openbao, tmp_path)) as server:
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await _stub(server.channel).GetCredential(
+                    pb.GetCredentialRequest(tenant_id=tenant, credential_ref=ref)
+                )
+    # The start-up check names the local secrets, and the data-key-sealed one opens.
+    (loud,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "1 sealed under master key version 1: no configured master key has version 1" in loud
+    assert "key version 0" not in loud
     error = rich_error(caught.value)
     assert (error.code, error.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "MASTER_KEY_UNAVAILABLE")
+
+
+async def _store_one_under_openbao(url: str, openbao: OpenBaoServer, workdir: Path) -> None:
+    """Stores one secret under a tenant's OpenBao data key."""
+    async with started(openbao_config(url, openbao, workdir)) as server:
+        await _stub(server.channel).CreateCredential(
+            pb.CreateCredentialRequest(tenant_id=new_tenant(), name="k", secret=SECRET)
+        )

@@ -34,7 +34,7 @@ from tests.secrets_registry import register_secret
 from tests.support import RunningServer, rich_error
 
 SECRET = register_secret("sk-live-" + uuid.uuid4().hex)
-KEY_ENV = "HEALTH_TEST_PROVIDER_KEY"
+KEY_ENV = "DEV_HEALTH_TEST_PROVIDER_KEY"
 REF = f"env://{KEY_ENV}"
 # Generous margins: these machines are shared and busy.
 SETTINGS = HealthSettings(slow_after_ms=500, connect_timeout_seconds=2, read_timeout_seconds=2.0)
@@ -145,7 +145,7 @@ async def test_every_state_and_error_code(
         "refused": ({"base_url": closed_port_url()}, REF, S.HEALTH_STATE_UNHEALTHY, "connect_failed"),
         "timeout": ({"base_url": provider.route("hang", delay=10)}, REF, S.HEALTH_STATE_UNHEALTHY, "timeout"),
         "credential": (
-            {"base_url": provider.route("never")}, "env://HEALTH_TEST_UNSET_VARIABLE",
+            {"base_url": provider.route("never")}, "env://DEV_HEALTH_TEST_UNSET_VARIABLE",
             S.HEALTH_STATE_UNHEALTHY, "credential_unavailable",
         ),
     }

@@ -14,7 +14,7 @@ from tests.secrets_registry import register_secret
 from tests.service.integrations_helpers import create_probed_integration
 
 SECRET = register_secret("sk-replica-" + uuid.uuid4().hex)
-KEY_ENV = "HEALTH_REPLICA_TEST_KEY"
+KEY_ENV = "DEV_HEALTH_REPLICA_TEST_KEY"
 
 
 async def test_two_replicas_share_the_claim(postgres_admin_url: str) -> None:

@@ -52,7 +52,7 @@ async def test_create_returns_new_integration_and_get_reads_it(stub: Stub, tenan
         tenant,
         "anthropic-eu",
         provider_type=pb.PROVIDER_TYPE_ANTHROPIC,
-        credential_ref="env://ANTHROPIC_KEY",  # issue 3: cus-vault:// refs must exist
+        credential_ref="env://ANTHROPIC_KEY",  # cus-vault:// refs must exist
         default_model="claude-x",
         budget_limit_cents=5000,
         token_limit_month=1_000_000,
@@ -682,7 +682,7 @@ async def test_another_tenants_integration_is_not_found_in_every_rpc(
 
 
 async def test_test_credentials_probes_and_stores_the_result(stub: Stub, tenant: str) -> None:
-    # Wired to the health engine (issue 4; probes in depth: tests/service/test_health.py). An
+    # Wired to the health engine (probes in depth: tests/service/test_health.py). An
     # unresolvable key is found before any request leaves the machine.
     created = await create_integration(stub, tenant, credential_ref="env://INTEGRATIONS_UNSET_KEY")
     ids = {"tenant_id": tenant, "integration_id": created.id}

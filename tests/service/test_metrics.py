@@ -81,13 +81,16 @@ async def test_rpcs_are_counted_by_code_timed_and_leave_nothing_in_flight(
             )
 
     samples = await _scrape(metered)
-    get = {"grpc_service": INTEGRATIONS, "grpc_method": "GetIntegration"}
+    get = {"grpc_type": "unary", "grpc_service": INTEGRATIONS, "grpc_method": "GetIntegration"}
     handled = "grpc_server_handled_total"
     assert _value(samples, handled, **get, grpc_code="OK") == 1
-    assert _value(samples, handled, **get, grpc_code="INVALID_ARGUMENT") == 1
-    assert _value(samples, handled, **get, grpc_code="NOT_FOUND") == 1
-    create = {"grpc_service": INTEGRATIONS, "grpc_method": "CreateIntegration"}
+    assert _value(samples, handled, **get, grpc_code="InvalidArgument") == 1
+    assert _value(samples, handled, **get, grpc_code="NotFound") == 1
+    create = {"grpc_type": "unary", "grpc_service": INTEGRATIONS, "grpc_method": "CreateIntegration"}
     assert _value(samples, handled, **create, grpc_code="OK") == 1
+    assert _value(samples, "grpc_server_started_total", **get) == 3
+    assert _value(samples, "grpc_server_msg_received_total", **get) == 3
+    assert _value(samples, "grpc_server_msg_sent_total", **get) == 1  # failures send no message
     assert _value(samples, "grpc_server_handling_seconds_count", **get) == 3
     buckets = {dict(labels)["le"]: value for (name, labels), value in samples.items()
                if name == "grpc_server_handling_seconds_bucket" and ("grpc_method", "GetIntegration")
@@ -152,8 +155,8 @@ async def test_sql_gateway_rows_bytes_truncations_and_timeouts_are_counted(
     assert moved("integrations_sql_gateway_truncations_total", reason="max_rows") == 2
     assert moved("integrations_sql_gateway_truncations_total", reason="max_result_bytes") == 0
     assert moved("integrations_sql_gateway_timeouts_total") == 1
-    execute_query = {"grpc_service": SQL_GATEWAY, "grpc_method": "ExecuteQuery"}
-    assert moved("grpc_server_handled_total", **execute_query, grpc_code="DEADLINE_EXCEEDED") == 1
+    execute_query = {"grpc_type": "unary", "grpc_service": SQL_GATEWAY, "grpc_method": "ExecuteQuery"}
+    assert moved("grpc_server_handled_total", **execute_query, grpc_code="DeadlineExceeded") == 1
 
 
 async def test_probe_outcomes_are_counted_by_provider_and_state(

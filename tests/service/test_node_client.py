@@ -17,7 +17,7 @@ from tests.support import RunningServer
 
 NODE_CLIENT = ROOT / "tests" / "node"
 # The script's provider stand-in is reached with this key, resolved by the server (env:// ref).
-PROVIDER_KEY_ENV = "NODE_CLIENT_TEST_PROVIDER_KEY"
+PROVIDER_KEY_ENV = "DEV_NODE_CLIENT_TEST_PROVIDER_KEY"
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 R = TypeVar("R")
 S = TypeVar("S")
-KEY_ENV = "REPLICA_TEST_PROVIDER_KEY"
+KEY_ENV = "DEV_REPLICA_TEST_PROVIDER_KEY"
 PROVIDER_KEY = register_secret("sk-replicas-" + uuid.uuid4().hex)
 CREDENTIAL_SECRET = register_secret("replica-secret-" + uuid.uuid4().hex)
 # Calls per replica in each concurrent burst.

@@ -203,11 +203,11 @@ async def test_nothing_a_query_leaves_in_its_session_reaches_the_next_one(
 async def test_a_superuser_connection_string_is_refused(
     stub: Any, tenant: str, customer: CustomerDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SQLGW_TEST_SUPERUSER_DSN", customer.admin_dsn)
+    monkeypatch.setenv("DEV_SQLGW_TEST_SUPERUSER_DSN", customer.admin_dsn)
     await _template(stub, tenant, "one", "SELECT 1 AS one")
     gateway = await stub.CreateGateway(pb.CreateGatewayRequest(
         tenant_id=tenant,
-        gateway=pb.Gateway(name="root", connection_string_ref="env://SQLGW_TEST_SUPERUSER_DSN",
+        gateway=pb.Gateway(name="root", connection_string_ref="env://DEV_SQLGW_TEST_SUPERUSER_DSN",
                            allowed_template_ids=["one"]),
     ))
     err = await _refused(_execute(stub, tenant, gateway.id, "one"))

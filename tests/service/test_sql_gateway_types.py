@@ -97,11 +97,11 @@ async def test_data_errors_are_invalid_argument_with_the_database_message(
 async def test_a_port_out_of_range_is_invalid_argument(
     stub: Any, tenant: str, customer: CustomerDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SQLGW_TEST_BAD_PORT", "postgresql://u:pw@127.0.0.1:99999/db")
+    monkeypatch.setenv("DEV_SQLGW_TEST_BAD_PORT", "postgresql://u:pw@127.0.0.1:99999/db")
     await _template(stub, tenant, "one", "SELECT 1 AS one")
     gateway = await stub.CreateGateway(pb.CreateGatewayRequest(
         tenant_id=tenant,
-        gateway=pb.Gateway(name="bad-port", connection_string_ref="env://SQLGW_TEST_BAD_PORT",
+        gateway=pb.Gateway(name="bad-port", connection_string_ref="env://DEV_SQLGW_TEST_BAD_PORT",
                            allowed_template_ids=["one"]),
     ))
     err = await _refused(_execute(stub, tenant, gateway.id, "one"))

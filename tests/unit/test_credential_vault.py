@@ -17,6 +17,7 @@ from engines.credential_vault import (
     SealedSecret,
     StoredCredential,
 )
+from engines.env_credentials import EnvNamePolicy
 from engines.errors import FailedPrecondition, InvalidArgument, NotFound
 from engines.pagination import PageRequest
 from tests.support import new_tenant
@@ -187,11 +188,46 @@ async def test_env_refs_need_a_lookup() -> None:
         await vault.reveal(tenant, "env://HOME", caller="t")
     assert caught.value.reason == "CREDENTIAL_SCHEME_DISABLED"
     enabled = CredentialVault(
-        _keyring(1), FakeStore(), FakeAccessLog(), env_lookup={"K": "v"}.get
+        _keyring(1), FakeStore(), FakeAccessLog(), env_lookup={"DEV_K": "v"}.get
     )
-    assert (await enabled.reveal(tenant, "env://K", caller="t")).value == "v"
+    assert (await enabled.reveal(tenant, "env://DEV_K", caller="t")).value == "v"
     with pytest.raises(NotFound):
-        await enabled.reveal(tenant, "env://MISSING", caller="t")
+        await enabled.reveal(tenant, "env://DEV_MISSING", caller="t")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("PATH", id="no-allowed-prefix"),
+        pytest.param("CREDENTIAL_MASTER_KEYS", id="master-keys"),
+        pytest.param("INTEGRATIONS_DATABASE_URL", id="service-config"),
+        pytest.param("dev_k", id="prefix-is-case-sensitive"),
+    ],
+)
+async def test_env_refs_resolve_only_allowed_names(name: str) -> None:
+    log = FakeAccessLog()
+    every_name = {"PATH": "x", "CREDENTIAL_MASTER_KEYS": "x", "dev_k": "x",
+                  "INTEGRATIONS_DATABASE_URL": "x"}
+    vault = CredentialVault(_keyring(1), FakeStore(), log, env_lookup=every_name.get)
+    with pytest.raises(FailedPrecondition) as caught:
+        await vault.reveal(new_tenant(), f"env://{name}", caller="t")
+    assert caught.value.reason == "ENV_CREDENTIAL_NAME_REFUSED"
+    assert [e.outcome for e in log.events] == [AccessOutcome.DENIED]
+
+
+async def test_reserved_names_stay_refused_whatever_the_prefixes() -> None:
+    names = EnvNamePolicy.of(["INTEGRATIONS_", "CREDENTIAL_", "MY_"])
+    vault = CredentialVault(
+        _keyring(1), FakeStore(), FakeAccessLog(),
+        env_lookup={"INTEGRATIONS_X": "x", "CREDENTIAL_MASTER_KEYS": "k", "MY_K": "v"}.get,
+        env_names=names,
+    )
+    assert (await vault.reveal(new_tenant(), "env://MY_K", caller="t")).value == "v"
+    for name in ("INTEGRATIONS_X", "CREDENTIAL_MASTER_KEYS"):
+        with pytest.raises(FailedPrecondition):
+            await vault.reveal(new_tenant(), f"env://{name}", caller="t")
+    with pytest.raises(ValueError):
+        EnvNamePolicy.of([""])
 
 
 async def test_revealed_values_never_print() -> None:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from engines.credentials import DESTINATION_DENIED, Credential
+from engines.egress import EgressDenied
 from engines.errors import FailedPrecondition, InvalidArgument, NotFound, Unimplemented
 from engines.health import HealthCheckResult, HealthEngine, HealthSettings, overall_health
 from engines.integrations import (
@@ -164,11 +165,14 @@ class FakeProbe:
         self.in_flight = 0
         self.max_in_flight = 0
         self.cancelled = 0
+        self.refused: set[str] = set()  # names whose target the egress policy refuses
 
     def destination(self, integration: Integration) -> str | None:
         return "provider.example:443"
 
     async def probe(self, integration: Integration, key: str) -> ProbeObservation:
+        if integration.name in self.refused:
+            raise EgressDenied("egress refused", rule="default deny: loopback", target="x:1")
         self.calls.append(integration.name)
         self.keys.append(key)
         self.in_flight += 1
@@ -349,7 +353,7 @@ async def test_other_tenant_and_missing_id_are_the_same_not_found(world: World) 
     ("threshold", "concurrency", "bad_field"),
     [
         pytest.param(timedelta(seconds=-1), 0, "stale_threshold", id="negative-threshold"),
-        # issue 8 (faults): "now - threshold" must stay inside the calendar.
+        # "now - threshold" must stay inside the calendar.
         pytest.param(timedelta(days=365_000), 0, "stale_threshold", id="huge-threshold"),
         pytest.param(None, -1, "max_concurrency", id="negative-concurrency"),
     ],
@@ -385,6 +389,19 @@ async def test_check_all_skips_integrations_deleted_meanwhile(world: World) -> N
     world.store.stale = lambda *_: _listed(listed)  # type: ignore[method-assign]
     names = [r.integration_name async for r in world.engine.check_all(world.tenant, None, 0)]
     assert names == [kept.name] and world.probe.calls == ["kept"]
+
+
+async def test_a_refused_target_fails_its_check_but_not_the_batch(world: World) -> None:
+    refused = world.add("refused")
+    world.add("kept")
+    world.probe.refused = {"refused"}
+    results = {r.integration_name: r async for r in world.engine.check_all(world.tenant, None, 0)}
+    assert results["refused"].error_code == "egress_denied"
+    assert results["refused"].health_state is HealthState.UNHEALTHY
+    assert results["kept"].health_state is HealthState.HEALTHY
+    with pytest.raises(EgressDenied):  # a single check is refused outright
+        await world.engine.check(world.tenant, refused.id, force=True)
+    assert world.probe.calls == ["kept"]
 
 
 async def _listed(integrations: Sequence[Integration]) -> Sequence[Integration]:
