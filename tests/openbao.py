@@ -120,7 +120,7 @@ class OpenBaoServer:
     def _http(self) -> httpx.Client:
         if self._client is None:  # a TLS dev server's CA exists only once it runs
             verify = ssl.create_default_context(cafile=self.ca_file) if self.tls else True
-            self._client = httpx.Client(base_url=self.address, timeout=10, verify=verify)
+            self._client = httpx.Client(base_url=self.address, timeout=30, verify=verify)
         return self._client
 
     def seal(self) -> None:
