@@ -32,6 +32,7 @@ __all__ = [
     "Sealed",
     "bound_plaintext",
     "encrypted_ref",
+    "keyed_digest",
     "open_bound_plaintext",
     "parse_encrypted_ref",
     "ref_aad",
@@ -42,8 +43,8 @@ KEY_BYTES = 32
 _NONCE_BYTES = 12
 _HKDF_SALT = b"integrations-service/credentials/v1"
 _REF_PATTERN = re.compile(
-    re.escape(ENCRYPTED_SCHEME) + r"(v[12])/([1-9][0-9]{0,8})/([A-Za-z0-9_-]{38,})"
-)  # fullmatch only
+    re.escape(ENCRYPTED_SCHEME) + r"(v[12])/(0|[1-9][0-9]{0,8})/([A-Za-z0-9_-]{38,})"
+)  # fullmatch only; key version 0 is an envelope keyring's (engines/envelope_keyring)
 # v1 seals the secret alone; v2 seals {"destinations": [...], "secret": ...} (`seal_bound`).
 BOUND_FORMAT = "v2"
 _MAX_CACHED_KEYS = 4096
@@ -152,18 +153,10 @@ class Keyring:
         self._derived[(version, tenant_id)] = cipher
         return cipher
 
-    def fingerprint(self, tenant_id: str, data: bytes) -> str:
-        """A keyed digest of `data` for the tenant: HMAC-SHA256 under a key derived from the
-        oldest master key (it changes only when that key is retired). Lets a stored digest
-        tell secrets apart without giving a reader of the database anything to test guesses
-        against."""
-        key = HKDF(
-            algorithm=hashes.SHA256(),
-            length=KEY_BYTES,
-            salt=_HKDF_SALT,
-            info=b"fingerprint:" + tenant_id.encode(),
-        ).derive(self._keys[self.versions[0]])
-        return hmac.new(key, data, hashlib.sha256).hexdigest()
+    async def fingerprint(self, tenant_id: str, data: bytes) -> str:
+        """A keyed digest of `data` for the tenant under the oldest master key (it changes only
+        when that key is retired): see `keyed_digest`."""
+        return keyed_digest(self._keys[self.versions[0]], tenant_id, data)
 
     def purpose_keys(self, purpose: str) -> tuple[bytes, ...]:
         """Keys for a use other than sealing (signing page tokens, ...), newest version first:
@@ -178,14 +171,14 @@ class Keyring:
             for version in sorted(self._keys, reverse=True)
         )
 
-    def seal(self, tenant_id: str, plaintext: bytes, aad: bytes) -> Sealed:
+    async def seal(self, tenant_id: str, plaintext: bytes, aad: bytes) -> Sealed:
         """Encrypts under the newest key, derived for `tenant_id`."""
         nonce = os.urandom(_NONCE_BYTES)
         version = self.newest_version
         blob = nonce + self._cipher(version, tenant_id).encrypt(nonce, plaintext, aad)
         return Sealed(key_version=version, blob=blob)
 
-    def open(self, tenant_id: str, sealed: Sealed, aad: bytes) -> bytes:
+    async def open(self, tenant_id: str, sealed: Sealed, aad: bytes) -> bytes:
         """Decrypts, or raises SealBroken whatever the cause."""
         if len(sealed.blob) <= _NONCE_BYTES:
             raise SealBroken()
@@ -195,6 +188,19 @@ class Keyring:
             return cipher.decrypt(nonce, ciphertext, aad)
         except InvalidTag:
             raise SealBroken() from None
+
+
+def keyed_digest(root_key: bytes, tenant_id: str, data: bytes) -> str:
+    """HMAC-SHA256 of `data` under a key derived from `root_key` for the tenant (HKDF info
+    `fingerprint:<tenant>`). Lets a stored digest tell secrets apart without giving a reader of
+    the database anything to test guesses against."""
+    key = HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=_HKDF_SALT,
+        info=b"fingerprint:" + tenant_id.encode(),
+    ).derive(root_key)
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 def encrypted_ref(sealed: Sealed, ref_format: str = "v1") -> str:

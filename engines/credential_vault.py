@@ -19,7 +19,6 @@ from typing import Protocol
 from engines.clock import Clock, system_clock
 from engines.credential_crypto import (
     BOUND_FORMAT,
-    Keyring,
     SealBroken,
     Sealed,
     bound_plaintext,
@@ -53,8 +52,10 @@ from engines.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
+    Unavailable,
 )
 from engines.idempotency import IdempotencyKey, Replay, earlier_create, idempotency_key
+from engines.keyrings import SealingKeyring
 from engines.lookup import find_owned
 from engines.optimistic import version_etag
 from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
@@ -356,7 +357,7 @@ class CredentialVault:
 
     def __init__(
         self,
-        keyring: Keyring,
+        keyring: SealingKeyring,
         store: CredentialStore,
         access_log: AccessLog,
         *,
@@ -376,12 +377,12 @@ class CredentialVault:
         self._env_lookup = env_lookup
 
     @property
-    def keyring(self) -> Keyring:
+    def keyring(self) -> SealingKeyring:
         return self._keyring
 
     # -- stateless refs ---------------------------------------------------------------------
 
-    def encrypt(
+    async def encrypt(
         self,
         tenant_id: str,
         plaintext: str,
@@ -394,10 +395,11 @@ class CredentialVault:
         data = _check_secret("plaintext", plaintext)
         destinations = require_destinations("allowed_destinations", allowed_destinations)
         if not destinations:
-            sealed = self._keyring.seal(tenant_id, data, ref_aad(tenant_id, context))
+            sealed = await self._keyring.seal(tenant_id, data, ref_aad(tenant_id, context))
             return encrypted_ref(sealed), sealed.key_version
         payload = bound_plaintext(data, destinations)
-        sealed = self._keyring.seal(tenant_id, payload, ref_aad(tenant_id, context, BOUND_FORMAT))
+        aad = ref_aad(tenant_id, context, BOUND_FORMAT)
+        sealed = await self._keyring.seal(tenant_id, payload, aad)
         return encrypted_ref(sealed, BOUND_FORMAT), sealed.key_version
 
     # -- stored credentials -----------------------------------------------------------------
@@ -421,7 +423,7 @@ class CredentialVault:
         metadata = dict(metadata or {})
         request = {
             "name": name,
-            "secret": self._keyring.fingerprint(tenant_id, secret.encode()),
+            "secret": await self._keyring.fingerprint(tenant_id, secret.encode()),
             "expire_time": expire_time,
             "metadata": metadata,
             "allowed_destinations": list(allowed_destinations),
@@ -451,7 +453,7 @@ class CredentialVault:
         if violations:
             raise InvalidArgument(violations)
         credential_id = str(uuid.uuid4())
-        secret_row = self._seal_version(tenant_id, credential_id, 1, secret, now)
+        secret_row = await self._seal_version(tenant_id, credential_id, 1, secret, now)
         credential = StoredCredential(
             id=credential_id,
             tenant_id=tenant_id,
@@ -537,7 +539,7 @@ class CredentialVault:
         if etag and etag != current.etag:
             raise Aborted(f"etag {etag!r} is stale: the credential was rotated since it was read")
         version = current.version + 1
-        secret_row = self._seal_version(current.tenant_id, current.id, version, secret, now)
+        secret_row = await self._seal_version(current.tenant_id, current.id, version, secret, now)
         rotated = replace(
             current,
             version=version,
@@ -569,11 +571,11 @@ class CredentialVault:
             for row in batch:
                 after = (row.credential_id, row.version)
                 try:
-                    plaintext = self._keyring.open(row.tenant_id, row.sealed, row.aad)
+                    plaintext = await self._keyring.open(row.tenant_id, row.sealed, row.aad)
                 except SealBroken:
                     failed += 1
                     continue
-                resealed = self._keyring.seal(row.tenant_id, plaintext, row.aad)
+                resealed = await self._keyring.seal(row.tenant_id, plaintext, row.aad)
                 del plaintext
                 if await self._store.replace_seal(row, resealed):
                     rewrapped += 1
@@ -712,7 +714,8 @@ class CredentialVault:
         tenant_id = attempt.tenant_id
         try:
             sealed, ref_format = parse_encrypted_ref(ref)
-            plaintext = self._keyring.open(tenant_id, sealed, ref_aad(tenant_id, context, ref_format))
+            aad = ref_aad(tenant_id, context, ref_format)
+            plaintext = await self._open(attempt, tenant_id, sealed, aad)
             destinations: tuple[str, ...] = ()
             if ref_format == BOUND_FORMAT:
                 plaintext, destinations = open_bound_plaintext(plaintext)
@@ -755,13 +758,21 @@ class CredentialVault:
                 metadata={"credential_id": credential_id},
             )
         try:
-            plaintext = self._keyring.open(owner, secret.sealed, secret.aad)
+            plaintext = await self._open(attempt, owner, secret.sealed, secret.aad)
         except SealBroken:
             raise await self._unreadable(attempt, secret.sealed.key_version) from None
         revealed = Revealed(
             value=plaintext.decode(), expire_time=credential.expire_time, version=secret.version
         )
         return revealed, credential.allowed_destinations
+
+    async def _open(self, attempt: _Attempt, tenant_id: str, sealed: Sealed, aad: bytes) -> bytes:
+        """Opens with the keyring; an outage of its key service is logged as a failed attempt."""
+        try:
+            return await self._keyring.open(tenant_id, sealed, aad)
+        except Unavailable:
+            await self._record(attempt, AccessOutcome.FAILED, "key service unavailable")
+            raise
 
     async def _unreadable(self, attempt: _Attempt, key_version: int) -> FailedPrecondition:
         """Logs and describes a stored secret that did not open: its master key is not
@@ -825,7 +836,7 @@ class CredentialVault:
             )
         )
 
-    def _seal_version(
+    async def _seal_version(
         self, tenant_id: str, credential_id: str, version: int, secret: str, now: datetime
     ) -> SealedSecret:
         aad = stored_aad(tenant_id, credential_id, version)
@@ -833,6 +844,6 @@ class CredentialVault:
             tenant_id=tenant_id,
             credential_id=credential_id,
             version=version,
-            sealed=self._keyring.seal(tenant_id, secret.encode(), aad),
+            sealed=await self._keyring.seal(tenant_id, secret.encode(), aad),
             create_time=now,
         )

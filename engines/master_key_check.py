@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from engines.credential_crypto import Keyring, SealBroken
+from engines.credential_crypto import SealBroken
 from engines.credential_vault import SealedSecret
+from engines.keyrings import SealingKeyring
 
 __all__ = ["KeyVersionSample", "SealSamples", "UnopenedKey", "check_master_keys"]
 
@@ -40,12 +41,13 @@ class SealSamples(Protocol):
     async def one_per_key_version(self) -> Sequence[KeyVersionSample]: ...
 
 
-async def check_master_keys(keyring: Keyring, samples: SealSamples) -> list[UnopenedKey]:
-    """The key versions whose sample does not open under `keyring` (empty when all do)."""
+async def check_master_keys(keyring: SealingKeyring, samples: SealSamples) -> list[UnopenedKey]:
+    """The key versions whose sample does not open under `keyring` (empty when all do);
+    `Unavailable` when a key service the keyring needs cannot be reached."""
     unopened = []
     for found in await samples.one_per_key_version():
         try:
-            keyring.open(found.sample.tenant_id, found.sample.sealed, found.sample.aad)
+            await keyring.open(found.sample.tenant_id, found.sample.sealed, found.sample.aad)
         except SealBroken:
             unopened.append(UnopenedKey(
                 found.key_version, found.secrets, configured=found.key_version in keyring.versions

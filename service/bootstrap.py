@@ -73,6 +73,7 @@ from service.interceptors.logging import RpcLoggingInterceptor
 from service.interceptors.metrics import MetricsInterceptor
 from service.internal_door import InternalCredentialDoor
 from service.key_check import warn_on_unopened_secrets
+from service.kms import open_key_service, sealing_keyring
 from service.metrics import ServiceMetrics
 from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
@@ -87,7 +88,7 @@ from service.servicers.prevention import PreventionServicer
 from service.servicers.sql_gateway import SqlGatewayServicer
 from service.tls import channel_credentials, server_credentials
 
-__all__ = ["Application", "create_server", "rewrap_credentials"]
+__all__ = ["Application", "create_server", "master_keyring", "rewrap_credentials"]
 
 log = logging.getLogger("integrations.server")
 
@@ -141,6 +142,7 @@ async def create_server(config: ServeConfig) -> Application:
         raise ValueError(f"--only {config.only!r}: the only choice is 'credentials'")
     if not serve_credentials and not serve_main:
         raise ValueError("--only credentials and --credentials-target exclude each other")
+    transit = await open_key_service(config) if serve_credentials else None
     keyring = _keyring(config, create_dev=True) if serve_credentials else None
     page_tokens = _page_tokens(config, keyring)
 
@@ -149,16 +151,16 @@ async def create_server(config: ServeConfig) -> Application:
         await migrator.upgrade(database)
 
     vault = None
-    if keyring is not None:
+    if serve_credentials:
         vault = CredentialVault(
-            keyring,
+            sealing_keyring(config, database, transit, keyring),
             SqlCredentialStore(database),
             SqlAccessLog(database),
             page_tokens=page_tokens,
             env_lookup=os.environ.get if config.allow_env_credentials else None,
             env_names=EnvNamePolicy.of(config.env_credential_prefixes),
         )
-        await warn_on_unopened_secrets(keyring, SqlSealSamples(database))
+        await warn_on_unopened_secrets(vault.keyring, SqlSealSamples(database))
     metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None
     server = grpc.aio.server(
         interceptors=[
@@ -183,6 +185,9 @@ async def create_server(config: ServeConfig) -> Application:
         config, server, database, egress, observer=metrics or NULL_OBSERVER,
         page_tokens=page_tokens,
     )
+    if transit is not None:  # token renewal while serving; the client closes last
+        wiring.starters.append(transit.start)
+        wiring.closers.append(transit.close)
     door: InternalCredentialDoor | None = None
     if vault is not None:
         credentials_servicer = CredentialsServicer(vault)
@@ -446,9 +451,10 @@ def _caller_registry(config: ServeConfig) -> CallerRegistry:
     return CallerRegistry([], open_access=True)
 
 
-def _keyring(config: ServeConfig, *, create_dev: bool) -> Keyring:
+def _keyring(config: ServeConfig, *, create_dev: bool) -> Keyring | None:
     """The master keys: CREDENTIAL_MASTER_KEYS or --master-key-file; in development only, a
-    key file next to the database (created when `create_dev`)."""
+    key file next to the database (created when `create_dev`). With `--kms openbao`, only
+    configured ones (None when there are none)."""
     if config.production and config.allow_env_credentials:
         raise ValueError("--allow-env-credentials is for development; not with --production")
     if config.master_keys and config.master_key_file:
@@ -457,6 +463,8 @@ def _keyring(config: ServeConfig, *, create_dev: bool) -> Keyring:
         return parse_master_keys(config.master_keys, source="CREDENTIAL_MASTER_KEYS")
     if config.master_key_file:
         return load_key_file(Path(config.master_key_file))
+    if config.kms == "openbao":
+        return None
     if config.production:
         raise ValueError(
             "--production needs a master key: set CREDENTIAL_MASTER_KEYS or --master-key-file"
@@ -471,6 +479,10 @@ def _keyring(config: ServeConfig, *, create_dev: bool) -> Keyring:
         path,
     )
     return ensure_dev_key_file(path)
+
+
+# The key commands (service/key_commands.py) build keyrings the way `serve` does.
+master_keyring = _keyring
 
 
 def _page_tokens(config: ServeConfig, keyring: Keyring | None) -> PageTokens:

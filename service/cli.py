@@ -20,8 +20,10 @@ from service.health_options import add_health_arguments, health_settings
 from service.healthcheck_cli import add_healthcheck_command, run_healthcheck
 from service.logs import configure_logging
 from service.security_cli import (
+    add_keys_command,
     add_rewrap_command,
     add_security_arguments,
+    run_key_command,
     run_rewrap,
     security_values,
 )
@@ -130,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     with_database(migrate)
     with_database(add_rewrap_command(commands))
+    with_database(add_keys_command(commands))  # master keys in OpenBao (docs/openbao.md)
 
     add_healthcheck_command(commands)
     for command in commands.choices.values():
@@ -187,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         "migrate": _migrate,
         "healthcheck": run_healthcheck,
         "rewrap": run_rewrap,
+        "keys": run_key_command,
     }[args.command]
     try:
         return asyncio.run(runner(args))

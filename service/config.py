@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from drivers.database import DEFAULT_DATABASE_URL
+from drivers.openbao_client import OpenBaoSettings
 from engines.env_credentials import DEFAULT_ENV_PREFIXES
 from engines.health import HealthSettings
 
@@ -34,6 +35,8 @@ class ServeConfig:
     tls_client_ca: str | None = None
     master_keys: str | None = field(default=None, repr=False)  # CREDENTIAL_MASTER_KEYS
     master_key_file: str | None = None
+    kms: str = "local"  # "openbao": envelope encryption under OpenBao transit (docs/openbao.md)
+    openbao: OpenBaoSettings = OpenBaoSettings()
     production: bool = False
     allow_env_credentials: bool = False
     env_credential_prefixes: tuple[str, ...] = DEFAULT_ENV_PREFIXES  # names env:// may resolve

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 
-from engines.credential_crypto import Keyring
+from engines.envelope_keyring import ENVELOPE_KEY_VERSION
 from engines.errors import Unavailable
+from engines.keyrings import SealingKeyring
 from engines.master_key_check import SealSamples, UnopenedKey, check_master_keys
 
 __all__ = ["warn_on_unopened_secrets"]
@@ -15,6 +16,12 @@ log = logging.getLogger("integrations.credentials")
 
 
 def _describe(problem: UnopenedKey) -> str:
+    if problem.key_version == ENVELOPE_KEY_VERSION:
+        if not problem.configured:
+            return (f"{problem.secrets} sealed under OpenBao data keys (key version 0): "
+                    "start with --kms openbao")
+        return (f"{problem.secrets} sealed under OpenBao data keys (key version 0): a tenant's "
+                "data key does not open them (another transit key or OpenBao instance?)")
     if problem.configured:
         why = (f"the configured key version {problem.key_version} is a different key "
                "(was CREDENTIAL_MASTER_KEYS or the key file regenerated?)")
@@ -23,12 +30,14 @@ def _describe(problem: UnopenedKey) -> str:
     return f"{problem.secrets} sealed under master key version {problem.key_version}: {why}"
 
 
-async def warn_on_unopened_secrets(keyring: Keyring, samples: SealSamples) -> list[UnopenedKey]:
+async def warn_on_unopened_secrets(
+    keyring: SealingKeyring, samples: SealSamples
+) -> list[UnopenedKey]:
     """Opens one stored secret per key version; logs an ERROR line for those that do not open."""
     try:
         problems = await check_master_keys(keyring, samples)
     except Unavailable:
-        log.warning("master-key check skipped: the database is unavailable")
+        log.warning("master-key check skipped: the database or key service is unavailable")
         return []
     if problems:
         log.error(

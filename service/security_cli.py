@@ -12,8 +12,17 @@ from drivers.master_keys import MASTER_KEYS_ENV
 from engines.env_credentials import DEFAULT_ENV_PREFIXES
 from service.bootstrap import rewrap_credentials
 from service.config import ServeConfig
+from service.kms_cli import add_keys_command as _add_keys_command
+from service.kms_cli import add_kms_arguments, kms_values, run_keys, run_openbao_rewrap
 
-__all__ = ["add_rewrap_command", "add_security_arguments", "run_rewrap", "security_values"]
+__all__ = [
+    "add_keys_command",
+    "add_rewrap_command",
+    "add_security_arguments",
+    "run_key_command",
+    "run_rewrap",
+    "security_values",
+]
 
 log = logging.getLogger("integrations.credentials")
 CREDENTIALS_TOKEN_ENV = "INTEGRATIONS_CREDENTIALS_TOKEN"
@@ -37,6 +46,7 @@ def _add_key_arguments(parser: argparse.ArgumentParser) -> None:
         default=_env("PRODUCTION") == "1",
         help="refuse to start without a configured master key (env INTEGRATIONS_PRODUCTION=1)",
     )
+    add_kms_arguments(parser)
 
 
 def add_security_arguments(serve: argparse.ArgumentParser) -> None:
@@ -117,6 +127,7 @@ def security_values(args: argparse.Namespace) -> dict[str, Any]:
         "credentials_tls_ca": args.credentials_tls_ca,
         "credentials_tls_cert": args.credentials_tls_cert,
         "credentials_tls_key": args.credentials_tls_key,
+        **kms_values(args),
     }
 
 
@@ -140,13 +151,30 @@ def add_rewrap_command(commands: Any) -> argparse.ArgumentParser:
     return rewrap
 
 
-async def run_rewrap(args: argparse.Namespace) -> int:
-    config = ServeConfig(
+def add_keys_command(commands: Any) -> argparse.ArgumentParser:
+    """`keys ACTION`, with the master-key and `--kms` flags."""
+    return _add_keys_command(commands, _add_key_arguments)
+
+
+def _key_command_config(args: argparse.Namespace) -> ServeConfig:
+    return ServeConfig(
         database_url=args.database_url,
         master_keys=os.environ.get(MASTER_KEYS_ENV) or None,
         master_key_file=args.master_key_file,
         production=args.production,
+        **kms_values(args),
     )
+
+
+async def run_key_command(args: argparse.Namespace) -> int:
+    """`keys ACTION` (service/kms_cli.py)."""
+    return await run_keys(_key_command_config(args), args.action)
+
+
+async def run_rewrap(args: argparse.Namespace) -> int:
+    config = _key_command_config(args)
+    if config.kms == "openbao":
+        return await run_openbao_rewrap(config)
     result = await rewrap_credentials(config)
     print(
         f"rewrapped {result.rewrapped} stored credential secrets to master key version "

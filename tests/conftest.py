@@ -28,7 +28,7 @@ from tests.secrets_registry import register_secret
 from tests.support import LOOPBACK_EGRESS, RunningServer, new_tenant
 
 # Issue 8: fail the run when a log line written during the suite contains a registered secret.
-pytest_plugins = ["tests.secret_guard"]
+pytest_plugins = ["tests.secret_guard", "tests.openbao"]
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]

@@ -7,6 +7,7 @@ import drivers.tables.connectors_data_sources  # noqa: F401  (connectors, data s
 from drivers.tables import (
     admission,  # noqa: F401  (reservations, admission policies)
     credentials,  # noqa: F401  (credential service)
+    data_keys,  # noqa: F401  (envelope encryption under OpenBao)
     health,  # noqa: F401  (health history)
     integrations,  # noqa: F401  (registers tables)
     prevention,  # noqa: F401  (registers tables)

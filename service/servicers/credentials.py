@@ -80,7 +80,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
     async def EncryptCredential(
         self, request: credentials_pb2.EncryptCredentialRequest, context: _Context
     ) -> credentials_pb2.EncryptCredentialResponse:
-        ref, key_version = self._vault.encrypt(
+        ref, key_version = await self._vault.encrypt(
             request.tenant_id,
             request.plaintext,
             dict(request.context),

@@ -108,7 +108,7 @@ def _vault(keyring: Keyring, store: FakeStore | None = None, clock: Clock | None
 async def test_encrypted_ref_is_bound_to_tenant_and_context() -> None:
     vault, log = _vault(_keyring(1))
     tenant = new_tenant()
-    ref, version = vault.encrypt(tenant, "secret", {"a": "1", "b": "2"})
+    ref, version = await vault.encrypt(tenant, "secret", {"a": "1", "b": "2"})
     assert version == 1 and "secret" not in ref
     # Context order does not matter; its content does.
     revealed = await vault.reveal(tenant, ref, context={"b": "2", "a": "1"}, caller="t")
@@ -122,7 +122,7 @@ async def test_encrypted_ref_is_bound_to_tenant_and_context() -> None:
 async def test_every_changed_character_is_detected() -> None:
     vault, log = _vault(_keyring(1))
     tenant = new_tenant()
-    ref, _ = vault.encrypt(tenant, "secret", {})
+    ref, _ = await vault.encrypt(tenant, "secret", {})
     start = len("encrypted://")
     for position in range(start, len(ref)):
         chars = list(ref)
@@ -136,10 +136,10 @@ async def test_keyring_rotation_old_refs_open_new_refs_use_newest() -> None:
     first = _keyring(1)
     vault, _ = _vault(first)
     tenant = new_tenant()
-    old_ref, _ = vault.encrypt(tenant, "old", {})
+    old_ref, _ = await vault.encrypt(tenant, "old", {})
     both = Keyring({1: first._keys[1], 2: os.urandom(32)})  # noqa: SLF001 - the same key 1
     vault, _ = _vault(both)
-    new_ref, version = vault.encrypt(tenant, "new", {})
+    new_ref, version = await vault.encrypt(tenant, "new", {})
     assert version == 2 and new_ref.startswith("encrypted://v1/2/")
     assert (await vault.reveal(tenant, old_ref, caller="t")).value == "old"
 
@@ -233,7 +233,7 @@ async def test_reserved_names_stay_refused_whatever_the_prefixes() -> None:
 async def test_revealed_values_never_print() -> None:
     vault, _ = _vault(_keyring(1))
     tenant = new_tenant()
-    ref, _ = vault.encrypt(tenant, "hunter2", {})
+    ref, _ = await vault.encrypt(tenant, "hunter2", {})
     revealed = await vault.reveal(tenant, ref, caller="t")
     assert "hunter2" not in repr(revealed) and "hunter2" not in repr(vault.keyring)
 
@@ -250,7 +250,7 @@ def test_keyring_rejects_bad_keys() -> None:
 async def test_secret_size_limit_names_the_field() -> None:
     vault, _ = _vault(_keyring(1))
     with pytest.raises(InvalidArgument) as caught:
-        vault.encrypt(new_tenant(), "x" * (64 * 1024 + 1), {})
+        await vault.encrypt(new_tenant(), "x" * (64 * 1024 + 1), {})
     assert [v.field for v in caught.value.violations] == ["plaintext"]
 
 

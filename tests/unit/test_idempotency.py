@@ -43,12 +43,11 @@ def test_a_replay_answers_by_digest_then_by_deletion() -> None:
         key.replay(Replay("first", "id-1", key.digest, deleted=True), resource="thing")
 
 
-def test_secret_fingerprints_are_keyed_per_keyring_and_tenant() -> None:
+async def test_secret_fingerprints_are_keyed_per_keyring_and_tenant() -> None:
     ring = Keyring({1: b"k" * 32})
     secret = b"sk-live-123"
-    assert ring.fingerprint("t1", secret) == Keyring({1: b"k" * 32, 2: b"n" * 32}).fingerprint(
-        "t1", secret
-    )
-    assert ring.fingerprint("t1", secret) != ring.fingerprint("t2", secret)
-    assert ring.fingerprint("t1", secret) != Keyring({1: b"o" * 32}).fingerprint("t1", secret)
-    assert ring.fingerprint("t1", secret) != hashlib.sha256(secret).hexdigest()
+    digest = await ring.fingerprint("t1", secret)
+    assert digest == await Keyring({1: b"k" * 32, 2: b"n" * 32}).fingerprint("t1", secret)
+    assert digest != await ring.fingerprint("t2", secret)
+    assert digest != await Keyring({1: b"o" * 32}).fingerprint("t1", secret)
+    assert digest != hashlib.sha256(secret).hexdigest()

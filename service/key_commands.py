@@ -1,0 +1,67 @@
+"""The key commands of the composition root: moving stored secrets between the local keyring
+and OpenBao, rotating the OpenBao transit key, and re-wrapping data keys. Each returns counts
+only; plaintext never leaves `CredentialVault.rewrap`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from drivers import migrator
+from drivers.credential_store import SqlAccessLog, SqlCredentialStore
+from drivers.database import Database
+from drivers.openbao_transit import TransitKeyService
+from engines.credential_crypto import Keyring
+from engines.credential_vault import CredentialVault, RewrapResult
+from engines.envelope_keyring import DataKeyRewrap
+from engines.keyrings import MigratingKeyring
+from service.bootstrap import master_keyring
+from service.config import ServeConfig
+from service.kms import envelope_keyring, open_key_service
+
+__all__ = ["migrate_keyring", "rewrap_data_keys", "rotate_transit_key"]
+
+
+@contextlib.asynccontextmanager
+async def _opened(config: ServeConfig) -> AsyncIterator[tuple[Database, TransitKeyService]]:
+    transit = await open_key_service(replace(config, kms="openbao"))
+    assert transit is not None
+    database = Database(config.database_url)
+    try:
+        if config.apply_migrations:
+            await migrator.upgrade(database)
+        yield database, transit
+    finally:
+        await database.dispose()
+        await transit.close()
+
+
+def _master_keys(config: ServeConfig) -> Keyring:
+    local = master_keyring(replace(config, kms="local"), create_dev=False)
+    assert local is not None
+    return local
+
+
+async def migrate_keyring(config: ServeConfig, *, to_openbao: bool) -> RewrapResult:
+    """Re-seals every stored secret under OpenBao (`to_openbao`) or under the newest master key;
+    a secret neither keyring opens is counted as failed and left as it was."""
+    local = _master_keys(config)
+    async with _opened(config) as (database, transit):
+        envelope = envelope_keyring(config, database, transit)
+        keyring = MigratingKeyring(local, envelope) if to_openbao else MigratingKeyring(envelope, local)
+        vault = CredentialVault(keyring, SqlCredentialStore(database), SqlAccessLog(database))
+        return await vault.rewrap()
+
+
+async def rewrap_data_keys(config: ServeConfig) -> DataKeyRewrap:
+    """Re-wraps every tenant's data key under the transit key's newest version."""
+    async with _opened(config) as (database, transit):
+        return await envelope_keyring(config, database, transit).rewrap_data_keys()
+
+
+async def rotate_transit_key(config: ServeConfig) -> DataKeyRewrap:
+    """Rotates the transit key in OpenBao, then re-wraps every data key under the new version."""
+    async with _opened(config) as (database, transit):
+        await transit.rotate()
+        return await envelope_keyring(config, database, transit).rewrap_data_keys()

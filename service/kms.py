@@ -1,0 +1,82 @@
+"""The keyring half of the composition root: `--kms local` (master keys on this host, the
+default) or `--kms openbao` (envelope encryption under OpenBao transit; no master key here).
+
+With `--kms openbao` and master keys configured as well, the master keys only open what they
+sealed before (old `encrypted://` refs, stored secrets not yet migrated); everything new is
+sealed under OpenBao. `integrations-service keys migrate-to-openbao` moves stored secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from drivers.data_key_store import SqlDataKeyStore
+from drivers.database import Database
+from drivers.openbao_client import OpenBaoClient
+from drivers.openbao_transit import TransitKeyService
+from engines.credential_crypto import Keyring
+from engines.envelope_keyring import EnvelopeKeyring
+from engines.keyrings import MigratingKeyring, SealingKeyring
+from service.config import ServeConfig
+
+__all__ = ["KMS_CHOICES", "envelope_keyring", "open_key_service", "sealing_keyring"]
+
+KMS_CHOICES = ("local", "openbao")
+log = logging.getLogger("integrations.credentials")
+
+
+async def open_key_service(config: ServeConfig) -> TransitKeyService | None:
+    """With `--kms openbao`: a logged-in client of the transit key, checked (start is refused
+    with a message when OpenBao is unreachable, sealed, refuses the login, or lacks the key)."""
+    if config.kms not in KMS_CHOICES:
+        raise ValueError(f"--kms {config.kms!r}: choose one of {', '.join(KMS_CHOICES)}")
+    if config.kms != "openbao":
+        return None
+    client = OpenBaoClient(config.openbao)
+    transit = TransitKeyService(client)
+    try:
+        await transit.check()
+    except BaseException:
+        await client.close()
+        raise
+    log.info(
+        "credential keyring: OpenBao transit key %s at %s (data keys cached %.0fs)",
+        transit.key_name,
+        config.openbao.address,
+        config.openbao.data_key_ttl_seconds,
+    )
+    return transit
+
+
+def envelope_keyring(
+    config: ServeConfig, database: Database, transit: TransitKeyService
+) -> EnvelopeKeyring:
+    """Per-tenant data keys wrapped by `transit`, stored in the service's database."""
+    return EnvelopeKeyring(
+        transit,
+        SqlDataKeyStore(database),
+        ttl_seconds=config.openbao.data_key_ttl_seconds,
+        max_keys=config.openbao.max_data_keys,
+    )
+
+
+def sealing_keyring(
+    config: ServeConfig,
+    database: Database,
+    transit: TransitKeyService | None,
+    local: Keyring | None,
+) -> SealingKeyring:
+    """The vault's keyring: local master keys, or OpenBao (opening older secrets with the
+    master keys too when some are configured)."""
+    if transit is None:
+        if local is None:
+            raise ValueError("no keyring configured")
+        return local
+    envelope = envelope_keyring(config, database, transit)
+    if local is None:
+        return envelope
+    log.warning(
+        "--kms openbao with master keys configured: they open older secrets only; run "
+        "`integrations-service keys migrate-to-openbao`, then remove them from this host"
+    )
+    return MigratingKeyring(local, envelope)
