@@ -21,7 +21,7 @@ from tests.bench.harness import LoadResult, ServerProcess, postgres_database, ru
 CALLS = 2000
 CONCURRENCY = (8, 64)
 INTEGRATIONS = 64
-KEY_ENV = "BENCH_ADMISSION_PROVIDER_KEY"
+KEY_ENV = "DEV_BENCH_ADMISSION_PROVIDER_KEY"  # env:// resolves only allowed prefixes
 LIMITS = {"budget_limit_cents": 10**12, "token_limit_month": 10**12, "rate_limit_rpm": 10**9}
 
 
