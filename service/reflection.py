@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from importlib import resources
 
 import grpc
-from google.protobuf import descriptor_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 __all__ = ["SERVICE_NAME", "documented_files", "enable_reflection"]
@@ -56,7 +56,7 @@ class DocumentedReflectionServicer(reflection.aio.ReflectionServicer):  # type: 
 
     def _file_containing_symbol(self, request, fully_qualified_name):  # type: ignore[no-untyped-def]
         return self._documented_response(
-            super()._file_containing_symbol(request, fully_qualified_name)
+            super()._file_containing_symbol(request, _method_owner(fully_qualified_name))
         )
 
     def _file_containing_extension(  # type: ignore[no-untyped-def]
@@ -65,6 +65,24 @@ class DocumentedReflectionServicer(reflection.aio.ReflectionServicer):  # type: 
         return self._documented_response(
             super()._file_containing_extension(request, containing_type, extension_number)
         )
+
+
+def _method_owner(symbol: str) -> str:
+    """The service of `package.Service.Method`, which the descriptor pool cannot look up itself
+    (so `grpcurl describe pkg.Service.Method` would say "Symbol not found"); any other symbol
+    as it is."""
+    pool = descriptor_pool.Default()
+    parent, _, method = symbol.rpartition(".")
+    try:
+        pool.FindFileContainingSymbol(symbol)
+    except KeyError:
+        try:
+            service = pool.FindServiceByName(parent)
+        except KeyError:
+            return symbol
+        if method in service.methods_by_name:
+            return parent
+    return symbol
 
 
 def enable_reflection(service_names: Iterable[str], server: grpc.aio.Server) -> None:

@@ -34,6 +34,8 @@ async def _grpcurl(server: RunningServer, *args: str, flags: tuple[str, ...] = (
                      id="message-field"),
         pytest.param("credentials.v1.GetCredentialRequest",
                      "// Request of GetCredential.", id="other-package-message"),
+        pytest.param("integrations.v1.AdmissionService.AdmitCall",
+                     "rpc AdmitCall", id="one-rpc"),
     ],
 )
 async def test_grpcurl_describe_shows_the_proto_comments(
