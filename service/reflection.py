@@ -70,19 +70,13 @@ class DocumentedReflectionServicer(reflection.aio.ReflectionServicer):  # type: 
 def _method_owner(symbol: str) -> str:
     """The service of `package.Service.Method`, which the descriptor pool cannot look up itself
     (so `grpcurl describe pkg.Service.Method` would say "Symbol not found"); any other symbol
-    as it is."""
-    pool = descriptor_pool.Default()
+    as it is (a service has no nested symbols, so nothing else can be shadowed)."""
     parent, _, method = symbol.rpartition(".")
     try:
-        pool.FindFileContainingSymbol(symbol)
+        service = descriptor_pool.Default().FindServiceByName(parent)
     except KeyError:
-        try:
-            service = pool.FindServiceByName(parent)
-        except KeyError:
-            return symbol
-        if method in service.methods_by_name:
-            return parent
-    return symbol
+        return symbol
+    return parent if method in service.methods_by_name else symbol
 
 
 def enable_reflection(service_names: Iterable[str], server: grpc.aio.Server) -> None:

@@ -94,9 +94,10 @@ def test_guide_runs_as_written(guide: str, tmp_path: Path) -> None:
             '    scopes: ["*"]\n    tenants: "*"\n'
         )
         args += ["--callers", str(tmp_path / "callers.yaml")]
-    metrics_address = f"127.0.0.1:{free_port()}"
+    addresses = {DOCUMENTED_ADDRESS: ""}  # the server's own address, once it has one
     if serve.metrics:
-        args += ["--metrics-listen", metrics_address]
+        addresses[DOCUMENTED_METRICS_ADDRESS] = f"127.0.0.1:{free_port()}"
+        args += ["--metrics-listen", addresses[DOCUMENTED_METRICS_ADDRESS]]
     server = ServerProcess(
         f"sqlite+aiosqlite:///{tmp_path / 'docs.db'}",
         *args,
@@ -106,11 +107,10 @@ def test_guide_runs_as_written(guide: str, tmp_path: Path) -> None:
     server.start()
     try:
         asyncio.run(wait_serving(server.address))
-        text = (
-            script(blocks, marker)
-            .replace(DOCUMENTED_ADDRESS, server.address)
-            .replace(DOCUMENTED_METRICS_ADDRESS, metrics_address)
-        )
+        addresses[DOCUMENTED_ADDRESS] = server.address
+        text = script(blocks, marker)
+        for documented, actual in addresses.items():
+            text = text.replace(documented, actual)
         run = subprocess.run(
             ["bash", "-c", text], cwd=ROOT, env=shell_env, capture_output=True, text=True,
             timeout=300,
