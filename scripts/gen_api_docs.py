@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gen_protos import DESCRIPTOR_SET, GEN, ROOT, generate
+from google.api import field_behavior_pb2
 from google.protobuf import descriptor_pb2
 
 __all__ = ["API_DOC", "render", "render_fresh"]
@@ -33,6 +34,13 @@ _SCALARS = {
 }
 
 Comments = dict[tuple[int, ...], str]
+
+
+def _behaviors(field: descriptor_pb2.FieldDescriptorProto) -> str:
+    """The field's google.api.field_behavior annotations as words: "Required. Immutable. "."""
+    names = [field_behavior_pb2.FieldBehavior.Name(b).replace("_", " ").capitalize()
+             for b in field.options.Extensions[field_behavior_pb2.field_behavior]]
+    return "".join(f"*{name}.* " for name in names)
 
 
 def _escape(text: str) -> str:
@@ -128,7 +136,7 @@ class _File:
             yield "| field | type | number | description |"
             yield "| --- | --- | --- | --- |"
         for index, field in enumerate(message.field):
-            comment = self.comments.get((*path, _MESSAGE_FIELD, index), "")
+            comment = _behaviors(field) + self.comments.get((*path, _MESSAGE_FIELD, index), "")
             if field.HasField("oneof_index") and not field.proto3_optional:
                 comment = f"(one of `{message.oneof_decl[field.oneof_index].name}`) {comment}"
             yield (f"| `{field.name}` | {self._field_type(field)} | {field.number} "

@@ -17,6 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
+# Imported protos that are not ours (google/api/field_behavior.proto), vendored unchanged under
+# protos/google/; their Python modules come from googleapis-common-protos, so no stubs are made.
+VENDORED = PROTOS / "google"
 GEN = ROOT / "gen"
 # The _pb2 modules embed descriptors without comments; this set keeps them (service/reflection.py
 # serves it, scripts/gen_api_docs.py writes docs/API.md from it).
@@ -41,12 +44,17 @@ def descriptor_set_flags(out: Path) -> list[str]:
     return ["--include_source_info", f"--descriptor_set_out={out / DESCRIPTOR_SET}"]
 
 
+def proto_files() -> list[Path]:
+    """Our .proto files under protos/, relative to it (the vendored ones are only imported)."""
+    return sorted(p.relative_to(PROTOS) for p in PROTOS.rglob("*.proto") if VENDORED not in p.parents)
+
+
 def _protoc(flags: list[str]) -> None:
     import grpc_tools
     from grpc_tools import protoc
 
     well_known = Path(grpc_tools.__file__).parent / "_proto"
-    files = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
+    files = [str(p) for p in proto_files()]
     if protoc.main(["protoc", f"-I{PROTOS}", f"-I{well_known}", *flags, *files]) != 0:
         raise SystemExit("protoc failed")
 

@@ -26,7 +26,7 @@ def test_generated_stubs_are_up_to_date() -> None:
 
 
 def test_every_proto_has_stubs() -> None:
-    protos = {p.relative_to(ROOT / "protos").with_suffix("") for p in (ROOT / "protos").rglob("*.proto")}
+    protos = {p.with_suffix("") for p in _load_generator().proto_files()}
     generated = {
         Path(str(p.relative_to(ROOT / "gen")).removesuffix("_pb2.py"))
         for p in (ROOT / "gen").rglob("*_pb2.py")

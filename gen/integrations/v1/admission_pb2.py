@@ -22,13 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from integrations.v1 import integrations_pb2 as integrations_dot_v1_dot_integrations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fintegrations/v1/admission.proto\x12\x0fintegrations.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"integrations/v1/integrations.proto\"\xb5\x01\n\x15\x41\x64missionReasonDetail\x12\x30\n\x06reason\x18\x01 \x01(\x0e\x32 .integrations.v1.AdmissionReason\x12)\n\x05limit\x18\x02 \x01(\x0e\x32\x1a.integrations.v1.LimitKind\x12\x0f\n\x07message\x18\x03 \x01(\t\x12.\n\x0bretry_after\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xdd\x01\n\rLimitSnapshot\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x1a.integrations.v1.LimitKind\x12\r\n\x05limit\x18\x02 \x01(\x03\x12\x0c\n\x04used\x18\x03 \x01(\x03\x12\x10\n\x08reserved\x18\x04 \x01(\x03\x12\x11\n\tremaining\x18\x05 \x01(\x03\x12\x30\n\x0cperiod_start\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc4\x01\n\x0bReservation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x18\n\x10\x65stimated_tokens\x18\x03 \x01(\x03\x12\x1c\n\x14\x65stimated_cost_cents\x18\x04 \x01(\x03\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa7\x01\n\nCallTarget\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x34\n\rprovider_type\x18\x02 \x01(\x0e\x32\x1d.integrations.v1.ProviderType\x12\x10\n\x08\x62\x61se_url\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x16\n\x0e\x63redential_ref\x18\x05 \x01(\t\x12\x12\n\ncredential\x18\x06 \x01(\t\"\xdc\x01\n\x10\x41\x64mitCallRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x1e\n\x16\x65stimated_input_tokens\x18\x05 \x01(\x03\x12#\n\x1b\x65stimated_max_output_tokens\x18\x06 \x01(\x03\x12\x1c\n\x14\x65stimated_cost_cents\x18\x07 \x01(\x03\x12\x1a\n\x12include_credential\x18\x08 \x01(\x08\"\xd6\x02\n\x11\x41\x64mitCallResponse\x12\x32\n\x07verdict\x18\x01 \x01(\x0e\x32!.integrations.v1.AdmissionVerdict\x12\x37\n\x07reasons\x18\x02 \x03(\x0b\x32&.integrations.v1.AdmissionReasonDetail\x12\x32\n\x0e\x64\x65\x63iding_limit\x18\x03 \x01(\x0e\x32\x1a.integrations.v1.LimitKind\x12.\n\x06limits\x18\x04 \x03(\x0b\x32\x1e.integrations.v1.LimitSnapshot\x12\x31\n\x0breservation\x18\x05 \x01(\x0b\x32\x1c.integrations.v1.Reservation\x12+\n\x06target\x18\x06 \x01(\x0b\x32\x1b.integrations.v1.CallTarget\x12\x10\n\x08replayed\x18\x07 \x01(\x08\"\xdf\x02\n\x11SettleCallRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x04 \x01(\x03\x12\x15\n\routput_tokens\x18\x05 \x01(\x03\x12\x12\n\ncost_cents\x18\x06 \x01(\x03\x12*\n\x07latency\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\x07outcome\x18\x08 \x01(\x0e\x32\x1c.integrations.v1.CallOutcome\x12\x12\n\nerror_code\x18\t \x01(\t\x12\r\n\x05model\x18\n \x01(\t\x12\x12\n\nsession_id\x18\x0b \x01(\t\x12\x10\n\x08\x61gent_id\x18\x0c \x01(\t\x12)\n\x08metadata\x18\r \x01(\x0b\x32\x17.google.protobuf.Struct\"V\n\x12SettleCallResponse\x12\x16\n\x0eusage_event_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x10\n\x08recorded\x18\x03 \x01(\x08\"\xb5\x03\n\x0fUsageEventInput\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x04 \x01(\x03\x12\x15\n\routput_tokens\x18\x05 \x01(\x03\x12\x12\n\ncost_cents\x18\x06 \x01(\x03\x12*\n\x07latency\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\x07outcome\x18\x08 \x01(\x0e\x32\x1c.integrations.v1.CallOutcome\x12\x12\n\nerror_code\x18\t \x01(\t\x12/\n\x0boccurred_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsession_id\x18\x0b \x01(\t\x12\x10\n\x08\x61gent_id\x18\x0c \x01(\t\x12\x38\n\rpolicy_result\x18\r \x01(\x0e\x32!.integrations.v1.AdmissionVerdict\x12)\n\x08metadata\x18\x0e \x01(\x0b\x32\x17.google.protobuf.Struct\"^\n\x17RecordUsageBatchRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x30\n\x06\x65vents\x18\x02 \x03(\x0b\x32 .integrations.v1.UsageEventInput\"\x99\x01\n\x10UsageEventResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x31\n\x06status\x18\x02 \x01(\x0e\x32!.integrations.v1.UsageEventStatus\x12\x16\n\x0eusage_event_id\x18\x03 \x01(\t\x12\x14\n\x0c\x65rror_reason\x18\x04 \x01(\t\x12\x15\n\rerror_message\x18\x05 \x01(\t\"~\n\x18RecordUsageBatchResponse\x12\x32\n\x07results\x18\x01 \x03(\x0b\x32!.integrations.v1.UsageEventResult\x12\x16\n\x0erecorded_count\x18\x02 \x01(\x05\x12\x16\n\x0erejected_count\x18\x03 \x01(\x05\"\xd2\x01\n\x16GetUsageSummaryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x08group_by\x18\x05 \x03(\x0e\x32\x1d.integrations.v1.UsageGroupBy\"\xb8\x01\n\x0fUsageSummaryRow\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x16\n\x0eintegration_id\x18\x03 \x01(\t\x12\x10\n\x08requests\x18\x04 \x01(\x03\x12\x14\n\x0cinput_tokens\x18\x05 \x01(\x03\x12\x15\n\routput_tokens\x18\x06 \x01(\x03\x12\x0e\n\x06tokens\x18\x07 \x01(\x03\x12\x12\n\ncost_cents\x18\x08 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\t \x01(\x03\"\xd8\x01\n\x17GetUsageSummaryResponse\x12.\n\x04rows\x18\x01 \x03(\x0b\x32 .integrations.v1.UsageSummaryRow\x12/\n\x05total\x18\x02 \x01(\x0b\x32 .integrations.v1.UsageSummaryRow\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xdb\x01\n\x0f\x41\x64missionPolicy\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x19\n\x11tokens_per_minute\x18\x02 \x01(\x03\x12\x1a\n\x12max_parallel_calls\x18\x03 \x01(\x05\x12\x32\n\x0freservation_ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0cwarn_percent\x18\x05 \x01(\x05\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"F\n\x19GetAdmissionPolicyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\"c\n\x1cUpdateAdmissionPolicyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x30\n\x06policy\x18\x02 \x01(\x0b\x32 .integrations.v1.AdmissionPolicy*\x8b\x01\n\x10\x41\x64missionVerdict\x12!\n\x1d\x41\x44MISSION_VERDICT_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41\x44MISSION_VERDICT_ALLOW\x10\x01\x12\x1a\n\x16\x41\x44MISSION_VERDICT_WARN\x10\x02\x12\x1b\n\x17\x41\x44MISSION_VERDICT_BLOCK\x10\x03*\x9f\x03\n\x0f\x41\x64missionReason\x12 \n\x1c\x41\x44MISSION_REASON_UNSPECIFIED\x10\x00\x12$\n ADMISSION_REASON_BUDGET_EXCEEDED\x10\x01\x12)\n%ADMISSION_REASON_TOKEN_LIMIT_EXCEEDED\x10\x02\x12!\n\x1d\x41\x44MISSION_REASON_RATE_LIMITED\x10\x03\x12\'\n#ADMISSION_REASON_TOKEN_RATE_LIMITED\x10\x04\x12#\n\x1f\x41\x44MISSION_REASON_PARALLEL_LIMIT\x10\x05\x12)\n%ADMISSION_REASON_INTEGRATION_DISABLED\x10\x06\x12*\n&ADMISSION_REASON_INTEGRATION_UNHEALTHY\x10\x07\x12)\n%ADMISSION_REASON_INTEGRATION_DEGRADED\x10\x08\x12&\n\"ADMISSION_REASON_THRESHOLD_CROSSED\x10\t*\xba\x01\n\tLimitKind\x12\x1a\n\x16LIMIT_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11LIMIT_KIND_BUDGET\x10\x01\x12\x15\n\x11LIMIT_KIND_TOKENS\x10\x02\x12\"\n\x1eLIMIT_KIND_REQUESTS_PER_MINUTE\x10\x03\x12 \n\x1cLIMIT_KIND_TOKENS_PER_MINUTE\x10\x04\x12\x1d\n\x19LIMIT_KIND_PARALLEL_CALLS\x10\x05*\xad\x01\n\x0b\x43\x61llOutcome\x12\x1c\n\x18\x43\x41LL_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43\x41LL_OUTCOME_SUCCESS\x10\x01\x12\x16\n\x12\x43\x41LL_OUTCOME_ERROR\x10\x02\x12\x18\n\x14\x43\x41LL_OUTCOME_TIMEOUT\x10\x03\x12\x1a\n\x16\x43\x41LL_OUTCOME_CANCELLED\x10\x04\x12\x18\n\x14\x43\x41LL_OUTCOME_EXPIRED\x10\x05*\x9a\x01\n\x10UsageEventStatus\x12\"\n\x1eUSAGE_EVENT_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bUSAGE_EVENT_STATUS_RECORDED\x10\x01\x12 \n\x1cUSAGE_EVENT_STATUS_DUPLICATE\x10\x02\x12\x1f\n\x1bUSAGE_EVENT_STATUS_REJECTED\x10\x03*\x80\x01\n\x0cUsageGroupBy\x12\x1e\n\x1aUSAGE_GROUP_BY_UNSPECIFIED\x10\x00\x12\x16\n\x12USAGE_GROUP_BY_DAY\x10\x01\x12\x18\n\x14USAGE_GROUP_BY_MODEL\x10\x02\x12\x1e\n\x1aUSAGE_GROUP_BY_INTEGRATION\x10\x03\x32\xda\x04\n\x10\x41\x64missionService\x12R\n\tAdmitCall\x12!.integrations.v1.AdmitCallRequest\x1a\".integrations.v1.AdmitCallResponse\x12U\n\nSettleCall\x12\".integrations.v1.SettleCallRequest\x1a#.integrations.v1.SettleCallResponse\x12g\n\x10RecordUsageBatch\x12(.integrations.v1.RecordUsageBatchRequest\x1a).integrations.v1.RecordUsageBatchResponse\x12\x64\n\x0fGetUsageSummary\x12\'.integrations.v1.GetUsageSummaryRequest\x1a(.integrations.v1.GetUsageSummaryResponse\x12\x62\n\x12GetAdmissionPolicy\x12*.integrations.v1.GetAdmissionPolicyRequest\x1a .integrations.v1.AdmissionPolicy\x12h\n\x15UpdateAdmissionPolicy\x12-.integrations.v1.UpdateAdmissionPolicyRequest\x1a .integrations.v1.AdmissionPolicyBOZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fintegrations/v1/admission.proto\x12\x0fintegrations.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"integrations/v1/integrations.proto\"\xb5\x01\n\x15\x41\x64missionReasonDetail\x12\x30\n\x06reason\x18\x01 \x01(\x0e\x32 .integrations.v1.AdmissionReason\x12)\n\x05limit\x18\x02 \x01(\x0e\x32\x1a.integrations.v1.LimitKind\x12\x0f\n\x07message\x18\x03 \x01(\t\x12.\n\x0bretry_after\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xdd\x01\n\rLimitSnapshot\x12(\n\x04kind\x18\x01 \x01(\x0e\x32\x1a.integrations.v1.LimitKind\x12\r\n\x05limit\x18\x02 \x01(\x03\x12\x0c\n\x04used\x18\x03 \x01(\x03\x12\x10\n\x08reserved\x18\x04 \x01(\x03\x12\x11\n\tremaining\x18\x05 \x01(\x03\x12\x30\n\x0cperiod_start\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd6\x01\n\x0bReservation\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x18\n\x10\x65stimated_tokens\x18\x03 \x01(\x03\x12\x1c\n\x14\x65stimated_cost_cents\x18\x04 \x01(\x03\x12\x35\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\xa7\x01\n\nCallTarget\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x34\n\rprovider_type\x18\x02 \x01(\x0e\x32\x1d.integrations.v1.ProviderType\x12\x10\n\x08\x62\x61se_url\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x16\n\x0e\x63redential_ref\x18\x05 \x01(\t\x12\x12\n\ncredential\x18\x06 \x01(\t\"\xee\x01\n\x10\x41\x64mitCallRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1c\n\x0eintegration_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x63\x61ll_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05model\x18\x04 \x01(\t\x12\x1e\n\x16\x65stimated_input_tokens\x18\x05 \x01(\x03\x12#\n\x1b\x65stimated_max_output_tokens\x18\x06 \x01(\x03\x12\x1c\n\x14\x65stimated_cost_cents\x18\x07 \x01(\x03\x12\x1a\n\x12include_credential\x18\x08 \x01(\x08\"\xd6\x02\n\x11\x41\x64mitCallResponse\x12\x32\n\x07verdict\x18\x01 \x01(\x0e\x32!.integrations.v1.AdmissionVerdict\x12\x37\n\x07reasons\x18\x02 \x03(\x0b\x32&.integrations.v1.AdmissionReasonDetail\x12\x32\n\x0e\x64\x65\x63iding_limit\x18\x03 \x01(\x0e\x32\x1a.integrations.v1.LimitKind\x12.\n\x06limits\x18\x04 \x03(\x0b\x32\x1e.integrations.v1.LimitSnapshot\x12\x31\n\x0breservation\x18\x05 \x01(\x0b\x32\x1c.integrations.v1.Reservation\x12+\n\x06target\x18\x06 \x01(\x0b\x32\x1b.integrations.v1.CallTarget\x12\x10\n\x08replayed\x18\x07 \x01(\x08\"\xe5\x02\n\x11SettleCallRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\x16\n\x0ereservation_id\x18\x03 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x04 \x01(\x03\x12\x15\n\routput_tokens\x18\x05 \x01(\x03\x12\x12\n\ncost_cents\x18\x06 \x01(\x03\x12*\n\x07latency\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\x07outcome\x18\x08 \x01(\x0e\x32\x1c.integrations.v1.CallOutcome\x12\x12\n\nerror_code\x18\t \x01(\t\x12\r\n\x05model\x18\n \x01(\t\x12\x12\n\nsession_id\x18\x0b \x01(\t\x12\x10\n\x08\x61gent_id\x18\x0c \x01(\t\x12)\n\x08metadata\x18\r \x01(\x0b\x32\x17.google.protobuf.Struct\"V\n\x12SettleCallResponse\x12\x16\n\x0eusage_event_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x10\n\x08recorded\x18\x03 \x01(\x08\"\xb5\x03\n\x0fUsageEventInput\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x14\n\x0cinput_tokens\x18\x04 \x01(\x03\x12\x15\n\routput_tokens\x18\x05 \x01(\x03\x12\x12\n\ncost_cents\x18\x06 \x01(\x03\x12*\n\x07latency\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12-\n\x07outcome\x18\x08 \x01(\x0e\x32\x1c.integrations.v1.CallOutcome\x12\x12\n\nerror_code\x18\t \x01(\t\x12/\n\x0boccurred_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsession_id\x18\x0b \x01(\t\x12\x10\n\x08\x61gent_id\x18\x0c \x01(\t\x12\x38\n\rpolicy_result\x18\r \x01(\x0e\x32!.integrations.v1.AdmissionVerdict\x12)\n\x08metadata\x18\x0e \x01(\x0b\x32\x17.google.protobuf.Struct\"d\n\x17RecordUsageBatchRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x30\n\x06\x65vents\x18\x02 \x03(\x0b\x32 .integrations.v1.UsageEventInput\"\x99\x01\n\x10UsageEventResult\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x31\n\x06status\x18\x02 \x01(\x0e\x32!.integrations.v1.UsageEventStatus\x12\x16\n\x0eusage_event_id\x18\x03 \x01(\t\x12\x14\n\x0c\x65rror_reason\x18\x04 \x01(\t\x12\x15\n\rerror_message\x18\x05 \x01(\t\"~\n\x18RecordUsageBatchResponse\x12\x32\n\x07results\x18\x01 \x03(\x0b\x32!.integrations.v1.UsageEventResult\x12\x16\n\x0erecorded_count\x18\x02 \x01(\x05\x12\x16\n\x0erejected_count\x18\x03 \x01(\x05\"\xd8\x01\n\x16GetUsageSummaryRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x08group_by\x18\x05 \x03(\x0e\x32\x1d.integrations.v1.UsageGroupBy\"\xb8\x01\n\x0fUsageSummaryRow\x12\x0b\n\x03\x64\x61y\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x16\n\x0eintegration_id\x18\x03 \x01(\t\x12\x10\n\x08requests\x18\x04 \x01(\x03\x12\x14\n\x0cinput_tokens\x18\x05 \x01(\x03\x12\x15\n\routput_tokens\x18\x06 \x01(\x03\x12\x0e\n\x06tokens\x18\x07 \x01(\x03\x12\x12\n\ncost_cents\x18\x08 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\t \x01(\x03\"\xd8\x01\n\x17GetUsageSummaryResponse\x12.\n\x04rows\x18\x01 \x03(\x0b\x32 .integrations.v1.UsageSummaryRow\x12/\n\x05total\x18\x02 \x01(\x0b\x32 .integrations.v1.UsageSummaryRow\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe1\x01\n\x0f\x41\x64missionPolicy\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x19\n\x11tokens_per_minute\x18\x02 \x01(\x03\x12\x1a\n\x12max_parallel_calls\x18\x03 \x01(\x05\x12\x32\n\x0freservation_ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0cwarn_percent\x18\x05 \x01(\x05\x12\x35\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"R\n\x19GetAdmissionPolicyRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1c\n\x0eintegration_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"i\n\x1cUpdateAdmissionPolicyRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x30\n\x06policy\x18\x02 \x01(\x0b\x32 .integrations.v1.AdmissionPolicy*\x8b\x01\n\x10\x41\x64missionVerdict\x12!\n\x1d\x41\x44MISSION_VERDICT_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41\x44MISSION_VERDICT_ALLOW\x10\x01\x12\x1a\n\x16\x41\x44MISSION_VERDICT_WARN\x10\x02\x12\x1b\n\x17\x41\x44MISSION_VERDICT_BLOCK\x10\x03*\x9f\x03\n\x0f\x41\x64missionReason\x12 \n\x1c\x41\x44MISSION_REASON_UNSPECIFIED\x10\x00\x12$\n ADMISSION_REASON_BUDGET_EXCEEDED\x10\x01\x12)\n%ADMISSION_REASON_TOKEN_LIMIT_EXCEEDED\x10\x02\x12!\n\x1d\x41\x44MISSION_REASON_RATE_LIMITED\x10\x03\x12\'\n#ADMISSION_REASON_TOKEN_RATE_LIMITED\x10\x04\x12#\n\x1f\x41\x44MISSION_REASON_PARALLEL_LIMIT\x10\x05\x12)\n%ADMISSION_REASON_INTEGRATION_DISABLED\x10\x06\x12*\n&ADMISSION_REASON_INTEGRATION_UNHEALTHY\x10\x07\x12)\n%ADMISSION_REASON_INTEGRATION_DEGRADED\x10\x08\x12&\n\"ADMISSION_REASON_THRESHOLD_CROSSED\x10\t*\xba\x01\n\tLimitKind\x12\x1a\n\x16LIMIT_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11LIMIT_KIND_BUDGET\x10\x01\x12\x15\n\x11LIMIT_KIND_TOKENS\x10\x02\x12\"\n\x1eLIMIT_KIND_REQUESTS_PER_MINUTE\x10\x03\x12 \n\x1cLIMIT_KIND_TOKENS_PER_MINUTE\x10\x04\x12\x1d\n\x19LIMIT_KIND_PARALLEL_CALLS\x10\x05*\xad\x01\n\x0b\x43\x61llOutcome\x12\x1c\n\x18\x43\x41LL_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43\x41LL_OUTCOME_SUCCESS\x10\x01\x12\x16\n\x12\x43\x41LL_OUTCOME_ERROR\x10\x02\x12\x18\n\x14\x43\x41LL_OUTCOME_TIMEOUT\x10\x03\x12\x1a\n\x16\x43\x41LL_OUTCOME_CANCELLED\x10\x04\x12\x18\n\x14\x43\x41LL_OUTCOME_EXPIRED\x10\x05*\x9a\x01\n\x10UsageEventStatus\x12\"\n\x1eUSAGE_EVENT_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bUSAGE_EVENT_STATUS_RECORDED\x10\x01\x12 \n\x1cUSAGE_EVENT_STATUS_DUPLICATE\x10\x02\x12\x1f\n\x1bUSAGE_EVENT_STATUS_REJECTED\x10\x03*\x80\x01\n\x0cUsageGroupBy\x12\x1e\n\x1aUSAGE_GROUP_BY_UNSPECIFIED\x10\x00\x12\x16\n\x12USAGE_GROUP_BY_DAY\x10\x01\x12\x18\n\x14USAGE_GROUP_BY_MODEL\x10\x02\x12\x1e\n\x1aUSAGE_GROUP_BY_INTEGRATION\x10\x03\x32\xda\x04\n\x10\x41\x64missionService\x12R\n\tAdmitCall\x12!.integrations.v1.AdmitCallRequest\x1a\".integrations.v1.AdmitCallResponse\x12U\n\nSettleCall\x12\".integrations.v1.SettleCallRequest\x1a#.integrations.v1.SettleCallResponse\x12g\n\x10RecordUsageBatch\x12(.integrations.v1.RecordUsageBatchRequest\x1a).integrations.v1.RecordUsageBatchResponse\x12\x64\n\x0fGetUsageSummary\x12\'.integrations.v1.GetUsageSummaryRequest\x1a(.integrations.v1.GetUsageSummaryResponse\x12\x62\n\x12GetAdmissionPolicy\x12*.integrations.v1.GetAdmissionPolicyRequest\x1a .integrations.v1.AdmissionPolicy\x12h\n\x15UpdateAdmissionPolicy\x12-.integrations.v1.UpdateAdmissionPolicyRequest\x1a .integrations.v1.AdmissionPolicyBOZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,54 +37,80 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'integrations.v1.admission_p
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1'
-  _globals['_ADMISSIONVERDICT']._serialized_start=3805
-  _globals['_ADMISSIONVERDICT']._serialized_end=3944
-  _globals['_ADMISSIONREASON']._serialized_start=3947
-  _globals['_ADMISSIONREASON']._serialized_end=4362
-  _globals['_LIMITKIND']._serialized_start=4365
-  _globals['_LIMITKIND']._serialized_end=4551
-  _globals['_CALLOUTCOME']._serialized_start=4554
-  _globals['_CALLOUTCOME']._serialized_end=4727
-  _globals['_USAGEEVENTSTATUS']._serialized_start=4730
-  _globals['_USAGEEVENTSTATUS']._serialized_end=4884
-  _globals['_USAGEGROUPBY']._serialized_start=4887
-  _globals['_USAGEGROUPBY']._serialized_end=5015
-  _globals['_ADMISSIONREASONDETAIL']._serialized_start=184
-  _globals['_ADMISSIONREASONDETAIL']._serialized_end=365
-  _globals['_LIMITSNAPSHOT']._serialized_start=368
-  _globals['_LIMITSNAPSHOT']._serialized_end=589
-  _globals['_RESERVATION']._serialized_start=592
-  _globals['_RESERVATION']._serialized_end=788
-  _globals['_CALLTARGET']._serialized_start=791
-  _globals['_CALLTARGET']._serialized_end=958
-  _globals['_ADMITCALLREQUEST']._serialized_start=961
-  _globals['_ADMITCALLREQUEST']._serialized_end=1181
-  _globals['_ADMITCALLRESPONSE']._serialized_start=1184
-  _globals['_ADMITCALLRESPONSE']._serialized_end=1526
-  _globals['_SETTLECALLREQUEST']._serialized_start=1529
-  _globals['_SETTLECALLREQUEST']._serialized_end=1880
-  _globals['_SETTLECALLRESPONSE']._serialized_start=1882
-  _globals['_SETTLECALLRESPONSE']._serialized_end=1968
-  _globals['_USAGEEVENTINPUT']._serialized_start=1971
-  _globals['_USAGEEVENTINPUT']._serialized_end=2408
-  _globals['_RECORDUSAGEBATCHREQUEST']._serialized_start=2410
-  _globals['_RECORDUSAGEBATCHREQUEST']._serialized_end=2504
-  _globals['_USAGEEVENTRESULT']._serialized_start=2507
-  _globals['_USAGEEVENTRESULT']._serialized_end=2660
-  _globals['_RECORDUSAGEBATCHRESPONSE']._serialized_start=2662
-  _globals['_RECORDUSAGEBATCHRESPONSE']._serialized_end=2788
-  _globals['_GETUSAGESUMMARYREQUEST']._serialized_start=2791
-  _globals['_GETUSAGESUMMARYREQUEST']._serialized_end=3001
-  _globals['_USAGESUMMARYROW']._serialized_start=3004
-  _globals['_USAGESUMMARYROW']._serialized_end=3188
-  _globals['_GETUSAGESUMMARYRESPONSE']._serialized_start=3191
-  _globals['_GETUSAGESUMMARYRESPONSE']._serialized_end=3407
-  _globals['_ADMISSIONPOLICY']._serialized_start=3410
-  _globals['_ADMISSIONPOLICY']._serialized_end=3629
-  _globals['_GETADMISSIONPOLICYREQUEST']._serialized_start=3631
-  _globals['_GETADMISSIONPOLICYREQUEST']._serialized_end=3701
-  _globals['_UPDATEADMISSIONPOLICYREQUEST']._serialized_start=3703
-  _globals['_UPDATEADMISSIONPOLICYREQUEST']._serialized_end=3802
-  _globals['_ADMISSIONSERVICE']._serialized_start=5018
-  _globals['_ADMISSIONSERVICE']._serialized_end=5620
+  _globals['_RESERVATION'].fields_by_name['id']._loaded_options = None
+  _globals['_RESERVATION'].fields_by_name['id']._serialized_options = b'\342A\001\003'
+  _globals['_RESERVATION'].fields_by_name['create_time']._loaded_options = None
+  _globals['_RESERVATION'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_RESERVATION'].fields_by_name['expire_time']._loaded_options = None
+  _globals['_RESERVATION'].fields_by_name['expire_time']._serialized_options = b'\342A\001\003'
+  _globals['_ADMITCALLREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_ADMITCALLREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_ADMITCALLREQUEST'].fields_by_name['integration_id']._loaded_options = None
+  _globals['_ADMITCALLREQUEST'].fields_by_name['integration_id']._serialized_options = b'\342A\001\002'
+  _globals['_ADMITCALLREQUEST'].fields_by_name['call_id']._loaded_options = None
+  _globals['_ADMITCALLREQUEST'].fields_by_name['call_id']._serialized_options = b'\342A\001\002'
+  _globals['_SETTLECALLREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_SETTLECALLREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_RECORDUSAGEBATCHREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_RECORDUSAGEBATCHREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETUSAGESUMMARYREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_GETUSAGESUMMARYREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_ADMISSIONPOLICY'].fields_by_name['update_time']._loaded_options = None
+  _globals['_ADMISSIONPOLICY'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_GETADMISSIONPOLICYREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_GETADMISSIONPOLICYREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETADMISSIONPOLICYREQUEST'].fields_by_name['integration_id']._loaded_options = None
+  _globals['_GETADMISSIONPOLICYREQUEST'].fields_by_name['integration_id']._serialized_options = b'\342A\001\002'
+  _globals['_UPDATEADMISSIONPOLICYREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_UPDATEADMISSIONPOLICYREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_ADMISSIONVERDICT']._serialized_start=3916
+  _globals['_ADMISSIONVERDICT']._serialized_end=4055
+  _globals['_ADMISSIONREASON']._serialized_start=4058
+  _globals['_ADMISSIONREASON']._serialized_end=4473
+  _globals['_LIMITKIND']._serialized_start=4476
+  _globals['_LIMITKIND']._serialized_end=4662
+  _globals['_CALLOUTCOME']._serialized_start=4665
+  _globals['_CALLOUTCOME']._serialized_end=4838
+  _globals['_USAGEEVENTSTATUS']._serialized_start=4841
+  _globals['_USAGEEVENTSTATUS']._serialized_end=4995
+  _globals['_USAGEGROUPBY']._serialized_start=4998
+  _globals['_USAGEGROUPBY']._serialized_end=5126
+  _globals['_ADMISSIONREASONDETAIL']._serialized_start=217
+  _globals['_ADMISSIONREASONDETAIL']._serialized_end=398
+  _globals['_LIMITSNAPSHOT']._serialized_start=401
+  _globals['_LIMITSNAPSHOT']._serialized_end=622
+  _globals['_RESERVATION']._serialized_start=625
+  _globals['_RESERVATION']._serialized_end=839
+  _globals['_CALLTARGET']._serialized_start=842
+  _globals['_CALLTARGET']._serialized_end=1009
+  _globals['_ADMITCALLREQUEST']._serialized_start=1012
+  _globals['_ADMITCALLREQUEST']._serialized_end=1250
+  _globals['_ADMITCALLRESPONSE']._serialized_start=1253
+  _globals['_ADMITCALLRESPONSE']._serialized_end=1595
+  _globals['_SETTLECALLREQUEST']._serialized_start=1598
+  _globals['_SETTLECALLREQUEST']._serialized_end=1955
+  _globals['_SETTLECALLRESPONSE']._serialized_start=1957
+  _globals['_SETTLECALLRESPONSE']._serialized_end=2043
+  _globals['_USAGEEVENTINPUT']._serialized_start=2046
+  _globals['_USAGEEVENTINPUT']._serialized_end=2483
+  _globals['_RECORDUSAGEBATCHREQUEST']._serialized_start=2485
+  _globals['_RECORDUSAGEBATCHREQUEST']._serialized_end=2585
+  _globals['_USAGEEVENTRESULT']._serialized_start=2588
+  _globals['_USAGEEVENTRESULT']._serialized_end=2741
+  _globals['_RECORDUSAGEBATCHRESPONSE']._serialized_start=2743
+  _globals['_RECORDUSAGEBATCHRESPONSE']._serialized_end=2869
+  _globals['_GETUSAGESUMMARYREQUEST']._serialized_start=2872
+  _globals['_GETUSAGESUMMARYREQUEST']._serialized_end=3088
+  _globals['_USAGESUMMARYROW']._serialized_start=3091
+  _globals['_USAGESUMMARYROW']._serialized_end=3275
+  _globals['_GETUSAGESUMMARYRESPONSE']._serialized_start=3278
+  _globals['_GETUSAGESUMMARYRESPONSE']._serialized_end=3494
+  _globals['_ADMISSIONPOLICY']._serialized_start=3497
+  _globals['_ADMISSIONPOLICY']._serialized_end=3722
+  _globals['_GETADMISSIONPOLICYREQUEST']._serialized_start=3724
+  _globals['_GETADMISSIONPOLICYREQUEST']._serialized_end=3806
+  _globals['_UPDATEADMISSIONPOLICYREQUEST']._serialized_start=3808
+  _globals['_UPDATEADMISSIONPOLICYREQUEST']._serialized_end=3913
+  _globals['_ADMISSIONSERVICE']._serialized_start=5129
+  _globals['_ADMISSIONSERVICE']._serialized_end=5731
 # @@protoc_insertion_point(module_scope)

@@ -22,12 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n integrations/v1/connectors.proto\x12\x0fintegrations.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x04\n\tConnector\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x36\n\x0e\x63onnector_type\x18\x04 \x01(\x0e\x32\x1e.integrations.v1.ConnectorType\x12\x30\n\x06status\x18\x05 \x01(\x0e\x32 .integrations.v1.ConnectorStatus\x12:\n\x0c\x63\x61pabilities\x18\x06 \x03(\x0e\x32$.integrations.v1.ConnectorCapability\x12\x10\n\x08\x65ndpoint\x18\x07 \x01(\t\x12\'\n\x06\x63onfig\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12)\n\x08metadata\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x16\n\x0e\x63redential_ref\x18\n \x01(\t\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0elast_used_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x0e \x01(\t\x12\x0c\n\x04\x65tag\x18\x0f \x01(\t\"\xbb\x01\n\x15ListConnectorsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x36\n\x0e\x63onnector_type\x18\x04 \x01(\x0e\x32\x1e.integrations.v1.ConnectorType\x12\x30\n\x06status\x18\x05 \x01(\x0e\x32 .integrations.v1.ConnectorStatus\"u\n\x16ListConnectorsResponse\x12.\n\nconnectors\x18\x01 \x03(\x0b\x32\x1a.integrations.v1.Connector\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\">\n\x13GetConnectorRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63onnector_id\x18\x02 \x01(\t\"p\n\x18RegisterConnectorRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12-\n\tconnector\x18\x02 \x01(\x0b\x32\x1a.integrations.v1.Connector\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x8b\x01\n\x16UpdateConnectorRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12-\n\tconnector\x18\x02 \x01(\x0b\x32\x1a.integrations.v1.Connector\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"A\n\x16\x44\x65leteConnectorRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63onnector_id\x18\x02 \x01(\t\"@\n\x17\x44\x65leteConnectorResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\x12\x14\n\x0c\x63onnector_id\x18\x02 \x01(\t\"?\n\x14TestConnectorRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63onnector_id\x18\x02 \x01(\t\"\x89\x01\n\x13\x43onnectorTestResult\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x14\n\x0c\x63onnector_id\x18\x02 \x01(\t\x12\x12\n\nlatency_ms\x18\x03 \x01(\x03\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12(\n\x07\x64\x65tails\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct*\x81\x02\n\rConnectorType\x12\x1e\n\x1a\x43ONNECTOR_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43ONNECTOR_TYPE_HTTP\x10\x01\x12\x16\n\x12\x43ONNECTOR_TYPE_SQL\x10\x02\x12\x16\n\x12\x43ONNECTOR_TYPE_MCP\x10\x03\x12\x19\n\x15\x43ONNECTOR_TYPE_VECTOR\x10\x04\x12\x17\n\x13\x43ONNECTOR_TYPE_FILE\x10\x05\x12\x1d\n\x19\x43ONNECTOR_TYPE_SERVERLESS\x10\x06\x12\x19\n\x15\x43ONNECTOR_TYPE_STREAM\x10\x07\x12\x19\n\x15\x43ONNECTOR_TYPE_CUSTOM\x10\x08*\x92\x02\n\x0f\x43onnectorStatus\x12 \n\x1c\x43ONNECTOR_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43ONNECTOR_STATUS_REGISTERED\x10\x01\x12 \n\x1c\x43ONNECTOR_STATUS_CONFIGURING\x10\x02\x12\x1a\n\x16\x43ONNECTOR_STATUS_READY\x10\x03\x12\x1e\n\x1a\x43ONNECTOR_STATUS_CONNECTED\x10\x04\x12!\n\x1d\x43ONNECTOR_STATUS_DISCONNECTED\x10\x05\x12\x1a\n\x16\x43ONNECTOR_STATUS_ERROR\x10\x06\x12\x1f\n\x1b\x43ONNECTOR_STATUS_DEPRECATED\x10\x07*\xca\x02\n\x13\x43onnectorCapability\x12$\n CONNECTOR_CAPABILITY_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43ONNECTOR_CAPABILITY_READ\x10\x01\x12\x1e\n\x1a\x43ONNECTOR_CAPABILITY_WRITE\x10\x02\x12\x1e\n\x1a\x43ONNECTOR_CAPABILITY_QUERY\x10\x03\x12\x1f\n\x1b\x43ONNECTOR_CAPABILITY_STREAM\x10\x04\x12\x1e\n\x1a\x43ONNECTOR_CAPABILITY_BATCH\x10\x05\x12$\n CONNECTOR_CAPABILITY_TRANSACTION\x10\x06\x12\x1f\n\x1b\x43ONNECTOR_CAPABILITY_SEARCH\x10\x07\x12&\n\"CONNECTOR_CAPABILITY_VECTOR_SEARCH\x10\x08\x32\xc0\x04\n\x11\x43onnectorsService\x12\x61\n\x0eListConnectors\x12&.integrations.v1.ListConnectorsRequest\x1a\'.integrations.v1.ListConnectorsResponse\x12P\n\x0cGetConnector\x12$.integrations.v1.GetConnectorRequest\x1a\x1a.integrations.v1.Connector\x12Z\n\x11RegisterConnector\x12).integrations.v1.RegisterConnectorRequest\x1a\x1a.integrations.v1.Connector\x12V\n\x0fUpdateConnector\x12\'.integrations.v1.UpdateConnectorRequest\x1a\x1a.integrations.v1.Connector\x12\x64\n\x0f\x44\x65leteConnector\x12\'.integrations.v1.DeleteConnectorRequest\x1a(.integrations.v1.DeleteConnectorResponse\x12\\\n\rTestConnector\x12%.integrations.v1.TestConnectorRequest\x1a$.integrations.v1.ConnectorTestResultBOZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n integrations/v1/connectors.proto\x12\x0fintegrations.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\x04\n\tConnector\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x17\n\ttenant_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x36\n\x0e\x63onnector_type\x18\x04 \x01(\x0e\x32\x1e.integrations.v1.ConnectorType\x12\x36\n\x06status\x18\x05 \x01(\x0e\x32 .integrations.v1.ConnectorStatusB\x04\xe2\x41\x01\x03\x12@\n\x0c\x63\x61pabilities\x18\x06 \x03(\x0e\x32$.integrations.v1.ConnectorCapabilityB\x04\xe2\x41\x01\x03\x12\x10\n\x08\x65ndpoint\x18\x07 \x01(\t\x12\'\n\x06\x63onfig\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12)\n\x08metadata\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x16\n\x0e\x63redential_ref\x18\n \x01(\t\x12\x35\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x38\n\x0elast_used_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x18\n\nlast_error\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0f \x01(\t\"\xc1\x01\n\x15ListConnectorsRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x36\n\x0e\x63onnector_type\x18\x04 \x01(\x0e\x32\x1e.integrations.v1.ConnectorType\x12\x30\n\x06status\x18\x05 \x01(\x0e\x32 .integrations.v1.ConnectorStatus\"u\n\x16ListConnectorsResponse\x12.\n\nconnectors\x18\x01 \x03(\x0b\x32\x1a.integrations.v1.Connector\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"J\n\x13GetConnectorRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x63onnector_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"|\n\x18RegisterConnectorRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x33\n\tconnector\x18\x02 \x01(\x0b\x32\x1a.integrations.v1.ConnectorB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x97\x01\n\x16UpdateConnectorRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x33\n\tconnector\x18\x02 \x01(\x0b\x32\x1a.integrations.v1.ConnectorB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"M\n\x16\x44\x65leteConnectorRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x63onnector_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"@\n\x17\x44\x65leteConnectorResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\x12\x14\n\x0c\x63onnector_id\x18\x02 \x01(\t\"K\n\x14TestConnectorRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x63onnector_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x89\x01\n\x13\x43onnectorTestResult\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x14\n\x0c\x63onnector_id\x18\x02 \x01(\t\x12\x12\n\nlatency_ms\x18\x03 \x01(\x03\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12(\n\x07\x64\x65tails\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct*\x81\x02\n\rConnectorType\x12\x1e\n\x1a\x43ONNECTOR_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43ONNECTOR_TYPE_HTTP\x10\x01\x12\x16\n\x12\x43ONNECTOR_TYPE_SQL\x10\x02\x12\x16\n\x12\x43ONNECTOR_TYPE_MCP\x10\x03\x12\x19\n\x15\x43ONNECTOR_TYPE_VECTOR\x10\x04\x12\x17\n\x13\x43ONNECTOR_TYPE_FILE\x10\x05\x12\x1d\n\x19\x43ONNECTOR_TYPE_SERVERLESS\x10\x06\x12\x19\n\x15\x43ONNECTOR_TYPE_STREAM\x10\x07\x12\x19\n\x15\x43ONNECTOR_TYPE_CUSTOM\x10\x08*\x92\x02\n\x0f\x43onnectorStatus\x12 \n\x1c\x43ONNECTOR_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43ONNECTOR_STATUS_REGISTERED\x10\x01\x12 \n\x1c\x43ONNECTOR_STATUS_CONFIGURING\x10\x02\x12\x1a\n\x16\x43ONNECTOR_STATUS_READY\x10\x03\x12\x1e\n\x1a\x43ONNECTOR_STATUS_CONNECTED\x10\x04\x12!\n\x1d\x43ONNECTOR_STATUS_DISCONNECTED\x10\x05\x12\x1a\n\x16\x43ONNECTOR_STATUS_ERROR\x10\x06\x12\x1f\n\x1b\x43ONNECTOR_STATUS_DEPRECATED\x10\x07*\xca\x02\n\x13\x43onnectorCapability\x12$\n CONNECTOR_CAPABILITY_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43ONNECTOR_CAPABILITY_READ\x10\x01\x12\x1e\n\x1a\x43ONNECTOR_CAPABILITY_WRITE\x10\x02\x12\x1e\n\x1a\x43ONNECTOR_CAPABILITY_QUERY\x10\x03\x12\x1f\n\x1b\x43ONNECTOR_CAPABILITY_STREAM\x10\x04\x12\x1e\n\x1a\x43ONNECTOR_CAPABILITY_BATCH\x10\x05\x12$\n CONNECTOR_CAPABILITY_TRANSACTION\x10\x06\x12\x1f\n\x1b\x43ONNECTOR_CAPABILITY_SEARCH\x10\x07\x12&\n\"CONNECTOR_CAPABILITY_VECTOR_SEARCH\x10\x08\x32\xc0\x04\n\x11\x43onnectorsService\x12\x61\n\x0eListConnectors\x12&.integrations.v1.ListConnectorsRequest\x1a\'.integrations.v1.ListConnectorsResponse\x12P\n\x0cGetConnector\x12$.integrations.v1.GetConnectorRequest\x1a\x1a.integrations.v1.Connector\x12Z\n\x11RegisterConnector\x12).integrations.v1.RegisterConnectorRequest\x1a\x1a.integrations.v1.Connector\x12V\n\x0fUpdateConnector\x12\'.integrations.v1.UpdateConnectorRequest\x1a\x1a.integrations.v1.Connector\x12\x64\n\x0f\x44\x65leteConnector\x12\'.integrations.v1.DeleteConnectorRequest\x1a(.integrations.v1.DeleteConnectorResponse\x12\\\n\rTestConnector\x12%.integrations.v1.TestConnectorRequest\x1a$.integrations.v1.ConnectorTestResultBOZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,32 +36,72 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'integrations.v1.connectors_
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1'
-  _globals['_CONNECTORTYPE']._serialized_start=1653
-  _globals['_CONNECTORTYPE']._serialized_end=1910
-  _globals['_CONNECTORSTATUS']._serialized_start=1913
-  _globals['_CONNECTORSTATUS']._serialized_end=2187
-  _globals['_CONNECTORCAPABILITY']._serialized_start=2190
-  _globals['_CONNECTORCAPABILITY']._serialized_end=2520
-  _globals['_CONNECTOR']._serialized_start=151
-  _globals['_CONNECTOR']._serialized_end=683
-  _globals['_LISTCONNECTORSREQUEST']._serialized_start=686
-  _globals['_LISTCONNECTORSREQUEST']._serialized_end=873
-  _globals['_LISTCONNECTORSRESPONSE']._serialized_start=875
-  _globals['_LISTCONNECTORSRESPONSE']._serialized_end=992
-  _globals['_GETCONNECTORREQUEST']._serialized_start=994
-  _globals['_GETCONNECTORREQUEST']._serialized_end=1056
-  _globals['_REGISTERCONNECTORREQUEST']._serialized_start=1058
-  _globals['_REGISTERCONNECTORREQUEST']._serialized_end=1170
-  _globals['_UPDATECONNECTORREQUEST']._serialized_start=1173
-  _globals['_UPDATECONNECTORREQUEST']._serialized_end=1312
-  _globals['_DELETECONNECTORREQUEST']._serialized_start=1314
-  _globals['_DELETECONNECTORREQUEST']._serialized_end=1379
-  _globals['_DELETECONNECTORRESPONSE']._serialized_start=1381
-  _globals['_DELETECONNECTORRESPONSE']._serialized_end=1445
-  _globals['_TESTCONNECTORREQUEST']._serialized_start=1447
-  _globals['_TESTCONNECTORREQUEST']._serialized_end=1510
-  _globals['_CONNECTORTESTRESULT']._serialized_start=1513
-  _globals['_CONNECTORTESTRESULT']._serialized_end=1650
-  _globals['_CONNECTORSSERVICE']._serialized_start=2523
-  _globals['_CONNECTORSSERVICE']._serialized_end=3099
+  _globals['_CONNECTOR'].fields_by_name['id']._loaded_options = None
+  _globals['_CONNECTOR'].fields_by_name['id']._serialized_options = b'\342A\001\010'
+  _globals['_CONNECTOR'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_CONNECTOR'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\003'
+  _globals['_CONNECTOR'].fields_by_name['name']._loaded_options = None
+  _globals['_CONNECTOR'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_CONNECTOR'].fields_by_name['status']._loaded_options = None
+  _globals['_CONNECTOR'].fields_by_name['status']._serialized_options = b'\342A\001\003'
+  _globals['_CONNECTOR'].fields_by_name['capabilities']._loaded_options = None
+  _globals['_CONNECTOR'].fields_by_name['capabilities']._serialized_options = b'\342A\001\003'
+  _globals['_CONNECTOR'].fields_by_name['create_time']._loaded_options = None
+  _globals['_CONNECTOR'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_CONNECTOR'].fields_by_name['update_time']._loaded_options = None
+  _globals['_CONNECTOR'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_CONNECTOR'].fields_by_name['last_used_time']._loaded_options = None
+  _globals['_CONNECTOR'].fields_by_name['last_used_time']._serialized_options = b'\342A\001\003'
+  _globals['_CONNECTOR'].fields_by_name['last_error']._loaded_options = None
+  _globals['_CONNECTOR'].fields_by_name['last_error']._serialized_options = b'\342A\001\003'
+  _globals['_LISTCONNECTORSREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_LISTCONNECTORSREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETCONNECTORREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_GETCONNECTORREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETCONNECTORREQUEST'].fields_by_name['connector_id']._loaded_options = None
+  _globals['_GETCONNECTORREQUEST'].fields_by_name['connector_id']._serialized_options = b'\342A\001\002'
+  _globals['_REGISTERCONNECTORREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_REGISTERCONNECTORREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_REGISTERCONNECTORREQUEST'].fields_by_name['connector']._loaded_options = None
+  _globals['_REGISTERCONNECTORREQUEST'].fields_by_name['connector']._serialized_options = b'\342A\001\002'
+  _globals['_UPDATECONNECTORREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_UPDATECONNECTORREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_UPDATECONNECTORREQUEST'].fields_by_name['connector']._loaded_options = None
+  _globals['_UPDATECONNECTORREQUEST'].fields_by_name['connector']._serialized_options = b'\342A\001\002'
+  _globals['_DELETECONNECTORREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_DELETECONNECTORREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_DELETECONNECTORREQUEST'].fields_by_name['connector_id']._loaded_options = None
+  _globals['_DELETECONNECTORREQUEST'].fields_by_name['connector_id']._serialized_options = b'\342A\001\002'
+  _globals['_TESTCONNECTORREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_TESTCONNECTORREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_TESTCONNECTORREQUEST'].fields_by_name['connector_id']._loaded_options = None
+  _globals['_TESTCONNECTORREQUEST'].fields_by_name['connector_id']._serialized_options = b'\342A\001\002'
+  _globals['_CONNECTORTYPE']._serialized_start=1806
+  _globals['_CONNECTORTYPE']._serialized_end=2063
+  _globals['_CONNECTORSTATUS']._serialized_start=2066
+  _globals['_CONNECTORSTATUS']._serialized_end=2340
+  _globals['_CONNECTORCAPABILITY']._serialized_start=2343
+  _globals['_CONNECTORCAPABILITY']._serialized_end=2673
+  _globals['_CONNECTOR']._serialized_start=184
+  _globals['_CONNECTOR']._serialized_end=770
+  _globals['_LISTCONNECTORSREQUEST']._serialized_start=773
+  _globals['_LISTCONNECTORSREQUEST']._serialized_end=966
+  _globals['_LISTCONNECTORSRESPONSE']._serialized_start=968
+  _globals['_LISTCONNECTORSRESPONSE']._serialized_end=1085
+  _globals['_GETCONNECTORREQUEST']._serialized_start=1087
+  _globals['_GETCONNECTORREQUEST']._serialized_end=1161
+  _globals['_REGISTERCONNECTORREQUEST']._serialized_start=1163
+  _globals['_REGISTERCONNECTORREQUEST']._serialized_end=1287
+  _globals['_UPDATECONNECTORREQUEST']._serialized_start=1290
+  _globals['_UPDATECONNECTORREQUEST']._serialized_end=1441
+  _globals['_DELETECONNECTORREQUEST']._serialized_start=1443
+  _globals['_DELETECONNECTORREQUEST']._serialized_end=1520
+  _globals['_DELETECONNECTORRESPONSE']._serialized_start=1522
+  _globals['_DELETECONNECTORRESPONSE']._serialized_end=1586
+  _globals['_TESTCONNECTORREQUEST']._serialized_start=1588
+  _globals['_TESTCONNECTORREQUEST']._serialized_end=1663
+  _globals['_CONNECTORTESTRESULT']._serialized_start=1666
+  _globals['_CONNECTORTESTRESULT']._serialized_end=1803
+  _globals['_CONNECTORSSERVICE']._serialized_start=2676
+  _globals['_CONNECTORSSERVICE']._serialized_end=3252
 # @@protoc_insertion_point(module_scope)

@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!integrations/v1/sql_gateway.proto\x12\x0fintegrations.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x02\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x04type\x18\x02 \x01(\x0e\x32\x1e.integrations.v1.ParameterType\x12\x10\n\x08required\x18\x03 \x01(\x08\x12-\n\rdefault_value\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x12\n\nmax_length\x18\x06 \x01(\x05\x12\x16\n\tmin_value\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tmax_value\x18\x08 \x01(\x01H\x01\x88\x01\x01\x42\x0c\n\n_min_valueB\x0c\n\n_max_value\"\xd3\x02\n\rQueryTemplate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0b\n\x03sql\x18\x05 \x01(\t\x12\x32\n\nparameters\x18\x06 \x03(\x0b\x32\x1e.integrations.v1.ParameterSpec\x12\x16\n\tread_only\x18\x07 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08max_rows\x18\x08 \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\t \x01(\x05\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\tB\x0c\n\n_read_only\"\xce\x02\n\x07Gateway\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1d\n\x15\x63onnection_string_ref\x18\x04 \x01(\t\x12\x1c\n\x14\x61llowed_template_ids\x18\x05 \x03(\t\x12\x10\n\x08max_rows\x18\x06 \x01(\x05\x12\x18\n\x10max_result_bytes\x18\x07 \x01(\x03\x12\x17\n\x0ftimeout_seconds\x18\x08 \x01(\x05\x12\x16\n\tread_only\x18\t \x01(\x08H\x00\x88\x01\x01\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\tB\x0c\n\n_read_only\"u\n\x1a\x43reateQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x30\n\x08template\x18\x02 \x01(\x0b\x32\x1e.integrations.v1.QueryTemplate\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"A\n\x17GetQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\"U\n\x19ListQueryTemplatesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x82\x01\n\x1aListQueryTemplatesResponse\x12\x37\n\x0fquery_templates\x18\x01 \x03(\x0b\x32\x1e.integrations.v1.QueryTemplate\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"h\n\x14\x43reateGatewayRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12)\n\x07gateway\x18\x02 \x01(\x0b\x32\x18.integrations.v1.Gateway\x12\x12\n\nrequest_id\x18\x03 \x01(\t\":\n\x11GetGatewayRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\"O\n\x13ListGatewaysRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"o\n\x14ListGatewaysResponse\x12*\n\x08gateways\x18\x01 \x03(\x0b\x32\x18.integrations.v1.Gateway\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xe6\x01\n\x13\x45xecuteQueryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12H\n\nparameters\x18\x04 \x03(\x0b\x32\x34.integrations.v1.ExecuteQueryRequest.ParametersEntry\x1aI\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value:\x02\x38\x01\"\xdb\x01\n\x0bQueryResult\x12\x0f\n\x07\x63olumns\x18\x01 \x03(\t\x12%\n\x04rows\x18\x02 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\trow_count\x18\x03 \x01(\x05\x12\x11\n\ttruncated\x18\x04 \x01(\x08\x12\x14\n\x0cresult_bytes\x18\x05 \x01(\x03\x12\x1a\n\x12ignored_parameters\x18\x06 \x03(\t\x12<\n\x11truncation_reason\x18\x07 \x01(\x0e\x32!.integrations.v1.TruncationReason*\xa9\x02\n\rParameterType\x12\x1e\n\x1aPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15PARAMETER_TYPE_STRING\x10\x01\x12\x1a\n\x16PARAMETER_TYPE_INTEGER\x10\x02\x12\x18\n\x14PARAMETER_TYPE_FLOAT\x10\x03\x12\x1a\n\x16PARAMETER_TYPE_BOOLEAN\x10\x04\x12\x17\n\x13PARAMETER_TYPE_DATE\x10\x05\x12\x1c\n\x18PARAMETER_TYPE_TIMESTAMP\x10\x06\x12\x17\n\x13PARAMETER_TYPE_UUID\x10\x07\x12\x1e\n\x1aPARAMETER_TYPE_LIST_STRING\x10\x08\x12\x1b\n\x17PARAMETER_TYPE_LIST_INT\x10\t*}\n\x10TruncationReason\x12!\n\x1dTRUNCATION_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1aTRUNCATION_REASON_MAX_ROWS\x10\x01\x12&\n\"TRUNCATION_REASON_MAX_RESULT_BYTES\x10\x02\x32\x93\x05\n\x11SqlGatewayService\x12\x62\n\x13\x43reateQueryTemplate\x12+.integrations.v1.CreateQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12\\\n\x10GetQueryTemplate\x12(.integrations.v1.GetQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12m\n\x12ListQueryTemplates\x12*.integrations.v1.ListQueryTemplatesRequest\x1a+.integrations.v1.ListQueryTemplatesResponse\x12P\n\rCreateGateway\x12%.integrations.v1.CreateGatewayRequest\x1a\x18.integrations.v1.Gateway\x12J\n\nGetGateway\x12\".integrations.v1.GetGatewayRequest\x1a\x18.integrations.v1.Gateway\x12[\n\x0cListGateways\x12$.integrations.v1.ListGatewaysRequest\x1a%.integrations.v1.ListGatewaysResponse\x12R\n\x0c\x45xecuteQuery\x12$.integrations.v1.ExecuteQueryRequest\x1a\x1c.integrations.v1.QueryResultBOZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!integrations/v1/sql_gateway.proto\x12\x0fintegrations.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x02\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x04type\x18\x02 \x01(\x0e\x32\x1e.integrations.v1.ParameterType\x12\x10\n\x08required\x18\x03 \x01(\x08\x12-\n\rdefault_value\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x12\n\nmax_length\x18\x06 \x01(\x05\x12\x16\n\tmin_value\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tmax_value\x18\x08 \x01(\x01H\x01\x88\x01\x01\x42\x0c\n\n_min_valueB\x0c\n\n_max_value\"\xf1\x02\n\rQueryTemplate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\ttenant_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0b\n\x03sql\x18\x05 \x01(\t\x12\x32\n\nparameters\x18\x06 \x03(\x0b\x32\x1e.integrations.v1.ParameterSpec\x12\x16\n\tread_only\x18\x07 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08max_rows\x18\x08 \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\t \x01(\x05\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x42\x0c\n\n_read_only\"\xf2\x02\n\x07Gateway\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\ttenant_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1d\n\x15\x63onnection_string_ref\x18\x04 \x01(\t\x12\x1c\n\x14\x61llowed_template_ids\x18\x05 \x03(\t\x12\x10\n\x08max_rows\x18\x06 \x01(\x05\x12\x18\n\x10max_result_bytes\x18\x07 \x01(\x03\x12\x17\n\x0ftimeout_seconds\x18\x08 \x01(\x05\x12\x16\n\tread_only\x18\t \x01(\x08H\x00\x88\x01\x01\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x42\x0c\n\n_read_only\"\x81\x01\n\x1a\x43reateQueryTemplateRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x36\n\x08template\x18\x02 \x01(\x0b\x32\x1e.integrations.v1.QueryTemplateB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"M\n\x17GetQueryTemplateRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0btemplate_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"[\n\x19ListQueryTemplatesRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x82\x01\n\x1aListQueryTemplatesResponse\x12\x37\n\x0fquery_templates\x18\x01 \x03(\x0b\x32\x1e.integrations.v1.QueryTemplate\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"t\n\x14\x43reateGatewayRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12/\n\x07gateway\x18\x02 \x01(\x0b\x32\x18.integrations.v1.GatewayB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"F\n\x11GetGatewayRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\ngateway_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"U\n\x13ListGatewaysRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"o\n\x14ListGatewaysResponse\x12*\n\x08gateways\x18\x01 \x03(\x0b\x32\x18.integrations.v1.Gateway\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xf8\x01\n\x13\x45xecuteQueryRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\ngateway_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0btemplate_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12H\n\nparameters\x18\x04 \x03(\x0b\x32\x34.integrations.v1.ExecuteQueryRequest.ParametersEntry\x1aI\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value:\x02\x38\x01\"\xdb\x01\n\x0bQueryResult\x12\x0f\n\x07\x63olumns\x18\x01 \x03(\t\x12%\n\x04rows\x18\x02 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\trow_count\x18\x03 \x01(\x05\x12\x11\n\ttruncated\x18\x04 \x01(\x08\x12\x14\n\x0cresult_bytes\x18\x05 \x01(\x03\x12\x1a\n\x12ignored_parameters\x18\x06 \x03(\t\x12<\n\x11truncation_reason\x18\x07 \x01(\x0e\x32!.integrations.v1.TruncationReason*\xa9\x02\n\rParameterType\x12\x1e\n\x1aPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15PARAMETER_TYPE_STRING\x10\x01\x12\x1a\n\x16PARAMETER_TYPE_INTEGER\x10\x02\x12\x18\n\x14PARAMETER_TYPE_FLOAT\x10\x03\x12\x1a\n\x16PARAMETER_TYPE_BOOLEAN\x10\x04\x12\x17\n\x13PARAMETER_TYPE_DATE\x10\x05\x12\x1c\n\x18PARAMETER_TYPE_TIMESTAMP\x10\x06\x12\x17\n\x13PARAMETER_TYPE_UUID\x10\x07\x12\x1e\n\x1aPARAMETER_TYPE_LIST_STRING\x10\x08\x12\x1b\n\x17PARAMETER_TYPE_LIST_INT\x10\t*}\n\x10TruncationReason\x12!\n\x1dTRUNCATION_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1aTRUNCATION_REASON_MAX_ROWS\x10\x01\x12&\n\"TRUNCATION_REASON_MAX_RESULT_BYTES\x10\x02\x32\x93\x05\n\x11SqlGatewayService\x12\x62\n\x13\x43reateQueryTemplate\x12+.integrations.v1.CreateQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12\\\n\x10GetQueryTemplate\x12(.integrations.v1.GetQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12m\n\x12ListQueryTemplates\x12*.integrations.v1.ListQueryTemplatesRequest\x1a+.integrations.v1.ListQueryTemplatesResponse\x12P\n\rCreateGateway\x12%.integrations.v1.CreateGatewayRequest\x1a\x18.integrations.v1.Gateway\x12J\n\nGetGateway\x12\".integrations.v1.GetGatewayRequest\x1a\x18.integrations.v1.Gateway\x12[\n\x0cListGateways\x12$.integrations.v1.ListGatewaysRequest\x1a%.integrations.v1.ListGatewaysResponse\x12R\n\x0c\x45xecuteQuery\x12$.integrations.v1.ExecuteQueryRequest\x1a\x1c.integrations.v1.QueryResultBOZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,40 +35,88 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'integrations.v1.sql_gateway
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1'
+  _globals['_QUERYTEMPLATE'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_QUERYTEMPLATE'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\003'
+  _globals['_QUERYTEMPLATE'].fields_by_name['name']._loaded_options = None
+  _globals['_QUERYTEMPLATE'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_QUERYTEMPLATE'].fields_by_name['create_time']._loaded_options = None
+  _globals['_QUERYTEMPLATE'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_QUERYTEMPLATE'].fields_by_name['update_time']._loaded_options = None
+  _globals['_QUERYTEMPLATE'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_QUERYTEMPLATE'].fields_by_name['etag']._loaded_options = None
+  _globals['_QUERYTEMPLATE'].fields_by_name['etag']._serialized_options = b'\342A\001\003'
+  _globals['_GATEWAY'].fields_by_name['id']._loaded_options = None
+  _globals['_GATEWAY'].fields_by_name['id']._serialized_options = b'\342A\001\003'
+  _globals['_GATEWAY'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_GATEWAY'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\003'
+  _globals['_GATEWAY'].fields_by_name['name']._loaded_options = None
+  _globals['_GATEWAY'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_GATEWAY'].fields_by_name['create_time']._loaded_options = None
+  _globals['_GATEWAY'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_GATEWAY'].fields_by_name['update_time']._loaded_options = None
+  _globals['_GATEWAY'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_GATEWAY'].fields_by_name['etag']._loaded_options = None
+  _globals['_GATEWAY'].fields_by_name['etag']._serialized_options = b'\342A\001\003'
+  _globals['_CREATEQUERYTEMPLATEREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_CREATEQUERYTEMPLATEREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEQUERYTEMPLATEREQUEST'].fields_by_name['template']._loaded_options = None
+  _globals['_CREATEQUERYTEMPLATEREQUEST'].fields_by_name['template']._serialized_options = b'\342A\001\002'
+  _globals['_GETQUERYTEMPLATEREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_GETQUERYTEMPLATEREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETQUERYTEMPLATEREQUEST'].fields_by_name['template_id']._loaded_options = None
+  _globals['_GETQUERYTEMPLATEREQUEST'].fields_by_name['template_id']._serialized_options = b'\342A\001\002'
+  _globals['_LISTQUERYTEMPLATESREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_LISTQUERYTEMPLATESREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEGATEWAYREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_CREATEGATEWAYREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEGATEWAYREQUEST'].fields_by_name['gateway']._loaded_options = None
+  _globals['_CREATEGATEWAYREQUEST'].fields_by_name['gateway']._serialized_options = b'\342A\001\002'
+  _globals['_GETGATEWAYREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_GETGATEWAYREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETGATEWAYREQUEST'].fields_by_name['gateway_id']._loaded_options = None
+  _globals['_GETGATEWAYREQUEST'].fields_by_name['gateway_id']._serialized_options = b'\342A\001\002'
+  _globals['_LISTGATEWAYSREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_LISTGATEWAYSREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
   _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._loaded_options = None
   _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_options = b'8\001'
-  _globals['_PARAMETERTYPE']._serialized_start=2278
-  _globals['_PARAMETERTYPE']._serialized_end=2575
-  _globals['_TRUNCATIONREASON']._serialized_start=2577
-  _globals['_TRUNCATIONREASON']._serialized_end=2702
-  _globals['_PARAMETERSPEC']._serialized_start=118
-  _globals['_PARAMETERSPEC']._serialized_end=375
-  _globals['_QUERYTEMPLATE']._serialized_start=378
-  _globals['_QUERYTEMPLATE']._serialized_end=717
-  _globals['_GATEWAY']._serialized_start=720
-  _globals['_GATEWAY']._serialized_end=1054
-  _globals['_CREATEQUERYTEMPLATEREQUEST']._serialized_start=1056
-  _globals['_CREATEQUERYTEMPLATEREQUEST']._serialized_end=1173
-  _globals['_GETQUERYTEMPLATEREQUEST']._serialized_start=1175
-  _globals['_GETQUERYTEMPLATEREQUEST']._serialized_end=1240
-  _globals['_LISTQUERYTEMPLATESREQUEST']._serialized_start=1242
-  _globals['_LISTQUERYTEMPLATESREQUEST']._serialized_end=1327
-  _globals['_LISTQUERYTEMPLATESRESPONSE']._serialized_start=1330
-  _globals['_LISTQUERYTEMPLATESRESPONSE']._serialized_end=1460
-  _globals['_CREATEGATEWAYREQUEST']._serialized_start=1462
-  _globals['_CREATEGATEWAYREQUEST']._serialized_end=1566
-  _globals['_GETGATEWAYREQUEST']._serialized_start=1568
-  _globals['_GETGATEWAYREQUEST']._serialized_end=1626
-  _globals['_LISTGATEWAYSREQUEST']._serialized_start=1628
-  _globals['_LISTGATEWAYSREQUEST']._serialized_end=1707
-  _globals['_LISTGATEWAYSRESPONSE']._serialized_start=1709
-  _globals['_LISTGATEWAYSRESPONSE']._serialized_end=1820
-  _globals['_EXECUTEQUERYREQUEST']._serialized_start=1823
-  _globals['_EXECUTEQUERYREQUEST']._serialized_end=2053
-  _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_start=1980
-  _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_end=2053
-  _globals['_QUERYRESULT']._serialized_start=2056
-  _globals['_QUERYRESULT']._serialized_end=2275
-  _globals['_SQLGATEWAYSERVICE']._serialized_start=2705
-  _globals['_SQLGATEWAYSERVICE']._serialized_end=3364
+  _globals['_EXECUTEQUERYREQUEST'].fields_by_name['tenant_id']._loaded_options = None
+  _globals['_EXECUTEQUERYREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_EXECUTEQUERYREQUEST'].fields_by_name['gateway_id']._loaded_options = None
+  _globals['_EXECUTEQUERYREQUEST'].fields_by_name['gateway_id']._serialized_options = b'\342A\001\002'
+  _globals['_EXECUTEQUERYREQUEST'].fields_by_name['template_id']._loaded_options = None
+  _globals['_EXECUTEQUERYREQUEST'].fields_by_name['template_id']._serialized_options = b'\342A\001\002'
+  _globals['_PARAMETERTYPE']._serialized_start=2456
+  _globals['_PARAMETERTYPE']._serialized_end=2753
+  _globals['_TRUNCATIONREASON']._serialized_start=2755
+  _globals['_TRUNCATIONREASON']._serialized_end=2880
+  _globals['_PARAMETERSPEC']._serialized_start=151
+  _globals['_PARAMETERSPEC']._serialized_end=408
+  _globals['_QUERYTEMPLATE']._serialized_start=411
+  _globals['_QUERYTEMPLATE']._serialized_end=780
+  _globals['_GATEWAY']._serialized_start=783
+  _globals['_GATEWAY']._serialized_end=1153
+  _globals['_CREATEQUERYTEMPLATEREQUEST']._serialized_start=1156
+  _globals['_CREATEQUERYTEMPLATEREQUEST']._serialized_end=1285
+  _globals['_GETQUERYTEMPLATEREQUEST']._serialized_start=1287
+  _globals['_GETQUERYTEMPLATEREQUEST']._serialized_end=1364
+  _globals['_LISTQUERYTEMPLATESREQUEST']._serialized_start=1366
+  _globals['_LISTQUERYTEMPLATESREQUEST']._serialized_end=1457
+  _globals['_LISTQUERYTEMPLATESRESPONSE']._serialized_start=1460
+  _globals['_LISTQUERYTEMPLATESRESPONSE']._serialized_end=1590
+  _globals['_CREATEGATEWAYREQUEST']._serialized_start=1592
+  _globals['_CREATEGATEWAYREQUEST']._serialized_end=1708
+  _globals['_GETGATEWAYREQUEST']._serialized_start=1710
+  _globals['_GETGATEWAYREQUEST']._serialized_end=1780
+  _globals['_LISTGATEWAYSREQUEST']._serialized_start=1782
+  _globals['_LISTGATEWAYSREQUEST']._serialized_end=1867
+  _globals['_LISTGATEWAYSRESPONSE']._serialized_start=1869
+  _globals['_LISTGATEWAYSRESPONSE']._serialized_end=1980
+  _globals['_EXECUTEQUERYREQUEST']._serialized_start=1983
+  _globals['_EXECUTEQUERYREQUEST']._serialized_end=2231
+  _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_start=2158
+  _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_end=2231
+  _globals['_QUERYRESULT']._serialized_start=2234
+  _globals['_QUERYRESULT']._serialized_end=2453
+  _globals['_SQLGATEWAYSERVICE']._serialized_start=2883
+  _globals['_SQLGATEWAYSERVICE']._serialized_end=3542
 # @@protoc_insertion_point(module_scope)
