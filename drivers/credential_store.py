@@ -79,11 +79,21 @@ def _secret_values(secret: SealedSecret) -> dict[str, Any]:
     }
 
 
-def _add_secret(secret: SealedSecret) -> AfterWrite:
+def _add_secret(secret: SealedSecret, audit: AccessEvent) -> AfterWrite:
     async def add(conn: AsyncConnection) -> None:
         await conn.execute(credential_secrets.insert().values(**_secret_values(secret)))
+        await _append(audit)(conn)
 
     return add
+
+
+def _append(audit: AccessEvent) -> AfterWrite:
+    """Writes a lifecycle change's access-log row in the change's own transaction."""
+
+    async def append(conn: AsyncConnection) -> None:
+        await conn.execute(credential_access_events.insert().values(**_event_values(audit)))
+
+    return append
 
 
 def _credential_and_secret(row: Any) -> tuple[StoredCredential, SealedSecret]:
@@ -117,7 +127,11 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
         ] = Batcher(self._read_current)
 
     async def insert(
-        self, credential: StoredCredential, secret: SealedSecret, key: IdempotencyKey | None
+        self,
+        credential: StoredCredential,
+        secret: SealedSecret,
+        key: IdempotencyKey | None,
+        audit: AccessEvent,
     ) -> StoredCredential:
         values = {
             "id": credential.id,
@@ -131,10 +145,15 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
             "update_time": credential.update_time,
             "allowed_destinations": list(credential.allowed_destinations),
         }
-        return await self._rows.insert(credential, values, key, _add_secret(secret))
+        return await self._rows.insert(credential, values, key, _add_secret(secret, audit))
 
     async def set_destinations(
-        self, tenant_id: str, credential_id: str, destinations: Sequence[str], when: datetime
+        self,
+        tenant_id: str,
+        credential_id: str,
+        destinations: Sequence[str],
+        when: datetime,
+        audit: AccessEvent,
     ) -> StoredCredential | None:
         async with self._db.transaction() as conn:
             result = await conn.execute(
@@ -146,6 +165,8 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
                 )
                 .values(allowed_destinations=list(destinations), update_time=when)
             )
+            if result.rowcount == 1:
+                await _append(audit)(conn)
         return await self.get(tenant_id, credential_id) if result.rowcount == 1 else None
 
     async def current_secret(
@@ -177,7 +198,11 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
         return await self._rows.list(tenant_id, page)
 
     async def add_version(
-        self, credential: StoredCredential, secret: SealedSecret, expected_version: int
+        self,
+        credential: StoredCredential,
+        secret: SealedSecret,
+        expected_version: int,
+        audit: AccessEvent,
     ) -> bool:
         values = {
             "version": credential.version,
@@ -185,10 +210,13 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
             "update_time": credential.update_time,
         }
         return await self._rows.update(
-            credential.tenant_id, credential.id, expected_version, values, _add_secret(secret)
+            credential.tenant_id, credential.id, expected_version, values,
+            _add_secret(secret, audit),
         )
 
-    async def revoke(self, tenant_id: str, credential_id: str, when: datetime) -> bool:
+    async def revoke(
+        self, tenant_id: str, credential_id: str, when: datetime, audit: AccessEvent
+    ) -> bool:
         async def destroy_secrets(conn: AsyncConnection) -> None:
             # Revocation destroys the ciphertexts: nothing is left that could ever be revealed.
             await conn.execute(
@@ -197,6 +225,7 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
                     credential_secrets.c.tenant_id == tenant_id,
                 )
             )
+            await _append(audit)(conn)
 
         return await self._rows.soft_delete(tenant_id, credential_id, when, destroy_secrets)
 
@@ -276,7 +305,8 @@ def _event_values(event: AccessEvent) -> dict[str, Any]:
 
 
 class SqlAccessLog:
-    """The access log of reveal attempts, append-only, in the service's database.
+    """The access log of reveal and use attempts, append-only, in the service's database
+    (lifecycle changes are written by `SqlCredentialStore` in their own transactions).
 
     Writes are group-committed: `record` returns once its event is committed, but events that
     arrive while a commit is in flight share the next one, so the log costs one transaction per

@@ -62,6 +62,7 @@ from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_pa
 from engines.validation import require_name, require_uuid
 
 __all__ = [
+    "Actor",
     "AccessEvent",
     "AccessKind",
     "AccessLog",
@@ -79,6 +80,7 @@ __all__ = [
 RESOURCE = "credential"
 MAX_SECRET_BYTES = 64 * 1024
 MAX_REF_CHARS = 128 * 1024
+MAX_REASON_CHARS = 512
 _MAX_METADATA = 64
 _SUPPORTED = f"{ENCRYPTED_SCHEME}, {VAULT_SCHEME} (and {ENV_SCHEME} in development)"
 _SCHEMES = (ENCRYPTED_SCHEME, VAULT_SCHEME, ENV_SCHEME, LEGACY_SCHEME)
@@ -99,10 +101,14 @@ class AccessOutcome(enum.StrEnum):
 
 class AccessKind(enum.StrEnum):
     """A reveal returns the secret to a caller; a use attaches it to the service's own
-    outbound request."""
+    outbound request; the others are the credential's lifecycle, logged with the change."""
 
     REVEAL = "reveal"
     USE = "use"
+    CREATE = "create"
+    ROTATE = "rotate"
+    UPDATE = "update"
+    DELETE = "delete"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +162,8 @@ class SealedSecret:
 
 @dataclass(frozen=True, slots=True)
 class AccessEvent:
-    """One reveal attempt as written to the owning tenant's access log."""
+    """One reveal or use attempt, or one lifecycle change, as written to the owning tenant's
+    access log."""
 
     id: str
     tenant_id: str
@@ -175,6 +182,15 @@ class AccessEvent:
     @property
     def allowed(self) -> bool:
         return self.outcome is AccessOutcome.ALLOWED
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who changes a credential and why, for the access-log row written with the change."""
+
+    caller: str
+    access_reason: str = ""
+    rpc: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,11 +233,15 @@ class CredentialStore(Protocol):
     """Persistence of stored credentials and their sealed secret versions."""
 
     async def insert(
-        self, credential: StoredCredential, secret: SealedSecret, key: IdempotencyKey | None
+        self,
+        credential: StoredCredential,
+        secret: SealedSecret,
+        key: IdempotencyKey | None,
+        audit: AccessEvent,
     ) -> StoredCredential:
-        """Stores a new credential and its first secret; when a create with the same
-        request_id won a race, answers what `key.replay` says of it. Raises AlreadyExists on
-        a live name clash."""
+        """Stores a new credential, its first secret and `audit` in one transaction; when a
+        create with the same request_id won a race, answers what `key.replay` says of it (and
+        writes no audit row). Raises AlreadyExists on a live name clash."""
 
     async def find_by_request_id(
         self, tenant_id: str, request_id: str
@@ -241,17 +261,31 @@ class CredentialStore(Protocol):
     ) -> tuple[Sequence[StoredCredential], int]: ...
 
     async def set_destinations(
-        self, tenant_id: str, credential_id: str, destinations: Sequence[str], when: datetime
+        self,
+        tenant_id: str,
+        credential_id: str,
+        destinations: Sequence[str],
+        when: datetime,
+        audit: AccessEvent,
     ) -> StoredCredential | None:
-        """Replaces a live credential's allowed destinations; None when there is none."""
+        """Replaces a live credential's allowed destinations and writes `audit` in the same
+        transaction; None when there is no such credential (nothing written)."""
 
     async def add_version(
-        self, credential: StoredCredential, secret: SealedSecret, expected_version: int
+        self,
+        credential: StoredCredential,
+        secret: SealedSecret,
+        expected_version: int,
+        audit: AccessEvent,
     ) -> bool:
-        """Stores `secret` and the updated metadata if the version is still `expected_version`."""
+        """Stores `secret`, the updated metadata and `audit` if the version is still
+        `expected_version` (else writes nothing)."""
 
-    async def revoke(self, tenant_id: str, credential_id: str, when: datetime) -> bool:
-        """Marks the credential deleted and destroys its sealed secrets."""
+    async def revoke(
+        self, tenant_id: str, credential_id: str, when: datetime, audit: AccessEvent
+    ) -> bool:
+        """Marks the credential deleted, destroys its sealed secrets and writes `audit`, in one
+        transaction."""
 
     async def secrets_to_rewrap(
         self, newest_key_version: int, after: tuple[str, int] | None, limit: int
@@ -322,6 +356,13 @@ def _check_secret(field_name: str, secret: str) -> bytes:
     if len(data) > MAX_SECRET_BYTES:
         raise InvalidArgument.single(field_name, f"must be at most {MAX_SECRET_BYTES} bytes")
     return data
+
+
+def _check_reason(actor: Actor) -> None:
+    if len(actor.access_reason) > MAX_REASON_CHARS:
+        raise InvalidArgument.single(
+            "access_reason", f"must be at most {MAX_REASON_CHARS} characters"
+        )
 
 
 def _check_expiry(expire_time: datetime | None, now: datetime) -> None:
@@ -413,13 +454,14 @@ class CredentialVault:
         expire_time: datetime | None = None,
         metadata: Mapping[str, str] | None = None,
         request_id: str = "",
-        created_by: str,
+        actor: Actor,
         allowed_destinations: Sequence[str] = (),
         provider: str = "",
     ) -> StoredCredential:
         """Stores a secret; its destinations are `allowed_destinations`, else the official API
         hosts of `provider`, else none (the service will not send it anywhere)."""
         tenant_id = require_uuid("tenant_id", tenant_id)
+        _check_reason(actor)
         metadata = dict(metadata or {})
         request = {
             "name": name,
@@ -462,21 +504,31 @@ class CredentialVault:
             key_version=secret_row.sealed.key_version,
             expire_time=expire_time,
             metadata=metadata,
-            created_by=created_by,
+            created_by=actor.caller,
             create_time=now,
             update_time=now,
             allowed_destinations=destinations,
         )
-        return await self._store.insert(credential, secret_row, key)
+        audit = self._lifecycle(credential, AccessKind.CREATE, actor, "version 1")
+        return await self._store.insert(credential, secret_row, key, audit)
 
     async def update_destinations(
-        self, tenant_id: str, credential_id: str, allowed_destinations: Sequence[str]
+        self,
+        tenant_id: str,
+        credential_id: str,
+        allowed_destinations: Sequence[str],
+        *,
+        actor: Actor,
     ) -> StoredCredential:
         """Replaces where the service may send a stored credential's secret."""
+        _check_reason(actor)
         destinations = require_destinations("allowed_destinations", allowed_destinations)
         current = await self.get(tenant_id, credential_id)
+        audit = self._lifecycle(
+            current, AccessKind.UPDATE, actor, "destinations: " + (", ".join(destinations) or "none")
+        )
         updated = await self._store.set_destinations(
-            current.tenant_id, current.id, destinations, self._clock()
+            current.tenant_id, current.id, destinations, self._clock(), audit
         )
         if updated is None:
             raise NotFound(RESOURCE, credential_id)
@@ -527,8 +579,10 @@ class CredentialVault:
         *,
         expire_time: datetime | None = None,
         etag: str = "",
+        actor: Actor,
     ) -> StoredCredential:
         """Adds a secret version; a non-empty stale `etag` or a concurrent rotation is ABORTED."""
+        _check_reason(actor)
         now = self._clock()
         violations = _violations_of(
             lambda: _check_secret("secret", secret), lambda: _check_expiry(expire_time, now)
@@ -547,14 +601,19 @@ class CredentialVault:
             expire_time=expire_time if expire_time is not None else current.expire_time,
             update_time=now,
         )
-        if not await self._store.add_version(rotated, secret_row, current.version):
+        audit = self._lifecycle(rotated, AccessKind.ROTATE, actor, f"version {version}")
+        if not await self._store.add_version(rotated, secret_row, current.version, audit):
             raise Aborted("the credential was rotated concurrently; read it again and retry")
         return rotated
 
-    async def delete(self, tenant_id: str, credential_id: str) -> StoredCredential:
+    async def delete(self, tenant_id: str, credential_id: str, *, actor: Actor) -> StoredCredential:
         """Revokes: the sealed secrets are destroyed and later reveals are NOT_FOUND."""
+        _check_reason(actor)
         credential = await self.get(tenant_id, credential_id)
-        if not await self._store.revoke(credential.tenant_id, credential.id, self._clock()):
+        audit = self._lifecycle(
+            credential, AccessKind.DELETE, actor, f"versions 1-{credential.version} destroyed"
+        )
+        if not await self._store.revoke(credential.tenant_id, credential.id, self._clock(), audit):
             raise NotFound(RESOURCE, credential_id)
         return credential
 
@@ -641,8 +700,10 @@ class CredentialVault:
 
     def _begin(self, tenant_id: str, ref: str, caller: str, access_reason: str) -> _Attempt:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        if len(access_reason) > 512:
-            raise InvalidArgument.single("access_reason", "must be at most 512 characters")
+        if len(access_reason) > MAX_REASON_CHARS:
+            raise InvalidArgument.single(
+                "access_reason", f"must be at most {MAX_REASON_CHARS} characters"
+            )
         return _attempt(tenant_id, ref, caller, access_reason)
 
     async def _resolve(
@@ -680,19 +741,24 @@ class CredentialVault:
         tenant_id: str,
         credential_ref: str,
         *,
+        credential_id: str = "",
         caller: str,
         access_reason: str,
         detail: str,
         kind: AccessKind = AccessKind.REVEAL,
     ) -> None:
-        """Logs a reveal or use refused before it reached the vault (for example a missing
-        scope)."""
+        """Logs a reveal, use or change refused before it reached the vault (for example a
+        missing scope); a change names its credential by `credential_id`."""
         try:
             tenant_id = require_uuid("tenant_id", tenant_id)
+            if credential_id:
+                credential_id = require_uuid("credential_id", credential_id)
+                credential_ref = credential_ref or vault_ref(tenant_id, credential_id)
         except InvalidArgument:
             return
-        attempt = _attempt(tenant_id, credential_ref, caller, access_reason[:512])
+        attempt = _attempt(tenant_id, credential_ref, caller, access_reason[:MAX_REASON_CHARS])
         attempt.kind = kind
+        attempt.credential_id = credential_id or attempt.credential_id
         await self._record(attempt, AccessOutcome.DENIED, detail)
 
     async def access_events(
@@ -816,6 +882,25 @@ class CredentialVault:
             await self._record(attempt, AccessOutcome.FAILED, "environment variable not set")
             raise NotFound(RESOURCE, ref)
         return Revealed(value=value, expire_time=None, version=0)
+
+    def _lifecycle(
+        self, credential: StoredCredential, kind: AccessKind, actor: Actor, detail: str
+    ) -> AccessEvent:
+        """The access-log row a lifecycle change writes in its own transaction."""
+        return AccessEvent(
+            id=str(uuid.uuid4()),
+            tenant_id=credential.tenant_id,
+            credential_ref=credential.ref,
+            credential_id=credential.id,
+            caller=actor.caller,
+            outcome=AccessOutcome.ALLOWED,
+            access_reason=actor.access_reason,
+            detail=detail,
+            requester_tenant_id=credential.tenant_id,
+            create_time=self._clock(),
+            kind=kind,
+            rpc=actor.rpc[:256],
+        )
 
     async def _record(self, attempt: _Attempt, outcome: AccessOutcome, detail: str) -> None:
         await self._log.record(

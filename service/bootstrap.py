@@ -522,11 +522,15 @@ def _credentials_channel(
 _LOGGED_REFUSALS = {
     "/credentials.v1.CredentialService/GetCredential": AccessKind.REVEAL,
     "/credentials.v1.CredentialService/UseCredential": AccessKind.USE,
+    "/credentials.v1.CredentialService/RotateCredential": AccessKind.ROTATE,
+    "/credentials.v1.CredentialService/UpdateCredentialDestinations": AccessKind.UPDATE,
+    "/credentials.v1.CredentialService/DeleteCredential": AccessKind.DELETE,
 }
 
 
 def _reveal_refusals(vault: CredentialVault | None) -> RefusalHook | None:
-    """Writes GetCredential and UseCredential calls refused by authorization to the access log."""
+    """Writes reveals, uses and lifecycle changes of an existing credential that authorization
+    refused to the access log (a refused create has no credential to log it under)."""
     if vault is None:
         return None
 
@@ -535,7 +539,8 @@ def _reveal_refusals(vault: CredentialVault | None) -> RefusalHook | None:
         if kind is not None:
             await vault.record_refused(
                 request.tenant_id,
-                request.credential_ref,
+                getattr(request, "credential_ref", ""),
+                credential_id=getattr(request, "credential_id", ""),
                 caller=caller,
                 access_reason=request.access_reason,
                 detail=why,

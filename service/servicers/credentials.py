@@ -9,6 +9,7 @@ from engines.credential_vault import (
     AccessEvent,
     AccessKind,
     AccessOutcome,
+    Actor,
     CredentialVault,
     Revealed,
     StoredCredential,
@@ -21,6 +22,12 @@ from service.enums import EnumMap
 __all__ = ["CredentialsServicer", "credential_to_proto"]
 
 OUTCOMES = EnumMap(credentials_pb2.AccessOutcome, AccessOutcome, "ACCESS_OUTCOME")
+def _actor(access_reason: str) -> Actor:
+    """The caller of the RPC being served, for the access-log row its change writes."""
+    call = current_call()
+    return Actor(caller=call.caller, access_reason=access_reason, rpc=call.method)
+
+
 KINDS = EnumMap(credentials_pb2.AccessKind, AccessKind, "ACCESS_KIND")
 
 _Context = grpc.aio.ServicerContext
@@ -102,7 +109,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
             ),
             metadata=dict(request.metadata),
             request_id=request.request_id,
-            created_by=current_call().caller,
+            actor=_actor(request.access_reason),
             allowed_destinations=list(request.allowed_destinations),
             provider=request.provider,
         )
@@ -138,7 +145,10 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         self, request: credentials_pb2.UpdateCredentialDestinationsRequest, context: _Context
     ) -> credentials_pb2.Credential:
         updated = await self._vault.update_destinations(
-            request.tenant_id, request.credential_id, list(request.allowed_destinations)
+            request.tenant_id,
+            request.credential_id,
+            list(request.allowed_destinations),
+            actor=_actor(request.access_reason),
         )
         return credential_to_proto(updated)
 
@@ -170,13 +180,16 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
                 request.expire_time, present=request.HasField("expire_time"), field="expire_time"
             ),
             etag=request.etag,
+            actor=_actor(request.access_reason),
         )
         return credential_to_proto(rotated)
 
     async def DeleteCredential(
         self, request: credentials_pb2.DeleteCredentialRequest, context: _Context
     ) -> credentials_pb2.DeleteCredentialResponse:
-        deleted = await self._vault.delete(request.tenant_id, request.credential_id)
+        deleted = await self._vault.delete(
+            request.tenant_id, request.credential_id, actor=_actor(request.access_reason)
+        )
         return credentials_pb2.DeleteCredentialResponse(deleted=True, credential_id=deleted.id)
 
     async def ListCredentialAccessEvents(

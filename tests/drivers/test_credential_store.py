@@ -15,7 +15,13 @@ from drivers.credential_store import SqlAccessLog, SqlCredentialStore
 from drivers.database import Database
 from drivers.tables.credentials import credential_secrets
 from engines.credential_crypto import Sealed
-from engines.credential_vault import AccessEvent, AccessOutcome, SealedSecret, StoredCredential
+from engines.credential_vault import (
+    AccessEvent,
+    AccessKind,
+    AccessOutcome,
+    SealedSecret,
+    StoredCredential,
+)
 from engines.errors import AlreadyExists
 from engines.pagination import parse_page
 from tests.support import new_tenant, request_key
@@ -34,15 +40,34 @@ def _credential(tenant: str, name: str = "k") -> tuple[StoredCredential, SealedS
     return credential, secret
 
 
+def _audit(credential: StoredCredential, kind: AccessKind) -> AccessEvent:
+    return AccessEvent(
+        id=str(uuid.uuid4()), tenant_id=credential.tenant_id, credential_ref=credential.ref,
+        credential_id=credential.id, caller="ops", outcome=AccessOutcome.ALLOWED,
+        access_reason="why", detail=kind.value, requester_tenant_id=credential.tenant_id,
+        create_time=NOW, kind=kind, rpc="/credentials.v1.CredentialService/X",
+    )
+
+
+async def _logged_kinds(database: Database, credential: StoredCredential) -> list[AccessKind]:
+    page = parse_page(100, "", {"t": "audit"})
+    events, _ = await SqlAccessLog(database).list(credential.tenant_id, credential.id, page)
+    return sorted((e.kind for e in events), key=list(AccessKind).index)
+
+
 async def test_insert_read_rotate_revoke(database: Database) -> None:
     store = SqlCredentialStore(database)
     tenant = new_tenant()
     credential, secret = _credential(tenant)
-    assert await store.insert(credential, secret, request_key("req-1")) == credential
+    created = _audit(credential, AccessKind.CREATE)
+    assert await store.insert(credential, secret, request_key("req-1"), created) == credential
     again, _ = _credential(tenant, name="other")
-    assert (await store.insert(again, secret, request_key("req-1"))).id == credential.id  # idempotent
+    replayed = await store.insert(again, secret, request_key("req-1"), _audit(again, AccessKind.CREATE))
+    assert replayed.id == credential.id  # idempotent
+    clash = _credential(tenant)[0]
     with pytest.raises(AlreadyExists):
-        await store.insert(_credential(tenant)[0], replace(secret, credential_id="x"), None)
+        await store.insert(clash, replace(secret, credential_id="x"), None,
+                           _audit(clash, AccessKind.CREATE))
 
     assert await store.get(tenant, credential.id) == credential
     assert await store.get(new_tenant(), credential.id) is None
@@ -50,13 +75,25 @@ async def test_insert_read_rotate_revoke(database: Database) -> None:
 
     rotated = replace(credential, version=2, update_time=NOW + timedelta(hours=1))
     second = SealedSecret(tenant, credential.id, 2, Sealed(1, b"\x02" * 40), NOW)
-    assert await store.add_version(rotated, second, expected_version=1)
-    assert not await store.add_version(rotated, second, expected_version=1)  # stale
+    rotation = _audit(rotated, AccessKind.ROTATE)
+    assert await store.add_version(rotated, second, 1, rotation)
+    assert not await store.add_version(rotated, second, 1, _audit(rotated, AccessKind.ROTATE))
+    moved = await store.set_destinations(tenant, credential.id, ["a.example"], NOW,
+                                         _audit(credential, AccessKind.UPDATE))
+    assert moved is not None and moved.allowed_destinations == ("a.example",)
     found = await store.current_secret(tenant, credential.id)
     assert found is not None and found[1].version == 2 and found[1].sealed.blob == b"\x02" * 40
 
-    assert not await store.revoke(new_tenant(), credential.id, NOW)
-    assert await store.revoke(tenant, credential.id, NOW)
+    assert not await store.revoke(new_tenant(), credential.id, NOW,
+                                  _audit(credential, AccessKind.DELETE))
+    assert await store.revoke(tenant, credential.id, NOW, _audit(credential, AccessKind.DELETE))
+    assert await store.set_destinations(tenant, credential.id, [], NOW,
+                                        _audit(credential, AccessKind.UPDATE)) is None
+    # one row per change that happened, none for the replay, the clash, the stale write, the
+    # other tenant's revoke or the update of a revoked credential
+    assert await _logged_kinds(database, credential) == [
+        AccessKind.CREATE, AccessKind.ROTATE, AccessKind.UPDATE, AccessKind.DELETE
+    ]
     assert await store.current_secret(tenant, credential.id) is None
     async with database.transaction() as conn:
         left = (
@@ -74,8 +111,8 @@ async def test_concurrent_reads_are_batched_per_tenant(database: Database) -> No
     tenant, other = new_tenant(), new_tenant()
     mine, mine_secret = _credential(tenant)
     theirs, theirs_secret = _credential(other)
-    await store.insert(mine, mine_secret, None)
-    await store.insert(theirs, theirs_secret, None)
+    await store.insert(mine, mine_secret, None, _audit(mine, AccessKind.CREATE))
+    await store.insert(theirs, theirs_secret, None, _audit(theirs, AccessKind.CREATE))
     results = await asyncio.gather(
         store.current_secret(tenant, mine.id),
         store.current_secret(other, theirs.id),
@@ -88,7 +125,7 @@ async def test_concurrent_reads_are_batched_per_tenant(database: Database) -> No
 async def test_rewrap_queries(database: Database) -> None:
     store = SqlCredentialStore(database)
     credential, secret = _credential(new_tenant())
-    await store.insert(credential, secret, None)
+    await store.insert(credential, secret, None, _audit(credential, AccessKind.CREATE))
     newest = 10_000  # every row of the shared test database is older than this
     batch = await store.secrets_to_rewrap(newest, (credential.id, 0), 1)
     assert [(s.credential_id, s.version) for s in batch] == [(credential.id, 1)]

@@ -146,10 +146,39 @@ async def test_refused_reveal_is_in_the_access_log(secured: RunningServer) -> No
         pb.ListCredentialAccessEventsRequest(tenant_id=GATEWAY_TENANT, credential_id=created.id),
         metadata=as_caller("admin"),
     )
-    assert [(e.caller, e.outcome, e.access_reason) for e in events.events] == [
+    attempts = [e for e in events.events if e.kind != pb.ACCESS_KIND_CREATE]
+    assert [(e.caller, e.outcome, e.access_reason) for e in attempts] == [
         ("gateway", pb.ACCESS_OUTCOME_DENIED, "why not"),
         ("admin", pb.ACCESS_OUTCOME_ALLOWED, "why not"),
     ]
+
+
+async def test_refused_lifecycle_changes_are_in_the_access_log(secured: RunningServer) -> None:
+    stub = secured.stub(credentials_pb2_grpc.CredentialServiceStub)
+    created = await stub.CreateCredential(
+        pb.CreateCredentialRequest(tenant_id=GATEWAY_TENANT, name=new_tenant(), secret="s3cr3t",
+                                   access_reason="setup"),
+        metadata=as_caller("gateway"),
+    )
+    target = {"tenant_id": GATEWAY_TENANT, "credential_id": created.id, "access_reason": "try"}
+    for call in (
+        stub.RotateCredential(pb.RotateCredentialRequest(**target, secret="x"),
+                              metadata=as_caller("reader")),
+        stub.DeleteCredential(pb.DeleteCredentialRequest(**target), metadata=as_caller("reader")),
+    ):
+        code, _, _ = await _code(call)
+        assert code == grpc.StatusCode.PERMISSION_DENIED
+    events = await stub.ListCredentialAccessEvents(
+        pb.ListCredentialAccessEventsRequest(tenant_id=GATEWAY_TENANT, credential_id=created.id),
+        metadata=as_caller("admin"),
+    )
+    assert [(e.kind, e.caller, e.outcome, e.access_reason) for e in events.events] == [
+        (pb.ACCESS_KIND_CREATE, "gateway", pb.ACCESS_OUTCOME_ALLOWED, "setup"),
+        (pb.ACCESS_KIND_ROTATE, "reader", pb.ACCESS_OUTCOME_DENIED, "try"),
+        (pb.ACCESS_KIND_DELETE, "reader", pb.ACCESS_OUTCOME_DENIED, "try"),
+    ]
+    reveal = pb.GetCredentialRequest(tenant_id=GATEWAY_TENANT, credential_ref=created.credential_ref)
+    assert (await stub.GetCredential(reveal, metadata=as_caller("admin"))).value == "s3cr3t"
 
 
 async def test_in_process_client_has_its_own_identity(secured: RunningServer) -> None:

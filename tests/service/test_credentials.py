@@ -142,8 +142,53 @@ async def test_stored_credential_lifecycle(server: RunningServer, tenant: str) -
     assert err.code == grpc.StatusCode.NOT_FOUND
     listed = await stub.ListCredentials(pb.ListCredentialsRequest(tenant_id=tenant))
     assert listed.total_size == 0
-    outcomes = [e.outcome for e in await _events(stub, tenant, created.id)]
-    assert outcomes == [pb.ACCESS_OUTCOME_ALLOWED] * 3 + [pb.ACCESS_OUTCOME_FAILED]
+    logged = [(e.kind, e.outcome) for e in await _events(stub, tenant, created.id)]
+    allowed = pb.ACCESS_OUTCOME_ALLOWED
+    assert logged == [
+        (pb.ACCESS_KIND_CREATE, allowed), (pb.ACCESS_KIND_REVEAL, allowed),
+        (pb.ACCESS_KIND_ROTATE, allowed), (pb.ACCESS_KIND_REVEAL, allowed),
+        (pb.ACCESS_KIND_REVEAL, allowed), (pb.ACCESS_KIND_DELETE, allowed),
+        (pb.ACCESS_KIND_REVEAL, pb.ACCESS_OUTCOME_FAILED),
+    ]
+
+
+async def test_lifecycle_changes_are_logged_with_caller_reason_and_rpc(
+    server: RunningServer, tenant: str, other_tenant: str
+) -> None:
+    stub = _stub(server)
+    created = await _create(stub, tenant, access_reason="onboarding")
+    await stub.RotateCredential(pb.RotateCredentialRequest(
+        tenant_id=tenant, credential_id=created.id, secret=ROTATED, access_reason="INC-7"))
+    await stub.UpdateCredentialDestinations(pb.UpdateCredentialDestinationsRequest(
+        tenant_id=tenant, credential_id=created.id, allowed_destinations=["api.openai.com"],
+        access_reason="moved to OpenAI"))
+    too_long = "x" * 513
+    for call in (
+        stub.RotateCredential(pb.RotateCredentialRequest(
+            tenant_id=tenant, credential_id=created.id, secret="y", access_reason=too_long)),
+        stub.DeleteCredential(pb.DeleteCredentialRequest(
+            tenant_id=tenant, credential_id=created.id, access_reason=too_long)),
+    ):
+        err = rich_error(await _fails(call))
+        assert err.code == grpc.StatusCode.INVALID_ARGUMENT and "access_reason" in err.field_violations
+    other = rich_error(await _fails(stub.DeleteCredential(pb.DeleteCredentialRequest(
+        tenant_id=other_tenant, credential_id=created.id, access_reason="hostile"))))
+    assert other.code == grpc.StatusCode.NOT_FOUND
+    await stub.DeleteCredential(pb.DeleteCredentialRequest(
+        tenant_id=tenant, credential_id=created.id, access_reason="offboarding"))
+
+    events = await _events(stub, tenant, created.id)
+    service = "/credentials.v1.CredentialService/"
+    assert [(e.kind, e.access_reason, e.rpc) for e in events] == [
+        (pb.ACCESS_KIND_CREATE, "onboarding", service + "CreateCredential"),
+        (pb.ACCESS_KIND_ROTATE, "INC-7", service + "RotateCredential"),
+        (pb.ACCESS_KIND_UPDATE, "moved to OpenAI", service + "UpdateCredentialDestinations"),
+        (pb.ACCESS_KIND_DELETE, "offboarding", service + "DeleteCredential"),
+    ]
+    assert {e.outcome for e in events} == {pb.ACCESS_OUTCOME_ALLOWED}
+    assert all(e.caller and e.credential_ref == created.credential_ref for e in events)
+    assert not [e for e in events if SECRET in str(e) or ROTATED in str(e)]
+    assert await _events(stub, other_tenant) == []  # the refused delete is not in their log
 
 
 async def test_create_is_idempotent_and_names_are_unique(server: RunningServer, tenant: str) -> None:
@@ -200,7 +245,9 @@ async def test_expired_credential_is_failed_precondition(server: RunningServer, 
     assert err.code == grpc.StatusCode.FAILED_PRECONDITION
     assert err.reason == "CREDENTIAL_EXPIRED"
     events = await _events(stub, tenant, created.id)
-    assert [(e.outcome, e.detail) for e in events] == [(pb.ACCESS_OUTCOME_DENIED, "expired")]
+    assert [(e.outcome, e.detail) for e in events] == [
+        (pb.ACCESS_OUTCOME_ALLOWED, "version 1"), (pb.ACCESS_OUTCOME_DENIED, "expired")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -411,7 +458,10 @@ async def test_a_byte_changed_at_rest_is_detected(server: RunningServer, tenant:
     assert err.code == grpc.StatusCode.FAILED_PRECONDITION
     assert err.reason == "CREDENTIAL_CORRUPTED" and SECRET not in err.message
     events = await _events(stub, tenant, created.id)
-    assert [e.outcome for e in events] == [pb.ACCESS_OUTCOME_FAILED]
+    assert [(e.kind, e.outcome) for e in events] == [
+        (pb.ACCESS_KIND_CREATE, pb.ACCESS_OUTCOME_ALLOWED),
+        (pb.ACCESS_KIND_REVEAL, pb.ACCESS_OUTCOME_FAILED),
+    ]
 
 
 async def test_lists_page_in_creation_order(
@@ -440,12 +490,16 @@ async def test_lists_page_in_creation_order(
             pb.GetCredentialRequest(tenant_id=tenant, credential_ref=credential.credential_ref)
         )
     page = await stub.ListCredentialAccessEvents(
-        pb.ListCredentialAccessEventsRequest(tenant_id=tenant, page_size=2)
+        pb.ListCredentialAccessEventsRequest(tenant_id=tenant, page_size=4)
     )
     more = await stub.ListCredentialAccessEvents(
         pb.ListCredentialAccessEventsRequest(
-            tenant_id=tenant, page_size=2, page_token=page.next_page_token
+            tenant_id=tenant, page_size=4, page_token=page.next_page_token
         )
     )
-    assert [e.credential_id for e in [*page.events, *more.events]] == [c.id for c in made]
-    assert page.total_size == 3 and not more.next_page_token
+    events = [*page.events, *more.events]
+    ids = [c.id for c in made]
+    assert [(e.kind, e.credential_id) for e in events] == [
+        *((pb.ACCESS_KIND_CREATE, i) for i in ids), *((pb.ACCESS_KIND_REVEAL, i) for i in ids)
+    ]
+    assert page.total_size == 6 and not more.next_page_token

@@ -12,7 +12,9 @@ import pytest
 from engines.credential_crypto import Keyring, Sealed
 from engines.credential_vault import (
     AccessEvent,
+    AccessKind,
     AccessOutcome,
+    Actor,
     CredentialVault,
     SealedSecret,
     StoredCredential,
@@ -23,14 +25,17 @@ from engines.pagination import PageRequest
 from tests.support import new_tenant
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+ACTOR = Actor(caller="t")
 
 
 class FakeStore:
     def __init__(self) -> None:
         self.credentials: dict[str, StoredCredential] = {}
         self.secrets: dict[tuple[str, int], SealedSecret] = {}
+        self.audit: list[AccessEvent] = []
 
-    async def insert(self, credential, secret, key):  # type: ignore[no-untyped-def]
+    async def insert(self, credential, secret, key, audit):  # type: ignore[no-untyped-def]
+        self.audit.append(audit)
         self.credentials[credential.id] = credential
         self.secrets[(credential.id, secret.version)] = secret
         return credential
@@ -50,14 +55,24 @@ class FakeStore:
         rows = [c for c in self.credentials.values() if c.tenant_id == tenant_id]
         return rows, len(rows)
 
-    async def add_version(self, credential, secret, expected_version):  # type: ignore[no-untyped-def]
+    async def add_version(self, credential, secret, expected_version, audit):  # type: ignore[no-untyped-def]
         if self.credentials[credential.id].version != expected_version:
             return False
+        self.audit.append(audit)
         self.credentials[credential.id] = credential
         self.secrets[(credential.id, secret.version)] = secret
         return True
 
-    async def revoke(self, tenant_id, credential_id, when):  # type: ignore[no-untyped-def]
+    async def set_destinations(self, tenant_id, credential_id, destinations, when, audit):  # type: ignore[no-untyped-def]
+        found = await self.get(tenant_id, credential_id)
+        if found is None:
+            return None
+        self.audit.append(audit)
+        self.credentials[credential_id] = replace(found, allowed_destinations=tuple(destinations))
+        return self.credentials[credential_id]
+
+    async def revoke(self, tenant_id, credential_id, when, audit):  # type: ignore[no-untyped-def]
+        self.audit.append(audit)
         self.credentials.pop(credential_id)
         return True
 
@@ -149,8 +164,8 @@ async def test_rewrap_moves_every_version_and_keeps_values() -> None:
     store = FakeStore()
     vault, _ = _vault(first, store)
     tenant = new_tenant()
-    created = await vault.create(tenant, "k", "v1", created_by="t")
-    await vault.rotate(tenant, created.id, "v2")
+    created = await vault.create(tenant, "k", "v1", actor=ACTOR)
+    await vault.rotate(tenant, created.id, "v2", actor=ACTOR)
     vault, _ = _vault(Keyring({1: first._keys[1], 2: os.urandom(32)}), store)  # noqa: SLF001
     result = await vault.rewrap(batch_size=1)
     assert (result.rewrapped, result.failed, result.key_version) == (2, 0, 2)
@@ -164,16 +179,18 @@ async def test_expiry_and_revocation() -> None:
     vault, log = _vault(_keyring(1), clock=clock)
     tenant = new_tenant()
     created = await vault.create(
-        tenant, "k", "v", expire_time=NOW + timedelta(hours=1), created_by="t"
+        tenant, "k", "v", expire_time=NOW + timedelta(hours=1), actor=ACTOR
     )
     assert (await vault.reveal(tenant, created.ref, caller="t")).expire_time == NOW + timedelta(hours=1)
     clock.now = NOW + timedelta(hours=1)
     with pytest.raises(FailedPrecondition) as caught:
         await vault.reveal(tenant, created.ref, caller="t")
     assert caught.value.reason == "CREDENTIAL_EXPIRED"
-    rotated = await vault.rotate(tenant, created.id, "v2", expire_time=NOW + timedelta(days=1))
+    rotated = await vault.rotate(
+        tenant, created.id, "v2", expire_time=NOW + timedelta(days=1), actor=ACTOR
+    )
     assert (await vault.reveal(tenant, rotated.ref, caller="t")).value == "v2"
-    await vault.delete(tenant, created.id)
+    await vault.delete(tenant, created.id, actor=ACTOR)
     with pytest.raises(NotFound):
         await vault.reveal(tenant, created.ref, caller="t")
     assert [e.outcome for e in log.events] == [
@@ -258,9 +275,44 @@ async def test_stored_secret_under_a_missing_key_says_which_version() -> None:
     store = FakeStore()
     vault, _ = _vault(_keyring(1), store)
     tenant = new_tenant()
-    created = await vault.create(tenant, "k", "v", created_by="t")
+    created = await vault.create(tenant, "k", "v", actor=ACTOR)
     vault, log = _vault(_keyring(2), store)
     with pytest.raises(FailedPrecondition) as caught:
         await vault.reveal(tenant, created.ref, caller="t")
     assert caught.value.reason == "MASTER_KEY_UNAVAILABLE" and "version 1" in caught.value.message
     assert [e.outcome for e in log.events] == [AccessOutcome.FAILED]
+
+
+async def test_every_lifecycle_change_writes_one_audit_row_with_actor_reason_and_rpc() -> None:
+    store = FakeStore()
+    vault, _ = _vault(_keyring(1), store)
+    tenant = new_tenant()
+    actor = Actor(caller="ops", access_reason="INC-7 key leak", rpc="/c.v1.S/M")
+    created = await vault.create(tenant, "k", "v1", actor=actor)
+    await vault.rotate(tenant, created.id, "v2", actor=actor)
+    await vault.update_destinations(tenant, created.id, ["api.openai.com"], actor=actor)
+    await vault.delete(tenant, created.id, actor=actor)
+    assert [(e.kind, e.detail) for e in store.audit] == [
+        (AccessKind.CREATE, "version 1"),
+        (AccessKind.ROTATE, "version 2"),
+        (AccessKind.UPDATE, "destinations: api.openai.com"),
+        (AccessKind.DELETE, "versions 1-2 destroyed"),
+    ]
+    assert {(e.caller, e.access_reason, e.rpc, e.tenant_id, e.credential_id, e.outcome)
+            for e in store.audit} == {
+        ("ops", "INC-7 key leak", "/c.v1.S/M", tenant, created.id, AccessOutcome.ALLOWED)
+    }
+    assert all("v1" not in e.detail and "v2" != e.detail for e in store.audit)
+
+
+async def test_a_refused_change_writes_no_audit_row() -> None:
+    store = FakeStore()
+    vault, _ = _vault(_keyring(1), store)
+    tenant = new_tenant()
+    created = await vault.create(tenant, "k", "v1", actor=ACTOR)
+    with pytest.raises(InvalidArgument) as caught:
+        await vault.rotate(tenant, created.id, "v2", actor=Actor(caller="t", access_reason="x" * 513))
+    assert "access_reason" in str(caught.value)
+    with pytest.raises(NotFound):
+        await vault.delete(new_tenant(), created.id, actor=ACTOR)
+    assert [e.kind for e in store.audit] == [AccessKind.CREATE]

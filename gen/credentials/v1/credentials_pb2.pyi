@@ -16,6 +16,10 @@ class AccessKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACCESS_KIND_UNSPECIFIED: _ClassVar[AccessKind]
     ACCESS_KIND_REVEAL: _ClassVar[AccessKind]
     ACCESS_KIND_USE: _ClassVar[AccessKind]
+    ACCESS_KIND_CREATE: _ClassVar[AccessKind]
+    ACCESS_KIND_ROTATE: _ClassVar[AccessKind]
+    ACCESS_KIND_UPDATE: _ClassVar[AccessKind]
+    ACCESS_KIND_DELETE: _ClassVar[AccessKind]
 
 class AccessOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -26,6 +30,10 @@ class AccessOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 ACCESS_KIND_UNSPECIFIED: AccessKind
 ACCESS_KIND_REVEAL: AccessKind
 ACCESS_KIND_USE: AccessKind
+ACCESS_KIND_CREATE: AccessKind
+ACCESS_KIND_ROTATE: AccessKind
+ACCESS_KIND_UPDATE: AccessKind
+ACCESS_KIND_DELETE: AccessKind
 ACCESS_OUTCOME_UNSPECIFIED: AccessOutcome
 ACCESS_OUTCOME_ALLOWED: AccessOutcome
 ACCESS_OUTCOME_DENIED: AccessOutcome
@@ -96,7 +104,7 @@ class EncryptCredentialResponse(_message.Message):
     def __init__(self, credential_ref: _Optional[str] = ..., key_version: _Optional[int] = ...) -> None: ...
 
 class CreateCredentialRequest(_message.Message):
-    __slots__ = ("tenant_id", "name", "secret", "expire_time", "metadata", "request_id", "allowed_destinations", "provider")
+    __slots__ = ("tenant_id", "name", "secret", "expire_time", "metadata", "request_id", "allowed_destinations", "provider", "access_reason")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +120,7 @@ class CreateCredentialRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_REASON_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     name: str
     secret: str
@@ -120,17 +129,20 @@ class CreateCredentialRequest(_message.Message):
     request_id: str
     allowed_destinations: _containers.RepeatedScalarFieldContainer[str]
     provider: str
-    def __init__(self, tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., secret: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., allowed_destinations: _Optional[_Iterable[str]] = ..., provider: _Optional[str] = ...) -> None: ...
+    access_reason: str
+    def __init__(self, tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., secret: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., allowed_destinations: _Optional[_Iterable[str]] = ..., provider: _Optional[str] = ..., access_reason: _Optional[str] = ...) -> None: ...
 
 class UpdateCredentialDestinationsRequest(_message.Message):
-    __slots__ = ("tenant_id", "credential_id", "allowed_destinations")
+    __slots__ = ("tenant_id", "credential_id", "allowed_destinations", "access_reason")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_REASON_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     credential_id: str
     allowed_destinations: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, tenant_id: _Optional[str] = ..., credential_id: _Optional[str] = ..., allowed_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
+    access_reason: str
+    def __init__(self, tenant_id: _Optional[str] = ..., credential_id: _Optional[str] = ..., allowed_destinations: _Optional[_Iterable[str]] = ..., access_reason: _Optional[str] = ...) -> None: ...
 
 class UseCredentialRequest(_message.Message):
     __slots__ = ("tenant_id", "credential_ref", "destination", "destination_in_secret", "rpc", "context", "access_reason")
@@ -215,26 +227,30 @@ class ListCredentialsResponse(_message.Message):
     def __init__(self, credentials: _Optional[_Iterable[_Union[Credential, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class RotateCredentialRequest(_message.Message):
-    __slots__ = ("tenant_id", "credential_id", "secret", "expire_time", "etag")
+    __slots__ = ("tenant_id", "credential_id", "secret", "expire_time", "etag", "access_reason")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
     SECRET_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_REASON_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     credential_id: str
     secret: str
     expire_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, tenant_id: _Optional[str] = ..., credential_id: _Optional[str] = ..., secret: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    access_reason: str
+    def __init__(self, tenant_id: _Optional[str] = ..., credential_id: _Optional[str] = ..., secret: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., access_reason: _Optional[str] = ...) -> None: ...
 
 class DeleteCredentialRequest(_message.Message):
-    __slots__ = ("tenant_id", "credential_id")
+    __slots__ = ("tenant_id", "credential_id", "access_reason")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_REASON_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     credential_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., credential_id: _Optional[str] = ...) -> None: ...
+    access_reason: str
+    def __init__(self, tenant_id: _Optional[str] = ..., credential_id: _Optional[str] = ..., access_reason: _Optional[str] = ...) -> None: ...
 
 class DeleteCredentialResponse(_message.Message):
     __slots__ = ("deleted", "credential_id")
