@@ -80,6 +80,8 @@ class ConnectionInput:
     settings: ConnectionSettings = field(default_factory=ConnectionSettings)
     password: str = ""
     api_key: str = ""
+    clear_password: bool = False  # on update: remove the stored password
+    clear_api_key: bool = False  # on update: remove the stored API key
 
     def __repr__(self) -> str:  # never print a secret, even in a traceback
         return f"ConnectionInput(settings={self.settings!r}, password='***', api_key='***')"
@@ -92,6 +94,17 @@ class SettingsPlan:
     settings: ConnectionSettings
     new_password: str | None
     new_api_key: str | None
+    clear_password: bool = False
+    clear_api_key: bool = False
+
+    @property
+    def replaces_password(self) -> bool:
+        """Whether the stored password ref gives way (to a new secret, or to none)."""
+        return bool(self.new_password) or self.clear_password
+
+    @property
+    def replaces_api_key(self) -> bool:
+        return bool(self.new_api_key) or self.clear_api_key
 
     def __repr__(self) -> str:
         return f"SettingsPlan(settings={self.settings!r}, new_password='***', new_api_key='***')"
@@ -148,8 +161,25 @@ def plan_settings(
                 )
             )
         password = url_password
-    kept_password = previous.password_ref if previous and not password else ""
-    if url_password == MASK and not password and not kept_password:
+    if given.clear_password and password:
+        violations.append(
+            FieldViolation(f"{name}.clear_password", "cannot be set together with a new password")
+        )
+    if given.clear_api_key and given.api_key:
+        violations.append(
+            FieldViolation(f"{name}.clear_api_key", "cannot be set together with a new api_key")
+        )
+    keep = previous is not None and not password and not given.clear_password
+    kept_password = previous.password_ref if previous is not None and keep else ""
+    if url_password == MASK and given.clear_password:
+        violations.append(
+            FieldViolation(
+                f"{name}.connection_string",
+                f"carries the mask {MASK} of the password that clear_password removes; "
+                "send the connection string without a password",
+            )
+        )
+    elif url_password == MASK and not password and not kept_password:
         violations.append(
             FieldViolation(
                 f"{name}.connection_string",
@@ -203,6 +233,14 @@ def plan_settings(
         auth_type=auth_type,
         options=options,
         password_ref=kept_password,
-        api_key_ref=previous.api_key_ref if previous and not given.api_key else "",
+        api_key_ref=previous.api_key_ref
+        if previous and not given.api_key and not given.clear_api_key
+        else "",
     )
-    return SettingsPlan(settings, password or None, given.api_key or None)
+    return SettingsPlan(
+        settings,
+        password or None,
+        given.api_key or None,
+        clear_password=given.clear_password,
+        clear_api_key=given.clear_api_key,
+    )

@@ -369,15 +369,17 @@ class DataSourcesEngine:
                 config = replace(
                     new_settings,
                     password_ref=new_settings.password_ref
-                    if plan.new_password
+                    if plan.replaces_password
                     else old.password_ref,
-                    api_key_ref=new_settings.api_key_ref if plan.new_api_key else old.api_key_ref,
+                    api_key_ref=new_settings.api_key_ref
+                    if plan.replaces_api_key
+                    else old.api_key_ref,
                 )
                 replaced[:] = [
                     ref
                     for ref, renewed in (
-                        (old.password_ref, plan.new_password),
-                        (old.api_key_ref, plan.new_api_key),
+                        (old.password_ref, plan.replaces_password),
+                        (old.api_key_ref, plan.replaces_api_key),
                     )
                     if ref and renewed
                 ]

@@ -69,7 +69,13 @@ def _config_input(config: data_sources_pb2.DataSourceConfig) -> ConnectionInput:
         max_retries=config.max_retries,
         options=from_struct(config.options, field="data_source.config.options"),
     )
-    return ConnectionInput(settings=settings, password=config.password, api_key=config.api_key)
+    return ConnectionInput(
+        settings=settings,
+        password=config.password,
+        api_key=config.api_key,
+        clear_password=config.clear_password,
+        clear_api_key=config.clear_api_key,
+    )
 
 
 def data_source_to_proto(data_source: DataSource) -> data_sources_pb2.DataSource:

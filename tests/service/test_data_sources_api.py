@@ -368,3 +368,48 @@ async def test_concurrent_tests_are_all_counted(server: RunningServer, tenant: s
     assert all(r.success for r in results)
     counted = await _get(stub, tenant, source.id)
     assert counted.connection_count == 8 and counted.error_count == 0
+
+
+async def test_stored_secrets_can_be_cleared_not_only_replaced(
+    server: RunningServer, tenant: str, other_tenant: str
+) -> None:
+    stub = _stub(server)
+    url = f"http://127.0.0.1:{closed_port()}/"
+    api = await _register(stub, tenant, "api", pb.DATA_SOURCE_TYPE_API, api_key=API_KEY,
+                          options={"url": url})
+    db = await _register(stub, tenant, "db", host="127.0.0.1", username="app", password=PASSWORD)
+    assert api.config.api_key_set and db.config.password_set
+
+    def update(source: pb.DataSource, tenant_id: str = tenant, **config: object) -> object:
+        options = config.pop("options", None)
+        message = pb.DataSource(id=source.id, config=pb.DataSourceConfig(**config))
+        if options is not None:
+            message.config.options.CopyFrom(struct(options))  # type: ignore[arg-type]
+        return stub.UpdateDataSource(pb.UpdateDataSourceRequest(
+            tenant_id=tenant_id, data_source=message,
+            update_mask=field_mask_pb2.FieldMask(paths=["config"])))
+
+    # bad combinations name the field and change nothing
+    both = await fails(update(db, host="127.0.0.1", password="new", clear_password=True))
+    assert both.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "data_source.config.clear_password" in both.field_violations
+    masked = await fails(update(db, connection_string="postgresql://app:***@127.0.0.1/x",
+                                clear_password=True))
+    assert "data_source.config.connection_string" in masked.field_violations
+    foreign = await fails(update(db, other_tenant, host="127.0.0.1", clear_password=True))
+    assert foreign.code == grpc.StatusCode.NOT_FOUND
+    assert (await _get(stub, tenant, db.id)).config.password_set
+    assert await _credential_names(server, tenant) == sorted(
+        [f"data-source/{api.id}/api_key", f"data-source/{db.id}/password"])
+
+    cleared = await update(db, host="127.0.0.1", username="app", clear_password=True)
+    assert not cleared.config.password_set  # type: ignore[attr-defined]
+    cleared_api = await update(api, options={"url": url}, clear_api_key=True)
+    assert not cleared_api.config.api_key_set  # type: ignore[attr-defined]
+    assert not (await _get(stub, tenant, api.id)).config.api_key_set
+    assert await _credential_names(server, tenant) == []  # both credentials revoked
+    # an empty password on a later update still keeps "none"; a new one can be set again
+    kept = await update(db, host="127.0.0.1", username="app")
+    assert not kept.config.password_set  # type: ignore[attr-defined]
+    again = await update(db, host="127.0.0.1", username="app", password=PASSWORD)
+    assert again.config.password_set  # type: ignore[attr-defined]

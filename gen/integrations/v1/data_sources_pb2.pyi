@@ -50,7 +50,7 @@ DATA_SOURCE_STATUS_ERROR: DataSourceStatus
 DATA_SOURCE_STATUS_DEPRECATED: DataSourceStatus
 
 class DataSourceConfig(_message.Message):
-    __slots__ = ("connection_string", "host", "port", "username", "password", "database", "auth_type", "api_key", "ssl_enabled", "ssl_verify", "pool_size", "pool_timeout_seconds", "max_retries", "options", "password_set", "api_key_set")
+    __slots__ = ("connection_string", "host", "port", "username", "password", "database", "auth_type", "api_key", "ssl_enabled", "ssl_verify", "pool_size", "pool_timeout_seconds", "max_retries", "options", "password_set", "api_key_set", "clear_password", "clear_api_key")
     CONNECTION_STRING_FIELD_NUMBER: _ClassVar[int]
     HOST_FIELD_NUMBER: _ClassVar[int]
     PORT_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +67,8 @@ class DataSourceConfig(_message.Message):
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_SET_FIELD_NUMBER: _ClassVar[int]
     API_KEY_SET_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_API_KEY_FIELD_NUMBER: _ClassVar[int]
     connection_string: str
     host: str
     port: int
@@ -83,7 +85,9 @@ class DataSourceConfig(_message.Message):
     options: _struct_pb2.Struct
     password_set: bool
     api_key_set: bool
-    def __init__(self, connection_string: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., username: _Optional[str] = ..., password: _Optional[str] = ..., database: _Optional[str] = ..., auth_type: _Optional[str] = ..., api_key: _Optional[str] = ..., ssl_enabled: _Optional[bool] = ..., ssl_verify: _Optional[bool] = ..., pool_size: _Optional[int] = ..., pool_timeout_seconds: _Optional[int] = ..., max_retries: _Optional[int] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., password_set: _Optional[bool] = ..., api_key_set: _Optional[bool] = ...) -> None: ...
+    clear_password: bool
+    clear_api_key: bool
+    def __init__(self, connection_string: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., username: _Optional[str] = ..., password: _Optional[str] = ..., database: _Optional[str] = ..., auth_type: _Optional[str] = ..., api_key: _Optional[str] = ..., ssl_enabled: _Optional[bool] = ..., ssl_verify: _Optional[bool] = ..., pool_size: _Optional[int] = ..., pool_timeout_seconds: _Optional[int] = ..., max_retries: _Optional[int] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., password_set: _Optional[bool] = ..., api_key_set: _Optional[bool] = ..., clear_password: _Optional[bool] = ..., clear_api_key: _Optional[bool] = ...) -> None: ...
 
 class DataSource(_message.Message):
     __slots__ = ("id", "tenant_id", "name", "source_type", "status", "config", "description", "tags", "metadata", "owner_id", "access_roles", "last_connected_time", "last_error", "connection_count", "error_count", "create_time", "update_time", "etag", "last_error_time")
