@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.database import Database
 from drivers.repository import AfterWrite, RepositoryStore, TenantRepository
-from drivers.tables.connectors_data_sources import data_source_tags, data_sources
+from drivers.tables.connectors_data_sources import data_source_roles, data_source_tags, data_sources
 from engines.data_source_settings import ConnectionSettings
 from engines.data_sources import (
     RESOURCE,
@@ -87,21 +87,43 @@ def _columns(data_source: DataSource) -> dict[str, Any]:
     }
 
 
-def _write_tags(data_source: DataSource) -> AfterWrite:
+def _write_labels(data_source: DataSource) -> AfterWrite:
+    """Rewrites the rows lists filter on: the data source's tags and access roles."""
+
     async def write(conn: AsyncConnection) -> None:
-        await conn.execute(
-            data_source_tags.delete().where(data_source_tags.c.data_source_id == data_source.id)
-        )
-        if data_source.tags:
-            await conn.execute(
-                data_source_tags.insert(),
-                [
-                    {"data_source_id": data_source.id, "tenant_id": data_source.tenant_id, "tag": t}
-                    for t in data_source.tags
-                ],
-            )
+        for table, column, values in (
+            (data_source_tags, "tag", data_source.tags),
+            (data_source_roles, "role", data_source.access_roles),
+        ):
+            await conn.execute(table.delete().where(table.c.data_source_id == data_source.id))
+            if values:
+                await conn.execute(
+                    table.insert(),
+                    [
+                        {"data_source_id": data_source.id, "tenant_id": data_source.tenant_id,
+                         column: value}
+                        for value in values
+                    ],
+                )
 
     return write
+
+
+def visible_to(roles: frozenset[str] | None, tenant_id: str) -> list[sa.ColumnElement[bool]]:
+    """Conditions that keep data sources with access roles from callers holding none of them
+    (None: the caller sees every data source)."""
+    if roles is None:
+        return []
+    restricted = sa.exists().where(
+        data_source_roles.c.data_source_id == data_sources.c.id,
+        data_source_roles.c.tenant_id == tenant_id,
+    )
+    held = sa.exists().where(
+        data_source_roles.c.data_source_id == data_sources.c.id,
+        data_source_roles.c.tenant_id == tenant_id,
+        data_source_roles.c.role.in_(sorted(roles)),
+    )
+    return [sa.or_(~restricted, held)]
 
 
 class SqlDataSourceStore(RepositoryStore[DataSource]):
@@ -129,12 +151,12 @@ class SqlDataSourceStore(RepositoryStore[DataSource]):
             "error_count": data_source.error_count,
             "create_time": data_source.create_time,
         }
-        return await self._rows.insert(data_source, values, key, _write_tags(data_source))
+        return await self._rows.insert(data_source, values, key, _write_labels(data_source))
 
     async def list(
         self, tenant_id: str, filters: DataSourceFilters, page: PageRequest
     ) -> tuple[Sequence[DataSource], int]:
-        conditions: list[sa.ColumnElement[bool]] = []
+        conditions = visible_to(filters.roles, tenant_id)
         if filters.source_type is not None:
             conditions.append(data_sources.c.source_type == filters.source_type.value)
         if filters.status is not None:
@@ -155,7 +177,7 @@ class SqlDataSourceStore(RepositoryStore[DataSource]):
             data_source.id,
             expected_version,
             _columns(data_source),
-            _write_tags(data_source),
+            _write_labels(data_source),
         )
 
     async def soft_delete(self, tenant_id: str, data_source_id: str, when: datetime) -> bool:
@@ -181,7 +203,9 @@ class SqlDataSourceStore(RepositoryStore[DataSource]):
             data_sources.c.status == data_source.status.value,
         )
 
-    async def statistics(self, tenant_id: str) -> DataSourceStatistics:
+    async def statistics(
+        self, tenant_id: str, roles: frozenset[str] | None = None
+    ) -> DataSourceStatistics:
         query = (
             sa.select(
                 data_sources.c.status,
@@ -190,7 +214,11 @@ class SqlDataSourceStore(RepositoryStore[DataSource]):
                 sa.func.coalesce(sa.func.sum(data_sources.c.connection_count), 0),
                 sa.func.coalesce(sa.func.sum(data_sources.c.error_count), 0),
             )
-            .where(data_sources.c.tenant_id == tenant_id, data_sources.c.delete_time.is_(None))
+            .where(
+                data_sources.c.tenant_id == tenant_id,
+                data_sources.c.delete_time.is_(None),
+                *visible_to(roles, tenant_id),
+            )
             .group_by(data_sources.c.status, data_sources.c.source_type)
         )
         async with self._db.read() as conn:

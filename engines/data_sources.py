@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -48,6 +48,7 @@ from engines.violations import collect
 
 __all__ = [
     "WRITABLE_FIELDS",
+    "CallerRoles",
     "DataSource",
     "DataSourceDraft",
     "DataSourceFilters",
@@ -130,6 +131,8 @@ class DataSourceFilters:
     source_type: DataSourceType | None = None
     status: DataSourceStatus | None = None
     tag: str | None = None
+    # Set by the engine, not by callers: the caller's roles (None: every data source is visible).
+    roles: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,11 @@ class ConnectionTestRecord:
     status: DataSourceStatus
 
 
+# The roles of the caller being served; None when it may see every data source (open mode, or
+# a caller file entry with `roles: "*"`).
+CallerRoles = Callable[[], "frozenset[str] | None"]
+
+
 class DataSourceStore(VersionedStore[DataSource, DataSourceFilters], Protocol):
     """Persistence of data sources and their statistics."""
 
@@ -161,8 +169,11 @@ class DataSourceStore(VersionedStore[DataSource, DataSourceFilters], Protocol):
         stored status is still `data_source.status`; False when it moved on or the row is gone."""
         ...
 
-    async def statistics(self, tenant_id: str) -> DataSourceStatistics:
-        """Grouped counts computed by the database, without loading rows."""
+    async def statistics(
+        self, tenant_id: str, roles: frozenset[str] | None = None
+    ) -> DataSourceStatistics:
+        """Grouped counts of the data sources `roles` may see (None: all), computed by the
+        database without loading rows."""
         ...
 
 
@@ -241,8 +252,12 @@ class DataSourcesEngine:
         clock: Clock = system_clock,
         page_tokens: PageTokens | None = None,
         egress: EgressCheck = DEFAULT_POLICY,
+        caller_roles: CallerRoles = lambda: None,
     ) -> None:
-        """`egress` refuses settings naming an address the egress policy refuses."""
+        """`egress` refuses settings naming an address the egress policy refuses; `caller_roles`
+        says which roles the caller being served holds (a data source with access roles is
+        visible, testable and changeable only by a caller holding one of them)."""
+        self._caller_roles = caller_roles
         self._egress = egress
         self._store = store
         self._tester = tester
@@ -267,13 +282,27 @@ class DataSourcesEngine:
             },
             tokens=self._page_tokens,
         )
+        filters = replace(filters, roles=self._caller_roles())
         rows, total = await self._store.list(tenant_id, filters, page)
         return paginate(page, rows, total, key=lambda d: (d.create_time, d.id))
 
     async def get(self, tenant_id: str, data_source_id: str) -> DataSource:
-        return await find_owned(
+        """A live data source of the tenant that the caller may see; another tenant's, or one
+        whose access roles the caller holds none of, is the same NOT_FOUND as a missing one."""
+        found = await find_owned(
             self._store.get, tenant_id, data_source_id, resource=RESOURCE, id_field="data_source_id"
         )
+        if not _visible(found.access_roles, self._caller_roles()):
+            raise NotFound(RESOURCE, data_source_id)
+        return found
+
+    def _check_roles_held(
+        self, field_name: str, roles: Sequence[str]
+    ) -> tuple[FieldViolation, ...]:
+        """A caller may not restrict a data source to roles it holds none of (it would lose it)."""
+        if _visible(tuple(roles), self._caller_roles()):
+            return ()
+        return (FieldViolation(field_name, "must include a role the caller holds"),)
 
     async def register(
         self, tenant_id: str, draft: DataSourceDraft, *, request_id: str = ""
@@ -297,6 +326,9 @@ class DataSourcesEngine:
                 "owner_id": draft.owner_id,
                 "access_roles": draft.access_roles,
             },
+        )
+        violations += self._check_roles_held(
+            "data_source.access_roles", values.get("access_roles", ())
         )
         try:
             plan = plan_settings("data_source", draft.source_type, draft.config)
@@ -341,6 +373,8 @@ class DataSourcesEngine:
         current = await self.get(tenant_id, data_source_id)
         check_etag(current, etag, resource=RESOURCE)
         values, violations = _checked_values("data_source", dict(changes))
+        if "access_roles" in values:
+            violations += self._check_roles_held("data_source.access_roles", values["access_roles"])
         plan = None
         if "config" in changes:
             try:
@@ -427,7 +461,9 @@ class DataSourcesEngine:
         return await self._transition(tenant_id, data_source_id, LifecycleAction.DEPRECATE)
 
     async def statistics(self, tenant_id: str) -> DataSourceStatistics:
-        return await self._store.statistics(require_uuid("tenant_id", tenant_id))
+        return await self._store.statistics(
+            require_uuid("tenant_id", tenant_id), self._caller_roles()
+        )
 
     async def test_connection(
         self, tenant_id: str, data_source_id: str
@@ -553,6 +589,11 @@ class DataSourcesEngine:
                 "no_endpoint", "the data source has no host and port to connect to; set them"
             )
         return await self._tester.tcp_connect(target.host, target.port, timeout=timeout)
+
+
+def _visible(access_roles: Sequence[str], roles: frozenset[str] | None) -> bool:
+    """Whether a caller holding `roles` (None: every role) may see a data source."""
+    return roles is None or not access_roles or any(r in roles for r in access_roles)
 
 
 def _check_egress(

@@ -124,13 +124,15 @@ def _canonical_tenant(tenant_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """One calling service: its name, the SHA-256 of its token, its scopes and its tenants
-    (None: every tenant)."""
+    """One calling service: its name, the SHA-256 of its token, its scopes, its tenants (None:
+    every tenant) and its roles, which data sources' access_roles are checked against (None:
+    every role)."""
 
     name: str
     token_sha256: bytes
     scopes: frozenset[str]
     tenants: frozenset[str] | None
+    roles: frozenset[str] | None = frozenset()
 
     def __repr__(self) -> str:
         return f"Caller(name={self.name!r}, scopes={sorted(self.scopes)})"
@@ -142,7 +144,7 @@ class Caller:
         return self.tenants is None or _canonical_tenant(tenant_id) in self.tenants
 
 
-_ANONYMOUS = Caller(ANONYMOUS, b"", frozenset({"*"}), None)
+_ANONYMOUS = Caller(ANONYMOUS, b"", frozenset({"*"}), None, roles=None)
 
 
 def _caller_from(entry: Any, position: int, source: str) -> Caller:
@@ -153,6 +155,7 @@ def _caller_from(entry: Any, position: int, source: str) -> Caller:
     digest = str(entry.get("token_sha256", "")).lower()
     scopes = entry.get("scopes", [])
     tenants = entry.get("tenants", [])
+    roles_given = entry.get("roles", [])
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"{where}.name is required")
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
@@ -165,11 +168,18 @@ def _caller_from(entry: Any, position: int, source: str) -> Caller:
         allowed = frozenset(_canonical_tenant(t) for t in tenants)
     else:
         raise ValueError(f"{where}.tenants must be '*' or a list of tenant ids")
-    return Caller(name.strip(), bytes.fromhex(digest), frozenset(scopes), allowed)
+    if roles_given == "*" or roles_given == ["*"]:
+        roles = None
+    elif isinstance(roles_given, list) and all(isinstance(r, str) for r in roles_given):
+        roles = frozenset(r.strip() for r in roles_given)
+    else:
+        raise ValueError(f"{where}.roles must be '*' or a list of role names")
+    return Caller(name.strip(), bytes.fromhex(digest), frozenset(scopes), allowed, roles)
 
 
 def load_callers(path: Path) -> list[Caller]:
-    """Reads a caller file (YAML or JSON): `callers: [{name, token_sha256, scopes, tenants}]`."""
+    """Reads a caller file (YAML or JSON):
+    `callers: [{name, token_sha256, scopes, tenants, roles?}]`."""
     try:
         text = path.read_text()
     except OSError as exc:

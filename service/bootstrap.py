@@ -395,6 +395,7 @@ def _add_connectors_and_data_sources(
                 credentials,
                 page_tokens=wiring.page_tokens,
                 egress=wiring.egress,
+                caller_roles=lambda: current_call().roles,
             )
         ),
         data_sources_pb2,

@@ -20,6 +20,7 @@ class CallInfo:
     tenant_id: str = ""
     request_id: str = ""
     scopes: frozenset[str] = frozenset()
+    roles: frozenset[str] | None = None  # the caller's roles; None: every role (open mode)
 
     def holds(self, scope: str) -> bool:
         """Whether the caller was granted `scope` (or `*`)."""

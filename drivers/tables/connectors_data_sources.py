@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from drivers.tables.base import UtcDateTime, metadata, resource_table
 
-__all__ = ["connectors", "data_source_tags", "data_sources"]
+__all__ = ["connectors", "data_source_roles", "data_source_tags", "data_sources"]
 
 connectors = resource_table(
     "connectors",
@@ -68,4 +68,20 @@ data_source_tags = sa.Table(
     sa.Column("tag", sa.String(64), primary_key=True),
     sa.Column("tenant_id", sa.String(36), nullable=False),
     sa.Index("ix_data_source_tags_tenant_tag", "tenant_id", "tag"),
+)
+
+# One row per (data source, access role): lists show a source with roles only to callers
+# holding one of them, filtered in SQL.
+data_source_roles = sa.Table(
+    "data_source_roles",
+    metadata,
+    sa.Column(
+        "data_source_id",
+        sa.String(36),
+        sa.ForeignKey("data_sources.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("role", sa.String(128), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Index("ix_data_source_roles_tenant_role", "tenant_id", "role"),
 )

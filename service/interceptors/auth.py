@@ -50,6 +50,7 @@ class AuthInterceptor(AroundInterceptor):
         caller = self._registry.authenticate(_authorization(context))
         current_call().caller = caller.name
         current_call().scopes = caller.scopes
+        current_call().roles = caller.roles
         try:
             self._registry.authorize(caller, method, request_tenant(request))
         except PermissionDenied as exc:

@@ -122,6 +122,10 @@ class FakeConnectorStore(_FakeRows[Connector]):
         return updated
 
 
+def _visible(data_source: DataSource, roles: frozenset[str] | None) -> bool:
+    return roles is None or not data_source.access_roles or bool(roles & set(data_source.access_roles))
+
+
 class FakeDataSourceStore(_FakeRows[DataSource]):
     """DataSourceStore in memory."""
 
@@ -137,6 +141,7 @@ class FakeDataSourceStore(_FakeRows[DataSource]):
             if filters.source_type in (None, d.source_type)
             and filters.status in (None, d.status)
             and (filters.tag is None or filters.tag in d.tags)
+            and _visible(d, filters.roles)
         ]
         return self.page(rows, page)
 
@@ -160,8 +165,10 @@ class FakeDataSourceStore(_FakeRows[DataSource]):
         )
         return True
 
-    async def statistics(self, tenant_id: str) -> DataSourceStatistics:
-        rows = self.live(tenant_id)
+    async def statistics(
+        self, tenant_id: str, roles: frozenset[str] | None = None
+    ) -> DataSourceStatistics:
+        rows = [row for row in self.live(tenant_id) if _visible(row, roles)]
         by_status: dict[DataSourceStatus, int] = {}
         by_type: dict[DataSourceType, int] = {}
         for row in rows:

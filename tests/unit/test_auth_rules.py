@@ -100,8 +100,23 @@ def test_tokens_scopes_and_tenants(tmp_path: Path) -> None:
         pytest.param(f"callers: [{{name: a, token_sha256: '{'0' * 64}', scopes: x, tenants: '*'}}]",
                      "scopes", id="bad-scopes"),
         pytest.param("callers: [", "not valid YAML", id="syntax"),
+        pytest.param(f"callers: [{{name: a, token_sha256: '{'0' * 64}', scopes: [], tenants: '*',"
+                     " roles: admin}]", "roles must be", id="bad-roles"),
     ],
 )
 def test_caller_file_errors_are_clear(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _registry(tmp_path, body)
+
+
+def test_roles_default_to_none_held_and_star_means_every_role(tmp_path: Path) -> None:
+    def entry(name: str, token: bytes, roles: str) -> str:
+        return (f"  - name: {name}\n    token_sha256: {hashlib.sha256(token).hexdigest()}\n"
+                f"    scopes: ['*']\n    tenants: '*'\n{roles}")
+
+    registry = _registry(tmp_path, "callers:\n" + entry("plain", b"a", "")
+                         + entry("finance", b"b", "    roles: [finance, ' audit ']\n")
+                         + entry("all", b"c", "    roles: '*'\n"))
+    assert registry.authenticate("Bearer a").roles == frozenset()
+    assert registry.authenticate("Bearer b").roles == {"finance", "audit"}
+    assert registry.authenticate("Bearer c").roles is None
