@@ -7,16 +7,19 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.database import Database
 from drivers.integration_store import row_to_integration
+from drivers.keyset import page_of
 from drivers.tables.health import health_checks
 from drivers.tables.integrations import integrations
-from engines.health import HealthCheckResult
+from engines.health import HealthCheckRecord, HealthCheckResult, HealthHistoryFilters
 from engines.integrations import HealthState, Integration, IntegrationStatus
+from engines.pagination import PageRequest
 
 __all__ = ["SqlHealthStore"]
 
@@ -27,6 +30,17 @@ _enabled_live = sa.and_(_live, _t.status == IntegrationStatus.ENABLED.value)
 
 def _stale(checked_before: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(_t.health_checked_at.is_(None), _t.health_checked_at < checked_before)
+
+
+def _to_record(row: Any) -> HealthCheckRecord:
+    return HealthCheckRecord(
+        id=row.id,
+        integration_id=row.integration_id,
+        health_state=HealthState(row.health_state),
+        error_code=row.error_code,
+        latency_ms=row.latency_ms,
+        checked_at=row.checked_at,
+    )
 
 
 class SqlHealthStore:
@@ -179,6 +193,32 @@ class SqlHealthStore:
             rows = (await conn.execute(query)).all()
         counts = {HealthState(state): int(n) for state, n, _ in rows}
         return counts, sum(int(stale) for _, _, stale in rows)
+
+    async def list_checks(
+        self, tenant_id: str, filters: HealthHistoryFilters, page: PageRequest
+    ) -> tuple[Sequence[HealthCheckRecord], int]:
+        h = health_checks.c
+        conditions: list[sa.ColumnElement[bool]] = [h.tenant_id == tenant_id]
+        if filters.integration_id is not None:
+            conditions.append(h.integration_id == filters.integration_id)
+        if filters.start_time is not None:
+            conditions.append(h.checked_at >= filters.start_time)
+        if filters.end_time is not None:
+            conditions.append(h.checked_at < filters.end_time)
+        if filters.health_state is not None:
+            conditions.append(h.health_state == filters.health_state.value)
+        rows_query = page_of(
+            sa.select(health_checks).where(*conditions),
+            health_checks,
+            page,
+            descending=True,
+            time_column=h.checked_at,
+        )
+        count_query = sa.select(sa.func.count()).select_from(health_checks).where(*conditions)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(rows_query)).all()
+            total = int((await conn.execute(count_query)).scalar_one())
+        return [_to_record(row) for row in rows], total
 
     async def history(
         self, tenant_id: str, integration_id: str

@@ -28,6 +28,7 @@ from engines.integrations import (
     find_integration,
 )
 from engines.observability import NULL_OBSERVER, ProbeObserver
+from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.probes import ProbeFailure, ProviderProbe, classify
 from engines.validation import require_uuid
 
@@ -36,8 +37,10 @@ __all__ = [
     "DEFAULT_STALE_THRESHOLD",
     "MAX_STALE_THRESHOLD",
     "MAX_CONCURRENCY",
+    "HealthCheckRecord",
     "HealthCheckResult",
     "HealthEngine",
+    "HealthHistoryFilters",
     "HealthSettings",
     "HealthStore",
     "HealthSummary",
@@ -99,6 +102,28 @@ class HealthCheckResult:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthCheckRecord:
+    """One entry of the stored probe history."""
+
+    id: str
+    integration_id: str
+    health_state: HealthState
+    error_code: str
+    latency_ms: int
+    checked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HealthHistoryFilters:
+    """ListHealthChecks filters; None means any. The time range is [start, end)."""
+
+    integration_id: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    health_state: HealthState | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HealthSummary:
     """A tenant's enabled, live integrations counted by stored health."""
 
@@ -149,6 +174,12 @@ class HealthStore(Protocol):
     ) -> tuple[Mapping[HealthState, int], int]:
         """Enabled, live integrations per health state, and how many of them are stale."""
 
+    async def list_checks(
+        self, tenant_id: str, filters: HealthHistoryFilters, page: PageRequest
+    ) -> tuple[Sequence[HealthCheckRecord], int]:
+        """Up to `page.size + 1` history entries after the page's key, newest first
+        (checked_at, then id, descending), and how many match in all."""
+
 
 def overall_health(counts: Mapping[HealthState, int]) -> HealthState:
     """Any unhealthy wins, then any degraded; all unknown (or none) is UNKNOWN; else HEALTHY."""
@@ -190,7 +221,9 @@ class HealthEngine:
         settings: HealthSettings = HealthSettings(),
         clock: Clock = system_clock,
         observer: ProbeObserver = NULL_OBSERVER,
+        page_tokens: PageTokens | None = None,
     ) -> None:
+        self._page_tokens = page_tokens  # None: a key of this process only
         self._integrations = integrations
         self._store = store
         self._credentials = credentials
@@ -246,6 +279,35 @@ class HealthEngine:
             overall_health=overall_health(full),
             checked_at=now,
         )
+
+    async def list_checks(
+        self, tenant_id: str, filters: HealthHistoryFilters, page_size: int, page_token: str
+    ) -> Page[HealthCheckRecord]:
+        """ListHealthChecks: the stored history, newest first. Naming another tenant's
+        integration is NOT_FOUND, as a missing one is."""
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        if filters.integration_id is not None:
+            integration = await find_integration(
+                self._integrations, tenant_id, filters.integration_id
+            )
+            filters = replace(filters, integration_id=integration.id)
+        start, end = filters.start_time, filters.end_time
+        if start is not None and end is not None and start > end:
+            raise InvalidArgument.single("start_time", "must not be after end_time")
+        page = parse_page(
+            page_size,
+            page_token,
+            {
+                "tenant": tenant_id,
+                "integration": filters.integration_id,
+                "start": start,
+                "end": end,
+                "state": filters.health_state,
+            },
+            tokens=self._page_tokens,
+        )
+        rows, total = await self._store.list_checks(tenant_id, filters, page)
+        return paginate(page, rows, total, key=lambda r: (r.checked_at, r.id))
 
     async def _bounded(
         self, targets: Sequence[Integration], concurrency: int, window: timedelta
