@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from drivers.database import Database
 from drivers.repository import RepositoryStore, TenantRepository
 from drivers.tables.integrations import integrations, usage_events
+from engines.health_circuit import CircuitState
 from engines.idempotency import IdempotencyKey
 from engines.integrations import (
     RESOURCE,
@@ -24,7 +25,7 @@ from engines.integrations import (
 )
 from engines.pagination import PageRequest
 
-__all__ = ["SqlIntegrationStore", "row_to_integration"]
+__all__ = ["SqlIntegrationStore", "row_to_circuit", "row_to_integration"]
 
 _HALF_BITS = 32
 _LOW_MASK = (1 << _HALF_BITS) - 1
@@ -51,6 +52,17 @@ def row_to_integration(row: Any) -> Integration:
         create_time=row.create_time,
         update_time=row.update_time,
         version=row.version,
+        circuit=row_to_circuit(row),
+    )
+
+
+def row_to_circuit(row: Any) -> CircuitState:
+    """The circuit columns of an `integrations` row."""
+    return CircuitState(
+        consecutive_failures=row.health_failures or 0,
+        opened_at=row.circuit_opened_at,
+        reason=row.circuit_reason or "",
+        next_probe_at=row.health_next_probe_at,
     )
 
 

@@ -1,8 +1,10 @@
-"""Keyset paging over (create_time, id), shared by every SQL store's list query."""
+"""Keyset paging over (create_time, id), shared by every SQL store's list query; a table whose
+rows are ordered by another time (the health history's `checked_at`) names it."""
 
 from __future__ import annotations
 
 import operator
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -17,11 +19,14 @@ def page_of(
     page: PageRequest,
     *,
     descending: bool = False,
+    time_column: sa.ColumnElement[Any] | None = None,
 ) -> sa.Select:  # type: ignore[type-arg]
     """Restricts `query` to the rows after the page token's key, in order, one row past a page.
 
-    Ascending by default; `descending` lists newest first (create_time, then id, descending)."""
-    create_time, row_id = table.c.create_time, table.c.id
+    Ascending by default; `descending` lists newest first (time, then id, descending). The time
+    is `create_time` unless `time_column` names another column of `table`."""
+    create_time = table.c.create_time if time_column is None else time_column
+    row_id = table.c.id
     if page.after is not None:
         after_time, after_id = page.after
         beyond = operator.lt if descending else operator.gt

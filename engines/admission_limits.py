@@ -270,7 +270,12 @@ def _integration_reasons(integration: Integration) -> tuple[list[ReasonDetail], 
             Reason.INTEGRATION_DISABLED, None,
             f"the integration is {integration.status.value}, not enabled",
         ))
-    if integration.health_state is HealthState.UNHEALTHY:
+    if integration.circuit.is_open:
+        blocking.append(ReasonDetail(
+            Reason.INTEGRATION_UNHEALTHY, None,
+            f"the integration's health circuit is open: {integration.circuit.reason}",
+        ))
+    elif integration.health_state is HealthState.UNHEALTHY:
         blocking.append(ReasonDetail(
             Reason.INTEGRATION_UNHEALTHY, None,
             f"the last health probe found the provider unhealthy: {integration.health_message}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +21,13 @@ from engines.clock import Clock, system_clock
 from engines.credentials import DESTINATION_DENIED, CredentialService
 from engines.egress import EgressDenied
 from engines.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
+from engines.health_circuit import (
+    CircuitEvent,
+    CircuitSettings,
+    CircuitState,
+    Jitter,
+    after_probe,
+)
 from engines.integrations import (
     HealthState,
     Integration,
@@ -28,6 +36,7 @@ from engines.integrations import (
     find_integration,
 )
 from engines.observability import NULL_OBSERVER, ProbeObserver
+from engines.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.probes import ProbeFailure, ProviderProbe, classify
 from engines.validation import require_uuid
 
@@ -36,8 +45,10 @@ __all__ = [
     "DEFAULT_STALE_THRESHOLD",
     "MAX_STALE_THRESHOLD",
     "MAX_CONCURRENCY",
+    "HealthCheckRecord",
     "HealthCheckResult",
     "HealthEngine",
+    "HealthHistoryFilters",
     "HealthSettings",
     "HealthStore",
     "HealthSummary",
@@ -77,6 +88,7 @@ class HealthSettings:
     read_timeout_seconds: float = 10.0
     background_interval: timedelta | None = None
     poll_seconds: float = 0.05
+    circuit: CircuitSettings = CircuitSettings()
 
     @property
     def probe_lease(self) -> timedelta:
@@ -96,6 +108,33 @@ class HealthCheckResult:
     checked_at: datetime | None
     error_code: str
     cached: bool = False
+    circuit: CircuitState = CircuitState()
+    circuit_event: CircuitEvent = CircuitEvent.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheckRecord:
+    """One entry of the stored probe history."""
+
+    id: str
+    integration_id: str
+    health_state: HealthState
+    error_code: str
+    latency_ms: int
+    checked_at: datetime
+    message: str = ""
+    circuit_event: CircuitEvent = CircuitEvent.NONE
+    consecutive_failures: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HealthHistoryFilters:
+    """ListHealthChecks filters; None means any. The time range is [start, end)."""
+
+    integration_id: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    health_state: HealthState | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,27 +166,44 @@ class HealthStore(Protocol):
     async def release(self, tenant_id: str, integration_id: str) -> None:
         """Drops a claim whose probe was abandoned."""
 
+    async def circuit(self, tenant_id: str, integration_id: str) -> CircuitState:
+        """The stored circuit of an integration (read under the claim, so it is current)."""
+
     async def latest(self, tenant_id: str, integration_id: str) -> HealthCheckResult | None:
         """The stored result of the last check of a live integration (None if unknown id)."""
 
     async def record(self, tenant_id: str, result: HealthCheckResult) -> None:
-        """Stores `result` as the latest, appends it to the history and releases the claim."""
+        """Stores `result` as the latest (its circuit too), appends it to the history and
+        releases the claim. An OPENED event moves the integration to ERROR, a CLOSED one from
+        ERROR to DISABLED; either changes its version (and so its etag)."""
 
     async def prune_history(
         self, tenant_id: str, before: datetime, integration_id: str | None = None
     ) -> None:
         """Drops history older than `before`: of one integration, or of the whole tenant."""
 
-    async def stale(self, tenant_id: str, checked_before: datetime) -> Sequence[Integration]:
-        """Enabled, live integrations never checked or last checked before `checked_before`."""
+    async def stale(
+        self, tenant_id: str, checked_before: datetime, due_at: datetime | None = None
+    ) -> Sequence[Integration]:
+        """Enabled, live integrations never checked or last checked before `checked_before`.
+        With `due_at` (background rounds): also those with an open circuit, and only those
+        whose backoff lets them be probed at `due_at`."""
 
-    async def tenants_with_stale(self, checked_before: datetime) -> Sequence[str]:
+    async def tenants_with_stale(
+        self, checked_before: datetime, due_at: datetime | None = None
+    ) -> Sequence[str]:
         """Tenants that have stale integrations (for the background checker)."""
 
     async def counts(
         self, tenant_id: str, checked_before: datetime
     ) -> tuple[Mapping[HealthState, int], int]:
         """Enabled, live integrations per health state, and how many of them are stale."""
+
+    async def list_checks(
+        self, tenant_id: str, filters: HealthHistoryFilters, page: PageRequest
+    ) -> tuple[Sequence[HealthCheckRecord], int]:
+        """Up to `page.size + 1` history entries after the page's key, newest first
+        (checked_at, then id, descending), and how many match in all."""
 
 
 def overall_health(counts: Mapping[HealthState, int]) -> HealthState:
@@ -190,7 +246,11 @@ class HealthEngine:
         settings: HealthSettings = HealthSettings(),
         clock: Clock = system_clock,
         observer: ProbeObserver = NULL_OBSERVER,
+        page_tokens: PageTokens | None = None,
+        jitter: Jitter = random.random,
     ) -> None:
+        self._jitter = jitter  # of the backoff (engines/health_circuit.backoff_delay)
+        self._page_tokens = page_tokens  # None: a key of this process only
         self._integrations = integrations
         self._store = store
         self._credentials = credentials
@@ -209,14 +269,24 @@ class HealthEngine:
         return _refused_destination(await self._check_and_prune(integration, force=True))
 
     async def check_all(
-        self, tenant_id: str, stale_threshold: timedelta | None, max_concurrency: int
+        self,
+        tenant_id: str,
+        stale_threshold: timedelta | None,
+        max_concurrency: int,
+        *,
+        background: bool = False,
     ) -> AsyncGenerator[HealthCheckResult, None]:
         """Checks each stale enabled integration, at most `max_concurrency` at once, yielding
-        results as they finish. Closing the iterator (a cancelled call) cancels the rest."""
+        results as they finish. Closing the iterator (a cancelled call) cancels the rest.
+
+        A `background` round also probes open circuits, each only once its backoff is over."""
         tenant_id = require_uuid("tenant_id", tenant_id)
         threshold = _stale_threshold(stale_threshold)
         concurrency = _concurrency(max_concurrency)
-        targets = await self._store.stale(tenant_id, self._clock() - threshold)
+        now = self._clock()
+        targets = await self._store.stale(
+            tenant_id, now - threshold, now if background else None
+        )
         # A replica that probed one of them meanwhile makes it fresh: no second probe.
         window = max(threshold, self._settings.min_interval)
         async with contextlib.aclosing(self._bounded(targets, concurrency, window)) as results:
@@ -228,8 +298,9 @@ class HealthEngine:
     async def check_everywhere(self, interval: timedelta, max_concurrency: int) -> int:
         """One background round: checks every tenant's stale integrations; returns the count."""
         checked = 0
-        for tenant_id in await self._store.tenants_with_stale(self._clock() - interval):
-            async for _ in self.check_all(tenant_id, interval, max_concurrency):
+        now = self._clock()
+        for tenant_id in await self._store.tenants_with_stale(now - interval, now):
+            async for _ in self.check_all(tenant_id, interval, max_concurrency, background=True):
                 checked += 1
         return checked
 
@@ -246,6 +317,35 @@ class HealthEngine:
             overall_health=overall_health(full),
             checked_at=now,
         )
+
+    async def list_checks(
+        self, tenant_id: str, filters: HealthHistoryFilters, page_size: int, page_token: str
+    ) -> Page[HealthCheckRecord]:
+        """ListHealthChecks: the stored history, newest first. Naming another tenant's
+        integration is NOT_FOUND, as a missing one is."""
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        if filters.integration_id is not None:
+            integration = await find_integration(
+                self._integrations, tenant_id, filters.integration_id
+            )
+            filters = replace(filters, integration_id=integration.id)
+        start, end = filters.start_time, filters.end_time
+        if start is not None and end is not None and start > end:
+            raise InvalidArgument.single("start_time", "must not be after end_time")
+        page = parse_page(
+            page_size,
+            page_token,
+            {
+                "tenant": tenant_id,
+                "integration": filters.integration_id,
+                "start": start,
+                "end": end,
+                "state": filters.health_state,
+            },
+            tokens=self._page_tokens,
+        )
+        rows, total = await self._store.list_checks(tenant_id, filters, page)
+        return paginate(page, rows, total, key=lambda r: (r.checked_at, r.id))
 
     async def _bounded(
         self, targets: Sequence[Integration], concurrency: int, window: timedelta
@@ -318,6 +418,7 @@ class HealthEngine:
                 if claimed:
                     result = await self._probe_claimed(integration)
             if claimed:
+                result = await self._with_circuit(integration, result, force=force)
                 await self._store.record(tenant_id, result)
                 return result
             latest = await self._store.latest(tenant_id, integration_id)
@@ -329,6 +430,27 @@ class HealthEngine:
             if time.monotonic() > give_up:  # a claim that never ends: the lease ran out
                 return replace(latest, cached=True)
             await asyncio.sleep(self._settings.poll_seconds)
+
+    async def _with_circuit(
+        self, integration: Integration, result: HealthCheckResult, *, force: bool
+    ) -> HealthCheckResult:
+        """The result with the circuit after it; the claim is still ours, so the stored
+        circuit cannot change under us."""
+        try:
+            current = await self._store.circuit(integration.tenant_id, integration.id)
+        except BaseException:
+            await asyncio.shield(self._release_quietly(integration))
+            raise
+        circuit, event = after_probe(
+            current,
+            result.health_state is HealthState.UNHEALTHY,
+            result.message,
+            forced=force,
+            now=self._clock(),
+            settings=self._settings.circuit,
+            jitter=self._jitter,
+        )
+        return replace(result, circuit=circuit, circuit_event=event)
 
     async def _probe_claimed(self, integration: Integration) -> HealthCheckResult:
         """Probes an integration whose claim is ours; the caller records the result."""

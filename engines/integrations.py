@@ -28,6 +28,7 @@ from engines.errors import (
     NotFound,
     Unimplemented,
 )
+from engines.health_circuit import CircuitState, refuse_enable_while_open
 from engines.idempotency import IdempotencyKey, earlier_create, idempotency_key
 from engines.lookup import find_owned
 from engines.optimistic import check_etag, version_etag, write_with_retry
@@ -122,6 +123,8 @@ class Integration:
     create_time: datetime
     update_time: datetime
     version: int = 1
+    # Circuit breaking of health (engines/health_circuit.py); written only by health probes.
+    circuit: CircuitState = CircuitState()
 
     @property
     def etag(self) -> str:
@@ -353,6 +356,7 @@ class IntegrationsEngine:
 
     async def enable(self, tenant_id: str, integration_id: str) -> tuple[Integration, str]:
         integration = await self.get(tenant_id, integration_id)
+        refuse_enable_while_open(integration.circuit, integration.id)
         if integration.status is IntegrationStatus.ERROR:
             raise FailedPrecondition(
                 "INTEGRATION_IN_ERROR",

@@ -285,6 +285,7 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
         probe,
         settings=config.health,
         observer=wiring.observer,
+        page_tokens=wiring.page_tokens,
     )
     health_runtime = HealthRuntime(health_engine, probe, config.health)
     wiring.starters.append(health_runtime.start)

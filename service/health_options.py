@@ -7,10 +7,12 @@ import os
 from datetime import timedelta
 
 from engines.health import HealthSettings
+from engines.health_circuit import DEFAULT_BACKOFF_BASE, CircuitSettings
 
 __all__ = ["add_health_arguments", "health_settings"]
 
 _DEFAULTS = HealthSettings()
+_CIRCUIT = CircuitSettings()
 
 # (flag, type, default, help); the environment variable is INTEGRATIONS_ + the flag in capitals.
 _FLAGS: list[tuple[str, type, float, str]] = [
@@ -33,6 +35,15 @@ _FLAGS: list[tuple[str, type, float, str]] = [
         "probe read timeout in seconds",
     ),
     ("health-history-days", float, _DEFAULTS.history_retention.days, "keep probe history this long"),
+    (
+        "health-failure-threshold", int, _CIRCUIT.failure_threshold,
+        "open an integration's circuit (status ERROR) after this many failed probes in a row",
+    ),
+    (
+        "health-backoff-max", float, _CIRCUIT.backoff_max.total_seconds(),
+        "background probes of a failing integration back off exponentially (from the "
+        "background interval) with jitter up to this many SECONDS",
+    ),
 ]
 
 
@@ -54,16 +65,25 @@ def health_settings(args: argparse.Namespace) -> HealthSettings:
     for name in ("health_interval", "health_min_interval", "health_history_days"):
         if getattr(args, name) < 0:
             raise ValueError(f"--{name.replace('_', '-')} must not be negative")
-    for name in ("health_connect_timeout", "health_read_timeout", "health_slow_ms"):
+    for name in (
+        "health_connect_timeout", "health_read_timeout", "health_slow_ms",
+        "health_failure_threshold", "health_backoff_max",
+    ):
         if getattr(args, name) <= 0:
             raise ValueError(f"--{name.replace('_', '-')} must be positive")
+    interval = timedelta(seconds=args.health_interval) if args.health_interval > 0 else None
+    backoff_max = timedelta(seconds=args.health_backoff_max)
+    circuit = CircuitSettings(
+        failure_threshold=args.health_failure_threshold,
+        backoff_base=min(interval or DEFAULT_BACKOFF_BASE, backoff_max),
+        backoff_max=backoff_max,
+    )
     return HealthSettings(
         min_interval=timedelta(seconds=args.health_min_interval),
         slow_after_ms=args.health_slow_ms,
         history_retention=timedelta(days=args.health_history_days),
         connect_timeout_seconds=args.health_connect_timeout,
         read_timeout_seconds=args.health_read_timeout,
-        background_interval=(
-            timedelta(seconds=args.health_interval) if args.health_interval > 0 else None
-        ),
+        background_interval=interval,
+        circuit=circuit,
     )

@@ -18,6 +18,10 @@ health_checks = sa.Table(
     sa.Column("error_code", sa.String(64), nullable=False),
     sa.Column("latency_ms", sa.BigInteger, nullable=False),
     sa.Column("checked_at", UtcDateTime, nullable=False),
+    # Migration 0015_health_circuit: the probe's message and the circuit after it.
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("circuit_event", sa.String(16), nullable=True),
+    sa.Column("consecutive_failures", sa.Integer, nullable=True),
     sa.Index("ix_health_checks_integration_time", "tenant_id", "integration_id", "checked_at"),
     sa.Index("ix_health_checks_tenant_time", "tenant_id", "checked_at"),
 )

@@ -27,6 +27,11 @@ integrations = resource_table(
     sa.Column("health_latency_ms", sa.BigInteger, nullable=True),
     sa.Column("health_error_code", sa.String(64), nullable=True),
     sa.Column("health_claimed_at", UtcDateTime, nullable=True),
+    # Circuit breaking (migration 0015_health_circuit).
+    sa.Column("health_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("circuit_opened_at", UtcDateTime, nullable=True),
+    sa.Column("circuit_reason", sa.Text, nullable=True),
+    sa.Column("health_next_probe_at", UtcDateTime, nullable=True),
 )
 
 usage_events = sa.Table(

@@ -7,15 +7,21 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from engines.health import HealthCheckResult, HealthEngine
+from engines.health import HealthCheckRecord, HealthCheckResult, HealthEngine, HealthHistoryFilters
+from engines.health_circuit import CircuitEvent
 from engines.integrations import HealthState
 from integrations.v1 import health_pb2, health_pb2_grpc
-from service.convert import from_duration, set_timestamp
+from service.convert import from_duration, from_timestamp, set_timestamp
 from service.servicers.integrations import HEALTH_STATES
 
 __all__ = ["IntegrationHealthServicer", "result_to_proto"]
 
 _Context = grpc.aio.ServicerContext
+_CIRCUIT_EVENTS = {
+    CircuitEvent.NONE: health_pb2.CIRCUIT_EVENT_UNSPECIFIED,
+    CircuitEvent.OPENED: health_pb2.CIRCUIT_EVENT_OPENED,
+    CircuitEvent.CLOSED: health_pb2.CIRCUIT_EVENT_CLOSED,
+}
 
 
 def result_to_proto(result: HealthCheckResult) -> health_pb2.HealthCheckResult:
@@ -27,8 +33,27 @@ def result_to_proto(result: HealthCheckResult) -> health_pb2.HealthCheckResult:
         latency_ms=result.latency_ms,
         error_code=result.error_code,
         cached=result.cached,
+        consecutive_failures=result.circuit.consecutive_failures,
+        circuit_open=result.circuit.is_open,
+        circuit_event=_CIRCUIT_EVENTS[CircuitEvent.NONE if result.cached else result.circuit_event],
     )
     set_timestamp(message.checked_at, result.checked_at)
+    set_timestamp(message.next_probe_time, result.circuit.next_probe_at)
+    return message
+
+
+def record_to_proto(record: HealthCheckRecord) -> health_pb2.HealthCheckRecord:
+    message = health_pb2.HealthCheckRecord(
+        id=record.id,
+        integration_id=record.integration_id,
+        health_state=HEALTH_STATES.to_proto(record.health_state),  # type: ignore[arg-type]
+        error_code=record.error_code,
+        latency_ms=record.latency_ms,
+        message=record.message,
+        circuit_event=_CIRCUIT_EVENTS[record.circuit_event],
+        consecutive_failures=record.consecutive_failures,
+    )
+    set_timestamp(message.checked_at, record.checked_at)
     return message
 
 
@@ -86,3 +111,25 @@ class IntegrationHealthServicer(health_pb2_grpc.IntegrationHealthServiceServicer
         )
         set_timestamp(response.checked_at, summary.checked_at)
         return response
+
+    async def ListHealthChecks(
+        self, request: health_pb2.ListHealthChecksRequest, context: _Context
+    ) -> health_pb2.ListHealthChecksResponse:
+        filters = HealthHistoryFilters(
+            integration_id=request.integration_id or None,
+            start_time=from_timestamp(
+                request.start_time, present=request.HasField("start_time"), field="start_time"
+            ),
+            end_time=from_timestamp(
+                request.end_time, present=request.HasField("end_time"), field="end_time"
+            ),
+            health_state=HEALTH_STATES.to_engine(request.health_state, "health_state"),
+        )
+        page = await self._engine.list_checks(
+            request.tenant_id, filters, request.page_size, request.page_token
+        )
+        return health_pb2.ListHealthChecksResponse(
+            health_checks=[record_to_proto(r) for r in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )

@@ -48,8 +48,13 @@ def integration_to_proto(integration: Integration) -> integrations_pb2.Integrati
         rate_limit_rpm=integration.rate_limit_rpm,
         created_by=integration.created_by,
         etag=integration.etag,
+        consecutive_health_failures=integration.circuit.consecutive_failures,
+        circuit_open=integration.circuit.is_open,
+        circuit_reason=integration.circuit.reason,
     )
     set_timestamp(message.health_checked_at, integration.health_checked_at)
+    set_timestamp(message.circuit_open_time, integration.circuit.opened_at)
+    set_timestamp(message.next_health_probe_time, integration.circuit.next_probe_at)
     set_timestamp(message.create_time, integration.create_time)
     set_timestamp(message.update_time, integration.update_time)
     return message
@@ -181,6 +186,8 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
             health_state=HEALTH_STATES.to_proto(result.health_state),
             message=result.message,
             latency_ms=result.latency_ms,
+            circuit_open=result.circuit.is_open,
+            consecutive_failures=result.circuit.consecutive_failures,
         )
         set_timestamp(response.checked_at, result.checked_at)
         return response

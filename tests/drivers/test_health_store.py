@@ -4,6 +4,7 @@ retention, stale lists and counts, tenant isolation."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -12,14 +13,17 @@ from drivers.database import Database
 from drivers.health_store import SqlHealthStore
 from drivers.integration_store import SqlIntegrationStore
 from drivers.tables.integrations import integrations
-from engines.health import HealthCheckResult
+from engines.health import HealthCheckResult, HealthHistoryFilters
+from engines.health_circuit import CircuitEvent, CircuitState
 from engines.integrations import (
     HealthState,
     Integration,
     IntegrationDraft,
     IntegrationsEngine,
+    IntegrationStatus,
     ProviderType,
 )
+from engines.pagination import parse_page
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 LEASE = timedelta(seconds=30)
@@ -165,3 +169,47 @@ async def test_tenant_wide_prune_keeps_other_tenants_history(
     await store.prune_history(tenant, NOW - timedelta(days=30))
     assert await store.history(tenant, mine.id) == []
     assert len(await store.history(other_tenant, theirs.id)) == 1
+
+
+async def test_circuit_record_status_version_and_background_targets(
+    database: Database, tenant: str
+) -> None:
+    """An OPENED record moves the row to ERROR and its version; background rounds (`due_at`)
+    also list open circuits but only once their backoff is over; CLOSED goes to DISABLED."""
+    failing = await new_integration(database, tenant, "failing")
+    store = SqlHealthStore(database)
+    integrations_store = SqlIntegrationStore(database)
+    before = await integrations_store.get(tenant, failing.id)
+    assert before is not None and before.circuit == CircuitState()
+    at = NOW - timedelta(minutes=10)
+    opened = CircuitState(3, at, "3 consecutive failed health probes", at + timedelta(minutes=4))
+    await store.record(tenant, replace(
+        result_of(failing, HealthState.UNHEALTHY, at),
+        circuit=opened, circuit_event=CircuitEvent.OPENED,
+    ))
+    after = await integrations_store.get(tenant, failing.id)
+    assert after is not None and after.circuit == opened
+    assert (after.status, after.version) == (IntegrationStatus.ERROR, before.version + 1)
+    assert await store.circuit(tenant, failing.id) == opened
+
+    stale_before = NOW - timedelta(seconds=30)
+    assert await store.stale(tenant, stale_before) == []  # ERROR: not for CheckAllIntegrations
+    early = at + timedelta(minutes=3)
+    assert await store.stale(tenant, stale_before, early) == []
+    assert tenant not in await store.tenants_with_stale(stale_before, early)
+    due = at + timedelta(minutes=4)
+    assert [i.id for i in await store.stale(tenant, stale_before, due)] == [failing.id]
+    assert tenant in await store.tenants_with_stale(stale_before, due)
+
+    await store.record(tenant, replace(
+        result_of(failing, HealthState.HEALTHY, NOW), circuit_event=CircuitEvent.CLOSED
+    ))
+    closed = await integrations_store.get(tenant, failing.id)
+    assert closed is not None and closed.circuit == CircuitState()
+    assert (closed.status, closed.version) == (IntegrationStatus.DISABLED, before.version + 2)
+    history = await store.list_checks(
+        tenant, HealthHistoryFilters(integration_id=failing.id), parse_page(0, "", {})
+    )
+    assert [(r.circuit_event, r.consecutive_failures) for r in history[0]] == [
+        (CircuitEvent.CLOSED, 0), (CircuitEvent.OPENED, 3)
+    ]

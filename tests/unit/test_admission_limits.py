@@ -18,6 +18,7 @@ from engines.admission_limits import (
     snapshots,
     window_at,
 )
+from engines.health_circuit import CircuitState
 from engines.integrations import HealthState, Integration, IntegrationStatus, ProviderType
 
 UTC = timezone.utc
@@ -106,6 +107,16 @@ def test_budget_period_is_the_utc_calendar_month(
                      id="every-reason-listed-the-integration-first"),
         pytest.param(Counters(), estimate(), {"health_state": HealthState.UNHEALTHY},
                      (Verdict.BLOCK, [Reason.INTEGRATION_UNHEALTHY]), id="unhealthy"),
+        pytest.param(Counters(), estimate(),
+                     {"circuit": CircuitState(3, NOW, "3 consecutive failed health probes"),
+                      "health_state": HealthState.DEGRADED},
+                     (Verdict.BLOCK, [Reason.INTEGRATION_UNHEALTHY]),
+                     id="circuit-open-blocks-even-if-the-last-probe-was-better"),
+        pytest.param(Counters(), estimate(),
+                     {"circuit": CircuitState(3, NOW, "x"), "health_state": HealthState.UNHEALTHY,
+                      "status": IntegrationStatus.ERROR},
+                     (Verdict.BLOCK, [Reason.INTEGRATION_DISABLED, Reason.INTEGRATION_UNHEALTHY]),
+                     id="circuit-open-one-unhealthy-reason"),
         pytest.param(Counters(), estimate(), {"health_state": HealthState.DEGRADED},
                      (Verdict.WARN, [Reason.INTEGRATION_DEGRADED]), id="degraded"),
         pytest.param(Counters(), estimate(), {"status": IntegrationStatus.CREATED},

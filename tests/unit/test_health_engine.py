@@ -14,6 +14,7 @@ from engines.credentials import DESTINATION_DENIED, Credential
 from engines.egress import EgressDenied
 from engines.errors import FailedPrecondition, InvalidArgument, NotFound, Unimplemented
 from engines.health import HealthCheckResult, HealthEngine, HealthSettings, overall_health
+from engines.health_circuit import CircuitEvent, CircuitState, is_due
 from engines.integrations import (
     HealthState,
     Integration,
@@ -89,10 +90,20 @@ class FakeHealthStore:
         row = self._row(tenant_id, integration_id)
         return row.latest if row else None
 
+    async def circuit(self, tenant_id: str, integration_id: str) -> CircuitState:
+        row = self._row(tenant_id, integration_id)
+        return row.latest.circuit if row else CircuitState()
+
     async def record(self, tenant_id: str, result: HealthCheckResult) -> None:
         row = self._row(tenant_id, result.integration_id)
         assert row is not None
         row.latest, row.claimed_at = result, None
+        status = row.integration.status
+        if result.circuit_event is CircuitEvent.OPENED:
+            status = IntegrationStatus.ERROR
+        elif result.circuit_event is CircuitEvent.CLOSED and status is IntegrationStatus.ERROR:
+            status = IntegrationStatus.DISABLED
+        row.integration = replace(row.integration, status=status, circuit=result.circuit)
         self.history.append(result)
 
     async def prune_history(
@@ -100,19 +111,33 @@ class FakeHealthStore:
     ) -> None:
         self.prunes.append((tenant_id, before, integration_id))
 
-    def _stale(self, tenant_id: str | None, before: datetime) -> list[Row]:
+    def _stale(
+        self, tenant_id: str | None, before: datetime, due_at: datetime | None = None
+    ) -> list[Row]:
+        def eligible(r: Row) -> bool:
+            if r.integration.status is IntegrationStatus.ENABLED:
+                return due_at is None or is_due(r.latest.circuit, due_at)
+            return due_at is not None and r.latest.circuit.is_open and is_due(
+                r.latest.circuit, due_at
+            )
+
         return [
             r for r in self.rows.values()
             if (tenant_id is None or r.integration.tenant_id == tenant_id)
-            and r.integration.status is IntegrationStatus.ENABLED
+            and eligible(r)
             and (r.latest.checked_at is None or r.latest.checked_at < before)
         ]
 
-    async def stale(self, tenant_id: str, checked_before: datetime) -> Sequence[Integration]:
-        return [r.integration for r in self._stale(tenant_id, checked_before)]
+    async def stale(
+        self, tenant_id: str, checked_before: datetime, due_at: datetime | None = None
+    ) -> Sequence[Integration]:
+        return [r.integration for r in self._stale(tenant_id, checked_before, due_at)]
 
-    async def tenants_with_stale(self, checked_before: datetime) -> Sequence[str]:
-        return sorted({r.integration.tenant_id for r in self._stale(None, checked_before)})
+    async def tenants_with_stale(
+        self, checked_before: datetime, due_at: datetime | None = None
+    ) -> Sequence[str]:
+        rows = self._stale(None, checked_before, due_at)
+        return sorted({r.integration.tenant_id for r in rows})
 
     async def counts(
         self, tenant_id: str, checked_before: datetime

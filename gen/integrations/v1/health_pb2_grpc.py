@@ -51,6 +51,11 @@ class IntegrationHealthServiceStub:
                 request_serializer=integrations_dot_v1_dot_health__pb2.GetHealthSummaryRequest.SerializeToString,
                 response_deserializer=integrations_dot_v1_dot_health__pb2.GetHealthSummaryResponse.FromString,
                 _registered_method=True)
+        self.ListHealthChecks = channel.unary_unary(
+                '/integrations.v1.IntegrationHealthService/ListHealthChecks',
+                request_serializer=integrations_dot_v1_dot_health__pb2.ListHealthChecksRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_health__pb2.ListHealthChecksResponse.FromString,
+                _registered_method=True)
 
 
 class IntegrationHealthServiceServicer:
@@ -81,6 +86,14 @@ class IntegrationHealthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListHealthChecks(self, request, context):
+        """Lists the stored probe history (and circuit transitions), newest first, of one integration
+        or of all the tenant's integrations, by time range and state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntegrationHealthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -98,6 +111,11 @@ def add_IntegrationHealthServiceServicer_to_server(servicer, server):
                     servicer.GetHealthSummary,
                     request_deserializer=integrations_dot_v1_dot_health__pb2.GetHealthSummaryRequest.FromString,
                     response_serializer=integrations_dot_v1_dot_health__pb2.GetHealthSummaryResponse.SerializeToString,
+            ),
+            'ListHealthChecks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHealthChecks,
+                    request_deserializer=integrations_dot_v1_dot_health__pb2.ListHealthChecksRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_health__pb2.ListHealthChecksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -183,6 +201,33 @@ class IntegrationHealthService:
             '/integrations.v1.IntegrationHealthService/GetHealthSummary',
             integrations_dot_v1_dot_health__pb2.GetHealthSummaryRequest.SerializeToString,
             integrations_dot_v1_dot_health__pb2.GetHealthSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHealthChecks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.IntegrationHealthService/ListHealthChecks',
+            integrations_dot_v1_dot_health__pb2.ListHealthChecksRequest.SerializeToString,
+            integrations_dot_v1_dot_health__pb2.ListHealthChecksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,7 +45,7 @@ INTEGRATION_STATUS_DISABLED: IntegrationStatus
 INTEGRATION_STATUS_ERROR: IntegrationStatus
 
 class Integration(_message.Message):
-    __slots__ = ("id", "tenant_id", "name", "provider_type", "credential_ref", "config", "default_model", "status", "health_state", "health_message", "health_checked_at", "budget_limit_cents", "token_limit_month", "rate_limit_rpm", "created_by", "create_time", "update_time", "etag")
+    __slots__ = ("id", "tenant_id", "name", "provider_type", "credential_ref", "config", "default_model", "status", "health_state", "health_message", "health_checked_at", "budget_limit_cents", "token_limit_month", "rate_limit_rpm", "created_by", "create_time", "update_time", "etag", "consecutive_health_failures", "circuit_open", "circuit_open_time", "circuit_reason", "next_health_probe_time")
     ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +64,11 @@ class Integration(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_HEALTH_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    CIRCUIT_OPEN_FIELD_NUMBER: _ClassVar[int]
+    CIRCUIT_OPEN_TIME_FIELD_NUMBER: _ClassVar[int]
+    CIRCUIT_REASON_FIELD_NUMBER: _ClassVar[int]
+    NEXT_HEALTH_PROBE_TIME_FIELD_NUMBER: _ClassVar[int]
     id: str
     tenant_id: str
     name: str
@@ -82,7 +87,12 @@ class Integration(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
     etag: str
-    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., provider_type: _Optional[_Union[ProviderType, str]] = ..., credential_ref: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., default_model: _Optional[str] = ..., status: _Optional[_Union[IntegrationStatus, str]] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., health_message: _Optional[str] = ..., health_checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budget_limit_cents: _Optional[int] = ..., token_limit_month: _Optional[int] = ..., rate_limit_rpm: _Optional[int] = ..., created_by: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    consecutive_health_failures: int
+    circuit_open: bool
+    circuit_open_time: _timestamp_pb2.Timestamp
+    circuit_reason: str
+    next_health_probe_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., provider_type: _Optional[_Union[ProviderType, str]] = ..., credential_ref: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., default_model: _Optional[str] = ..., status: _Optional[_Union[IntegrationStatus, str]] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., health_message: _Optional[str] = ..., health_checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budget_limit_cents: _Optional[int] = ..., token_limit_month: _Optional[int] = ..., rate_limit_rpm: _Optional[int] = ..., created_by: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., consecutive_health_failures: _Optional[int] = ..., circuit_open: _Optional[bool] = ..., circuit_open_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., circuit_reason: _Optional[str] = ..., next_health_probe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListIntegrationsRequest(_message.Message):
     __slots__ = ("tenant_id", "page_size", "page_token", "status", "provider_type")
@@ -217,18 +227,22 @@ class TestCredentialsRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., integration_id: _Optional[str] = ...) -> None: ...
 
 class TestCredentialsResponse(_message.Message):
-    __slots__ = ("integration_id", "health_state", "message", "latency_ms", "checked_at")
+    __slots__ = ("integration_id", "health_state", "message", "latency_ms", "checked_at", "circuit_open", "consecutive_failures")
     INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     HEALTH_STATE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
+    CIRCUIT_OPEN_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
     integration_id: str
     health_state: _common_pb2.HealthState
     message: str
     latency_ms: int
     checked_at: _timestamp_pb2.Timestamp
-    def __init__(self, integration_id: _Optional[str] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., message: _Optional[str] = ..., latency_ms: _Optional[int] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    circuit_open: bool
+    consecutive_failures: int
+    def __init__(self, integration_id: _Optional[str] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., message: _Optional[str] = ..., latency_ms: _Optional[int] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., circuit_open: _Optional[bool] = ..., consecutive_failures: _Optional[int] = ...) -> None: ...
 
 class GetLimitsStatusRequest(_message.Message):
     __slots__ = ("tenant_id", "integration_id")
