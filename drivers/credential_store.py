@@ -4,7 +4,7 @@ sealed secret versions) and `AccessLog` (reveal attempts), on SQLite and Postgre
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ from drivers.database import Database
 from drivers.repository import AfterWrite, RepositoryStore, TenantRepository
 from drivers.tables.credentials import credential_access_events, credential_secrets, credentials
 from engines.credential_crypto import Sealed
+from engines.credential_expiry import NO_FILTERS, CredentialFilters, ExpirySummary
 from engines.credential_vault import (
     RESOURCE,
     AccessEvent,
@@ -54,7 +55,28 @@ def _to_credential(row: Any) -> StoredCredential:
         create_time=row.create_time,
         update_time=row.update_time,
         allowed_destinations=tuple(row.allowed_destinations or ()),
+        rotation_interval=None
+        if row.rotation_interval_seconds is None
+        else timedelta(seconds=row.rotation_interval_seconds),
+        rotation_due_time=row.rotation_due_time,
     )
+
+
+def _rotation_values(credential: StoredCredential) -> dict[str, Any]:
+    interval = credential.rotation_interval
+    return {
+        "rotation_interval_seconds": None if interval is None else int(interval.total_seconds()),
+        "rotation_due_time": credential.rotation_due_time,
+    }
+
+
+def _filtered(filters: CredentialFilters) -> list[sa.ColumnElement[bool]]:
+    conditions = []
+    if filters.expire_before is not None:
+        conditions.append(credentials.c.expire_time <= filters.expire_before)
+    if filters.rotation_due_before is not None:
+        conditions.append(credentials.c.rotation_due_time <= filters.rotation_due_before)
+    return conditions
 
 
 def secret_from_row(row: Any) -> SealedSecret:
@@ -144,6 +166,7 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
             "create_time": credential.create_time,
             "update_time": credential.update_time,
             "allowed_destinations": list(credential.allowed_destinations),
+            **_rotation_values(credential),
         }
         return await self._rows.insert(credential, values, key, _add_secret(secret, audit))
 
@@ -193,9 +216,36 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
         return [found.get(key) for key in keys]
 
     async def list(
-        self, tenant_id: str, page: PageRequest
+        self, tenant_id: str, page: PageRequest, filters: CredentialFilters = NO_FILTERS
     ) -> tuple[Sequence[StoredCredential], int]:
-        return await self._rows.list(tenant_id, page)
+        return await self._rows.list(tenant_id, page, *_filtered(filters))
+
+    async def expiry_summary(
+        self, tenant_id: str, now: datetime, horizon: timedelta
+    ) -> ExpirySummary:
+        expire, due = credentials.c.expire_time, credentials.c.rotation_due_time
+
+        def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+            return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+        query = sa.select(
+            count(expire <= now),
+            count(sa.and_(expire > now, expire <= now + horizon)),
+            count(due <= now),
+            sa.func.min(sa.case((expire > now, expire))),
+            sa.func.min(sa.case((due > now, due))),
+        ).where(credentials.c.tenant_id == tenant_id, _live)
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).one()
+        return ExpirySummary(
+            now=now,
+            horizon=horizon,
+            expired=int(row[0]),
+            expiring=int(row[1]),
+            rotation_due=int(row[2]),
+            next_expire_time=row[3],
+            next_rotation_due_time=row[4],
+        )
 
     async def add_version(
         self,
@@ -208,6 +258,7 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
             "version": credential.version,
             "expire_time": credential.expire_time,
             "update_time": credential.update_time,
+            **_rotation_values(credential),
         }
         return await self._rows.update(
             credential.tenant_id, credential.id, expected_version, values,

@@ -13,7 +13,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from engines.clock import Clock, system_clock
@@ -27,6 +27,14 @@ from engines.credential_crypto import (
     parse_encrypted_ref,
     ref_aad,
     stored_aad,
+)
+from engines.credential_expiry import (
+    NO_FILTERS,
+    CredentialFilters,
+    ExpirySummary,
+    check_horizon,
+    check_rotation_interval,
+    filters_for,
 )
 from engines.credential_refs import (
     ENCRYPTED_SCHEME,
@@ -135,6 +143,8 @@ class StoredCredential:
     create_time: datetime
     update_time: datetime
     allowed_destinations: tuple[str, ...] = ()
+    rotation_interval: timedelta | None = None  # None: no rotation schedule
+    rotation_due_time: datetime | None = None  # last rotation (or creation) + the interval
 
     @property
     def ref(self) -> str:
@@ -257,8 +267,14 @@ class CredentialStore(Protocol):
         """A live credential and its newest secret version."""
 
     async def list(
-        self, tenant_id: str, page: PageRequest
-    ) -> tuple[Sequence[StoredCredential], int]: ...
+        self, tenant_id: str, page: PageRequest, filters: CredentialFilters = NO_FILTERS
+    ) -> tuple[Sequence[StoredCredential], int]:
+        """One page of the tenant's live credentials that pass `filters`, and their count."""
+
+    async def expiry_summary(
+        self, tenant_id: str, now: datetime, horizon: timedelta
+    ) -> ExpirySummary:
+        """Counts of expired, expiring and rotation-due live credentials, in one query."""
 
     async def set_destinations(
         self,
@@ -457,9 +473,11 @@ class CredentialVault:
         actor: Actor,
         allowed_destinations: Sequence[str] = (),
         provider: str = "",
+        rotation_interval: timedelta | None = None,
     ) -> StoredCredential:
         """Stores a secret; its destinations are `allowed_destinations`, else the official API
-        hosts of `provider`, else none (the service will not send it anywhere)."""
+        hosts of `provider`, else none (the service will not send it anywhere). With
+        `rotation_interval` it is due for rotation that long after each rotation."""
         tenant_id = require_uuid("tenant_id", tenant_id)
         _check_reason(actor)
         metadata = dict(metadata or {})
@@ -470,6 +488,7 @@ class CredentialVault:
             "metadata": metadata,
             "allowed_destinations": list(allowed_destinations),
             "provider": provider,
+            "rotation_interval": rotation_interval,
         }
         key = idempotency_key(request_id, request)
         earlier = await earlier_create(
@@ -490,6 +509,7 @@ class CredentialVault:
             lambda: require_name("name", name),
             lambda: _check_secret("secret", secret),
             lambda: _check_expiry(expire_time, now),
+            lambda: check_rotation_interval("rotation_interval", rotation_interval),
             check_destinations,
         )
         if violations:
@@ -508,6 +528,8 @@ class CredentialVault:
             create_time=now,
             update_time=now,
             allowed_destinations=destinations,
+            rotation_interval=rotation_interval,
+            rotation_due_time=now + rotation_interval if rotation_interval else None,
         )
         audit = self._lifecycle(credential, AccessKind.CREATE, actor, "version 1")
         return await self._store.insert(credential, secret_row, key, audit)
@@ -563,13 +585,39 @@ class CredentialVault:
             return False
         return True
 
-    async def list(self, tenant_id: str, page_size: int, page_token: str) -> Page[StoredCredential]:
+    async def list(
+        self,
+        tenant_id: str,
+        page_size: int,
+        page_token: str,
+        *,
+        expires_within: timedelta | None = None,
+        rotation_due: bool = False,
+    ) -> Page[StoredCredential]:
+        """The tenant's live credentials; with `expires_within`, only those expired or expiring
+        within it; with `rotation_due`, only those whose rotation is due."""
         tenant_id = require_uuid("tenant_id", tenant_id)
+        filters = filters_for(self._clock(), expires_within=expires_within, rotation_due=rotation_due)
         page = parse_page(
-            page_size, page_token, {"tenant": tenant_id, "list": "credentials"}, tokens=self._page_tokens
+            page_size,
+            page_token,
+            {
+                "tenant": tenant_id,
+                "list": "credentials",
+                "expires_within": expires_within.total_seconds() if expires_within else None,
+                "rotation_due": rotation_due,
+            },
+            tokens=self._page_tokens,
         )
-        rows, total = await self._store.list(tenant_id, page)
+        rows, total = await self._store.list(tenant_id, page, filters)
         return paginate(page, rows, total, key=lambda c: (c.create_time, c.id))
+
+    async def expiring(self, tenant_id: str, within: timedelta | None = None) -> ExpirySummary:
+        """What a scheduler polls: how many of the tenant's credentials are expired, expire
+        within `within` (7 days when unset), or are due for rotation, and when the next is."""
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        horizon = check_horizon("within", within)
+        return await self._store.expiry_summary(tenant_id, self._clock(), horizon)
 
     async def rotate(
         self,
@@ -580,12 +628,16 @@ class CredentialVault:
         expire_time: datetime | None = None,
         etag: str = "",
         actor: Actor,
+        rotation_interval: timedelta | None = None,
     ) -> StoredCredential:
-        """Adds a secret version; a non-empty stale `etag` or a concurrent rotation is ABORTED."""
+        """Adds a secret version; a non-empty stale `etag` or a concurrent rotation is ABORTED.
+        The rotation schedule restarts now (`rotation_interval` replaces it when given)."""
         _check_reason(actor)
         now = self._clock()
         violations = _violations_of(
-            lambda: _check_secret("secret", secret), lambda: _check_expiry(expire_time, now)
+            lambda: _check_secret("secret", secret),
+            lambda: _check_expiry(expire_time, now),
+            lambda: check_rotation_interval("rotation_interval", rotation_interval),
         )
         if violations:
             raise InvalidArgument(violations)
@@ -600,7 +652,10 @@ class CredentialVault:
             key_version=secret_row.sealed.key_version,
             expire_time=expire_time if expire_time is not None else current.expire_time,
             update_time=now,
+            rotation_interval=rotation_interval or current.rotation_interval,
         )
+        if rotated.rotation_interval is not None:
+            rotated = replace(rotated, rotation_due_time=now + rotated.rotation_interval)
         audit = self._lifecycle(rotated, AccessKind.ROTATE, actor, f"version {version}")
         if not await self._store.add_version(rotated, secret_row, current.version, audit):
             raise Aborted("the credential was rotated concurrently; read it again and retry")

@@ -70,6 +70,7 @@ _EXPLICIT: dict[str, tuple[str, ...]] = {
     f"{_CREDENTIALS}UpdateCredentialDestinations": _CREDENTIALS_WRITE,
     f"{_CREDENTIALS}LookupCredential": _CREDENTIALS_READ,
     f"{_CREDENTIALS}ListCredentials": _CREDENTIALS_READ,
+    f"{_CREDENTIALS}GetExpiringCredentials": _CREDENTIALS_READ,
     f"{_CREDENTIALS}ListCredentialAccessEvents": _CREDENTIALS_READ,
 }
 _UNAUTHENTICATED = (

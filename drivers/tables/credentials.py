@@ -17,6 +17,11 @@ credentials = resource_table(
     sa.Column("created_by", sa.String(128), nullable=False),
     # Normalised destinations (engines/destinations.py) the service may send the secret to.
     sa.Column("allowed_destinations", sa.JSON, nullable=False, server_default=sa.text("'[]'")),
+    # How often the secret should be rotated (None: no schedule) and when it is next due.
+    sa.Column("rotation_interval_seconds", sa.BigInteger, nullable=True),
+    sa.Column("rotation_due_time", UtcDateTime, nullable=True),
+    sa.Index("ix_credentials_tenant_rotation_due", "tenant_id", "rotation_due_time"),
+    sa.Index("ix_credentials_tenant_expire", "tenant_id", "expire_time"),
 )
 
 # One row per secret version; `sealed` is nonce | AES-256-GCM ciphertext | tag under the

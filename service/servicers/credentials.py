@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import grpc
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
@@ -16,7 +19,7 @@ from engines.credential_vault import (
     UseTarget,
 )
 from service.call_info import current_call
-from service.convert import from_timestamp, set_timestamp
+from service.convert import from_duration, from_timestamp, set_timestamp
 from service.enums import EnumMap
 
 __all__ = ["CredentialsServicer", "credential_to_proto"]
@@ -49,7 +52,18 @@ def credential_to_proto(credential: StoredCredential) -> credentials_pb2.Credent
     set_timestamp(message.expire_time, credential.expire_time)
     set_timestamp(message.create_time, credential.create_time)
     set_timestamp(message.update_time, credential.update_time)
+    set_timestamp(message.rotation_due_time, credential.rotation_due_time)
+    if credential.rotation_interval is not None:
+        message.rotation_interval.FromTimedelta(credential.rotation_interval)
     return message
+
+
+def _rotation_interval(request: Any) -> timedelta | None:
+    return from_duration(
+        request.rotation_interval,
+        present=request.HasField("rotation_interval"),
+        field="rotation_interval",
+    )
 
 
 def _event_to_proto(event: AccessEvent) -> credentials_pb2.CredentialAccessEvent:
@@ -112,6 +126,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
             actor=_actor(request.access_reason),
             allowed_destinations=list(request.allowed_destinations),
             provider=request.provider,
+            rotation_interval=_rotation_interval(request),
         )
         return credential_to_proto(created)
 
@@ -162,12 +177,40 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
     async def ListCredentials(
         self, request: credentials_pb2.ListCredentialsRequest, context: _Context
     ) -> credentials_pb2.ListCredentialsResponse:
-        page = await self._vault.list(request.tenant_id, request.page_size, request.page_token)
+        page = await self._vault.list(
+            request.tenant_id,
+            request.page_size,
+            request.page_token,
+            expires_within=from_duration(
+                request.expires_within,
+                present=request.HasField("expires_within"),
+                field="expires_within",
+            ),
+            rotation_due=request.rotation_due,
+        )
         return credentials_pb2.ListCredentialsResponse(
             credentials=[credential_to_proto(c) for c in page.items],
             next_page_token=page.next_page_token,
             total_size=page.total_size,
         )
+
+    async def GetExpiringCredentials(
+        self, request: credentials_pb2.GetExpiringCredentialsRequest, context: _Context
+    ) -> credentials_pb2.GetExpiringCredentialsResponse:
+        summary = await self._vault.expiring(
+            request.tenant_id,
+            from_duration(request.within, present=request.HasField("within"), field="within"),
+        )
+        response = credentials_pb2.GetExpiringCredentialsResponse(
+            expired_count=summary.expired,
+            expiring_count=summary.expiring,
+            rotation_due_count=summary.rotation_due,
+        )
+        set_timestamp(response.next_expire_time, summary.next_expire_time)
+        set_timestamp(response.next_rotation_due_time, summary.next_rotation_due_time)
+        set_timestamp(response.check_time, summary.now)
+        response.within.FromTimedelta(summary.horizon)
+        return response
 
     async def RotateCredential(
         self, request: credentials_pb2.RotateCredentialRequest, context: _Context
@@ -181,6 +224,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
             ),
             etag=request.etag,
             actor=_actor(request.access_reason),
+            rotation_interval=_rotation_interval(request),
         )
         return credential_to_proto(rotated)
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import grpc
 import pytest
 import sqlalchemy as sa
-from google.protobuf import timestamp_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
 
 from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
@@ -503,3 +503,78 @@ async def test_lists_page_in_creation_order(
         *((pb.ACCESS_KIND_CREATE, i) for i in ids), *((pb.ACCESS_KIND_REVEAL, i) for i in ids)
     ]
     assert page.total_size == 6 and not more.next_page_token
+
+
+def _duration(**kw: float) -> duration_pb2.Duration:
+    value = duration_pb2.Duration()
+    value.FromTimedelta(timedelta(**kw))
+    return value
+
+
+def _at(delta: timedelta) -> timestamp_pb2.Timestamp:
+    value = timestamp_pb2.Timestamp()
+    value.FromDatetime(datetime.now(timezone.utc) + delta)
+    return value
+
+
+async def test_rotation_schedules_expiry_filters_and_the_summary(
+    server: RunningServer, tenant: str, other_tenant: str
+) -> None:
+    stub = _stub(server)
+    scheduled = await _create(stub, tenant, name="scheduled", rotation_interval=_duration(days=30))
+    assert scheduled.rotation_interval.ToTimedelta() == timedelta(days=30)
+    due_in = scheduled.rotation_due_time.ToDatetime(tzinfo=timezone.utc) - datetime.now(timezone.utc)
+    assert timedelta(days=29) < due_in <= timedelta(days=30)
+    soon = await _create(stub, tenant, name="soon", expire_time=_at(timedelta(days=2)))
+    await _create(stub, tenant, name="later", expire_time=_at(timedelta(days=60)))
+    plain = await _create(stub, tenant, name="plain")
+    assert not plain.HasField("rotation_interval") and not plain.HasField("rotation_due_time")
+    await _create(stub, other_tenant, name="theirs", expire_time=_at(timedelta(hours=1)),
+                  rotation_interval=_duration(hours=1))
+    # Make `scheduled` overdue and another credential expired, the way no RPC can.
+    expired = await _create(stub, tenant, name="expired", expire_time=_at(timedelta(seconds=5)))
+    past = datetime.now(timezone.utc) - timedelta(minutes=1)
+    async with server.app.database.transaction() as conn:
+        for credential_id, values in ((scheduled.id, {"rotation_due_time": past}),
+                                      (expired.id, {"expire_time": past})):
+            await conn.execute(credentials.update().where(credentials.c.id == credential_id)
+                               .values(**values))
+
+    async def listed(**filters: object) -> list[str]:
+        reply = await stub.ListCredentials(pb.ListCredentialsRequest(tenant_id=tenant, **filters))
+        assert reply.total_size == len(reply.credentials)
+        return sorted(c.name for c in reply.credentials)
+
+    assert await listed(expires_within=_duration(days=7)) == ["expired", "soon"]
+    assert await listed(expires_within=_duration(days=90)) == ["expired", "later", "soon"]
+    assert await listed(rotation_due=True) == ["scheduled"]
+    summary = await stub.GetExpiringCredentials(pb.GetExpiringCredentialsRequest(tenant_id=tenant))
+    assert (summary.expired_count, summary.expiring_count, summary.rotation_due_count) == (1, 1, 1)
+    assert summary.within.ToTimedelta() == timedelta(days=7)
+    assert summary.next_expire_time == soon.expire_time
+    assert not summary.HasField("next_rotation_due_time")  # the only schedule is overdue
+
+    rotated = await stub.RotateCredential(pb.RotateCredentialRequest(
+        tenant_id=tenant, credential_id=scheduled.id, secret=ROTATED))
+    assert rotated.rotation_interval.ToTimedelta() == timedelta(days=30)
+    assert rotated.rotation_due_time.ToDatetime(tzinfo=timezone.utc) > datetime.now(timezone.utc)
+    assert await listed(rotation_due=True) == []
+    theirs = await stub.GetExpiringCredentials(
+        pb.GetExpiringCredentialsRequest(tenant_id=other_tenant, within=_duration(days=1)))
+    assert (theirs.expired_count, theirs.expiring_count, theirs.rotation_due_count) == (0, 1, 0)
+
+
+async def test_bad_rotation_and_expiry_input_names_the_field(server: RunningServer, tenant: str) -> None:
+    stub = _stub(server)
+    for call, field in (
+        (_create(stub, tenant, name="fast", rotation_interval=_duration(minutes=5)), "rotation_interval"),
+        (stub.ListCredentials(pb.ListCredentialsRequest(
+            tenant_id=tenant, expires_within=_duration(days=-1))), "expires_within"),
+        (stub.GetExpiringCredentials(pb.GetExpiringCredentialsRequest(
+            tenant_id=tenant, within=_duration(days=4000))), "within"),
+        (stub.GetExpiringCredentials(pb.GetExpiringCredentialsRequest(tenant_id="nope")), "tenant_id"),
+    ):
+        err = rich_error(await _fails(call))
+        assert err.code == grpc.StatusCode.INVALID_ARGUMENT and field in err.field_violations
+    listed = await stub.ListCredentials(pb.ListCredentialsRequest(tenant_id=tenant))
+    assert "fast" not in {c.name for c in listed.credentials}  # nothing stored

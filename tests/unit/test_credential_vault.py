@@ -51,7 +51,7 @@ class FakeStore:
         found = await self.get(tenant_id, credential_id)
         return (found, self.secrets[(found.id, found.version)]) if found else None
 
-    async def list(self, tenant_id: str, page: PageRequest):  # type: ignore[no-untyped-def]
+    async def list(self, tenant_id: str, page: PageRequest, filters=None):  # type: ignore[no-untyped-def]
         rows = [c for c in self.credentials.values() if c.tenant_id == tenant_id]
         return rows, len(rows)
 

@@ -1,6 +1,7 @@
 import datetime
 
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -40,7 +41,7 @@ ACCESS_OUTCOME_DENIED: AccessOutcome
 ACCESS_OUTCOME_FAILED: AccessOutcome
 
 class Credential(_message.Message):
-    __slots__ = ("id", "tenant_id", "name", "credential_ref", "version", "expire_time", "metadata", "create_time", "update_time", "etag", "key_version", "created_by", "allowed_destinations")
+    __slots__ = ("id", "tenant_id", "name", "credential_ref", "version", "expire_time", "metadata", "create_time", "update_time", "etag", "key_version", "created_by", "allowed_destinations", "rotation_interval", "rotation_due_time")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +62,8 @@ class Credential(_message.Message):
     KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
     ALLOWED_DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
+    ROTATION_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    ROTATION_DUE_TIME_FIELD_NUMBER: _ClassVar[int]
     id: str
     tenant_id: str
     name: str
@@ -74,7 +77,9 @@ class Credential(_message.Message):
     key_version: int
     created_by: str
     allowed_destinations: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., credential_ref: _Optional[str] = ..., version: _Optional[int] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., key_version: _Optional[int] = ..., created_by: _Optional[str] = ..., allowed_destinations: _Optional[_Iterable[str]] = ...) -> None: ...
+    rotation_interval: _duration_pb2.Duration
+    rotation_due_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., credential_ref: _Optional[str] = ..., version: _Optional[int] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., key_version: _Optional[int] = ..., created_by: _Optional[str] = ..., allowed_destinations: _Optional[_Iterable[str]] = ..., rotation_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rotation_due_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class EncryptCredentialRequest(_message.Message):
     __slots__ = ("tenant_id", "plaintext", "context", "allowed_destinations")
@@ -104,7 +109,7 @@ class EncryptCredentialResponse(_message.Message):
     def __init__(self, credential_ref: _Optional[str] = ..., key_version: _Optional[int] = ...) -> None: ...
 
 class CreateCredentialRequest(_message.Message):
-    __slots__ = ("tenant_id", "name", "secret", "expire_time", "metadata", "request_id", "allowed_destinations", "provider", "access_reason")
+    __slots__ = ("tenant_id", "name", "secret", "expire_time", "metadata", "request_id", "allowed_destinations", "provider", "access_reason", "rotation_interval")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +126,7 @@ class CreateCredentialRequest(_message.Message):
     ALLOWED_DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     ACCESS_REASON_FIELD_NUMBER: _ClassVar[int]
+    ROTATION_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     name: str
     secret: str
@@ -130,7 +136,8 @@ class CreateCredentialRequest(_message.Message):
     allowed_destinations: _containers.RepeatedScalarFieldContainer[str]
     provider: str
     access_reason: str
-    def __init__(self, tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., secret: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., allowed_destinations: _Optional[_Iterable[str]] = ..., provider: _Optional[str] = ..., access_reason: _Optional[str] = ...) -> None: ...
+    rotation_interval: _duration_pb2.Duration
+    def __init__(self, tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., secret: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., request_id: _Optional[str] = ..., allowed_destinations: _Optional[_Iterable[str]] = ..., provider: _Optional[str] = ..., access_reason: _Optional[str] = ..., rotation_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class UpdateCredentialDestinationsRequest(_message.Message):
     __slots__ = ("tenant_id", "credential_id", "allowed_destinations", "access_reason")
@@ -207,14 +214,44 @@ class LookupCredentialRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., credential_ref: _Optional[str] = ...) -> None: ...
 
 class ListCredentialsRequest(_message.Message):
-    __slots__ = ("tenant_id", "page_size", "page_token")
+    __slots__ = ("tenant_id", "page_size", "page_token", "expires_within", "rotation_due")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_WITHIN_FIELD_NUMBER: _ClassVar[int]
+    ROTATION_DUE_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     page_size: int
     page_token: str
-    def __init__(self, tenant_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    expires_within: _duration_pb2.Duration
+    rotation_due: bool
+    def __init__(self, tenant_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., expires_within: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rotation_due: _Optional[bool] = ...) -> None: ...
+
+class GetExpiringCredentialsRequest(_message.Message):
+    __slots__ = ("tenant_id", "within")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    WITHIN_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    within: _duration_pb2.Duration
+    def __init__(self, tenant_id: _Optional[str] = ..., within: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class GetExpiringCredentialsResponse(_message.Message):
+    __slots__ = ("expired_count", "expiring_count", "rotation_due_count", "next_expire_time", "next_rotation_due_time", "check_time", "within")
+    EXPIRED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRING_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ROTATION_DUE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ROTATION_DUE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
+    WITHIN_FIELD_NUMBER: _ClassVar[int]
+    expired_count: int
+    expiring_count: int
+    rotation_due_count: int
+    next_expire_time: _timestamp_pb2.Timestamp
+    next_rotation_due_time: _timestamp_pb2.Timestamp
+    check_time: _timestamp_pb2.Timestamp
+    within: _duration_pb2.Duration
+    def __init__(self, expired_count: _Optional[int] = ..., expiring_count: _Optional[int] = ..., rotation_due_count: _Optional[int] = ..., next_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_rotation_due_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., within: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class ListCredentialsResponse(_message.Message):
     __slots__ = ("credentials", "next_page_token", "total_size")
@@ -227,20 +264,22 @@ class ListCredentialsResponse(_message.Message):
     def __init__(self, credentials: _Optional[_Iterable[_Union[Credential, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class RotateCredentialRequest(_message.Message):
-    __slots__ = ("tenant_id", "credential_id", "secret", "expire_time", "etag", "access_reason")
+    __slots__ = ("tenant_id", "credential_id", "secret", "expire_time", "etag", "access_reason", "rotation_interval")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
     SECRET_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     ACCESS_REASON_FIELD_NUMBER: _ClassVar[int]
+    ROTATION_INTERVAL_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     credential_id: str
     secret: str
     expire_time: _timestamp_pb2.Timestamp
     etag: str
     access_reason: str
-    def __init__(self, tenant_id: _Optional[str] = ..., credential_id: _Optional[str] = ..., secret: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., access_reason: _Optional[str] = ...) -> None: ...
+    rotation_interval: _duration_pb2.Duration
+    def __init__(self, tenant_id: _Optional[str] = ..., credential_id: _Optional[str] = ..., secret: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., access_reason: _Optional[str] = ..., rotation_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class DeleteCredentialRequest(_message.Message):
     __slots__ = ("tenant_id", "credential_id", "access_reason")

@@ -61,6 +61,11 @@ class CredentialServiceStub:
                 request_serializer=credentials_dot_v1_dot_credentials__pb2.ListCredentialsRequest.SerializeToString,
                 response_deserializer=credentials_dot_v1_dot_credentials__pb2.ListCredentialsResponse.FromString,
                 _registered_method=True)
+        self.GetExpiringCredentials = channel.unary_unary(
+                '/credentials.v1.CredentialService/GetExpiringCredentials',
+                request_serializer=credentials_dot_v1_dot_credentials__pb2.GetExpiringCredentialsRequest.SerializeToString,
+                response_deserializer=credentials_dot_v1_dot_credentials__pb2.GetExpiringCredentialsResponse.FromString,
+                _registered_method=True)
         self.RotateCredential = channel.unary_unary(
                 '/credentials.v1.CredentialService/RotateCredential',
                 request_serializer=credentials_dot_v1_dot_credentials__pb2.RotateCredentialRequest.SerializeToString,
@@ -122,7 +127,16 @@ class CredentialServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListCredentials(self, request, context):
-        """Lists the tenant's stored credentials in (create_time, id) order; metadata only.
+        """Lists the tenant's stored credentials in (create_time, id) order; metadata only. Filters:
+        expired or expiring within a duration, rotation due.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetExpiringCredentials(self, request, context):
+        """What a scheduler polls: how many of the tenant's credentials are expired, expire soon or
+        are due for rotation, and when the next one does (needs credentials.read).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -192,6 +206,11 @@ def add_CredentialServiceServicer_to_server(servicer, server):
                     servicer.ListCredentials,
                     request_deserializer=credentials_dot_v1_dot_credentials__pb2.ListCredentialsRequest.FromString,
                     response_serializer=credentials_dot_v1_dot_credentials__pb2.ListCredentialsResponse.SerializeToString,
+            ),
+            'GetExpiringCredentials': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExpiringCredentials,
+                    request_deserializer=credentials_dot_v1_dot_credentials__pb2.GetExpiringCredentialsRequest.FromString,
+                    response_serializer=credentials_dot_v1_dot_credentials__pb2.GetExpiringCredentialsResponse.SerializeToString,
             ),
             'RotateCredential': grpc.unary_unary_rpc_method_handler(
                     servicer.RotateCredential,
@@ -356,6 +375,33 @@ class CredentialService:
             '/credentials.v1.CredentialService/ListCredentials',
             credentials_dot_v1_dot_credentials__pb2.ListCredentialsRequest.SerializeToString,
             credentials_dot_v1_dot_credentials__pb2.ListCredentialsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExpiringCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credentials.v1.CredentialService/GetExpiringCredentials',
+            credentials_dot_v1_dot_credentials__pb2.GetExpiringCredentialsRequest.SerializeToString,
+            credentials_dot_v1_dot_credentials__pb2.GetExpiringCredentialsResponse.FromString,
             options,
             channel_credentials,
             insecure,
