@@ -192,6 +192,10 @@ def url_destinations(url: str) -> str | None:
     found = connection_string_destinations(url)
     if found is not None:
         return ",".join(str(d) for d in found)
-    if urlsplit(url.strip()).scheme.lower() in ("postgres", "postgresql"):
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:  # not a URL (`http://[::1`): it reaches nowhere
+        return None
+    if scheme in ("postgres", "postgresql"):
         return None
     return url_destination(url)

@@ -131,8 +131,12 @@ def _split_netloc(netloc: str) -> tuple[str | None, str | None, str]:
 
 
 def split_password(url: str) -> SplitUrl:
-    """Takes the password out of `url` (percent-decoded) and masks it."""
-    parts = urlsplit(url)
+    """Takes the password out of `url` (percent-decoded) and masks it. A string that is not
+    a URL at all (`http://[::1`) is masked whole: whatever it holds may be a secret."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return SplitUrl(masked=MASK, password=None)
     user, password, hostport = _split_netloc(parts.netloc)
     if password is None:
         return SplitUrl(masked=url, password=None)

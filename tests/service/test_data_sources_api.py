@@ -235,6 +235,12 @@ async def test_bad_input_names_fields_and_leaves_data_intact(
         "data_source.config.options.client_secret",
     }
     assert PASSWORD not in error.message
+    # not a URL at all (urllib raises on it), with and without an idempotency key
+    for request_id in ("", "retry-1"):
+        broken = await fails(_register(stub, tenant, "broken", request_id=request_id,
+                                       connection_string=f"http://u:{PASSWORD}@[::1"))
+        assert broken.code == grpc.StatusCode.INVALID_ARGUMENT and PASSWORD not in broken.message
+        assert "data_source.config.connection_string" in broken.field_violations
     created = await _register(stub, tenant, host="db.example", password=PASSWORD, tags=("a",))
     bad = await fails(
         stub.UpdateDataSource(

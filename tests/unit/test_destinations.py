@@ -88,6 +88,7 @@ def test_url_destinations() -> None:
     assert url_destinations("http://[::1]:8080/h") == "[::1]:8080"
     assert url_destinations("postgresql://u@a,b:6/x") == "a:5432,b:6"
     assert url_destinations("postgresql://u@/x?host=/run") is None
+    assert url_destinations("http://[::1") is None  # not a URL: it reaches nowhere
 
 
 def test_require_destinations_names_every_bad_entry_and_dedupes() -> None:

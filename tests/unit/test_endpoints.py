@@ -30,6 +30,7 @@ from engines.errors import InvalidArgument
         pytest.param("postgresql://app@db/x", "postgresql://app@db/x", None, id="no-password"),
         pytest.param("postgresql://db/x", "postgresql://db/x", None, id="no-user"),
         pytest.param("postgresql://app:***@db/x", "postgresql://app:***@db/x", "***", id="masked"),
+        pytest.param("http://u:s3cr@[::1", "***", None, id="not-a-url-is-masked-whole"),
     ],
 )
 def test_split_password(url: str, masked: str, password: str | None) -> None:
