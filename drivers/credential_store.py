@@ -304,6 +304,12 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
             rows = (await conn.execute(query)).all()
         return [secret_from_row(r) for r in rows]
 
+    async def key_version_counts(self) -> dict[int, int]:
+        version = credential_secrets.c.key_version
+        query = sa.select(version, sa.func.count()).group_by(version).order_by(version)
+        async with self._db.read() as conn:
+            return {int(v): int(n) for v, n in (await conn.execute(query)).all()}
+
     async def replace_seal(self, secret: SealedSecret, sealed: Sealed) -> bool:
         async with self._db.transaction() as conn:
             result = await conn.execute(

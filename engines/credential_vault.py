@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -308,6 +308,9 @@ class CredentialStore(Protocol):
     ) -> Sequence[SealedSecret]:
         """Secrets sealed under an older key, ordered by (credential_id, version), after `after`."""
 
+    async def key_version_counts(self) -> Mapping[int, int]:
+        """How many stored secret versions (of every tenant) each key version seals."""
+
     async def replace_seal(self, secret: SealedSecret, sealed: Sealed) -> bool:
         """Swaps the ciphertext of one secret version if it is still sealed as `secret` says."""
 
@@ -422,9 +425,17 @@ class CredentialVault:
         page_tokens: PageTokens | None = None,
         env_lookup: EnvLookup | None = None,
         env_names: EnvNamePolicy = DEFAULT_ENV_NAMES,
+        min_key_version: int = 0,
     ) -> None:
         """`env_lookup` enables env:// refs (development only) for the names `env_names`
-        allows; None refuses them."""
+        allows; None refuses them. Secrets and refs sealed under a key version below
+        `min_key_version` are retired: refused until rewrapped."""
+        if min_key_version > keyring.newest_version:
+            raise ValueError(
+                f"the minimum key version {min_key_version} is above the newest key version "
+                f"{keyring.newest_version}: nothing could be opened or sealed"
+            )
+        self._min_key_version = min_key_version
         self._env_names = env_names
         self._keyring = keyring
         self._store = store
@@ -675,13 +686,23 @@ class CredentialVault:
     async def rewrap(self, batch_size: int = 100) -> RewrapResult:
         """Re-seals every stored secret under the newest master key; plaintext never leaves
         this method."""
+        result = RewrapResult(rewrapped=0, failed=0, key_version=self._keyring.newest_version)
+        async for progress in self.rewrap_progress(batch_size):
+            result = progress
+        return result
+
+    async def rewrap_progress(self, batch_size: int = 100) -> AsyncIterator[RewrapResult]:
+        """`rewrap`, reporting the running totals after each batch of `batch_size` secrets
+        (retired key versions are opened here, and only here, to move them)."""
+        if not 1 <= batch_size <= 1000:
+            raise InvalidArgument.single("batch_size", "must be between 1 and 1000")
         newest = self._keyring.newest_version
         rewrapped = failed = 0
         after: tuple[str, int] | None = None
         while True:
             batch = await self._store.secrets_to_rewrap(newest, after, batch_size)
             if not batch:
-                return RewrapResult(rewrapped=rewrapped, failed=failed, key_version=newest)
+                return
             for row in batch:
                 after = (row.credential_id, row.version)
                 try:
@@ -693,6 +714,30 @@ class CredentialVault:
                 del plaintext
                 if await self._store.replace_seal(row, resealed):
                     rewrapped += 1
+            yield RewrapResult(rewrapped=rewrapped, failed=failed, key_version=newest)
+
+    async def key_status(self) -> Mapping[int, int]:
+        """Stored secret versions per key version (never a secret), for retiring old keys."""
+        return await self._store.key_version_counts()
+
+    async def rewrap_ref(
+        self, tenant_id: str, credential_ref: str, context: Mapping[str, str]
+    ) -> tuple[str, int]:
+        """The same secret, tenant, context and destinations sealed under the newest key: a new
+        `encrypted://` ref for one a caller holds (a retired one included). The plaintext never
+        leaves this method; a ref that does not open is the NOT_FOUND a reveal would give."""
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        if not credential_ref.startswith(ENCRYPTED_SCHEME) or len(credential_ref) > MAX_REF_CHARS:
+            raise InvalidArgument.single("credential_ref", f"must be an {ENCRYPTED_SCHEME} ref")
+        try:
+            sealed, ref_format = parse_encrypted_ref(credential_ref)
+            aad = ref_aad(tenant_id, context, ref_format)
+            plaintext = await self._keyring.open(tenant_id, sealed, aad)
+        except SealBroken:
+            raise NotFound(RESOURCE, f"{ENCRYPTED_SCHEME}…") from None
+        resealed = await self._keyring.seal(tenant_id, plaintext, aad)
+        del plaintext
+        return encrypted_ref(resealed, ref_format), resealed.key_version
 
     # -- reveal and its access log ----------------------------------------------------------
 
@@ -888,7 +933,22 @@ class CredentialVault:
         return revealed, credential.allowed_destinations
 
     async def _open(self, attempt: _Attempt, tenant_id: str, sealed: Sealed, aad: bytes) -> bytes:
-        """Opens with the keyring; an outage of its key service is logged as a failed attempt."""
+        """Opens with the keyring; an outage of its key service is logged as a failed attempt,
+        a seal under a retired key version as a denied one."""
+        if sealed.key_version < self._min_key_version:
+            await self._record(
+                attempt, AccessOutcome.DENIED, f"sealed under retired key version {sealed.key_version}"
+            )
+            raise FailedPrecondition(
+                "CREDENTIAL_KEY_RETIRED",
+                f"the secret was sealed under key version {sealed.key_version}, which is retired "
+                f"(the minimum decryption version is {self._min_key_version}); rewrap it with "
+                "RewrapCredentials, or RewrapCredentialRef for an encrypted:// ref",
+                metadata={
+                    "key_version": str(sealed.key_version),
+                    "min_key_version": str(self._min_key_version),
+                },
+            )
         try:
             return await self._keyring.open(tenant_id, sealed, aad)
         except Unavailable:

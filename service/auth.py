@@ -71,6 +71,8 @@ _EXPLICIT: dict[str, tuple[str, ...]] = {
     f"{_CREDENTIALS}LookupCredential": _CREDENTIALS_READ,
     f"{_CREDENTIALS}ListCredentials": _CREDENTIALS_READ,
     f"{_CREDENTIALS}GetExpiringCredentials": _CREDENTIALS_READ,
+    f"{_CREDENTIALS}RewrapCredentials": ("credentials.admin",),
+    f"{_CREDENTIALS}RewrapCredentialRef": ("credentials.encrypt",),
     f"{_CREDENTIALS}ListCredentialAccessEvents": _CREDENTIALS_READ,
 }
 _UNAUTHENTICATED = (

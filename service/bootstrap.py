@@ -159,6 +159,7 @@ async def create_server(config: ServeConfig) -> Application:
             page_tokens=page_tokens,
             env_lookup=os.environ.get if config.allow_env_credentials else None,
             env_names=EnvNamePolicy.of(config.env_credential_prefixes),
+            min_key_version=_min_key_version(config),
         )
         await warn_on_unopened_secrets(vault.keyring, SqlSealSamples(database))
     metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None
@@ -519,6 +520,17 @@ def _credentials_channel(
             return grpc.aio.secure_channel(config.credentials_target, credentials)
         return grpc.aio.insecure_channel(config.credentials_target)
     raise ValueError("no credential service: set --credentials-target")
+
+
+def _min_key_version(config: ServeConfig) -> int:
+    """--min-key-version retires local master key versions; OpenBao retires transit key
+    versions itself (the key's min_decryption_version)."""
+    if config.min_key_version and config.kms != "local":
+        raise ValueError(
+            "--min-key-version retires local master key versions; with --kms openbao set the "
+            "transit key's min_decryption_version in OpenBao instead"
+        )
+    return config.min_key_version
 
 
 _LOGGED_REFUSALS = {

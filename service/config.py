@@ -35,6 +35,8 @@ class ServeConfig:
     tls_client_ca: str | None = None
     master_keys: str | None = field(default=None, repr=False)  # CREDENTIAL_MASTER_KEYS
     master_key_file: str | None = None
+    # Master key versions below this are retired: what they seal is refused until rewrapped.
+    min_key_version: int = 0
     kms: str = "local"  # "openbao": envelope encryption under OpenBao transit (docs/openbao.md)
     openbao: OpenBaoSettings = OpenBaoSettings()
     production: bool = False

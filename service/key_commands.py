@@ -5,8 +5,8 @@ only; plaintext never leaves `CredentialVault.rewrap`."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import replace
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, replace
 
 from drivers import migrator
 from drivers.credential_store import SqlAccessLog, SqlCredentialStore
@@ -20,7 +20,35 @@ from service.bootstrap import master_keyring
 from service.config import ServeConfig
 from service.kms import envelope_keyring, open_key_service
 
-__all__ = ["migrate_keyring", "rewrap_data_keys", "rotate_transit_key"]
+__all__ = ["KeyStatus", "key_status", "migrate_keyring", "rewrap_data_keys", "rotate_transit_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    """Stored secret versions per key version, the newest configured version and every
+    configured one (None when no local master keys are configured here)."""
+
+    counts: Mapping[int, int]
+    newest: int | None
+    configured: tuple[int, ...] | None
+
+
+async def key_status(config: ServeConfig) -> KeyStatus:
+    """What `keys status` prints: counts only, never a secret; needs no key to count."""
+    database = Database(config.database_url)
+    try:
+        if config.apply_migrations:
+            await migrator.upgrade(database)
+        counts = await SqlCredentialStore(database).key_version_counts()
+    finally:
+        await database.dispose()
+    try:
+        keyring = master_keyring(replace(config, kms="local"), create_dev=False)
+    except ValueError:
+        keyring = None
+    if keyring is None:
+        return KeyStatus(counts, None, None)
+    return KeyStatus(counts, keyring.newest_version, tuple(keyring.versions))
 
 
 @contextlib.asynccontextmanager

@@ -93,8 +93,9 @@ def add_keys_command(commands: Any, add_key_arguments: Any) -> argparse.Argument
     )
     keys.add_argument(
         "action",
-        choices=["migrate-to-openbao", "migrate-to-local", "rotate-openbao"],
-        help="migrate-to-openbao: re-seal every stored secret under OpenBao (needs the master "
+        choices=["status", "migrate-to-openbao", "migrate-to-local", "rotate-openbao"],
+        help="status: how many stored secrets each key version still seals (never a secret); "
+        "migrate-to-openbao: re-seal every stored secret under OpenBao (needs the master "
         "keys and the --openbao-* flags); migrate-to-local: back under the newest master key; "
         "rotate-openbao: rotate the transit key, then re-wrap every data key",
     )
@@ -103,8 +104,22 @@ def add_keys_command(commands: Any, add_key_arguments: Any) -> argparse.Argument
 
 
 async def run_keys(config: ServeConfig, action: str) -> int:
-    from service.key_commands import migrate_keyring, rotate_transit_key
+    from service.key_commands import key_status, migrate_keyring, rotate_transit_key
 
+    if action == "status":
+        status = await key_status(config)
+        for version, count in status.counts.items():
+            notes = [note for note, applies in (
+                ("newest", version == status.newest),
+                ("retired: below --min-key-version", version < config.min_key_version),
+                ("not configured", status.configured is not None
+                 and version not in status.configured),
+            ) if applies]
+            print(f"key version {version}: {count} stored secret versions"
+                  + (f" ({', '.join(notes)})" if notes else ""))
+        if not status.counts:
+            print("no stored secrets")
+        return 0
     if action == "rotate-openbao":
         result = await rotate_transit_key(config)
         print(

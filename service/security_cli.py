@@ -41,6 +41,14 @@ def _add_key_arguments(parser: argparse.ArgumentParser) -> None:
         f"or set {MASTER_KEYS_ENV} to the same entries",
     )
     parser.add_argument(
+        "--min-key-version",
+        type=int,
+        default=int(_env("MIN_KEY_VERSION") or 0),
+        help="retire master key versions below this: secrets and encrypted:// refs sealed "
+        "under them are refused (FAILED_PRECONDITION CREDENTIAL_KEY_RETIRED) until rewrapped "
+        "(env INTEGRATIONS_MIN_KEY_VERSION; local master keys only)",
+    )
+    parser.add_argument(
         "--production",
         action="store_true",
         default=_env("PRODUCTION") == "1",
@@ -118,6 +126,7 @@ def security_values(args: argparse.Namespace) -> dict[str, Any]:
         "tls_client_ca": args.tls_client_ca,
         "master_keys": os.environ.get(MASTER_KEYS_ENV) or None,
         "master_key_file": args.master_key_file,
+        "min_key_version": args.min_key_version,
         "production": args.production,
         "allow_env_credentials": args.allow_env_credentials,
         "env_credential_prefixes": _env_prefixes(args),
@@ -161,6 +170,7 @@ def _key_command_config(args: argparse.Namespace) -> ServeConfig:
         database_url=args.database_url,
         master_keys=os.environ.get(MASTER_KEYS_ENV) or None,
         master_key_file=args.master_key_file,
+        min_key_version=args.min_key_version,
         production=args.production,
         **kms_values(args),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -211,6 +212,26 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         set_timestamp(response.check_time, summary.now)
         response.within.FromTimedelta(summary.horizon)
         return response
+
+    async def RewrapCredentials(
+        self, request: credentials_pb2.RewrapCredentialsRequest, context: _Context
+    ) -> AsyncIterator[credentials_pb2.RewrapCredentialsProgress]:
+        async for progress in self._vault.rewrap_progress(request.batch_size or 100):
+            yield credentials_pb2.RewrapCredentialsProgress(
+                rewrapped=progress.rewrapped,
+                failed=progress.failed,
+                key_version=progress.key_version,
+            )
+
+    async def RewrapCredentialRef(
+        self, request: credentials_pb2.RewrapCredentialRefRequest, context: _Context
+    ) -> credentials_pb2.RewrapCredentialRefResponse:
+        ref, key_version = await self._vault.rewrap_ref(
+            request.tenant_id, request.credential_ref, dict(request.context)
+        )
+        return credentials_pb2.RewrapCredentialRefResponse(
+            credential_ref=ref, key_version=key_version
+        )
 
     async def RotateCredential(
         self, request: credentials_pb2.RotateCredentialRequest, context: _Context

@@ -243,6 +243,72 @@ async def test_key_rotation_and_rewrap(
         assert rich_error(caught.value).code == grpc.StatusCode.NOT_FOUND
 
 
+async def test_key_retirement_over_grpc_and_keys_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/retire.db"
+    database = Database(url)
+    await migrator.upgrade(database)
+    await database.dispose()
+    old, new = f"1:{_key()}", f"2:{_key()}"
+    tenant = new_tenant()
+
+    def stub(server: RunningServer) -> credentials_pb2_grpc.CredentialServiceStub:
+        return server.stub(credentials_pb2_grpc.CredentialServiceStub)
+
+    async with started(serve_config(url, master_keys=old)) as server:
+        stored = [await stub(server).CreateCredential(
+            pb.CreateCredentialRequest(tenant_id=tenant, name=f"k{i}", secret=PLAINTEXT))
+            for i in range(3)]
+        sealed = await stub(server).EncryptCredential(
+            pb.EncryptCredentialRequest(tenant_id=tenant, plaintext="e", context={"app": "x"}))
+
+    monkeypatch.setenv("CREDENTIAL_MASTER_KEYS", f"{old},{new}")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        status = ["keys", "status", "--database-url", url, "--min-key-version", "2"]
+        assert await asyncio.to_thread(cli.main, status) == 0
+    finally:
+        root.handlers[:], root.level = handlers, level
+    report = capsys.readouterr().out
+    assert "key version 1: 3 stored secret versions (retired: below --min-key-version)" in report
+    assert PLAINTEXT not in report
+
+    async with started(serve_config(url, master_keys=f"{old},{new}", min_key_version=2)) as server:
+        reveal = pb.GetCredentialRequest(tenant_id=tenant, credential_ref=stored[0].credential_ref)
+        retired = rich_error(await _fails(stub(server).GetCredential(reveal)))
+        assert (retired.code, retired.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
+                                                  "CREDENTIAL_KEY_RETIRED")
+        progress = [p async for p in stub(server).RewrapCredentials(
+            pb.RewrapCredentialsRequest(batch_size=2))]
+        assert [(p.rewrapped, p.failed, p.key_version) for p in progress] == [(2, 0, 2), (3, 0, 2)]
+        assert (await stub(server).GetCredential(reveal)).value == PLAINTEXT
+        moved = await stub(server).RewrapCredentialRef(pb.RewrapCredentialRefRequest(
+            tenant_id=tenant, credential_ref=sealed.credential_ref, context={"app": "x"}))
+        assert moved.key_version == 2 and moved.credential_ref != sealed.credential_ref
+        for ref, code in ((sealed.credential_ref, grpc.StatusCode.FAILED_PRECONDITION),
+                          (moved.credential_ref, None)):
+            call = stub(server).GetCredential(pb.GetCredentialRequest(
+                tenant_id=tenant, credential_ref=ref, context={"app": "x"}))
+            if code is None:
+                assert (await call).value == "e"
+            else:
+                assert rich_error(await _fails(call)).reason == "CREDENTIAL_KEY_RETIRED"
+        foreign = rich_error(await _fails(stub(server).RewrapCredentialRef(
+            pb.RewrapCredentialRefRequest(tenant_id=new_tenant(), credential_ref=moved.credential_ref,
+                                          context={"app": "x"}))))
+        assert foreign.code == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(ValueError, match="minimum key version 3"):
+        await create_server(serve_config(url, master_keys=f"{old},{new}", min_key_version=3))
+
+
+async def _fails(call: object) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call  # type: ignore[misc]
+    return caught.value
+
+
 async def test_dev_key_file_and_production_refusal(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/dev.db"
     with pytest.raises(ValueError, match="--production needs a master key"):

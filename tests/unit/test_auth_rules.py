@@ -32,6 +32,12 @@ from service.auth import CallerRegistry, load_callers, request_tenant, required_
                      ("credentials.manage", "credentials.write"), id="rotate"),
         pytest.param("/credentials.v1.CredentialService/UseCredential",
                      ("credentials.use",), id="use"),
+        pytest.param("/credentials.v1.CredentialService/RewrapCredentials",
+                     ("credentials.admin",), id="rewrap-all"),
+        pytest.param("/credentials.v1.CredentialService/RewrapCredentialRef",
+                     ("credentials.encrypt",), id="rewrap-ref"),
+        pytest.param("/credentials.v1.CredentialService/GetExpiringCredentials",
+                     ("credentials.read", "credentials.manage", "credentials.write"), id="expiring"),
         pytest.param("/other.v1.Unknown/Get", (), id="unknown-needs-star"),
     ],
 )

@@ -90,6 +90,12 @@ class FakeStore:
         self.secrets[(secret.credential_id, secret.version)] = replace(secret, sealed=sealed)
         return True
 
+    async def key_version_counts(self) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for secret in self.secrets.values():
+            counts[secret.sealed.key_version] = counts.get(secret.sealed.key_version, 0) + 1
+        return counts
+
 
 class FakeAccessLog:
     def __init__(self) -> None:
@@ -316,3 +322,55 @@ async def test_a_refused_change_writes_no_audit_row() -> None:
     with pytest.raises(NotFound):
         await vault.delete(new_tenant(), created.id, actor=ACTOR)
     assert [e.kind for e in store.audit] == [AccessKind.CREATE]
+
+
+def _retiring(
+    first: Keyring, store: FakeStore, min_key_version: int
+) -> tuple[CredentialVault, FakeAccessLog]:
+    """The same secrets under a keyring with a second master key and version 1 retired."""
+    keys = Keyring({1: first._keys[1], 2: os.urandom(32)})  # noqa: SLF001
+    log = FakeAccessLog()
+    vault = CredentialVault(keys, store, log, clock=Clock(), min_key_version=min_key_version)
+    return vault, log
+
+
+async def test_retired_key_versions_are_refused_until_rewrapped() -> None:
+    first, store, tenant = _keyring(1), FakeStore(), new_tenant()
+    old, _ = _vault(first, store)
+    stored = await old.create(tenant, "k", "stored-secret", actor=ACTOR)
+    ref, _ = await old.encrypt(tenant, "ref-secret", {"app": "x"})
+
+    vault, log = _retiring(first, store, min_key_version=2)
+    for credential_ref, context in ((stored.ref, {}), (ref, {"app": "x"})):
+        with pytest.raises(FailedPrecondition) as caught:
+            await vault.reveal(tenant, credential_ref, context=context, caller="t")
+        assert caught.value.reason == "CREDENTIAL_KEY_RETIRED"
+        assert "key version 1" in caught.value.message and "-secret" not in caught.value.message
+    assert [(e.outcome, e.detail) for e in log.events] == [
+        (AccessOutcome.DENIED, "sealed under retired key version 1")
+    ] * 2
+    assert await vault.key_status() == {1: 1}
+
+    progress = [p async for p in vault.rewrap_progress(batch_size=1)]
+    assert [(p.rewrapped, p.failed, p.key_version) for p in progress] == [(1, 0, 2)]
+    assert (await vault.reveal(tenant, stored.ref, caller="t")).value == "stored-secret"
+    new_ref, version = await vault.rewrap_ref(tenant, ref, {"app": "x"})
+    assert version == 2 and new_ref != ref and "ref-secret" not in new_ref
+    assert (await vault.reveal(tenant, new_ref, context={"app": "x"}, caller="t")).value == "ref-secret"
+    assert await vault.key_status() == {2: 1}
+
+
+async def test_rewrap_ref_refuses_what_it_cannot_open_and_bad_settings() -> None:
+    vault, _ = _vault(_keyring(1))
+    tenant = new_tenant()
+    ref, _ = await vault.encrypt(tenant, "s", {"app": "x"})
+    with pytest.raises(NotFound):
+        await vault.rewrap_ref(new_tenant(), ref, {"app": "x"})  # another tenant's ref
+    with pytest.raises(NotFound):
+        await vault.rewrap_ref(tenant, ref, {"app": "y"})  # another context
+    with pytest.raises(InvalidArgument):
+        await vault.rewrap_ref(tenant, "cus-vault://x/y", {})
+    with pytest.raises(InvalidArgument):
+        [p async for p in vault.rewrap_progress(batch_size=0)]
+    with pytest.raises(ValueError, match="minimum key version 3"):
+        CredentialVault(_keyring(1, 2), FakeStore(), FakeAccessLog(), min_key_version=3)

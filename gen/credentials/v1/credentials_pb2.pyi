@@ -227,6 +227,47 @@ class ListCredentialsRequest(_message.Message):
     rotation_due: bool
     def __init__(self, tenant_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., expires_within: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., rotation_due: _Optional[bool] = ...) -> None: ...
 
+class RewrapCredentialsRequest(_message.Message):
+    __slots__ = ("batch_size",)
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    batch_size: int
+    def __init__(self, batch_size: _Optional[int] = ...) -> None: ...
+
+class RewrapCredentialsProgress(_message.Message):
+    __slots__ = ("rewrapped", "failed", "key_version")
+    REWRAPPED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    rewrapped: int
+    failed: int
+    key_version: int
+    def __init__(self, rewrapped: _Optional[int] = ..., failed: _Optional[int] = ..., key_version: _Optional[int] = ...) -> None: ...
+
+class RewrapCredentialRefRequest(_message.Message):
+    __slots__ = ("tenant_id", "credential_ref", "context")
+    class ContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDENTIAL_REF_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    credential_ref: str
+    context: _containers.ScalarMap[str, str]
+    def __init__(self, tenant_id: _Optional[str] = ..., credential_ref: _Optional[str] = ..., context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class RewrapCredentialRefResponse(_message.Message):
+    __slots__ = ("credential_ref", "key_version")
+    CREDENTIAL_REF_FIELD_NUMBER: _ClassVar[int]
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    credential_ref: str
+    key_version: int
+    def __init__(self, credential_ref: _Optional[str] = ..., key_version: _Optional[int] = ...) -> None: ...
+
 class GetExpiringCredentialsRequest(_message.Message):
     __slots__ = ("tenant_id", "within")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]

@@ -66,6 +66,16 @@ class CredentialServiceStub:
                 request_serializer=credentials_dot_v1_dot_credentials__pb2.GetExpiringCredentialsRequest.SerializeToString,
                 response_deserializer=credentials_dot_v1_dot_credentials__pb2.GetExpiringCredentialsResponse.FromString,
                 _registered_method=True)
+        self.RewrapCredentials = channel.unary_stream(
+                '/credentials.v1.CredentialService/RewrapCredentials',
+                request_serializer=credentials_dot_v1_dot_credentials__pb2.RewrapCredentialsRequest.SerializeToString,
+                response_deserializer=credentials_dot_v1_dot_credentials__pb2.RewrapCredentialsProgress.FromString,
+                _registered_method=True)
+        self.RewrapCredentialRef = channel.unary_unary(
+                '/credentials.v1.CredentialService/RewrapCredentialRef',
+                request_serializer=credentials_dot_v1_dot_credentials__pb2.RewrapCredentialRefRequest.SerializeToString,
+                response_deserializer=credentials_dot_v1_dot_credentials__pb2.RewrapCredentialRefResponse.FromString,
+                _registered_method=True)
         self.RotateCredential = channel.unary_unary(
                 '/credentials.v1.CredentialService/RotateCredential',
                 request_serializer=credentials_dot_v1_dot_credentials__pb2.RotateCredentialRequest.SerializeToString,
@@ -142,6 +152,24 @@ class CredentialServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RewrapCredentials(self, request, context):
+        """Re-seals every stored secret of every tenant under the newest key, streaming the running
+        totals after each batch; secrets under retired versions are moved too. Needs
+        credentials.admin. Idempotent: a rerun moves what is left.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RewrapCredentialRef(self, request, context):
+        """Re-seals an encrypted:// ref the caller holds (same tenant, context and destinations)
+        under the newest key and returns the new ref; works for a ref under a retired version.
+        Needs credentials.encrypt; the plaintext never leaves the service.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RotateCredential(self, request, context):
         """Stores a new version of a credential's secret; its ref stays the same.
         """
@@ -211,6 +239,16 @@ def add_CredentialServiceServicer_to_server(servicer, server):
                     servicer.GetExpiringCredentials,
                     request_deserializer=credentials_dot_v1_dot_credentials__pb2.GetExpiringCredentialsRequest.FromString,
                     response_serializer=credentials_dot_v1_dot_credentials__pb2.GetExpiringCredentialsResponse.SerializeToString,
+            ),
+            'RewrapCredentials': grpc.unary_stream_rpc_method_handler(
+                    servicer.RewrapCredentials,
+                    request_deserializer=credentials_dot_v1_dot_credentials__pb2.RewrapCredentialsRequest.FromString,
+                    response_serializer=credentials_dot_v1_dot_credentials__pb2.RewrapCredentialsProgress.SerializeToString,
+            ),
+            'RewrapCredentialRef': grpc.unary_unary_rpc_method_handler(
+                    servicer.RewrapCredentialRef,
+                    request_deserializer=credentials_dot_v1_dot_credentials__pb2.RewrapCredentialRefRequest.FromString,
+                    response_serializer=credentials_dot_v1_dot_credentials__pb2.RewrapCredentialRefResponse.SerializeToString,
             ),
             'RotateCredential': grpc.unary_unary_rpc_method_handler(
                     servicer.RotateCredential,
@@ -402,6 +440,60 @@ class CredentialService:
             '/credentials.v1.CredentialService/GetExpiringCredentials',
             credentials_dot_v1_dot_credentials__pb2.GetExpiringCredentialsRequest.SerializeToString,
             credentials_dot_v1_dot_credentials__pb2.GetExpiringCredentialsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RewrapCredentials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/credentials.v1.CredentialService/RewrapCredentials',
+            credentials_dot_v1_dot_credentials__pb2.RewrapCredentialsRequest.SerializeToString,
+            credentials_dot_v1_dot_credentials__pb2.RewrapCredentialsProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RewrapCredentialRef(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/credentials.v1.CredentialService/RewrapCredentialRef',
+            credentials_dot_v1_dot_credentials__pb2.RewrapCredentialRefRequest.SerializeToString,
+            credentials_dot_v1_dot_credentials__pb2.RewrapCredentialRefResponse.FromString,
             options,
             channel_credentials,
             insecure,
