@@ -20,11 +20,31 @@ import httpx
 
 from drivers.egress import EgressGuard, guarded_http_client, postgres_connect_arguments
 from engines.connection_test import ConnectionOutcome, PostgresTarget, SslMode
+from engines.data_source_discovery import DiscoveredColumn, DiscoveredTable
 from engines.egress import Destination, EgressDenied, TargetKind
 
 __all__ = ["NetworkConnectionTester"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "postgresql": 5432, "postgres": 5432}
+# What the login may see of user tables and views, system schemas left out, in a stable order.
+# Tables come first (limited), then their columns, so one wide table cannot starve the rest.
+_CATALOG_TABLES = """
+SELECT c.oid, n.nspname, c.relname, c.relkind::text
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+  AND has_table_privilege(c.oid, 'SELECT')
+ORDER BY n.nspname, c.relname
+LIMIT $1
+"""
+_CATALOG_COLUMNS = """
+SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
+FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+LIMIT $2
+"""
+_KINDS = {"r": "table", "v": "view", "m": "materialized_view", "f": "foreign", "p": "partitioned"}
 
 
 def _target_of(url: str) -> str:
@@ -192,6 +212,70 @@ class NetworkConnectionTester:
             return _failure("postgres_select_one", where, started, exc, timeout)
         details = {"method": "postgres_select_one", "target": where, "result": answer}
         return ConnectionOutcome(answer == 1, _elapsed_ms(started), details=details)
+
+    async def postgres_catalog(
+        self, target: PostgresTarget, *, timeout: float, max_tables: int, max_columns: int
+    ) -> tuple[ConnectionOutcome, list[DiscoveredTable], bool]:
+        where, started = _target_of(target.dsn), time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout):
+                pinned = await postgres_connect_arguments(
+                    self._egress, target.dsn, _ssl_argument(target.ssl)
+                )
+                conn = await asyncpg.connect(dsn=target.dsn, timeout=timeout, **pinned)
+                try:
+                    async with conn.transaction(readonly=True):
+                        relations = await conn.fetch(_CATALOG_TABLES, max_tables + 1)
+                        oids = [r[0] for r in relations[:max_tables]]
+                        columns = await conn.fetch(_CATALOG_COLUMNS, oids, max_columns + 1)
+                finally:
+                    await conn.close(timeout=timeout)
+        except EgressDenied:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure is an outcome
+            return _failure("postgres_catalog", where, started, exc, timeout), [], False
+        by_table: dict[int, list[DiscoveredColumn]] = {oid: [] for oid in oids}
+        for oid, name, data_type, nullable in columns[:max_columns]:
+            by_table[oid].append(DiscoveredColumn(name, data_type, bool(nullable)))
+        tables = [
+            DiscoveredTable(r[1], r[2], _KINDS.get(r[3], "table"), tuple(by_table[r[0]]))
+            for r in relations[:max_tables]
+        ]
+        truncated = len(relations) > max_tables or len(columns) > max_columns
+        details = {"method": "postgres_catalog", "target": where, "tables": len(tables)}
+        return ConnectionOutcome(True, _elapsed_ms(started), details=details), tables, truncated
+
+    async def http_describe(
+        self,
+        url: str,
+        *,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+        verify_tls: bool = True,
+    ) -> tuple[ConnectionOutcome, dict[str, str]]:
+        target, started = _target_of(url), time.perf_counter()
+        found: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(timeout):
+                async with guarded_http_client(
+                    self._egress, timeout=timeout, verify=verify_tls
+                ) as client:
+                    for method in ("HEAD", "OPTIONS"):
+                        # stream: the headers arrive, the body is never read
+                        async with client.stream(method, url, headers=dict(headers or {})) as answer:
+                            prefix = method.lower()
+                            found[f"{prefix}_status"] = str(answer.status_code)
+                            for header in ("content-type", "allow", "server"):
+                                if header in answer.headers:
+                                    found[f"{prefix}_{header.replace('-', '_')}"] = (
+                                        answer.headers[header][:256]
+                                    )
+        except EgressDenied:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure is an outcome
+            return _failure("http_describe", target, started, exc, timeout), found
+        details = {"method": "http_describe", "target": target}
+        return ConnectionOutcome(True, _elapsed_ms(started), details=details), found
 
     async def tcp_connect(self, host: str, port: int, *, timeout: float) -> ConnectionOutcome:
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engines.data_source_discovery import DiscoveredTable
 from engines.errors import InvalidArgument
 
 __all__ = [
@@ -101,4 +102,23 @@ class ConnectionTester(Protocol):
 
     async def tcp_connect(self, host: str, port: int, *, timeout: float) -> ConnectionOutcome:
         """Opens (and closes) a TCP connection."""
+        ...
+
+    async def postgres_catalog(
+        self, target: PostgresTarget, *, timeout: float, max_tables: int, max_columns: int
+    ) -> tuple[ConnectionOutcome, list[DiscoveredTable], bool]:
+        """Connects read-only and lists the tables and views the login may see (system schemas
+        left out) with their columns: (outcome, `DiscoveredTable`s, truncated)."""
+        ...
+
+    async def http_describe(
+        self,
+        url: str,
+        *,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+        verify_tls: bool = True,
+    ) -> tuple[ConnectionOutcome, dict[str, str]]:
+        """A HEAD and an OPTIONS of `url` (bodies never read): the outcome and what the
+        headers say (status, content_type, allow)."""
         ...

@@ -25,6 +25,7 @@ from engines.connection_test import (
     timeout_of,
 )
 from engines.credentials import DESTINATION_DENIED, CredentialService
+from engines.data_source_discovery import MAX_COLUMNS, Discovery, check_max_tables
 from engines.data_source_lifecycle import DataSourceStatus, LifecycleAction, next_status
 from engines.data_source_settings import (
     ConnectionInput,
@@ -36,7 +37,14 @@ from engines.data_source_settings import (
 from engines.destinations import url_destinations
 from engines.egress import DEFAULT_POLICY, Destination, EgressCheck, TargetKind
 from engines.endpoints import MASK, HostPort, host_port_of_url, split_password, with_password
-from engines.errors import Aborted, FieldViolation, InvalidArgument, NotFound, ServiceError
+from engines.errors import (
+    Aborted,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    ServiceError,
+)
 from engines.idempotency import earlier_create, idempotency_key
 from engines.lookup import find_owned
 from engines.optimistic import check_etag, version_etag, write_with_retry
@@ -482,6 +490,40 @@ class DataSourcesEngine:
             data_source = await self.get(data_source.tenant_id, data_source.id)
         raise Aborted(f"the {RESOURCE} is being changed too often; retry later")
 
+    async def discover(
+        self, tenant_id: str, data_source_id: str, max_tables: int = 0
+    ) -> Discovery:
+        """For a DATABASE source, its tables, views and columns as its own login sees them; for
+        an API source, what a HEAD and an OPTIONS say. Counted like no test: nothing changes."""
+        limit = check_max_tables(max_tables)
+        data_source = await self.get(tenant_id, data_source_id)
+        if data_source.source_type not in (DataSourceType.DATABASE, DataSourceType.API):
+            raise FailedPrecondition(
+                "DISCOVERY_NOT_SUPPORTED",
+                f"discovery covers DATABASE and API data sources, not {data_source.source_type.name}",
+            )
+        config = data_source.config
+        secrets = await self._secrets_for(data_source)
+        if isinstance(secrets, ConnectionOutcome):
+            return Discovery(secrets)
+        password, api_key = secrets
+        timeout = _timeout(config)
+        if data_source.source_type is DataSourceType.DATABASE:
+            outcome, tables, truncated = await self._tester.postgres_catalog(
+                _postgres_target(config, password),
+                timeout=timeout,
+                max_tables=limit,
+                max_columns=MAX_COLUMNS,
+            )
+            return Discovery(outcome, tuple(tables), truncated)
+        outcome, found = await self._tester.http_describe(
+            _api_url(config, password),
+            timeout=timeout,
+            headers=_api_headers(config, api_key),
+            verify_tls=not (config.ssl_enabled and not config.ssl_verify),
+        )
+        return Discovery(outcome, http=found)
+
     async def _transition(
         self, tenant_id: str, data_source_id: str, action: LifecycleAction
     ) -> tuple[DataSource, str]:
@@ -548,13 +590,10 @@ class DataSourcesEngine:
             return ""
         return (await self._credentials.use(ref, tenant_id, destination)).value
 
-    async def _attempt(self, data_source: DataSource) -> ConnectionOutcome:
+    async def _secrets_for(self, data_source: DataSource) -> tuple[str, str] | ConnectionOutcome:
+        """The source's password and API key, each released only towards where it connects;
+        an outcome saying why not when one cannot be read."""
         config = data_source.config
-        timeout = (
-            timeout_of("options.timeout_seconds", config.options.get("timeout_seconds"))
-            or float(config.pool_timeout_seconds)
-            or DEFAULT_TIMEOUT_SECONDS
-        )
         destination = _secret_destination(data_source.source_type, config)
         try:
             password = await self._secret(config.password_ref, data_source.tenant_id, destination)
@@ -567,18 +606,22 @@ class DataSourcesEngine:
                 f"a stored secret of the data source could not be read ({exc.message}); "
                 "send the password or api_key again with UpdateDataSource",
             )
+        return password, api_key
+
+    async def _attempt(self, data_source: DataSource) -> ConnectionOutcome:
+        config = data_source.config
+        timeout = _timeout(config)
+        secrets = await self._secrets_for(data_source)
+        if isinstance(secrets, ConnectionOutcome):
+            return secrets
+        password, api_key = secrets
         if data_source.source_type is DataSourceType.DATABASE:
             return await self._tester.postgres_select_one(
                 _postgres_target(config, password), timeout=timeout
             )
         if data_source.source_type is DataSourceType.API:
-            url = str(config.options.get("url") or "")
-            if not url:
-                url = with_password(config.connection_string, password) if password else (
-                    config.connection_string
-                )
             return await self._tester.http_get(
-                url,
+                _api_url(config, password),
                 timeout=timeout,
                 headers=_api_headers(config, api_key),
                 verify_tls=not (config.ssl_enabled and not config.ssl_verify),
@@ -589,6 +632,23 @@ class DataSourcesEngine:
                 "no_endpoint", "the data source has no host and port to connect to; set them"
             )
         return await self._tester.tcp_connect(target.host, target.port, timeout=timeout)
+
+
+def _timeout(config: ConnectionSettings) -> float:
+    return (
+        timeout_of("options.timeout_seconds", config.options.get("timeout_seconds"))
+        or float(config.pool_timeout_seconds)
+        or DEFAULT_TIMEOUT_SECONDS
+    )
+
+
+def _api_url(config: ConnectionSettings, password: str) -> str:
+    """Where an API source is reached: options.url, else its connection string (with the
+    stored password put back)."""
+    url = str(config.options.get("url") or "")
+    if url:
+        return url
+    return with_password(config.connection_string, password) if password else config.connection_string
 
 
 def _visible(access_roles: Sequence[str], roles: frozenset[str] | None) -> bool:

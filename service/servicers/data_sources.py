@@ -194,6 +194,35 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
             details=to_struct(outcome.details),
         )
 
+    async def DiscoverDataSource(
+        self, request: data_sources_pb2.DiscoverDataSourceRequest, context: _Context
+    ) -> data_sources_pb2.DiscoverDataSourceResponse:
+        found = await self._engine.discover(
+            request.tenant_id, request.data_source_id, request.max_tables
+        )
+        return data_sources_pb2.DiscoverDataSourceResponse(
+            success=found.outcome.success,
+            message=found.outcome.error,
+            latency_ms=found.outcome.latency_ms,
+            tables=[
+                data_sources_pb2.DiscoveredTable(
+                    schema=t.schema,
+                    name=t.name,
+                    kind=t.kind,
+                    columns=[
+                        data_sources_pb2.DiscoveredColumn(
+                            name=c.name, data_type=c.data_type, nullable=c.nullable
+                        )
+                        for c in t.columns
+                    ],
+                )
+                for t in found.tables
+            ],
+            truncated=found.truncated,
+            http=dict(found.http),
+            details=to_struct(found.outcome.details),
+        )
+
     async def ActivateDataSource(
         self, request: data_sources_pb2.ActivateDataSourceRequest, context: _Context
     ) -> data_sources_pb2.ActivateDataSourceResponse:

@@ -221,6 +221,63 @@ class TestDataSourceConnectionResponse(_message.Message):
     details: _struct_pb2.Struct
     def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ..., latency_ms: _Optional[int] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
+class DiscoverDataSourceRequest(_message.Message):
+    __slots__ = ("tenant_id", "data_source_id", "max_tables")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_TABLES_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    data_source_id: str
+    max_tables: int
+    def __init__(self, tenant_id: _Optional[str] = ..., data_source_id: _Optional[str] = ..., max_tables: _Optional[int] = ...) -> None: ...
+
+class DiscoveredColumn(_message.Message):
+    __slots__ = ("name", "data_type", "nullable")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DATA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    NULLABLE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    data_type: str
+    nullable: bool
+    def __init__(self, name: _Optional[str] = ..., data_type: _Optional[str] = ..., nullable: _Optional[bool] = ...) -> None: ...
+
+class DiscoveredTable(_message.Message):
+    __slots__ = ("schema", "name", "kind", "columns")
+    SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    schema: str
+    name: str
+    kind: str
+    columns: _containers.RepeatedCompositeFieldContainer[DiscoveredColumn]
+    def __init__(self, schema: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ..., columns: _Optional[_Iterable[_Union[DiscoveredColumn, _Mapping]]] = ...) -> None: ...
+
+class DiscoverDataSourceResponse(_message.Message):
+    __slots__ = ("success", "message", "latency_ms", "tables", "truncated", "http", "details")
+    class HttpEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    TABLES_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    HTTP_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_FIELD_NUMBER: _ClassVar[int]
+    success: bool
+    message: str
+    latency_ms: int
+    tables: _containers.RepeatedCompositeFieldContainer[DiscoveredTable]
+    truncated: bool
+    http: _containers.ScalarMap[str, str]
+    details: _struct_pb2.Struct
+    def __init__(self, success: _Optional[bool] = ..., message: _Optional[str] = ..., latency_ms: _Optional[int] = ..., tables: _Optional[_Iterable[_Union[DiscoveredTable, _Mapping]]] = ..., truncated: _Optional[bool] = ..., http: _Optional[_Mapping[str, str]] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
 class ActivateDataSourceRequest(_message.Message):
     __slots__ = ("tenant_id", "data_source_id")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]

@@ -67,6 +67,11 @@ class DataSourcesServiceStub:
                 request_serializer=integrations_dot_v1_dot_data__sources__pb2.TestDataSourceConnectionRequest.SerializeToString,
                 response_deserializer=integrations_dot_v1_dot_data__sources__pb2.TestDataSourceConnectionResponse.FromString,
                 _registered_method=True)
+        self.DiscoverDataSource = channel.unary_unary(
+                '/integrations.v1.DataSourcesService/DiscoverDataSource',
+                request_serializer=integrations_dot_v1_dot_data__sources__pb2.DiscoverDataSourceRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_data__sources__pb2.DiscoverDataSourceResponse.FromString,
+                _registered_method=True)
         self.ActivateDataSource = channel.unary_unary(
                 '/integrations.v1.DataSourcesService/ActivateDataSource',
                 request_serializer=integrations_dot_v1_dot_data__sources__pb2.ActivateDataSourceRequest.SerializeToString,
@@ -139,6 +144,16 @@ class DataSourcesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DiscoverDataSource(self, request, context):
+        """What the data source holds, reached like a test (egress policy, its own credential):
+        DATABASE sources list the tables, views and columns their login may see (read-only, system
+        schemas left out); API sources report what a HEAD and an OPTIONS say, never a body. Other
+        types are FAILED_PRECONDITION DISCOVERY_NOT_SUPPORTED. Changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ActivateDataSource(self, request, context):
         """Moves a data source to ACTIVE (from PENDING, CONFIGURING, INACTIVE, or ERROR after a
         successful test since the error).
@@ -200,6 +215,11 @@ def add_DataSourcesServiceServicer_to_server(servicer, server):
                     servicer.TestDataSourceConnection,
                     request_deserializer=integrations_dot_v1_dot_data__sources__pb2.TestDataSourceConnectionRequest.FromString,
                     response_serializer=integrations_dot_v1_dot_data__sources__pb2.TestDataSourceConnectionResponse.SerializeToString,
+            ),
+            'DiscoverDataSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiscoverDataSource,
+                    request_deserializer=integrations_dot_v1_dot_data__sources__pb2.DiscoverDataSourceRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_data__sources__pb2.DiscoverDataSourceResponse.SerializeToString,
             ),
             'ActivateDataSource': grpc.unary_unary_rpc_method_handler(
                     servicer.ActivateDataSource,
@@ -387,6 +407,33 @@ class DataSourcesService:
             '/integrations.v1.DataSourcesService/TestDataSourceConnection',
             integrations_dot_v1_dot_data__sources__pb2.TestDataSourceConnectionRequest.SerializeToString,
             integrations_dot_v1_dot_data__sources__pb2.TestDataSourceConnectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiscoverDataSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.DataSourcesService/DiscoverDataSource',
+            integrations_dot_v1_dot_data__sources__pb2.DiscoverDataSourceRequest.SerializeToString,
+            integrations_dot_v1_dot_data__sources__pb2.DiscoverDataSourceResponse.FromString,
             options,
             channel_credentials,
             insecure,
