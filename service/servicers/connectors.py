@@ -6,6 +6,7 @@ from typing import Any
 
 import grpc
 
+from engines.connector_specs import connector_spec, data_source_spec, secret_fields
 from engines.connectors import (
     WRITABLE_FIELDS,
     Connector,
@@ -16,10 +17,12 @@ from engines.connectors import (
     ConnectorStatus,
     ConnectorType,
 )
+from engines.errors import InvalidArgument
 from integrations.v1 import connectors_pb2, connectors_pb2_grpc
 from service.convert import from_struct, set_timestamp, to_struct
 from service.enums import EnumMap
 from service.field_mask import masked_fields
+from service.servicers.data_sources import TYPES as SOURCE_TYPES
 
 __all__ = ["ConnectorsServicer", "connector_to_proto"]
 
@@ -64,6 +67,26 @@ class ConnectorsServicer(connectors_pb2_grpc.ConnectorsServiceServicer):
 
     def __init__(self, engine: ConnectorsEngine) -> None:
         self._engine = engine
+
+    async def GetConnectorSpec(
+        self, request: connectors_pb2.GetConnectorSpecRequest, context: _Context
+    ) -> connectors_pb2.ConnectorSpec:
+        kind = request.WhichOneof("kind")
+        if kind == "connector_type":
+            connector_type = TYPES.to_engine(request.connector_type, "connector_type")
+            if connector_type is None:
+                raise InvalidArgument.single("connector_type", "is required")
+            schema = connector_spec(connector_type)
+        elif kind == "data_source_type":
+            source_type = SOURCE_TYPES.to_engine(request.data_source_type, "data_source_type")
+            if source_type is None:
+                raise InvalidArgument.single("data_source_type", "is required")
+            schema = data_source_spec(source_type)
+        else:
+            raise InvalidArgument.single("kind", "set connector_type or data_source_type")
+        return connectors_pb2.ConnectorSpec(
+            json_schema=to_struct(schema), secret_fields=secret_fields(schema)
+        )
 
     async def ListConnectors(
         self, request: connectors_pb2.ListConnectorsRequest, context: _Context

@@ -10,7 +10,7 @@ from google.protobuf import field_mask_pb2
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from integrations.v1 import connectors_pb2 as pb
-from integrations.v1 import connectors_pb2_grpc
+from integrations.v1 import connectors_pb2_grpc, data_sources_pb2
 from tests.loopback_targets import closed_port, http_target, silent_target
 from tests.secrets_registry import register_secret
 from tests.service.connection_helpers import fails, pg_dsn, store_credential, struct
@@ -282,3 +282,22 @@ async def test_another_tenant_gets_not_found_in_every_rpc(
     listed = await stub.ListConnectors(pb.ListConnectorsRequest(tenant_id=other_tenant))
     assert listed.total_size == 0
     assert await _get(stub, tenant, mine.id) == mine  # untouched, untested, not deleted
+
+
+async def test_connector_specs_are_served_for_both_kinds_of_type(server: RunningServer) -> None:
+    stub = server.stub(connectors_pb2_grpc.ConnectorsServiceStub)
+    sql = await stub.GetConnectorSpec(
+        pb.GetConnectorSpecRequest(connector_type=pb.CONNECTOR_TYPE_SQL))
+    assert list(sql.json_schema["required"]) == ["name", "credential_ref"]
+    assert sql.json_schema["properties"]["credential_ref"]["x-credential-ref"] is True
+    database = await stub.GetConnectorSpec(pb.GetConnectorSpecRequest(
+        data_source_type=data_sources_pb2.DATA_SOURCE_TYPE_DATABASE))
+    assert set(database.secret_fields) == {"connection_string", "password", "api_key"}
+    for request, field in (
+        (pb.GetConnectorSpecRequest(), "kind"),
+        (pb.GetConnectorSpecRequest(connector_type=99), "connector_type"),
+        (pb.GetConnectorSpecRequest(
+            data_source_type=data_sources_pb2.DATA_SOURCE_TYPE_UNSPECIFIED), "data_source_type"),
+    ):
+        error = await fails(stub.GetConnectorSpec(request))
+        assert error.code == grpc.StatusCode.INVALID_ARGUMENT and field in error.field_violations

@@ -4,6 +4,7 @@ from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from integrations.v1 import data_sources_pb2 as _data_sources_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -197,3 +198,19 @@ class ConnectorTestResult(_message.Message):
     error: str
     details: _struct_pb2.Struct
     def __init__(self, success: _Optional[bool] = ..., connector_id: _Optional[str] = ..., latency_ms: _Optional[int] = ..., error: _Optional[str] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class GetConnectorSpecRequest(_message.Message):
+    __slots__ = ("connector_type", "data_source_type")
+    CONNECTOR_TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_SOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    connector_type: ConnectorType
+    data_source_type: _data_sources_pb2.DataSourceType
+    def __init__(self, connector_type: _Optional[_Union[ConnectorType, str]] = ..., data_source_type: _Optional[_Union[_data_sources_pb2.DataSourceType, str]] = ...) -> None: ...
+
+class ConnectorSpec(_message.Message):
+    __slots__ = ("json_schema", "secret_fields")
+    JSON_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    json_schema: _struct_pb2.Struct
+    secret_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, json_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., secret_fields: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -66,6 +66,11 @@ class ConnectorsServiceStub:
                 request_serializer=integrations_dot_v1_dot_connectors__pb2.TestConnectorRequest.SerializeToString,
                 response_deserializer=integrations_dot_v1_dot_connectors__pb2.ConnectorTestResult.FromString,
                 _registered_method=True)
+        self.GetConnectorSpec = channel.unary_unary(
+                '/integrations.v1.ConnectorsService/GetConnectorSpec',
+                request_serializer=integrations_dot_v1_dot_connectors__pb2.GetConnectorSpecRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_connectors__pb2.ConnectorSpec.FromString,
+                _registered_method=True)
 
 
 class ConnectorsServiceServicer:
@@ -116,6 +121,16 @@ class ConnectorsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetConnectorSpec(self, request, context):
+        """The configuration a connector type or a data source type accepts, as JSON Schema (draft
+        2020-12) with secret fields marked `x-secret` and `writeOnly` (Airbyte's
+        `airbyte_secret`); registration checks exactly these rules. Not tenant data: needs only
+        connectors.read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConnectorsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -148,6 +163,11 @@ def add_ConnectorsServiceServicer_to_server(servicer, server):
                     servicer.TestConnector,
                     request_deserializer=integrations_dot_v1_dot_connectors__pb2.TestConnectorRequest.FromString,
                     response_serializer=integrations_dot_v1_dot_connectors__pb2.ConnectorTestResult.SerializeToString,
+            ),
+            'GetConnectorSpec': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConnectorSpec,
+                    request_deserializer=integrations_dot_v1_dot_connectors__pb2.GetConnectorSpecRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_connectors__pb2.ConnectorSpec.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,6 +334,33 @@ class ConnectorsService:
             '/integrations.v1.ConnectorsService/TestConnector',
             integrations_dot_v1_dot_connectors__pb2.TestConnectorRequest.SerializeToString,
             integrations_dot_v1_dot_connectors__pb2.ConnectorTestResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConnectorSpec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.ConnectorsService/GetConnectorSpec',
+            integrations_dot_v1_dot_connectors__pb2.GetConnectorSpecRequest.SerializeToString,
+            integrations_dot_v1_dot_connectors__pb2.ConnectorSpec.FromString,
             options,
             channel_credentials,
             insecure,
