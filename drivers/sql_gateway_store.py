@@ -19,12 +19,35 @@ from drivers.tables.sql_gateway import sql_gateways, sql_query_templates
 from engines.idempotency import IdempotencyKey
 from engines.pagination import PageRequest
 from engines.sql_gateway import GATEWAY, TEMPLATE, Gateway
-from engines.sql_parameters import ParameterSpec, ParameterType
+from engines.sql_parameters import IdentityBinding, ParameterSpec, ParameterType
 from engines.sql_templates import QueryTemplate
 
 __all__ = ["SqlGatewayStore", "SqlTemplateStore"]
 
 R = TypeVar("R")
+
+
+def _to_spec(stored: dict[str, Any]) -> ParameterSpec:
+    # Specs stored before allowed values, patterns and identity bindings lack those keys.
+    bound_to = stored.get("bound_to")
+    return ParameterSpec(
+        **{
+            **stored,
+            "type": ParameterType(stored["type"]),
+            "allowed_values": tuple(stored.get("allowed_values") or ()),
+            "pattern": stored.get("pattern") or "",
+            "bound_to": IdentityBinding(bound_to) if bound_to else None,
+        }
+    )
+
+
+def _spec_columns(spec: ParameterSpec) -> dict[str, Any]:
+    return {
+        **asdict(spec),
+        "type": spec.type.value,
+        "allowed_values": list(spec.allowed_values),
+        "bound_to": spec.bound_to.value if spec.bound_to else None,
+    }
 
 
 def _to_template(row: Any) -> QueryTemplate:
@@ -34,10 +57,7 @@ def _to_template(row: Any) -> QueryTemplate:
         name=row.name,
         description=row.description,
         sql=row.sql,
-        parameters=tuple(
-            ParameterSpec(**{**spec, "type": ParameterType(spec["type"])})
-            for spec in row.parameters
-        ),
+        parameters=tuple(_to_spec(spec) for spec in row.parameters),
         read_only=bool(row.read_only),
         max_rows=row.max_rows,
         timeout_seconds=row.timeout_seconds,
@@ -52,9 +72,7 @@ def _template_columns(template: QueryTemplate) -> dict[str, Any]:
         "name": template.name,
         "description": template.description,
         "sql": template.sql,
-        "parameters": [
-            {**asdict(spec), "type": spec.type.value} for spec in template.parameters
-        ],
+        "parameters": [_spec_columns(spec) for spec in template.parameters],
         "read_only": template.read_only,
         "max_rows": template.max_rows,
         "timeout_seconds": template.timeout_seconds,

@@ -31,8 +31,9 @@ from engines.lookup import find_owned
 from engines.observability import NULL_OBSERVER, QueryObserver
 from engines.optimistic import version_etag
 from engines.pagination import Page, PageTokens, paginate, parse_page
-from engines.sql_parameters import bind_parameters
+from engines.sql_parameters import CallerIdentity, bind_parameters
 from engines.sql_results import QueryResult
+from engines.sql_template_schema import template_input_schema
 from engines.sql_templates import (
     DEFAULT_MAX_ROWS,
     DEFAULT_TIMEOUT_SECONDS,
@@ -209,6 +210,13 @@ class SqlGatewayEngine:
             raise NotFound(TEMPLATE, template_id)
         return template
 
+    async def describe_template(
+        self, tenant_id: str, template_id: str
+    ) -> tuple[QueryTemplate, dict[str, Any]]:
+        """The template and its parameters as a JSON Schema (see engines/sql_template_schema.py)."""
+        template = await self.get_template(tenant_id, template_id)
+        return template, template_input_schema(template)
+
     async def list_templates(
         self, tenant_id: str, page_size: int, page_token: str
     ) -> Page[QueryTemplate]:
@@ -257,8 +265,12 @@ class SqlGatewayEngine:
         gateway_id: str,
         template_id: str,
         parameters: Mapping[str, Any],
+        *,
+        caller: str = "",
     ) -> QueryResult:
-        """Runs an allowed template through a gateway; see the module docstring for the steps."""
+        """Runs an allowed template through a gateway; see the module docstring for the steps.
+
+        Identity-bound parameters are filled with the gateway's tenant id and `caller`."""
         gateway = await self.get_gateway(tenant_id, gateway_id)
         template = await self.get_template(gateway.tenant_id, template_id)
         if template.id not in gateway.allowed_template_ids:
@@ -267,7 +279,9 @@ class SqlGatewayEngine:
                 reason="TEMPLATE_NOT_ALLOWED",
                 metadata={"template_id": template.id, "gateway_id": gateway.id},
             )
-        bound = bind_parameters(template.parameters, parameters)
+        bound = bind_parameters(
+            template.parameters, parameters, CallerIdentity(gateway.tenant_id, caller)
+        )
         if gateway.read_only and not template.read_only:
             raise FailedPrecondition(
                 "GATEWAY_READ_ONLY",

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from engines.errors import FieldViolation, InvalidArgument
 from engines.optimistic import version_etag
-from engines.sql_parameters import ParameterSpec, ParameterType, coerce_value
+from engines.sql_parameters import ParameterSpec, ParameterType, check_restrictions, coerce_value
 from engines.sql_statements import statement_problems
 from engines.validation import require_name
 
@@ -271,7 +271,8 @@ def _check_parameter(index: int, spec: ParameterSpec, seen: set[str]) -> list[Fi
         violations.append(FieldViolation(f"{prefix}.min_value", "applies to numeric types only"))
     if len(bounds) == 2 and bounds[0] > bounds[1]:
         violations.append(FieldViolation(f"{prefix}.min_value", "must not exceed max_value"))
-    if spec.default_value is not None:
+    violations.extend(check_restrictions(spec, prefix))
+    if spec.default_value is not None and spec.bound_to is None:
         if spec.required:
             violations.append(
                 FieldViolation(f"{prefix}.default_value", "a required parameter takes no default")

@@ -8,11 +8,12 @@ import grpc
 from google.protobuf import json_format, struct_pb2
 
 from engines.sql_gateway import Gateway, GatewayDraft, SqlGatewayEngine
-from engines.sql_parameters import ParameterSpec, ParameterType
+from engines.sql_parameters import IdentityBinding, ParameterSpec, ParameterType
 from engines.sql_results import QueryResult, TruncationReason
 from engines.sql_templates import QueryTemplate, TemplateDraft
 from integrations.v1 import sql_gateway_pb2 as pb
 from integrations.v1 import sql_gateway_pb2_grpc
+from service.call_info import current_call
 from service.convert import set_timestamp
 from service.enums import EnumMap
 
@@ -20,6 +21,7 @@ __all__ = ["SqlGatewayServicer"]
 
 PARAMETER_TYPES = EnumMap(pb.ParameterType, ParameterType, "PARAMETER_TYPE")
 TRUNCATION_REASONS = EnumMap(pb.TruncationReason, TruncationReason, "TRUNCATION_REASON")
+PARAMETER_BINDINGS = EnumMap(pb.ParameterBinding, IdentityBinding, "PARAMETER_BINDING")
 
 _Context = grpc.aio.ServicerContext
 
@@ -52,6 +54,11 @@ def _spec_from_proto(index: int, spec: pb.ParameterSpec) -> ParameterSpec:
         max_length=spec.max_length,
         min_value=spec.min_value if spec.HasField("min_value") else None,
         max_value=spec.max_value if spec.HasField("max_value") else None,
+        allowed_values=tuple(from_value(v) for v in spec.allowed_values),
+        pattern=spec.pattern,
+        bound_to=PARAMETER_BINDINGS.to_engine(  # type: ignore[arg-type]
+            spec.bound_to, f"template.parameters[{index}].bound_to"
+        ),
     )
 
 
@@ -64,7 +71,11 @@ def _spec_to_proto(spec: ParameterSpec) -> pb.ParameterSpec:
         max_length=spec.max_length,
         min_value=spec.min_value,
         max_value=spec.max_value,
+        allowed_values=[to_value(v) for v in spec.allowed_values],
+        pattern=spec.pattern,
     )
+    if spec.bound_to is not None:
+        message.bound_to = PARAMETER_BINDINGS.to_proto(spec.bound_to)
     if spec.default_value is not None:
         message.default_value.CopyFrom(to_value(spec.default_value))
     return message
@@ -208,5 +219,22 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
             request.gateway_id,
             request.template_id,
             {name: from_value(value) for name, value in request.parameters.items()},
+            caller=current_call().caller,
         )
         return result_to_proto(result)
+
+    async def DescribeTemplate(
+        self, request: pb.DescribeTemplateRequest, context: _Context
+    ) -> pb.DescribeTemplateResponse:
+        template, schema = await self._engine.describe_template(
+            request.tenant_id, request.template_id
+        )
+        message = pb.DescribeTemplateResponse(
+            template_id=template.id,
+            name=template.name,
+            description=template.description,
+            read_only=template.read_only,
+            etag=template.etag,
+        )
+        message.input_schema.update(schema)
+        return message

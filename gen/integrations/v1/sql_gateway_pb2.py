@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!integrations/v1/sql_gateway.proto\x12\x0fintegrations.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x02\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x04type\x18\x02 \x01(\x0e\x32\x1e.integrations.v1.ParameterType\x12\x10\n\x08required\x18\x03 \x01(\x08\x12-\n\rdefault_value\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x12\n\nmax_length\x18\x06 \x01(\x05\x12\x16\n\tmin_value\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tmax_value\x18\x08 \x01(\x01H\x01\x88\x01\x01\x42\x0c\n\n_min_valueB\x0c\n\n_max_value\"\xd3\x02\n\rQueryTemplate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0b\n\x03sql\x18\x05 \x01(\t\x12\x32\n\nparameters\x18\x06 \x03(\x0b\x32\x1e.integrations.v1.ParameterSpec\x12\x16\n\tread_only\x18\x07 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08max_rows\x18\x08 \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\t \x01(\x05\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\tB\x0c\n\n_read_only\"\xce\x02\n\x07Gateway\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1d\n\x15\x63onnection_string_ref\x18\x04 \x01(\t\x12\x1c\n\x14\x61llowed_template_ids\x18\x05 \x03(\t\x12\x10\n\x08max_rows\x18\x06 \x01(\x05\x12\x18\n\x10max_result_bytes\x18\x07 \x01(\x03\x12\x17\n\x0ftimeout_seconds\x18\x08 \x01(\x05\x12\x16\n\tread_only\x18\t \x01(\x08H\x00\x88\x01\x01\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\tB\x0c\n\n_read_only\"u\n\x1a\x43reateQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x30\n\x08template\x18\x02 \x01(\x0b\x32\x1e.integrations.v1.QueryTemplate\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"A\n\x17GetQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\"U\n\x19ListQueryTemplatesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x82\x01\n\x1aListQueryTemplatesResponse\x12\x37\n\x0fquery_templates\x18\x01 \x03(\x0b\x32\x1e.integrations.v1.QueryTemplate\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"h\n\x14\x43reateGatewayRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12)\n\x07gateway\x18\x02 \x01(\x0b\x32\x18.integrations.v1.Gateway\x12\x12\n\nrequest_id\x18\x03 \x01(\t\":\n\x11GetGatewayRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\"O\n\x13ListGatewaysRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"o\n\x14ListGatewaysResponse\x12*\n\x08gateways\x18\x01 \x03(\x0b\x32\x18.integrations.v1.Gateway\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xe6\x01\n\x13\x45xecuteQueryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12H\n\nparameters\x18\x04 \x03(\x0b\x32\x34.integrations.v1.ExecuteQueryRequest.ParametersEntry\x1aI\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value:\x02\x38\x01\"\xdb\x01\n\x0bQueryResult\x12\x0f\n\x07\x63olumns\x18\x01 \x03(\t\x12%\n\x04rows\x18\x02 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\trow_count\x18\x03 \x01(\x05\x12\x11\n\ttruncated\x18\x04 \x01(\x08\x12\x14\n\x0cresult_bytes\x18\x05 \x01(\x03\x12\x1a\n\x12ignored_parameters\x18\x06 \x03(\t\x12<\n\x11truncation_reason\x18\x07 \x01(\x0e\x32!.integrations.v1.TruncationReason*\xa9\x02\n\rParameterType\x12\x1e\n\x1aPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15PARAMETER_TYPE_STRING\x10\x01\x12\x1a\n\x16PARAMETER_TYPE_INTEGER\x10\x02\x12\x18\n\x14PARAMETER_TYPE_FLOAT\x10\x03\x12\x1a\n\x16PARAMETER_TYPE_BOOLEAN\x10\x04\x12\x17\n\x13PARAMETER_TYPE_DATE\x10\x05\x12\x1c\n\x18PARAMETER_TYPE_TIMESTAMP\x10\x06\x12\x17\n\x13PARAMETER_TYPE_UUID\x10\x07\x12\x1e\n\x1aPARAMETER_TYPE_LIST_STRING\x10\x08\x12\x1b\n\x17PARAMETER_TYPE_LIST_INT\x10\t*}\n\x10TruncationReason\x12!\n\x1dTRUNCATION_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1aTRUNCATION_REASON_MAX_ROWS\x10\x01\x12&\n\"TRUNCATION_REASON_MAX_RESULT_BYTES\x10\x02\x32\x93\x05\n\x11SqlGatewayService\x12\x62\n\x13\x43reateQueryTemplate\x12+.integrations.v1.CreateQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12\\\n\x10GetQueryTemplate\x12(.integrations.v1.GetQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12m\n\x12ListQueryTemplates\x12*.integrations.v1.ListQueryTemplatesRequest\x1a+.integrations.v1.ListQueryTemplatesResponse\x12P\n\rCreateGateway\x12%.integrations.v1.CreateGatewayRequest\x1a\x18.integrations.v1.Gateway\x12J\n\nGetGateway\x12\".integrations.v1.GetGatewayRequest\x1a\x18.integrations.v1.Gateway\x12[\n\x0cListGateways\x12$.integrations.v1.ListGatewaysRequest\x1a%.integrations.v1.ListGatewaysResponse\x12R\n\x0c\x45xecuteQuery\x12$.integrations.v1.ExecuteQueryRequest\x1a\x1c.integrations.v1.QueryResultBOZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!integrations/v1/sql_gateway.proto\x12\x0fintegrations.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x02\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x04type\x18\x02 \x01(\x0e\x32\x1e.integrations.v1.ParameterType\x12\x10\n\x08required\x18\x03 \x01(\x08\x12-\n\rdefault_value\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x12\n\nmax_length\x18\x06 \x01(\x05\x12\x16\n\tmin_value\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tmax_value\x18\x08 \x01(\x01H\x01\x88\x01\x01\x12.\n\x0e\x61llowed_values\x18\t \x03(\x0b\x32\x16.google.protobuf.Value\x12\x0f\n\x07pattern\x18\n \x01(\t\x12\x33\n\x08\x62ound_to\x18\x0b \x01(\x0e\x32!.integrations.v1.ParameterBindingB\x0c\n\n_min_valueB\x0c\n\n_max_value\"\xd3\x02\n\rQueryTemplate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0b\n\x03sql\x18\x05 \x01(\t\x12\x32\n\nparameters\x18\x06 \x03(\x0b\x32\x1e.integrations.v1.ParameterSpec\x12\x16\n\tread_only\x18\x07 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08max_rows\x18\x08 \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\t \x01(\x05\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\tB\x0c\n\n_read_only\"\xce\x02\n\x07Gateway\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1d\n\x15\x63onnection_string_ref\x18\x04 \x01(\t\x12\x1c\n\x14\x61llowed_template_ids\x18\x05 \x03(\t\x12\x10\n\x08max_rows\x18\x06 \x01(\x05\x12\x18\n\x10max_result_bytes\x18\x07 \x01(\x03\x12\x17\n\x0ftimeout_seconds\x18\x08 \x01(\x05\x12\x16\n\tread_only\x18\t \x01(\x08H\x00\x88\x01\x01\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\tB\x0c\n\n_read_only\"u\n\x1a\x43reateQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x30\n\x08template\x18\x02 \x01(\x0b\x32\x1e.integrations.v1.QueryTemplate\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"A\n\x17GetQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\"U\n\x19ListQueryTemplatesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x82\x01\n\x1aListQueryTemplatesResponse\x12\x37\n\x0fquery_templates\x18\x01 \x03(\x0b\x32\x1e.integrations.v1.QueryTemplate\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"h\n\x14\x43reateGatewayRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12)\n\x07gateway\x18\x02 \x01(\x0b\x32\x18.integrations.v1.Gateway\x12\x12\n\nrequest_id\x18\x03 \x01(\t\":\n\x11GetGatewayRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\"O\n\x13ListGatewaysRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"o\n\x14ListGatewaysResponse\x12*\n\x08gateways\x18\x01 \x03(\x0b\x32\x18.integrations.v1.Gateway\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xe6\x01\n\x13\x45xecuteQueryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12H\n\nparameters\x18\x04 \x03(\x0b\x32\x34.integrations.v1.ExecuteQueryRequest.ParametersEntry\x1aI\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value:\x02\x38\x01\"A\n\x17\x44\x65scribeTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\"\xa2\x01\n\x18\x44\x65scribeTemplateResponse\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x11\n\tread_only\x18\x04 \x01(\x08\x12-\n\x0cinput_schema\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04\x65tag\x18\x06 \x01(\t\"\xdb\x01\n\x0bQueryResult\x12\x0f\n\x07\x63olumns\x18\x01 \x03(\t\x12%\n\x04rows\x18\x02 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\trow_count\x18\x03 \x01(\x05\x12\x11\n\ttruncated\x18\x04 \x01(\x08\x12\x14\n\x0cresult_bytes\x18\x05 \x01(\x03\x12\x1a\n\x12ignored_parameters\x18\x06 \x03(\t\x12<\n\x11truncation_reason\x18\x07 \x01(\x0e\x32!.integrations.v1.TruncationReason*y\n\x10ParameterBinding\x12!\n\x1dPARAMETER_BINDING_UNSPECIFIED\x10\x00\x12\x1f\n\x1bPARAMETER_BINDING_TENANT_ID\x10\x01\x12!\n\x1dPARAMETER_BINDING_CALLER_NAME\x10\x02*\xa9\x02\n\rParameterType\x12\x1e\n\x1aPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15PARAMETER_TYPE_STRING\x10\x01\x12\x1a\n\x16PARAMETER_TYPE_INTEGER\x10\x02\x12\x18\n\x14PARAMETER_TYPE_FLOAT\x10\x03\x12\x1a\n\x16PARAMETER_TYPE_BOOLEAN\x10\x04\x12\x17\n\x13PARAMETER_TYPE_DATE\x10\x05\x12\x1c\n\x18PARAMETER_TYPE_TIMESTAMP\x10\x06\x12\x17\n\x13PARAMETER_TYPE_UUID\x10\x07\x12\x1e\n\x1aPARAMETER_TYPE_LIST_STRING\x10\x08\x12\x1b\n\x17PARAMETER_TYPE_LIST_INT\x10\t*}\n\x10TruncationReason\x12!\n\x1dTRUNCATION_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1aTRUNCATION_REASON_MAX_ROWS\x10\x01\x12&\n\"TRUNCATION_REASON_MAX_RESULT_BYTES\x10\x02\x32\xfc\x05\n\x11SqlGatewayService\x12\x62\n\x13\x43reateQueryTemplate\x12+.integrations.v1.CreateQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12\\\n\x10GetQueryTemplate\x12(.integrations.v1.GetQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12m\n\x12ListQueryTemplates\x12*.integrations.v1.ListQueryTemplatesRequest\x1a+.integrations.v1.ListQueryTemplatesResponse\x12P\n\rCreateGateway\x12%.integrations.v1.CreateGatewayRequest\x1a\x18.integrations.v1.Gateway\x12J\n\nGetGateway\x12\".integrations.v1.GetGatewayRequest\x1a\x18.integrations.v1.Gateway\x12[\n\x0cListGateways\x12$.integrations.v1.ListGatewaysRequest\x1a%.integrations.v1.ListGatewaysResponse\x12R\n\x0c\x45xecuteQuery\x12$.integrations.v1.ExecuteQueryRequest\x1a\x1c.integrations.v1.QueryResult\x12g\n\x10\x44\x65scribeTemplate\x12(.integrations.v1.DescribeTemplateRequest\x1a).integrations.v1.DescribeTemplateResponseBOZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,38 +36,44 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'ZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1'
   _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._loaded_options = None
   _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_options = b'8\001'
-  _globals['_PARAMETERTYPE']._serialized_start=2278
-  _globals['_PARAMETERTYPE']._serialized_end=2575
-  _globals['_TRUNCATIONREASON']._serialized_start=2577
-  _globals['_TRUNCATIONREASON']._serialized_end=2702
+  _globals['_PARAMETERBINDING']._serialized_start=2627
+  _globals['_PARAMETERBINDING']._serialized_end=2748
+  _globals['_PARAMETERTYPE']._serialized_start=2751
+  _globals['_PARAMETERTYPE']._serialized_end=3048
+  _globals['_TRUNCATIONREASON']._serialized_start=3050
+  _globals['_TRUNCATIONREASON']._serialized_end=3175
   _globals['_PARAMETERSPEC']._serialized_start=118
-  _globals['_PARAMETERSPEC']._serialized_end=375
-  _globals['_QUERYTEMPLATE']._serialized_start=378
-  _globals['_QUERYTEMPLATE']._serialized_end=717
-  _globals['_GATEWAY']._serialized_start=720
-  _globals['_GATEWAY']._serialized_end=1054
-  _globals['_CREATEQUERYTEMPLATEREQUEST']._serialized_start=1056
-  _globals['_CREATEQUERYTEMPLATEREQUEST']._serialized_end=1173
-  _globals['_GETQUERYTEMPLATEREQUEST']._serialized_start=1175
-  _globals['_GETQUERYTEMPLATEREQUEST']._serialized_end=1240
-  _globals['_LISTQUERYTEMPLATESREQUEST']._serialized_start=1242
-  _globals['_LISTQUERYTEMPLATESREQUEST']._serialized_end=1327
-  _globals['_LISTQUERYTEMPLATESRESPONSE']._serialized_start=1330
-  _globals['_LISTQUERYTEMPLATESRESPONSE']._serialized_end=1460
-  _globals['_CREATEGATEWAYREQUEST']._serialized_start=1462
-  _globals['_CREATEGATEWAYREQUEST']._serialized_end=1566
-  _globals['_GETGATEWAYREQUEST']._serialized_start=1568
-  _globals['_GETGATEWAYREQUEST']._serialized_end=1626
-  _globals['_LISTGATEWAYSREQUEST']._serialized_start=1628
-  _globals['_LISTGATEWAYSREQUEST']._serialized_end=1707
-  _globals['_LISTGATEWAYSRESPONSE']._serialized_start=1709
-  _globals['_LISTGATEWAYSRESPONSE']._serialized_end=1820
-  _globals['_EXECUTEQUERYREQUEST']._serialized_start=1823
-  _globals['_EXECUTEQUERYREQUEST']._serialized_end=2053
-  _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_start=1980
-  _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_end=2053
-  _globals['_QUERYRESULT']._serialized_start=2056
-  _globals['_QUERYRESULT']._serialized_end=2275
-  _globals['_SQLGATEWAYSERVICE']._serialized_start=2705
-  _globals['_SQLGATEWAYSERVICE']._serialized_end=3364
+  _globals['_PARAMETERSPEC']._serialized_end=493
+  _globals['_QUERYTEMPLATE']._serialized_start=496
+  _globals['_QUERYTEMPLATE']._serialized_end=835
+  _globals['_GATEWAY']._serialized_start=838
+  _globals['_GATEWAY']._serialized_end=1172
+  _globals['_CREATEQUERYTEMPLATEREQUEST']._serialized_start=1174
+  _globals['_CREATEQUERYTEMPLATEREQUEST']._serialized_end=1291
+  _globals['_GETQUERYTEMPLATEREQUEST']._serialized_start=1293
+  _globals['_GETQUERYTEMPLATEREQUEST']._serialized_end=1358
+  _globals['_LISTQUERYTEMPLATESREQUEST']._serialized_start=1360
+  _globals['_LISTQUERYTEMPLATESREQUEST']._serialized_end=1445
+  _globals['_LISTQUERYTEMPLATESRESPONSE']._serialized_start=1448
+  _globals['_LISTQUERYTEMPLATESRESPONSE']._serialized_end=1578
+  _globals['_CREATEGATEWAYREQUEST']._serialized_start=1580
+  _globals['_CREATEGATEWAYREQUEST']._serialized_end=1684
+  _globals['_GETGATEWAYREQUEST']._serialized_start=1686
+  _globals['_GETGATEWAYREQUEST']._serialized_end=1744
+  _globals['_LISTGATEWAYSREQUEST']._serialized_start=1746
+  _globals['_LISTGATEWAYSREQUEST']._serialized_end=1825
+  _globals['_LISTGATEWAYSRESPONSE']._serialized_start=1827
+  _globals['_LISTGATEWAYSRESPONSE']._serialized_end=1938
+  _globals['_EXECUTEQUERYREQUEST']._serialized_start=1941
+  _globals['_EXECUTEQUERYREQUEST']._serialized_end=2171
+  _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_start=2098
+  _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_end=2171
+  _globals['_DESCRIBETEMPLATEREQUEST']._serialized_start=2173
+  _globals['_DESCRIBETEMPLATEREQUEST']._serialized_end=2238
+  _globals['_DESCRIBETEMPLATERESPONSE']._serialized_start=2241
+  _globals['_DESCRIBETEMPLATERESPONSE']._serialized_end=2403
+  _globals['_QUERYRESULT']._serialized_start=2406
+  _globals['_QUERYRESULT']._serialized_end=2625
+  _globals['_SQLGATEWAYSERVICE']._serialized_start=3178
+  _globals['_SQLGATEWAYSERVICE']._serialized_end=3942
 # @@protoc_insertion_point(module_scope)

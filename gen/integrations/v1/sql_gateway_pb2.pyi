@@ -11,6 +11,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ParameterBinding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PARAMETER_BINDING_UNSPECIFIED: _ClassVar[ParameterBinding]
+    PARAMETER_BINDING_TENANT_ID: _ClassVar[ParameterBinding]
+    PARAMETER_BINDING_CALLER_NAME: _ClassVar[ParameterBinding]
+
 class ParameterType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PARAMETER_TYPE_UNSPECIFIED: _ClassVar[ParameterType]
@@ -29,6 +35,9 @@ class TruncationReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRUNCATION_REASON_UNSPECIFIED: _ClassVar[TruncationReason]
     TRUNCATION_REASON_MAX_ROWS: _ClassVar[TruncationReason]
     TRUNCATION_REASON_MAX_RESULT_BYTES: _ClassVar[TruncationReason]
+PARAMETER_BINDING_UNSPECIFIED: ParameterBinding
+PARAMETER_BINDING_TENANT_ID: ParameterBinding
+PARAMETER_BINDING_CALLER_NAME: ParameterBinding
 PARAMETER_TYPE_UNSPECIFIED: ParameterType
 PARAMETER_TYPE_STRING: ParameterType
 PARAMETER_TYPE_INTEGER: ParameterType
@@ -44,7 +53,7 @@ TRUNCATION_REASON_MAX_ROWS: TruncationReason
 TRUNCATION_REASON_MAX_RESULT_BYTES: TruncationReason
 
 class ParameterSpec(_message.Message):
-    __slots__ = ("name", "type", "required", "default_value", "description", "max_length", "min_value", "max_value")
+    __slots__ = ("name", "type", "required", "default_value", "description", "max_length", "min_value", "max_value", "allowed_values", "pattern", "bound_to")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +62,9 @@ class ParameterSpec(_message.Message):
     MAX_LENGTH_FIELD_NUMBER: _ClassVar[int]
     MIN_VALUE_FIELD_NUMBER: _ClassVar[int]
     MAX_VALUE_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_VALUES_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
+    BOUND_TO_FIELD_NUMBER: _ClassVar[int]
     name: str
     type: ParameterType
     required: bool
@@ -61,7 +73,10 @@ class ParameterSpec(_message.Message):
     max_length: int
     min_value: float
     max_value: float
-    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[ParameterType, str]] = ..., required: _Optional[bool] = ..., default_value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., description: _Optional[str] = ..., max_length: _Optional[int] = ..., min_value: _Optional[float] = ..., max_value: _Optional[float] = ...) -> None: ...
+    allowed_values: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Value]
+    pattern: str
+    bound_to: ParameterBinding
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[ParameterType, str]] = ..., required: _Optional[bool] = ..., default_value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., description: _Optional[str] = ..., max_length: _Optional[int] = ..., min_value: _Optional[float] = ..., max_value: _Optional[float] = ..., allowed_values: _Optional[_Iterable[_Union[_struct_pb2.Value, _Mapping]]] = ..., pattern: _Optional[str] = ..., bound_to: _Optional[_Union[ParameterBinding, str]] = ...) -> None: ...
 
 class QueryTemplate(_message.Message):
     __slots__ = ("id", "tenant_id", "name", "description", "sql", "parameters", "read_only", "max_rows", "timeout_seconds", "create_time", "update_time", "etag")
@@ -213,6 +228,30 @@ class ExecuteQueryRequest(_message.Message):
     template_id: str
     parameters: _containers.MessageMap[str, _struct_pb2.Value]
     def __init__(self, tenant_id: _Optional[str] = ..., gateway_id: _Optional[str] = ..., template_id: _Optional[str] = ..., parameters: _Optional[_Mapping[str, _struct_pb2.Value]] = ...) -> None: ...
+
+class DescribeTemplateRequest(_message.Message):
+    __slots__ = ("tenant_id", "template_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    template_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., template_id: _Optional[str] = ...) -> None: ...
+
+class DescribeTemplateResponse(_message.Message):
+    __slots__ = ("template_id", "name", "description", "read_only", "input_schema", "etag")
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    READ_ONLY_FIELD_NUMBER: _ClassVar[int]
+    INPUT_SCHEMA_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    template_id: str
+    name: str
+    description: str
+    read_only: bool
+    input_schema: _struct_pb2.Struct
+    etag: str
+    def __init__(self, template_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., read_only: _Optional[bool] = ..., input_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class QueryResult(_message.Message):
     __slots__ = ("columns", "rows", "row_count", "truncated", "result_bytes", "ignored_parameters", "truncation_reason")

@@ -71,6 +71,11 @@ class SqlGatewayServiceStub:
                 request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.ExecuteQueryRequest.SerializeToString,
                 response_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.QueryResult.FromString,
                 _registered_method=True)
+        self.DescribeTemplate = channel.unary_unary(
+                '/integrations.v1.SqlGatewayService/DescribeTemplate',
+                request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.DescribeTemplateRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.DescribeTemplateResponse.FromString,
+                _registered_method=True)
 
 
 class SqlGatewayServiceServicer:
@@ -127,6 +132,14 @@ class SqlGatewayServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DescribeTemplate(self, request, context):
+        """Returns a template's callable shape: its parameters as a JSON Schema (an agent's tool
+        input schema), without the SQL. Identity-bound parameters are listed as read-only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SqlGatewayServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -164,6 +177,11 @@ def add_SqlGatewayServiceServicer_to_server(servicer, server):
                     servicer.ExecuteQuery,
                     request_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.ExecuteQueryRequest.FromString,
                     response_serializer=integrations_dot_v1_dot_sql__gateway__pb2.QueryResult.SerializeToString,
+            ),
+            'DescribeTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeTemplate,
+                    request_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.DescribeTemplateRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_sql__gateway__pb2.DescribeTemplateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -357,6 +375,33 @@ class SqlGatewayService:
             '/integrations.v1.SqlGatewayService/ExecuteQuery',
             integrations_dot_v1_dot_sql__gateway__pb2.ExecuteQueryRequest.SerializeToString,
             integrations_dot_v1_dot_sql__gateway__pb2.QueryResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.SqlGatewayService/DescribeTemplate',
+            integrations_dot_v1_dot_sql__gateway__pb2.DescribeTemplateRequest.SerializeToString,
+            integrations_dot_v1_dot_sql__gateway__pb2.DescribeTemplateResponse.FromString,
             options,
             channel_credentials,
             insecure,
