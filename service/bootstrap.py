@@ -30,7 +30,6 @@ from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
 from drivers.prevention_store import SqlPreventionStore
 from drivers.provider_probe import HttpProviderProbe
-from drivers.read_through import ReadThroughStore
 from drivers.seal_samples import SqlSealSamples
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
@@ -348,8 +347,10 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
     )
     wiring.closers.append(sql_runner.close)
     sql_gateway_engine = SqlGatewayEngine(
-        ReadThroughStore(SqlTemplateStore(wiring.database)),
-        ReadThroughStore(SqlGatewayStore(wiring.database)),
+        # Not cached in the process: templates and gateways change, and another replica must
+        # never run a stale or deleted one (docs/sql_gateway.md, "Replicas").
+        SqlTemplateStore(wiring.database),
+        SqlGatewayStore(wiring.database),
         CachedCredentialService(credentials, ttl_seconds=config.sql_credential_cache_seconds),
         sql_runner,
         page_tokens=wiring.page_tokens,

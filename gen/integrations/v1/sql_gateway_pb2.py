@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!integrations/v1/sql_gateway.proto\x12\x0fintegrations.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x02\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x04type\x18\x02 \x01(\x0e\x32\x1e.integrations.v1.ParameterType\x12\x10\n\x08required\x18\x03 \x01(\x08\x12-\n\rdefault_value\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x12\n\nmax_length\x18\x06 \x01(\x05\x12\x16\n\tmin_value\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tmax_value\x18\x08 \x01(\x01H\x01\x88\x01\x01\x12.\n\x0e\x61llowed_values\x18\t \x03(\x0b\x32\x16.google.protobuf.Value\x12\x0f\n\x07pattern\x18\n \x01(\t\x12\x33\n\x08\x62ound_to\x18\x0b \x01(\x0e\x32!.integrations.v1.ParameterBindingB\x0c\n\n_min_valueB\x0c\n\n_max_value\"\xd3\x02\n\rQueryTemplate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0b\n\x03sql\x18\x05 \x01(\t\x12\x32\n\nparameters\x18\x06 \x03(\x0b\x32\x1e.integrations.v1.ParameterSpec\x12\x16\n\tread_only\x18\x07 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08max_rows\x18\x08 \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\t \x01(\x05\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\tB\x0c\n\n_read_only\"\xce\x02\n\x07Gateway\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1d\n\x15\x63onnection_string_ref\x18\x04 \x01(\t\x12\x1c\n\x14\x61llowed_template_ids\x18\x05 \x03(\t\x12\x10\n\x08max_rows\x18\x06 \x01(\x05\x12\x18\n\x10max_result_bytes\x18\x07 \x01(\x03\x12\x17\n\x0ftimeout_seconds\x18\x08 \x01(\x05\x12\x16\n\tread_only\x18\t \x01(\x08H\x00\x88\x01\x01\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\tB\x0c\n\n_read_only\"u\n\x1a\x43reateQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x30\n\x08template\x18\x02 \x01(\x0b\x32\x1e.integrations.v1.QueryTemplate\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"A\n\x17GetQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\"U\n\x19ListQueryTemplatesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x82\x01\n\x1aListQueryTemplatesResponse\x12\x37\n\x0fquery_templates\x18\x01 \x03(\x0b\x32\x1e.integrations.v1.QueryTemplate\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"h\n\x14\x43reateGatewayRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12)\n\x07gateway\x18\x02 \x01(\x0b\x32\x18.integrations.v1.Gateway\x12\x12\n\nrequest_id\x18\x03 \x01(\t\":\n\x11GetGatewayRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\"O\n\x13ListGatewaysRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"o\n\x14ListGatewaysResponse\x12*\n\x08gateways\x18\x01 \x03(\x0b\x32\x18.integrations.v1.Gateway\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xe6\x01\n\x13\x45xecuteQueryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12H\n\nparameters\x18\x04 \x03(\x0b\x32\x34.integrations.v1.ExecuteQueryRequest.ParametersEntry\x1aI\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value:\x02\x38\x01\"A\n\x17\x44\x65scribeTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\"\xa2\x01\n\x18\x44\x65scribeTemplateResponse\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x11\n\tread_only\x18\x04 \x01(\x08\x12-\n\x0cinput_schema\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04\x65tag\x18\x06 \x01(\t\"\xdb\x01\n\x0bQueryResult\x12\x0f\n\x07\x63olumns\x18\x01 \x03(\t\x12%\n\x04rows\x18\x02 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\trow_count\x18\x03 \x01(\x05\x12\x11\n\ttruncated\x18\x04 \x01(\x08\x12\x14\n\x0cresult_bytes\x18\x05 \x01(\x03\x12\x1a\n\x12ignored_parameters\x18\x06 \x03(\t\x12<\n\x11truncation_reason\x18\x07 \x01(\x0e\x32!.integrations.v1.TruncationReason*y\n\x10ParameterBinding\x12!\n\x1dPARAMETER_BINDING_UNSPECIFIED\x10\x00\x12\x1f\n\x1bPARAMETER_BINDING_TENANT_ID\x10\x01\x12!\n\x1dPARAMETER_BINDING_CALLER_NAME\x10\x02*\xa9\x02\n\rParameterType\x12\x1e\n\x1aPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15PARAMETER_TYPE_STRING\x10\x01\x12\x1a\n\x16PARAMETER_TYPE_INTEGER\x10\x02\x12\x18\n\x14PARAMETER_TYPE_FLOAT\x10\x03\x12\x1a\n\x16PARAMETER_TYPE_BOOLEAN\x10\x04\x12\x17\n\x13PARAMETER_TYPE_DATE\x10\x05\x12\x1c\n\x18PARAMETER_TYPE_TIMESTAMP\x10\x06\x12\x17\n\x13PARAMETER_TYPE_UUID\x10\x07\x12\x1e\n\x1aPARAMETER_TYPE_LIST_STRING\x10\x08\x12\x1b\n\x17PARAMETER_TYPE_LIST_INT\x10\t*}\n\x10TruncationReason\x12!\n\x1dTRUNCATION_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1aTRUNCATION_REASON_MAX_ROWS\x10\x01\x12&\n\"TRUNCATION_REASON_MAX_RESULT_BYTES\x10\x02\x32\xfc\x05\n\x11SqlGatewayService\x12\x62\n\x13\x43reateQueryTemplate\x12+.integrations.v1.CreateQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12\\\n\x10GetQueryTemplate\x12(.integrations.v1.GetQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12m\n\x12ListQueryTemplates\x12*.integrations.v1.ListQueryTemplatesRequest\x1a+.integrations.v1.ListQueryTemplatesResponse\x12P\n\rCreateGateway\x12%.integrations.v1.CreateGatewayRequest\x1a\x18.integrations.v1.Gateway\x12J\n\nGetGateway\x12\".integrations.v1.GetGatewayRequest\x1a\x18.integrations.v1.Gateway\x12[\n\x0cListGateways\x12$.integrations.v1.ListGatewaysRequest\x1a%.integrations.v1.ListGatewaysResponse\x12R\n\x0c\x45xecuteQuery\x12$.integrations.v1.ExecuteQueryRequest\x1a\x1c.integrations.v1.QueryResult\x12g\n\x10\x44\x65scribeTemplate\x12(.integrations.v1.DescribeTemplateRequest\x1a).integrations.v1.DescribeTemplateResponseBOZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!integrations/v1/sql_gateway.proto\x12\x0fintegrations.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x02\n\rParameterSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12,\n\x04type\x18\x02 \x01(\x0e\x32\x1e.integrations.v1.ParameterType\x12\x10\n\x08required\x18\x03 \x01(\x08\x12-\n\rdefault_value\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x12\n\nmax_length\x18\x06 \x01(\x05\x12\x16\n\tmin_value\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x16\n\tmax_value\x18\x08 \x01(\x01H\x01\x88\x01\x01\x12.\n\x0e\x61llowed_values\x18\t \x03(\x0b\x32\x16.google.protobuf.Value\x12\x0f\n\x07pattern\x18\n \x01(\t\x12\x33\n\x08\x62ound_to\x18\x0b \x01(\x0e\x32!.integrations.v1.ParameterBindingB\x0c\n\n_min_valueB\x0c\n\n_max_value\"\x98\x03\n\rQueryTemplate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0b\n\x03sql\x18\x05 \x01(\t\x12\x32\n\nparameters\x18\x06 \x03(\x0b\x32\x1e.integrations.v1.ParameterSpec\x12\x16\n\tread_only\x18\x07 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08max_rows\x18\x08 \x01(\x05\x12\x17\n\x0ftimeout_seconds\x18\t \x01(\x05\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\t\x12\x0f\n\x07version\x18\r \x01(\x05\x12\x32\n\x05state\x18\x0e \x01(\x0e\x32#.integrations.v1.QueryTemplateStateB\x0c\n\n_read_only\"\xd2\x03\n\x07Gateway\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x1d\n\x15\x63onnection_string_ref\x18\x04 \x01(\t\x12\x1c\n\x14\x61llowed_template_ids\x18\x05 \x03(\t\x12\x10\n\x08max_rows\x18\x06 \x01(\x05\x12\x18\n\x10max_result_bytes\x18\x07 \x01(\x03\x12\x17\n\x0ftimeout_seconds\x18\x08 \x01(\x05\x12\x16\n\tread_only\x18\t \x01(\x08H\x00\x88\x01\x01\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x0c \x01(\t\x12I\n\x11template_versions\x18\r \x03(\x0b\x32..integrations.v1.Gateway.TemplateVersionsEntry\x1a\x37\n\x15TemplateVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x42\x0c\n\n_read_only\"u\n\x1a\x43reateQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x30\n\x08template\x18\x02 \x01(\x0b\x32\x1e.integrations.v1.QueryTemplate\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"R\n\x17GetQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\"\x92\x01\n\x1aUpdateQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x30\n\x08template\x18\x02 \x01(\x0b\x32\x1e.integrations.v1.QueryTemplate\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"S\n\x1b\x44isableQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"R\n\x1a\x45nableQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"R\n\x1a\x44\x65leteQueryTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"C\n\x1b\x44\x65leteQueryTemplateResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\"\x89\x01\n\x19ListQueryTemplatesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x32\n\x05state\x18\x04 \x01(\x0e\x32#.integrations.v1.QueryTemplateState\"\x82\x01\n\x1aListQueryTemplatesResponse\x12\x37\n\x0fquery_templates\x18\x01 \x03(\x0b\x32\x1e.integrations.v1.QueryTemplate\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"h\n\x14\x43reateGatewayRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12)\n\x07gateway\x18\x02 \x01(\x0b\x32\x18.integrations.v1.Gateway\x12\x12\n\nrequest_id\x18\x03 \x01(\t\":\n\x11GetGatewayRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\"d\n\x13ListGatewaysRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x13\n\x0btemplate_id\x18\x04 \x01(\t\"\x85\x01\n\x14UpdateGatewayRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12)\n\x07gateway\x18\x02 \x01(\x0b\x32\x18.integrations.v1.Gateway\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"K\n\x14\x44\x65leteGatewayRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"<\n\x15\x44\x65leteGatewayResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\x12\x12\n\ngateway_id\x18\x02 \x01(\t\"o\n\x14ListGatewaysResponse\x12*\n\x08gateways\x18\x01 \x03(\x0b\x32\x18.integrations.v1.Gateway\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xe6\x01\n\x13\x45xecuteQueryRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\ngateway_id\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12H\n\nparameters\x18\x04 \x03(\x0b\x32\x34.integrations.v1.ExecuteQueryRequest.ParametersEntry\x1aI\n\x0fParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12%\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value:\x02\x38\x01\"A\n\x17\x44\x65scribeTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\"\xa2\x01\n\x18\x44\x65scribeTemplateResponse\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x11\n\tread_only\x18\x04 \x01(\x08\x12-\n\x0cinput_schema\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04\x65tag\x18\x06 \x01(\t\"\xf5\x01\n\x0bQueryResult\x12\x0f\n\x07\x63olumns\x18\x01 \x03(\t\x12%\n\x04rows\x18\x02 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\trow_count\x18\x03 \x01(\x05\x12\x11\n\ttruncated\x18\x04 \x01(\x08\x12\x14\n\x0cresult_bytes\x18\x05 \x01(\x03\x12\x1a\n\x12ignored_parameters\x18\x06 \x03(\t\x12<\n\x11truncation_reason\x18\x07 \x01(\x0e\x32!.integrations.v1.TruncationReason\x12\x18\n\x10template_version\x18\x08 \x01(\x05*y\n\x10ParameterBinding\x12!\n\x1dPARAMETER_BINDING_UNSPECIFIED\x10\x00\x12\x1f\n\x1bPARAMETER_BINDING_TENANT_ID\x10\x01\x12!\n\x1dPARAMETER_BINDING_CALLER_NAME\x10\x02*\xa9\x02\n\rParameterType\x12\x1e\n\x1aPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15PARAMETER_TYPE_STRING\x10\x01\x12\x1a\n\x16PARAMETER_TYPE_INTEGER\x10\x02\x12\x18\n\x14PARAMETER_TYPE_FLOAT\x10\x03\x12\x1a\n\x16PARAMETER_TYPE_BOOLEAN\x10\x04\x12\x17\n\x13PARAMETER_TYPE_DATE\x10\x05\x12\x1c\n\x18PARAMETER_TYPE_TIMESTAMP\x10\x06\x12\x17\n\x13PARAMETER_TYPE_UUID\x10\x07\x12\x1e\n\x1aPARAMETER_TYPE_LIST_STRING\x10\x08\x12\x1b\n\x17PARAMETER_TYPE_LIST_INT\x10\t*}\n\x10TruncationReason\x12!\n\x1dTRUNCATION_REASON_UNSPECIFIED\x10\x00\x12\x1e\n\x1aTRUNCATION_REASON_MAX_ROWS\x10\x01\x12&\n\"TRUNCATION_REASON_MAX_RESULT_BYTES\x10\x02*~\n\x12QueryTemplateState\x12$\n QUERY_TEMPLATE_STATE_UNSPECIFIED\x10\x00\x12\x1f\n\x1bQUERY_TEMPLATE_STATE_ACTIVE\x10\x01\x12!\n\x1dQUERY_TEMPLATE_STATE_DISABLED\x10\x02\x32\xce\n\n\x11SqlGatewayService\x12\x62\n\x13\x43reateQueryTemplate\x12+.integrations.v1.CreateQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12\\\n\x10GetQueryTemplate\x12(.integrations.v1.GetQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12\x62\n\x13UpdateQueryTemplate\x12+.integrations.v1.UpdateQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12\x64\n\x14\x44isableQueryTemplate\x12,.integrations.v1.DisableQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12\x62\n\x13\x45nableQueryTemplate\x12+.integrations.v1.EnableQueryTemplateRequest\x1a\x1e.integrations.v1.QueryTemplate\x12p\n\x13\x44\x65leteQueryTemplate\x12+.integrations.v1.DeleteQueryTemplateRequest\x1a,.integrations.v1.DeleteQueryTemplateResponse\x12m\n\x12ListQueryTemplates\x12*.integrations.v1.ListQueryTemplatesRequest\x1a+.integrations.v1.ListQueryTemplatesResponse\x12P\n\rCreateGateway\x12%.integrations.v1.CreateGatewayRequest\x1a\x18.integrations.v1.Gateway\x12J\n\nGetGateway\x12\".integrations.v1.GetGatewayRequest\x1a\x18.integrations.v1.Gateway\x12[\n\x0cListGateways\x12$.integrations.v1.ListGatewaysRequest\x1a%.integrations.v1.ListGatewaysResponse\x12P\n\rUpdateGateway\x12%.integrations.v1.UpdateGatewayRequest\x1a\x18.integrations.v1.Gateway\x12^\n\rDeleteGateway\x12%.integrations.v1.DeleteGatewayRequest\x1a&.integrations.v1.DeleteGatewayResponse\x12R\n\x0c\x45xecuteQuery\x12$.integrations.v1.ExecuteQueryRequest\x1a\x1c.integrations.v1.QueryResult\x12g\n\x10\x44\x65scribeTemplate\x12(.integrations.v1.DescribeTemplateRequest\x1a).integrations.v1.DescribeTemplateResponseBOZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,46 +35,68 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'integrations.v1.sql_gateway
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1'
+  _globals['_GATEWAY_TEMPLATEVERSIONSENTRY']._loaded_options = None
+  _globals['_GATEWAY_TEMPLATEVERSIONSENTRY']._serialized_options = b'8\001'
   _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._loaded_options = None
   _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_options = b'8\001'
-  _globals['_PARAMETERBINDING']._serialized_start=2627
-  _globals['_PARAMETERBINDING']._serialized_end=2748
-  _globals['_PARAMETERTYPE']._serialized_start=2751
-  _globals['_PARAMETERTYPE']._serialized_end=3048
-  _globals['_TRUNCATIONREASON']._serialized_start=3050
-  _globals['_TRUNCATIONREASON']._serialized_end=3175
-  _globals['_PARAMETERSPEC']._serialized_start=118
-  _globals['_PARAMETERSPEC']._serialized_end=493
-  _globals['_QUERYTEMPLATE']._serialized_start=496
-  _globals['_QUERYTEMPLATE']._serialized_end=835
-  _globals['_GATEWAY']._serialized_start=838
-  _globals['_GATEWAY']._serialized_end=1172
-  _globals['_CREATEQUERYTEMPLATEREQUEST']._serialized_start=1174
-  _globals['_CREATEQUERYTEMPLATEREQUEST']._serialized_end=1291
-  _globals['_GETQUERYTEMPLATEREQUEST']._serialized_start=1293
-  _globals['_GETQUERYTEMPLATEREQUEST']._serialized_end=1358
-  _globals['_LISTQUERYTEMPLATESREQUEST']._serialized_start=1360
-  _globals['_LISTQUERYTEMPLATESREQUEST']._serialized_end=1445
-  _globals['_LISTQUERYTEMPLATESRESPONSE']._serialized_start=1448
-  _globals['_LISTQUERYTEMPLATESRESPONSE']._serialized_end=1578
-  _globals['_CREATEGATEWAYREQUEST']._serialized_start=1580
-  _globals['_CREATEGATEWAYREQUEST']._serialized_end=1684
-  _globals['_GETGATEWAYREQUEST']._serialized_start=1686
-  _globals['_GETGATEWAYREQUEST']._serialized_end=1744
-  _globals['_LISTGATEWAYSREQUEST']._serialized_start=1746
-  _globals['_LISTGATEWAYSREQUEST']._serialized_end=1825
-  _globals['_LISTGATEWAYSRESPONSE']._serialized_start=1827
-  _globals['_LISTGATEWAYSRESPONSE']._serialized_end=1938
-  _globals['_EXECUTEQUERYREQUEST']._serialized_start=1941
-  _globals['_EXECUTEQUERYREQUEST']._serialized_end=2171
-  _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_start=2098
-  _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_end=2171
-  _globals['_DESCRIBETEMPLATEREQUEST']._serialized_start=2173
-  _globals['_DESCRIBETEMPLATEREQUEST']._serialized_end=2238
-  _globals['_DESCRIBETEMPLATERESPONSE']._serialized_start=2241
-  _globals['_DESCRIBETEMPLATERESPONSE']._serialized_end=2403
-  _globals['_QUERYRESULT']._serialized_start=2406
-  _globals['_QUERYRESULT']._serialized_end=2625
-  _globals['_SQLGATEWAYSERVICE']._serialized_start=3178
-  _globals['_SQLGATEWAYSERVICE']._serialized_end=3942
+  _globals['_PARAMETERBINDING']._serialized_start=3725
+  _globals['_PARAMETERBINDING']._serialized_end=3846
+  _globals['_PARAMETERTYPE']._serialized_start=3849
+  _globals['_PARAMETERTYPE']._serialized_end=4146
+  _globals['_TRUNCATIONREASON']._serialized_start=4148
+  _globals['_TRUNCATIONREASON']._serialized_end=4273
+  _globals['_QUERYTEMPLATESTATE']._serialized_start=4275
+  _globals['_QUERYTEMPLATESTATE']._serialized_end=4401
+  _globals['_PARAMETERSPEC']._serialized_start=152
+  _globals['_PARAMETERSPEC']._serialized_end=527
+  _globals['_QUERYTEMPLATE']._serialized_start=530
+  _globals['_QUERYTEMPLATE']._serialized_end=938
+  _globals['_GATEWAY']._serialized_start=941
+  _globals['_GATEWAY']._serialized_end=1407
+  _globals['_GATEWAY_TEMPLATEVERSIONSENTRY']._serialized_start=1338
+  _globals['_GATEWAY_TEMPLATEVERSIONSENTRY']._serialized_end=1393
+  _globals['_CREATEQUERYTEMPLATEREQUEST']._serialized_start=1409
+  _globals['_CREATEQUERYTEMPLATEREQUEST']._serialized_end=1526
+  _globals['_GETQUERYTEMPLATEREQUEST']._serialized_start=1528
+  _globals['_GETQUERYTEMPLATEREQUEST']._serialized_end=1610
+  _globals['_UPDATEQUERYTEMPLATEREQUEST']._serialized_start=1613
+  _globals['_UPDATEQUERYTEMPLATEREQUEST']._serialized_end=1759
+  _globals['_DISABLEQUERYTEMPLATEREQUEST']._serialized_start=1761
+  _globals['_DISABLEQUERYTEMPLATEREQUEST']._serialized_end=1844
+  _globals['_ENABLEQUERYTEMPLATEREQUEST']._serialized_start=1846
+  _globals['_ENABLEQUERYTEMPLATEREQUEST']._serialized_end=1928
+  _globals['_DELETEQUERYTEMPLATEREQUEST']._serialized_start=1930
+  _globals['_DELETEQUERYTEMPLATEREQUEST']._serialized_end=2012
+  _globals['_DELETEQUERYTEMPLATERESPONSE']._serialized_start=2014
+  _globals['_DELETEQUERYTEMPLATERESPONSE']._serialized_end=2081
+  _globals['_LISTQUERYTEMPLATESREQUEST']._serialized_start=2084
+  _globals['_LISTQUERYTEMPLATESREQUEST']._serialized_end=2221
+  _globals['_LISTQUERYTEMPLATESRESPONSE']._serialized_start=2224
+  _globals['_LISTQUERYTEMPLATESRESPONSE']._serialized_end=2354
+  _globals['_CREATEGATEWAYREQUEST']._serialized_start=2356
+  _globals['_CREATEGATEWAYREQUEST']._serialized_end=2460
+  _globals['_GETGATEWAYREQUEST']._serialized_start=2462
+  _globals['_GETGATEWAYREQUEST']._serialized_end=2520
+  _globals['_LISTGATEWAYSREQUEST']._serialized_start=2522
+  _globals['_LISTGATEWAYSREQUEST']._serialized_end=2622
+  _globals['_UPDATEGATEWAYREQUEST']._serialized_start=2625
+  _globals['_UPDATEGATEWAYREQUEST']._serialized_end=2758
+  _globals['_DELETEGATEWAYREQUEST']._serialized_start=2760
+  _globals['_DELETEGATEWAYREQUEST']._serialized_end=2835
+  _globals['_DELETEGATEWAYRESPONSE']._serialized_start=2837
+  _globals['_DELETEGATEWAYRESPONSE']._serialized_end=2897
+  _globals['_LISTGATEWAYSRESPONSE']._serialized_start=2899
+  _globals['_LISTGATEWAYSRESPONSE']._serialized_end=3010
+  _globals['_EXECUTEQUERYREQUEST']._serialized_start=3013
+  _globals['_EXECUTEQUERYREQUEST']._serialized_end=3243
+  _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_start=3170
+  _globals['_EXECUTEQUERYREQUEST_PARAMETERSENTRY']._serialized_end=3243
+  _globals['_DESCRIBETEMPLATEREQUEST']._serialized_start=3245
+  _globals['_DESCRIBETEMPLATEREQUEST']._serialized_end=3310
+  _globals['_DESCRIBETEMPLATERESPONSE']._serialized_start=3313
+  _globals['_DESCRIBETEMPLATERESPONSE']._serialized_end=3475
+  _globals['_QUERYRESULT']._serialized_start=3478
+  _globals['_QUERYRESULT']._serialized_end=3723
+  _globals['_SQLGATEWAYSERVICE']._serialized_start=4404
+  _globals['_SQLGATEWAYSERVICE']._serialized_end=5762
 # @@protoc_insertion_point(module_scope)
