@@ -322,8 +322,13 @@ def check_restrictions(spec: ParameterSpec, prefix: str) -> list[FieldViolation]
             try:
                 compile_pattern(spec.pattern)
             except re2.error as exc:
+                reason = exc.args[0] if exc.args else ""
+                if isinstance(reason, bytes):
+                    reason = reason.decode("utf-8", "replace")
                 violations.append(
-                    FieldViolation(f"{prefix}.pattern", f"is not a valid RE2 regular expression: {exc}")
+                    FieldViolation(
+                        f"{prefix}.pattern", f"is not a valid RE2 regular expression: {reason}"
+                    )
                 )
     if len(spec.allowed_values) > MAX_ALLOWED_VALUES:
         violations.append(
