@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -242,7 +242,7 @@ class SqlGatewayEngine:
         self, tenant_id: str, draft: TemplateDraft, *, request_id: str = ""
     ) -> QueryTemplate:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        key = idempotency_key(request_id, draft)
+        key = idempotency_key(request_id, _digested(draft))
         earlier = await earlier_create(
             self._templates.find_by_request_id, tenant_id, key, resource=TEMPLATE
         )
@@ -391,7 +391,7 @@ class SqlGatewayEngine:
         self, tenant_id: str, draft: GatewayDraft, *, request_id: str = ""
     ) -> Gateway:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        key = idempotency_key(request_id, draft)
+        key = idempotency_key(request_id, _digested(draft))
         earlier = await earlier_create(
             self._gateways.find_by_request_id, tenant_id, key, resource=GATEWAY
         )
@@ -569,6 +569,25 @@ class SqlGatewayEngine:
             source=f"{gateway.tenant_id}:{gateway.id}:{'ro' if gateway.read_only else 'rw'}",
             connection_string=credential.value,
         )
+
+
+# Fields added after digests were first stored: left out of the digest while unset, so a create
+# retried across the upgrade still matches the digest stored with its first attempt.
+_LATER_SPEC_FIELDS = {"allowed_values": (), "pattern": "", "bound_to": None}
+
+
+def _digested(draft: TemplateDraft | GatewayDraft) -> dict[str, Any]:
+    """What the idempotency digest of a create covers: the draft, without unset later fields."""
+    values = asdict(draft)
+    if isinstance(draft, GatewayDraft):
+        if not draft.template_versions:
+            values.pop("template_versions")
+        return values
+    values["parameters"] = [
+        {k: v for k, v in spec.items() if not (k in _LATER_SPEC_FIELDS and v in ((), [], "", None))}
+        for spec in values["parameters"]
+    ]
+    return values
 
 
 def _checked_gateway(draft: GatewayDraft, tenant_id: str, now: datetime) -> Gateway:

@@ -167,3 +167,21 @@ def test_input_schema() -> None:
                    "description": "Filled by the service with the caller's tenant id; do not send it."},
     }
     assert (schema["type"], schema["title"], "sql" in str(schema)) == ("object", "Orders", False)
+
+
+def test_create_digests_are_unchanged_for_requests_without_the_new_fields() -> None:
+    # Digests stored before allowed values, patterns, bindings and pins existed must still
+    # match a retried create (the values were computed by the code before those fields).
+    from engines.idempotency import request_digest
+    from engines.sql_gateway import GatewayDraft, _digested
+
+    template = TemplateDraft(id="a", name="a", sql="SELECT $1",
+                             parameters=[ParameterSpec("x", T.STRING, default_value="q")])
+    gateway = GatewayDraft(name="g", connection_string_ref="env://X", allowed_template_ids=["a"])
+    assert request_digest(_digested(template)) == (
+        "7b968e9e5a08a5e3e376bdc2347b5a84faa71433efa3acbbeb0c5ac6a192f0db")
+    assert request_digest(_digested(gateway)) == (
+        "5f1baf70155656411e54e1c8081e2fcb27e389bce7f61799fca8cdb23ad5cf89")
+    pinned = GatewayDraft(name="g", connection_string_ref="env://X", allowed_template_ids=["a"],
+                          template_versions={"a": 1})
+    assert request_digest(_digested(pinned)) != request_digest(_digested(gateway))
