@@ -5,6 +5,7 @@ is measured by `python -m tests.bench template_visibility`."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 
@@ -110,3 +111,32 @@ async def test_a_deleted_template_is_not_run_by_the_other_replica(
     assert _label(await _run(a, gateway.id, "gone")) == "alive"
     await b.DeleteQueryTemplate(pb.DeleteQueryTemplateRequest(tenant_id=TENANT, template_id="gone"))
     assert (await _refusal(_run(a, gateway.id, "gone")))[0] == grpc.StatusCode.NOT_FOUND
+
+
+async def test_concurrent_updates_on_both_replicas_lose_no_version(
+    pair: Replicas, customer: CustomerDatabase
+) -> None:
+    stubs = pair.stubs(Stub)
+    created = await stubs[0].CreateQueryTemplate(pb.CreateQueryTemplateRequest(
+        tenant_id=TENANT, template=pb.QueryTemplate(
+            id="busy", name="busy", sql=_sql("zero"),
+            parameters=[pb.ParameterSpec(name="s", type=pb.PARAMETER_TYPE_STRING, required=True)])))
+
+    def update(n: int, etag: str = "") -> object:
+        return stubs[n % 2].UpdateQueryTemplate(pb.UpdateQueryTemplateRequest(
+            tenant_id=TENANT, template=pb.QueryTemplate(id="busy", description=f"d{n}", etag=etag)))
+
+    results = await asyncio.gather(*(update(n) for n in range(8)))
+    assert sorted(r.version for r in results) == list(range(2, 10))  # type: ignore[attr-defined]
+    for version in range(1, 10):
+        got = await stubs[version % 2].GetQueryTemplate(
+            pb.GetQueryTemplateRequest(tenant_id=TENANT, template_id="busy", version=version))
+        assert got.version == version
+    latest = await stubs[1].GetQueryTemplate(
+        pb.GetQueryTemplateRequest(tenant_id=TENANT, template_id="busy"))
+    outcomes = await asyncio.gather(*(update(n, latest.etag) for n in range(4)), return_exceptions=True)
+    won = [o for o in outcomes if not isinstance(o, BaseException)]
+    lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(won) == 1 and len(lost) == 3
+    assert {e.code() for e in lost} == {grpc.StatusCode.ABORTED}
+    assert created.version == 1
