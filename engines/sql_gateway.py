@@ -364,10 +364,11 @@ class SqlGatewayEngine:
         raise Aborted(f"the {TEMPLATE} is being changed too often; retry later")
 
     async def describe_template(
-        self, tenant_id: str, template_id: str
+        self, tenant_id: str, template_id: str, version: int = 0
     ) -> tuple[QueryTemplate, dict[str, Any]]:
-        """The template and its parameters as a JSON Schema (see engines/sql_template_schema.py)."""
-        template = await self.get_template(tenant_id, template_id)
+        """The template (at `version`, 0: the latest) and its parameters as a JSON Schema (see
+        engines/sql_template_schema.py)."""
+        template = await self.get_template(tenant_id, template_id, version)
         return template, template_input_schema(template)
 
     async def list_templates(

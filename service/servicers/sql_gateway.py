@@ -278,7 +278,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
         self, request: pb.DescribeTemplateRequest, context: _Context
     ) -> pb.DescribeTemplateResponse:
         template, schema = await self._engine.describe_template(
-            request.tenant_id, request.template_id
+            request.tenant_id, request.template_id, request.version
         )
         message = pb.DescribeTemplateResponse(
             template_id=template.id,
@@ -286,6 +286,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
             description=template.description,
             read_only=template.read_only,
             etag=template.etag,
+            version=template.version,
         )
         message.input_schema.update(schema)
         return message

@@ -96,6 +96,11 @@ async def test_an_update_is_a_new_version_and_old_versions_stay_readable(
     assert (await _execute(stub, tenant, pinned.id, "q", s="x")).template_version == 2
     missing = await _refused(_get(stub, tenant, "q", version=3))
     assert missing.code == grpc.StatusCode.NOT_FOUND
+    negative = await _refused(_get(stub, tenant, "q", version=-1))
+    assert "version" in negative.field_violations
+    described = await stub.DescribeTemplate(
+        pb.DescribeTemplateRequest(tenant_id=tenant, template_id="q", version=1))
+    assert (described.version, described.etag) == (1, old.etag)
 
 
 async def test_a_stale_etag_or_bad_update_stores_nothing(

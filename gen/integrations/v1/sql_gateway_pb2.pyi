@@ -335,28 +335,32 @@ class ExecuteQueryRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., gateway_id: _Optional[str] = ..., template_id: _Optional[str] = ..., parameters: _Optional[_Mapping[str, _struct_pb2.Value]] = ...) -> None: ...
 
 class DescribeTemplateRequest(_message.Message):
-    __slots__ = ("tenant_id", "template_id")
+    __slots__ = ("tenant_id", "template_id", "version")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     template_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., template_id: _Optional[str] = ...) -> None: ...
+    version: int
+    def __init__(self, tenant_id: _Optional[str] = ..., template_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class DescribeTemplateResponse(_message.Message):
-    __slots__ = ("template_id", "name", "description", "read_only", "input_schema", "etag")
+    __slots__ = ("template_id", "name", "description", "read_only", "input_schema", "etag", "version")
     TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     READ_ONLY_FIELD_NUMBER: _ClassVar[int]
     INPUT_SCHEMA_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     template_id: str
     name: str
     description: str
     read_only: bool
     input_schema: _struct_pb2.Struct
     etag: str
-    def __init__(self, template_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., read_only: _Optional[bool] = ..., input_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    version: int
+    def __init__(self, template_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., read_only: _Optional[bool] = ..., input_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., etag: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class QueryResult(_message.Message):
     __slots__ = ("columns", "rows", "row_count", "truncated", "result_bytes", "ignored_parameters", "truncation_reason", "template_version")
