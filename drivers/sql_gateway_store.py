@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -232,6 +233,30 @@ class SqlTemplateStore(RepositoryStore[QueryTemplate]):
         return await self._rows.list(tenant_id, page, *conditions)
 
 
+_TEMPLATE_PREFIX = "template__"
+_WITH_TEMPLATE = (
+    sa.select(
+        sql_gateways,
+        *(c.label(_TEMPLATE_PREFIX + c.name) for c in sql_query_templates.c),
+    )
+    .select_from(
+        sql_gateways.outerjoin(
+            sql_query_templates,
+            sa.and_(
+                sql_query_templates.c.tenant_id == sql_gateways.c.tenant_id,
+                sql_query_templates.c.id == sa.bindparam("template_id"),
+                sql_query_templates.c.delete_time.is_(None),
+            ),
+        )
+    )
+    .where(
+        sql_gateways.c.tenant_id == sa.bindparam("tenant_id"),
+        sql_gateways.c.id == sa.bindparam("gateway_id"),
+        sql_gateways.c.delete_time.is_(None),
+    )
+)
+
+
 class SqlGatewayStore(RepositoryStore[Gateway]):
     """Gateways in the service's database; names are unique among a tenant's live gateways."""
 
@@ -247,6 +272,23 @@ class SqlGatewayStore(RepositoryStore[Gateway]):
 
     async def insert(self, resource: Gateway, key: IdempotencyKey | None) -> Gateway:
         return await self._rows.insert(resource, _gateway_columns(resource), key)
+
+    async def get_with_template(
+        self, tenant_id: str, gateway_id: str, template_id: str
+    ) -> tuple[Gateway | None, QueryTemplate | None]:
+        """The live gateway and the live template `template_id` of the tenant, one query."""
+        params = {"tenant_id": tenant_id, "gateway_id": gateway_id, "template_id": template_id}
+        async with self._db.read() as conn:
+            row = (await conn.execute(_WITH_TEMPLATE, params)).first()
+        if row is None:
+            return None, None
+        mapping = row._mapping
+        if mapping[_TEMPLATE_PREFIX + "id"] is None:
+            return _to_gateway(row), None
+        template_row = SimpleNamespace(
+            **{c.name: mapping[_TEMPLATE_PREFIX + c.name] for c in sql_query_templates.c}
+        )
+        return _to_gateway(row), _to_template(template_row)
 
     async def replace(self, resource: Gateway, expected_version: int) -> bool:
         values = _gateway_columns(resource)

@@ -57,6 +57,7 @@ __all__ = [
     "GatewayDraft",
     "GatewayFilters",
     "GatewayStore",
+    "ExecutionReader",
     "QueryLimits",
     "QueryRunner",
     "QueryTarget",
@@ -201,6 +202,15 @@ class TemplateStore(ResourceStore[QueryTemplate, TemplateFilters], Protocol):
 GatewayStore = VersionedStore[Gateway, GatewayFilters]
 
 
+class ExecutionReader(Protocol):
+    """Reads what ExecuteQuery needs in one round trip: the tenant's live gateway and the latest
+    version of its live template `template_id` (each None when missing)."""
+
+    async def get_with_template(
+        self, tenant_id: str, gateway_id: str, template_id: str
+    ) -> tuple[Gateway | None, QueryTemplate | None]: ...
+
+
 class QueryRunner(Protocol):
     """Runs one bound statement on a target database under the given caps.
 
@@ -226,6 +236,7 @@ class SqlGatewayEngine:
         result_bytes_ceiling: int = MAX_RESULT_BYTES_LIMIT,
         observer: QueryObserver = NULL_OBSERVER,
         credential_ref_check: CredentialRefCheck | None = None,
+        execution_reader: ExecutionReader | None = None,
     ) -> None:
         self._templates = templates
         self._gateways = gateways
@@ -237,6 +248,8 @@ class SqlGatewayEngine:
         self._result_bytes_ceiling = result_bytes_ceiling
         self._observer = observer
         self._credential_ref_check = credential_ref_check
+        # None: ExecuteQuery reads the gateway and the template with one get each.
+        self._execution_reader = execution_reader
 
     async def create_template(
         self, tenant_id: str, draft: TemplateDraft, *, request_id: str = ""
@@ -492,8 +505,7 @@ class SqlGatewayEngine:
         """Runs an allowed template through a gateway; see the module docstring for the steps.
 
         Identity-bound parameters are filled with the gateway's tenant id and `caller`."""
-        gateway = await self.get_gateway(tenant_id, gateway_id)
-        template = await self.get_template(gateway.tenant_id, template_id)
+        gateway, template = await self._execution_rows(tenant_id, gateway_id, template_id)
         if template.id not in gateway.allowed_template_ids:
             raise PermissionDenied(
                 f"template {template.id!r} is not in the allow-list of gateway {gateway.id!r}",
@@ -550,6 +562,24 @@ class SqlGatewayEngine:
             result.row_count, result.result_bytes, reason.value if reason else None
         )
         return replace(result, ignored_parameters=bound.ignored, template_version=template.version)
+
+    async def _execution_rows(
+        self, tenant_id: str, gateway_id: str, template_id: str
+    ) -> tuple[Gateway, QueryTemplate]:
+        if self._execution_reader is None:
+            gateway = await self.get_gateway(tenant_id, gateway_id)
+            return gateway, await self.get_template(gateway.tenant_id, template_id)
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        gateway_id = require_uuid("gateway_id", gateway_id)
+        template_id = require_template_id("template_id", template_id)
+        found, template = await self._execution_reader.get_with_template(
+            tenant_id, gateway_id, template_id
+        )
+        if found is None:
+            raise NotFound(GATEWAY, gateway_id)
+        if template is None:
+            raise NotFound(TEMPLATE, template_id)
+        return found, template
 
     async def _target(self, gateway: Gateway) -> QueryTarget:
         try:

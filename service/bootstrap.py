@@ -346,17 +346,20 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
         idle_seconds=config.sql_pool_idle_seconds,
     )
     wiring.closers.append(sql_runner.close)
+    sql_gateways = SqlGatewayStore(wiring.database)
     sql_gateway_engine = SqlGatewayEngine(
         # Not cached in the process: templates and gateways change, and another replica must
         # never run a stale or deleted one (docs/sql_gateway.md, "Replicas").
         SqlTemplateStore(wiring.database),
-        SqlGatewayStore(wiring.database),
+        sql_gateways,
         CachedCredentialService(credentials, ttl_seconds=config.sql_credential_cache_seconds),
         sql_runner,
         page_tokens=wiring.page_tokens,
         result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
         observer=wiring.observer,
         credential_ref_check=credentials.exists,
+        # ExecuteQuery reads the gateway and its template in one round trip.
+        execution_reader=sql_gateways,
     )
     wiring.register(
         pb_sql_grpc.add_SqlGatewayServiceServicer_to_server,

@@ -84,3 +84,17 @@ async def test_gateways_round_trip_with_unique_names(database: Database) -> None
     assert await store.insert(retried, request_key("r")) == gateway
     rows, total = await store.list(tenant, GatewayFilters(), parse_page(0, "", {}))
     assert rows == [gateway] and total == 1
+
+
+async def test_gateway_with_template_in_one_read(database: Database) -> None:
+    gateways, templates, tenant = SqlGatewayStore(database), SqlTemplateStore(database), new_tenant()
+    gateway = await gateways.insert(_gateway(tenant, "00000000-0000-4000-8000-0000000000a1", "g"), None)
+    template = await templates.insert(_template(tenant, "a"), None)
+    await templates.insert(_template(new_tenant(), "b"), None)
+    assert await gateways.get_with_template(tenant, gateway.id, "a") == (gateway, template)
+    assert await gateways.get_with_template(tenant, gateway.id, "b") == (gateway, None)
+    assert await gateways.get_with_template(new_tenant(), gateway.id, "a") == (None, None)
+    assert await templates.soft_delete(tenant, "a", NOW)
+    assert await gateways.get_with_template(tenant, gateway.id, "a") == (gateway, None)
+    assert await gateways.soft_delete(tenant, gateway.id, NOW)
+    assert await gateways.get_with_template(tenant, gateway.id, "a") == (None, None)
