@@ -10,8 +10,8 @@ at the moment of use and never stored, logged or returned.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -19,6 +19,7 @@ from engines.clock import Clock, system_clock
 from engines.credential_refs import CredentialRefCheck, check_credential_ref, require_live_credential
 from engines.credentials import CredentialService
 from engines.errors import (
+    Aborted,
     DeadlineExceeded,
     FailedPrecondition,
     FieldViolation,
@@ -29,10 +30,11 @@ from engines.errors import (
 from engines.idempotency import earlier_create, idempotency_key
 from engines.lookup import find_owned
 from engines.observability import NULL_OBSERVER, QueryObserver
-from engines.optimistic import version_etag
+from engines.optimistic import check_etag, version_etag
 from engines.pagination import Page, PageTokens, paginate, parse_page
-from engines.sql_parameters import bind_parameters
+from engines.sql_parameters import CallerIdentity, bind_parameters
 from engines.sql_results import QueryResult
+from engines.sql_template_schema import template_input_schema
 from engines.sql_templates import (
     DEFAULT_MAX_ROWS,
     DEFAULT_TIMEOUT_SECONDS,
@@ -44,7 +46,7 @@ from engines.sql_templates import (
     check_template,
     require_template_id,
 )
-from engines.store import ResourceStore
+from engines.store import ResourceStore, VersionedStore
 from engines.validation import require_name, require_uuid
 
 __all__ = [
@@ -53,12 +55,17 @@ __all__ = [
     "BoundQuery",
     "Gateway",
     "GatewayDraft",
+    "GatewayFilters",
     "GatewayStore",
+    "ExecutionReader",
     "QueryLimits",
     "QueryRunner",
     "QueryTarget",
     "SqlGatewayEngine",
+    "TemplateFilters",
     "TemplateStore",
+    "GATEWAY_WRITABLE_FIELDS",
+    "TEMPLATE_WRITABLE_FIELDS",
 ]
 
 DEFAULT_MAX_RESULT_BYTES = 5 * 1024 * 1024
@@ -66,6 +73,24 @@ MAX_RESULT_BYTES_LIMIT = 64 * 1024 * 1024
 MAX_ALLOWED_TEMPLATES = 1000
 GATEWAY = "gateway"
 TEMPLATE = "query template"
+TEMPLATE_VERSION = "query template version"
+_ATTEMPTS = 20
+# What UpdateQueryTemplate may change (each change is a new version) and UpdateGateway may.
+TEMPLATE_WRITABLE_FIELDS = frozenset(
+    {"name", "description", "sql", "parameters", "read_only", "max_rows", "timeout_seconds"}
+)
+GATEWAY_WRITABLE_FIELDS = frozenset(
+    {
+        "name",
+        "connection_string_ref",
+        "allowed_template_ids",
+        "template_versions",
+        "max_rows",
+        "max_result_bytes",
+        "timeout_seconds",
+        "read_only",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +104,7 @@ class GatewayDraft:
     max_result_bytes: int = 0
     timeout_seconds: int = 0
     read_only: bool | None = None
+    template_versions: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +121,18 @@ class Gateway:
     timeout_seconds: int
     read_only: bool
     create_time: datetime
+    # Template id -> the version this gateway runs; templates not named follow the latest.
+    template_versions: Mapping[str, int] = field(default_factory=dict)
+    version: int = 1
+    update_time: datetime | None = None  # None: create_time
 
     @property
     def etag(self) -> str:
-        return version_etag(self.id, 1)
+        return version_etag(self.id, self.version)
+
+    @property
+    def updated(self) -> datetime:
+        return self.update_time or self.create_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +167,48 @@ class QueryLimits:
     read_only: bool
 
 
-# Templates and gateways never change once created and have no list filters.
-TemplateStore = ResourceStore[QueryTemplate, None]
-GatewayStore = ResourceStore[Gateway, None]
+@dataclass(frozen=True, slots=True)
+class TemplateFilters:
+    """ListQueryTemplates filters; None means either state."""
+
+    disabled: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayFilters:
+    """ListGateways filters: gateways whose allow-list names `template_id` (empty: all)."""
+
+    template_id: str = ""
+
+
+class TemplateStore(ResourceStore[QueryTemplate, TemplateFilters], Protocol):
+    """Templates: `get` answers the latest version of a live template; `insert` writes version 1."""
+
+    async def get_version(self, tenant_id: str, template_id: str, version: int) -> QueryTemplate | None:
+        """Version `version` of the tenant's live template (revision 0), None when missing."""
+        ...
+
+    async def save(self, template: QueryTemplate, expected_revision: int, *, new_version: bool) -> bool:
+        """Writes `template` as the latest if the stored revision is still `expected_revision`
+        (and, with `new_version`, stores its content as version `template.version`); False when
+        the template changed meanwhile or is gone."""
+        ...
+
+    async def soft_delete(self, tenant_id: str, template_id: str, when: datetime) -> bool:
+        """Marks the live template deleted (every version with it); False when there is none."""
+        ...
+
+
+GatewayStore = VersionedStore[Gateway, GatewayFilters]
+
+
+class ExecutionReader(Protocol):
+    """Reads what ExecuteQuery needs in one round trip: the tenant's live gateway and the latest
+    version of its live template `template_id` (each None when missing)."""
+
+    async def get_with_template(
+        self, tenant_id: str, gateway_id: str, template_id: str
+    ) -> tuple[Gateway | None, QueryTemplate | None]: ...
 
 
 class QueryRunner(Protocol):
@@ -163,6 +236,7 @@ class SqlGatewayEngine:
         result_bytes_ceiling: int = MAX_RESULT_BYTES_LIMIT,
         observer: QueryObserver = NULL_OBSERVER,
         credential_ref_check: CredentialRefCheck | None = None,
+        execution_reader: ExecutionReader | None = None,
     ) -> None:
         self._templates = templates
         self._gateways = gateways
@@ -174,18 +248,21 @@ class SqlGatewayEngine:
         self._result_bytes_ceiling = result_bytes_ceiling
         self._observer = observer
         self._credential_ref_check = credential_ref_check
+        # None: ExecuteQuery reads the gateway and the template with one get each.
+        self._execution_reader = execution_reader
 
     async def create_template(
         self, tenant_id: str, draft: TemplateDraft, *, request_id: str = ""
     ) -> QueryTemplate:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        key = idempotency_key(request_id, draft)
+        key = idempotency_key(request_id, _digested(draft))
         earlier = await earlier_create(
             self._templates.find_by_request_id, tenant_id, key, resource=TEMPLATE
         )
         if earlier is not None:
             return earlier
         checked = check_template(draft)
+        now = self._clock()
         template = QueryTemplate(
             id=checked.id,
             tenant_id=tenant_id,
@@ -196,40 +273,146 @@ class SqlGatewayEngine:
             read_only=checked.read_only,
             max_rows=checked.max_rows,
             timeout_seconds=checked.timeout_seconds,
-            create_time=self._clock(),
+            create_time=now,
+            update_time=now,
         )
         return await self._templates.insert(template, key)
 
-    async def get_template(self, tenant_id: str, template_id: str) -> QueryTemplate:
+    async def get_template(
+        self, tenant_id: str, template_id: str, version: int = 0
+    ) -> QueryTemplate:
+        """The latest version of a live template, or version `version` (0: the latest)."""
         tenant_id = require_uuid("tenant_id", tenant_id)
-        template = await self._templates.get(
-            tenant_id, require_template_id("template_id", template_id)
-        )
+        template_id = require_template_id("template_id", template_id)
+        if version < 0:
+            raise InvalidArgument.single("version", "must be >= 1 (0 for the latest)")
+        template = await self._templates.get(tenant_id, template_id)
         if template is None:
+            raise NotFound(TEMPLATE, template_id)
+        if version == 0 or version == template.version:
+            return template
+        if version > template.version:
+            raise NotFound(TEMPLATE_VERSION, f"{template_id}@{version}")
+        older = await self._templates.get_version(tenant_id, template_id, version)
+        if older is None:
+            raise NotFound(TEMPLATE_VERSION, f"{template_id}@{version}")
+        return replace(older, disabled=template.disabled)
+
+    async def update_template(
+        self, tenant_id: str, template_id: str, changes: Mapping[str, Any], etag: str
+    ) -> QueryTemplate:
+        """Writes the changed content as a new version (version + 1, new etag and update time);
+        the older versions stay readable. A non-empty stale `etag` is ABORTED."""
+        unknown = sorted(set(changes) - TEMPLATE_WRITABLE_FIELDS)
+        if unknown:
+            raise InvalidArgument(
+                [FieldViolation(f"update_mask.{f}", "is not a writable field") for f in unknown]
+            )
+
+        def apply(current: QueryTemplate) -> QueryTemplate:
+            merged = {name: getattr(current, name) for name in TEMPLATE_WRITABLE_FIELDS}
+            merged.update(changes)
+            checked = check_template(TemplateDraft(id=current.id, **merged))
+            return replace(
+                current,
+                name=checked.name,
+                description=checked.description,
+                sql=checked.sql,
+                parameters=tuple(checked.parameters),
+                read_only=checked.read_only,
+                max_rows=checked.max_rows,
+                timeout_seconds=checked.timeout_seconds,
+                version=current.version + 1,
+                revision=current.revision + 1,
+                update_time=self._clock(),
+            )
+
+        return await self._change_template(tenant_id, template_id, etag, apply, new_version=True)
+
+    async def set_template_disabled(
+        self, tenant_id: str, template_id: str, disabled: bool, etag: str
+    ) -> QueryTemplate:
+        """Disables (ExecuteQuery then refuses it, FAILED_PRECONDITION TEMPLATE_DISABLED) or
+        enables a template; setting the state it already has changes nothing."""
+
+        def apply(current: QueryTemplate) -> QueryTemplate:
+            return replace(
+                current, disabled=disabled, revision=current.revision + 1, update_time=self._clock()
+            )
+
+        return await self._change_template(
+            tenant_id, template_id, etag, apply, new_version=False, unless=lambda t: t.disabled == disabled
+        )
+
+    async def delete_template(self, tenant_id: str, template_id: str, etag: str = "") -> QueryTemplate:
+        """Soft-deletes a template with all its versions; its id stays taken."""
+        template = await self.get_template(tenant_id, template_id)
+        check_etag(template, etag, resource=TEMPLATE)
+        if not await self._templates.soft_delete(template.tenant_id, template.id, self._clock()):
             raise NotFound(TEMPLATE, template_id)
         return template
 
+    async def _change_template(
+        self,
+        tenant_id: str,
+        template_id: str,
+        etag: str,
+        apply: Callable[[QueryTemplate], QueryTemplate],
+        *,
+        new_version: bool,
+        unless: Callable[[QueryTemplate], bool] | None = None,
+    ) -> QueryTemplate:
+        current = await self.get_template(tenant_id, template_id)
+        apply(current)  # validate before the etag: bad input is INVALID_ARGUMENT either way
+        check_etag(current, etag, resource=TEMPLATE)
+        for _ in range(_ATTEMPTS):
+            if unless is not None and unless(current):
+                return current
+            updated = apply(current)
+            if await self._templates.save(updated, current.revision, new_version=new_version):
+                return updated
+            if etag:
+                raise Aborted(f"the {TEMPLATE} changed concurrently; read it again and retry")
+            current = await self.get_template(tenant_id, template_id)
+        raise Aborted(f"the {TEMPLATE} is being changed too often; retry later")
+
+    async def describe_template(
+        self, tenant_id: str, template_id: str, version: int = 0
+    ) -> tuple[QueryTemplate, dict[str, Any]]:
+        """The template (at `version`, 0: the latest) and its parameters as a JSON Schema (see
+        engines/sql_template_schema.py)."""
+        template = await self.get_template(tenant_id, template_id, version)
+        return template, template_input_schema(template)
+
     async def list_templates(
-        self, tenant_id: str, page_size: int, page_token: str
+        self,
+        tenant_id: str,
+        page_size: int,
+        page_token: str,
+        filters: TemplateFilters = TemplateFilters(),
     ) -> Page[QueryTemplate]:
         tenant_id = require_uuid("tenant_id", tenant_id)
         page = parse_page(
-            page_size, page_token, {"tenant": tenant_id, "list": "templates"}, tokens=self._page_tokens
+            page_size,
+            page_token,
+            {"tenant": tenant_id, "list": "templates", "disabled": filters.disabled},
+            tokens=self._page_tokens,
         )
-        rows, total = await self._templates.list(tenant_id, None, page)
+        rows, total = await self._templates.list(tenant_id, filters, page)
         return paginate(page, rows, total, key=lambda t: (t.create_time, t.id))
 
     async def create_gateway(
         self, tenant_id: str, draft: GatewayDraft, *, request_id: str = ""
     ) -> Gateway:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        key = idempotency_key(request_id, draft)
+        key = idempotency_key(request_id, _digested(draft))
         earlier = await earlier_create(
             self._gateways.find_by_request_id, tenant_id, key, resource=GATEWAY
         )
         if earlier is not None:
             return earlier
-        gateway = _checked_gateway(draft, tenant_id, self._clock())
+        now = self._clock()
+        gateway = replace(_checked_gateway(draft, tenant_id, now), update_time=now)
         await require_live_credential(
             self._credential_ref_check,
             tenant_id,
@@ -243,12 +426,71 @@ class SqlGatewayEngine:
             self._gateways.get, tenant_id, gateway_id, resource=GATEWAY, id_field="gateway_id"
         )
 
-    async def list_gateways(self, tenant_id: str, page_size: int, page_token: str) -> Page[Gateway]:
+    async def update_gateway(
+        self, tenant_id: str, gateway_id: str, changes: Mapping[str, Any], etag: str
+    ) -> Gateway:
+        """Applies `changes` (writable field -> new value); a non-empty stale `etag` is ABORTED."""
+        unknown = sorted(set(changes) - GATEWAY_WRITABLE_FIELDS)
+        if unknown:
+            raise InvalidArgument(
+                [FieldViolation(f"update_mask.{f}", "is not a writable field") for f in unknown]
+            )
+        current = await self.get_gateway(tenant_id, gateway_id)
+
+        def apply(gateway: Gateway) -> Gateway:
+            merged = {name: getattr(gateway, name) for name in GATEWAY_WRITABLE_FIELDS}
+            merged.update(changes)
+            checked = _checked_gateway(GatewayDraft(**merged), gateway.tenant_id, gateway.create_time)
+            return replace(
+                checked,
+                id=gateway.id,
+                version=gateway.version + 1,
+                update_time=self._clock(),
+            )
+
+        checked = apply(current)
+        check_etag(current, etag, resource=GATEWAY)
+        if "connection_string_ref" in changes:
+            await require_live_credential(
+                self._credential_ref_check,
+                current.tenant_id,
+                "gateway.connection_string_ref",
+                checked.connection_string_ref,
+            )
+        for _ in range(_ATTEMPTS):
+            updated = apply(current)
+            if await self._gateways.replace(updated, current.version):
+                return updated
+            if etag:
+                raise Aborted(f"the {GATEWAY} changed concurrently; read it again and retry")
+            current = await self.get_gateway(tenant_id, gateway_id)
+        raise Aborted(f"the {GATEWAY} is being changed too often; retry later")
+
+    async def delete_gateway(self, tenant_id: str, gateway_id: str, etag: str = "") -> Gateway:
+        """Soft-deletes a gateway; its name is free again."""
+        gateway = await self.get_gateway(tenant_id, gateway_id)
+        check_etag(gateway, etag, resource=GATEWAY)
+        if not await self._gateways.soft_delete(gateway.tenant_id, gateway.id, self._clock()):
+            raise NotFound(GATEWAY, gateway_id)
+        return gateway
+
+    async def list_gateways(
+        self,
+        tenant_id: str,
+        page_size: int,
+        page_token: str,
+        filters: GatewayFilters = GatewayFilters(),
+    ) -> Page[Gateway]:
         tenant_id = require_uuid("tenant_id", tenant_id)
+        if filters.template_id:
+            require_template_id("template_id", filters.template_id)
         page = parse_page(
-            page_size, page_token, {"tenant": tenant_id, "list": "gateways"}, tokens=self._page_tokens
+            page_size,
+            page_token,
+            {"tenant": tenant_id, "list": "gateways", "template_id": filters.template_id},
+            tokens=self._page_tokens,
         )
-        rows, total = await self._gateways.list(tenant_id, None, page)
+        rows, total = await self._gateways.list(tenant_id, filters, page)
         return paginate(page, rows, total, key=lambda g: (g.create_time, g.id))
 
     async def execute(
@@ -257,17 +499,42 @@ class SqlGatewayEngine:
         gateway_id: str,
         template_id: str,
         parameters: Mapping[str, Any],
+        *,
+        caller: str = "",
     ) -> QueryResult:
-        """Runs an allowed template through a gateway; see the module docstring for the steps."""
-        gateway = await self.get_gateway(tenant_id, gateway_id)
-        template = await self.get_template(gateway.tenant_id, template_id)
+        """Runs an allowed template through a gateway; see the module docstring for the steps.
+
+        Identity-bound parameters are filled with the gateway's tenant id and `caller`."""
+        gateway, template = await self._execution_rows(tenant_id, gateway_id, template_id)
         if template.id not in gateway.allowed_template_ids:
             raise PermissionDenied(
                 f"template {template.id!r} is not in the allow-list of gateway {gateway.id!r}",
                 reason="TEMPLATE_NOT_ALLOWED",
                 metadata={"template_id": template.id, "gateway_id": gateway.id},
             )
-        bound = bind_parameters(template.parameters, parameters)
+        if template.disabled:
+            raise FailedPrecondition(
+                "TEMPLATE_DISABLED",
+                f"template {template.id!r} is disabled; EnableQueryTemplate allows it again",
+                metadata={"template_id": template.id},
+            )
+        pinned = gateway.template_versions.get(template.id)
+        if pinned is not None and pinned != template.version:
+            older = None
+            if pinned < template.version:
+                older = await self._templates.get_version(template.tenant_id, template.id, pinned)
+            if older is None:
+                raise FailedPrecondition(
+                    "TEMPLATE_VERSION_MISSING",
+                    f"gateway {gateway.id!r} pins version {pinned} of template {template.id!r}, "
+                    f"which does not exist (the latest is {template.version})",
+                    metadata={"template_id": template.id, "gateway_id": gateway.id,
+                              "version": str(pinned)},
+                )
+            template = older
+        bound = bind_parameters(
+            template.parameters, parameters, CallerIdentity(gateway.tenant_id, caller)
+        )
         if gateway.read_only and not template.read_only:
             raise FailedPrecondition(
                 "GATEWAY_READ_ONLY",
@@ -294,7 +561,25 @@ class SqlGatewayEngine:
         self._observer.query_finished(
             result.row_count, result.result_bytes, reason.value if reason else None
         )
-        return replace(result, ignored_parameters=bound.ignored)
+        return replace(result, ignored_parameters=bound.ignored, template_version=template.version)
+
+    async def _execution_rows(
+        self, tenant_id: str, gateway_id: str, template_id: str
+    ) -> tuple[Gateway, QueryTemplate]:
+        if self._execution_reader is None:
+            gateway = await self.get_gateway(tenant_id, gateway_id)
+            return gateway, await self.get_template(gateway.tenant_id, template_id)
+        tenant_id = require_uuid("tenant_id", tenant_id)
+        gateway_id = require_uuid("gateway_id", gateway_id)
+        template_id = require_template_id("template_id", template_id)
+        found, template = await self._execution_reader.get_with_template(
+            tenant_id, gateway_id, template_id
+        )
+        if found is None:
+            raise NotFound(GATEWAY, gateway_id)
+        if template is None:
+            raise NotFound(TEMPLATE, template_id)
+        return found, template
 
     async def _target(self, gateway: Gateway) -> QueryTarget:
         try:
@@ -315,6 +600,25 @@ class SqlGatewayEngine:
             source=f"{gateway.tenant_id}:{gateway.id}:{'ro' if gateway.read_only else 'rw'}",
             connection_string=credential.value,
         )
+
+
+# Fields added after digests were first stored: left out of the digest while unset, so a create
+# retried across the upgrade still matches the digest stored with its first attempt.
+_LATER_SPEC_FIELDS = {"allowed_values": (), "pattern": "", "bound_to": None}
+
+
+def _digested(draft: TemplateDraft | GatewayDraft) -> dict[str, Any]:
+    """What the idempotency digest of a create covers: the draft, without unset later fields."""
+    values = asdict(draft)
+    if isinstance(draft, GatewayDraft):
+        if not draft.template_versions:
+            values.pop("template_versions")
+        return values
+    values["parameters"] = [
+        {k: v for k, v in spec.items() if not (k in _LATER_SPEC_FIELDS and v in ((), [], "", None))}
+        for spec in values["parameters"]
+    ]
+    return values
 
 
 def _checked_gateway(draft: GatewayDraft, tenant_id: str, now: datetime) -> Gateway:
@@ -338,6 +642,15 @@ def _checked_gateway(draft: GatewayDraft, tenant_id: str, now: datetime) -> Gate
             require_template_id(f"gateway.allowed_template_ids[{index}]", template_id)
         except InvalidArgument as exc:
             violations.extend(exc.violations)
+    pins: dict[str, int] = {}
+    for template_id, version in sorted(dict(draft.template_versions).items()):
+        where = f"gateway.template_versions[{template_id}]"
+        if template_id not in allowed:
+            violations.append(FieldViolation(where, "pins a template not in allowed_template_ids"))
+        elif isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            violations.append(FieldViolation(where, "must be a version >= 1"))
+        else:
+            pins[template_id] = version
     max_rows, bad = check_limit("gateway.max_rows", draft.max_rows, DEFAULT_MAX_ROWS, MAX_ROWS_LIMIT)
     violations.extend(bad)
     max_bytes, bad = check_limit(
@@ -364,6 +677,7 @@ def _checked_gateway(draft: GatewayDraft, tenant_id: str, now: datetime) -> Gate
         timeout_seconds=timeout,
         read_only=True if draft.read_only is None else draft.read_only,
         create_time=now,
+        template_versions=pins,
     )
 
 

@@ -17,22 +17,33 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
+import re2
+
 from engines.errors import FieldViolation, InvalidArgument
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
     "INJECTION_REASON",
     "MAX_LIST_LENGTH",
+    "MAX_ALLOWED_VALUES",
+    "MAX_PATTERN_LENGTH",
     "BoundParameters",
+    "CallerIdentity",
+    "IdentityBinding",
     "ParameterSpec",
     "ParameterType",
     "bind_parameters",
+    "check_restrictions",
     "coerce_value",
+    "compile_pattern",
+    "element_type",
     "suspicious_pattern",
 ]
 
 DEFAULT_MAX_LENGTH = 10_000
 MAX_LIST_LENGTH = 1_000
+MAX_ALLOWED_VALUES = 1_000
+MAX_PATTERN_LENGTH = 1_000
 INJECTION_REASON = "SQL_INJECTION_SUSPECTED"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
@@ -62,9 +73,31 @@ class ParameterType(enum.StrEnum):
     LIST_INT = "list_int"
 
 
+class IdentityBinding(enum.StrEnum):
+    """Who fills an identity-bound parameter: the service, from the call, never the caller."""
+
+    TENANT_ID = "tenant_id"
+    CALLER_NAME = "caller_name"
+
+
+@dataclass(frozen=True, slots=True)
+class CallerIdentity:
+    """What identity-bound parameters are filled from: the gateway's tenant and the caller."""
+
+    tenant_id: str
+    caller_name: str
+
+    def value_of(self, binding: IdentityBinding) -> str:
+        return self.tenant_id if binding is IdentityBinding.TENANT_ID else self.caller_name
+
+
 @dataclass(frozen=True, slots=True)
 class ParameterSpec:
-    """One declared parameter; its position in the template's list is its placeholder number."""
+    """One declared parameter; its position in the template's list is its placeholder number.
+
+    `allowed_values` (coerced to the type; for lists, per element) and `pattern` (an RE2
+    expression a STRING value or LIST_STRING element must match in full) are checked before
+    binding. A parameter with `bound_to` is filled by the service from the caller's identity."""
 
     name: str
     type: ParameterType
@@ -74,6 +107,9 @@ class ParameterSpec:
     max_length: int = 0
     min_value: float | None = None
     max_value: float | None = None
+    allowed_values: tuple[Any, ...] = ()
+    pattern: str = ""
+    bound_to: IdentityBinding | None = None
 
     @property
     def length_limit(self) -> int:
@@ -210,9 +246,144 @@ _COERCERS: dict[ParameterType, _Coercer] = {
 }
 
 
+_LIST_ELEMENT = {
+    ParameterType.LIST_STRING: ParameterType.STRING,
+    ParameterType.LIST_INT: ParameterType.INTEGER,
+}
+
+
+def element_type(spec_type: ParameterType) -> ParameterType:
+    """The type allowed values and patterns are checked against: a list's element type."""
+    return _LIST_ELEMENT.get(spec_type, spec_type)
+
+
+def compile_pattern(pattern: str) -> Any:
+    """The compiled RE2 expression (linear-time: no catastrophic backtracking); raises
+    `re2.error` when it is not one."""
+    return _compiled(pattern)
+
+
+_PATTERNS: dict[str, Any] = {}
+
+
+def _compiled(pattern: str) -> Any:
+    compiled = _PATTERNS.get(pattern)
+    if compiled is None:
+        options = re2.Options()
+        options.log_errors = False
+        compiled = re2.compile(pattern, options)
+        if len(_PATTERNS) > 1024:
+            _PATTERNS.clear()
+        _PATTERNS[pattern] = compiled
+    return compiled
+
+
+_ALLOWED_SETS: dict[tuple[ParameterType, tuple[Any, ...]], frozenset[Any]] = {}
+
+
+def _allowed_set(spec: ParameterSpec) -> frozenset[Any]:
+    """The allowed values coerced like a supplied value, so "2024-01-01" equals a date and 3.0
+    equals 3; they were checked when the template was registered."""
+    key = (spec.type, spec.allowed_values)
+    allowed = _ALLOWED_SETS.get(key)
+    if allowed is None:
+        kind = element_type(spec.type)
+        plain = ParameterSpec(spec.name, kind, max_length=spec.max_length)
+        allowed = frozenset(_COERCERS[kind](plain, v, "allowed_values") for v in spec.allowed_values)
+        if len(_ALLOWED_SETS) > 1024:
+            _ALLOWED_SETS.clear()
+        _ALLOWED_SETS[key] = allowed
+    return allowed
+
+
+def _restricted(spec: ParameterSpec, value: Any, field: str) -> None:
+    """The allowed-values and pattern checks of one coerced scalar (or list element)."""
+    if spec.allowed_values and value not in _allowed_set(spec):
+        # Name the choices, not the value: it may be an attack or personal data.
+        shown = ", ".join(repr(v) for v in spec.allowed_values[:20])
+        more = ", ..." if len(spec.allowed_values) > 20 else ""
+        raise _fail(field, f"must be one of the allowed values ({shown}{more})")
+    if spec.pattern and isinstance(value, str) and not _compiled(spec.pattern).fullmatch(value):
+        raise _fail(field, f"must match the pattern {spec.pattern!r}")
+
+
+def check_restrictions(spec: ParameterSpec, prefix: str) -> list[FieldViolation]:
+    """Violations of a declaration's allowed values, pattern and identity binding."""
+    violations: list[FieldViolation] = []
+    kind = element_type(spec.type)
+    if spec.pattern:
+        if kind is not ParameterType.STRING:
+            violations.append(FieldViolation(f"{prefix}.pattern", "applies to string types only"))
+        elif len(spec.pattern) > MAX_PATTERN_LENGTH:
+            violations.append(
+                FieldViolation(f"{prefix}.pattern", f"must be at most {MAX_PATTERN_LENGTH} characters")
+            )
+        else:
+            try:
+                compile_pattern(spec.pattern)
+            except re2.error as exc:
+                reason = exc.args[0] if exc.args else ""
+                if isinstance(reason, bytes):
+                    reason = reason.decode("utf-8", "replace")
+                violations.append(
+                    FieldViolation(
+                        f"{prefix}.pattern", f"is not a valid RE2 regular expression: {reason}"
+                    )
+                )
+    if len(spec.allowed_values) > MAX_ALLOWED_VALUES:
+        violations.append(
+            FieldViolation(f"{prefix}.allowed_values", f"must list at most {MAX_ALLOWED_VALUES}")
+        )
+    elif spec.allowed_values and not violations:
+        for i, value in enumerate(spec.allowed_values):
+            field = f"{prefix}.allowed_values[{i}]"
+            if value is None or isinstance(value, (list, dict)):
+                violations.append(FieldViolation(field, "must be a single value, not null or a list"))
+                continue
+            try:
+                coerced = _COERCERS[kind](spec, value, field)
+                if spec.pattern and isinstance(coerced, str):
+                    _restricted(ParameterSpec(spec.name, kind, pattern=spec.pattern), coerced, field)
+            except InvalidArgument as exc:
+                violations.extend(exc.violations)
+    if spec.bound_to is not None:
+        if spec.type not in (ParameterType.STRING, ParameterType.UUID) or (
+            spec.bound_to is IdentityBinding.CALLER_NAME and spec.type is not ParameterType.STRING
+        ):
+            violations.append(
+                FieldViolation(
+                    f"{prefix}.bound_to",
+                    "a tenant id binds to a STRING or UUID parameter, a caller name to a STRING one",
+                )
+            )
+        for name, given in (
+            ("required", spec.required),
+            ("default_value", spec.default_value is not None),
+            ("allowed_values", bool(spec.allowed_values)),
+            ("pattern", bool(spec.pattern)),
+        ):
+            if given:
+                violations.append(
+                    FieldViolation(
+                        f"{prefix}.{name}",
+                        "must be unset on an identity-bound parameter: the service fills it",
+                    )
+                )
+    return violations
+
+
 def coerce_value(spec: ParameterSpec, value: Any, field: str) -> Any:
-    """The value as the driver binds it; raises InvalidArgument naming `field` otherwise."""
-    return _COERCERS[spec.type](spec, value, field)
+    """The value as the driver binds it; raises InvalidArgument naming `field` otherwise.
+
+    Allowed values and the pattern are checked on the coerced value (each element of a list)."""
+    coerced = _COERCERS[spec.type](spec, value, field)
+    if spec.allowed_values or spec.pattern:
+        if isinstance(coerced, list):
+            for i, item in enumerate(coerced):
+                _restricted(spec, item, f"{field}[{i}]")
+        else:
+            _restricted(spec, coerced, field)
+    return coerced
 
 
 def _screen(spec: ParameterSpec, value: Any, field: str) -> FieldViolation | None:
@@ -229,16 +400,40 @@ def _screen(spec: ParameterSpec, value: Any, field: str) -> FieldViolation | Non
     return None
 
 
-def bind_parameters(specs: Sequence[ParameterSpec], given: Mapping[str, Any]) -> BoundParameters:
+def bind_parameters(
+    specs: Sequence[ParameterSpec],
+    given: Mapping[str, Any],
+    identity: CallerIdentity | None = None,
+) -> BoundParameters:
     """Checks every supplied value against its spec, in placeholder order.
 
-    Raises InvalidArgument listing every bad parameter; when any value contains an injection
-    pattern the error carries reason SQL_INJECTION_SUSPECTED."""
+    Identity-bound parameters are filled from `identity`; a request that names one (even with
+    null) is refused. Raises InvalidArgument listing every bad parameter; when any value
+    contains an injection pattern the error carries reason SQL_INJECTION_SUSPECTED."""
     values: list[Any] = []
     violations: list[FieldViolation] = []
     suspicious: list[FieldViolation] = []
     for spec in specs:
         field = f"parameters.{spec.name}"
+        if spec.bound_to is not None:
+            if spec.name in given:
+                violations.append(
+                    FieldViolation(
+                        field,
+                        f"is bound to the caller's {spec.bound_to.value.replace('_', ' ')}; "
+                        "the service fills it, a request must not set it",
+                    )
+                )
+                continue
+            if identity is None:
+                violations.append(FieldViolation(field, "has no caller identity to bind"))
+                continue
+            bound_value = identity.value_of(spec.bound_to)
+            try:
+                values.append(_COERCERS[spec.type](spec, bound_value, field))
+            except InvalidArgument as exc:
+                violations.extend(exc.violations)
+            continue
         value = given.get(spec.name)
         if value is None:
             if spec.required:

@@ -30,6 +30,7 @@ class QueryResult:
     result_bytes: int
     truncation_reason: TruncationReason | None = None
     ignored_parameters: tuple[str, ...] = field(default=())
+    template_version: int = 0  # which version of the template ran (set by the engine)
 
     @property
     def row_count(self) -> int:

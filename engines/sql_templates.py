@@ -16,7 +16,7 @@ from datetime import datetime
 
 from engines.errors import FieldViolation, InvalidArgument
 from engines.optimistic import version_etag
-from engines.sql_parameters import ParameterSpec, ParameterType, coerce_value
+from engines.sql_parameters import ParameterSpec, ParameterType, check_restrictions, coerce_value
 from engines.sql_statements import statement_problems
 from engines.validation import require_name
 
@@ -69,7 +69,10 @@ class TemplateDraft:
 
 @dataclass(frozen=True, slots=True)
 class QueryTemplate:
-    """A registered template. Immutable: a new version is a new template id."""
+    """A registered template at one version. UpdateQueryTemplate writes version + 1 and keeps
+    the older ones readable. `revision` counts every change of the template (new versions,
+    disable, enable) and makes the etag; a snapshot of an older version has revision 0, so its
+    etag never matches the current one."""
 
     id: str
     tenant_id: str
@@ -81,10 +84,18 @@ class QueryTemplate:
     max_rows: int
     timeout_seconds: int
     create_time: datetime
+    version: int = 1
+    revision: int = 1
+    update_time: datetime | None = None  # None: create_time
+    disabled: bool = False
 
     @property
     def etag(self) -> str:
-        return version_etag(f"{self.tenant_id}:{self.id}", 1)
+        return version_etag(f"{self.tenant_id}:{self.id}", self.revision)
+
+    @property
+    def updated(self) -> datetime:
+        return self.update_time or self.create_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +282,8 @@ def _check_parameter(index: int, spec: ParameterSpec, seen: set[str]) -> list[Fi
         violations.append(FieldViolation(f"{prefix}.min_value", "applies to numeric types only"))
     if len(bounds) == 2 and bounds[0] > bounds[1]:
         violations.append(FieldViolation(f"{prefix}.min_value", "must not exceed max_value"))
-    if spec.default_value is not None:
+    violations.extend(check_restrictions(spec, prefix))
+    if spec.default_value is not None and spec.bound_to is None:
         if spec.required:
             violations.append(
                 FieldViolation(f"{prefix}.default_value", "a required parameter takes no default")

@@ -60,6 +60,8 @@ _EXPLICIT: dict[str, tuple[str, ...]] = {
     f"{_ADMISSION}AdmitCall": ("admission.admit",),
     f"{_ADMISSION}SettleCall": ("admission.admit",),
     "/integrations.v1.SqlGatewayService/ExecuteQuery": ("sql.execute",),
+    # A tool's input schema: readers, and the agents that execute the tool.
+    "/integrations.v1.SqlGatewayService/DescribeTemplate": ("sql.read", "sql.execute"),
     f"{_CREDENTIALS}EncryptCredential": ("credentials.encrypt",),
     f"{_CREDENTIALS}GetCredential": ("credentials.reveal",),
     # Only the service itself attaches secrets to its outbound requests.

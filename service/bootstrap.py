@@ -30,7 +30,6 @@ from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
 from drivers.prevention_store import SqlPreventionStore
 from drivers.provider_probe import HttpProviderProbe
-from drivers.read_through import ReadThroughStore
 from drivers.seal_samples import SqlSealSamples
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
@@ -349,15 +348,20 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
         idle_seconds=config.sql_pool_idle_seconds,
     )
     wiring.closers.append(sql_runner.close)
+    sql_gateways = SqlGatewayStore(wiring.database)
     sql_gateway_engine = SqlGatewayEngine(
-        ReadThroughStore(SqlTemplateStore(wiring.database)),
-        ReadThroughStore(SqlGatewayStore(wiring.database)),
+        # Not cached in the process: templates and gateways change, and another replica must
+        # never run a stale or deleted one (docs/sql_gateway.md, "Replicas").
+        SqlTemplateStore(wiring.database),
+        sql_gateways,
         CachedCredentialService(credentials, ttl_seconds=config.sql_credential_cache_seconds),
         sql_runner,
         page_tokens=wiring.page_tokens,
         result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
         observer=wiring.observer,
         credential_ref_check=credentials.exists,
+        # ExecuteQuery reads the gateway and its template in one round trip.
+        execution_reader=sql_gateways,
     )
     wiring.register(
         pb_sql_grpc.add_SqlGatewayServiceServicer_to_server,

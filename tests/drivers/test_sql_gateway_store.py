@@ -10,7 +10,7 @@ from drivers.database import Database
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
 from engines.errors import AlreadyExists
 from engines.pagination import parse_page
-from engines.sql_gateway import Gateway
+from engines.sql_gateway import Gateway, GatewayFilters, TemplateFilters
 from engines.sql_parameters import ParameterSpec, ParameterType
 from engines.sql_templates import QueryTemplate
 from tests.support import new_tenant, request_key
@@ -30,6 +30,7 @@ def _template(tenant: str, template_id: str, offset: int = 0) -> QueryTemplate:
         ),
         read_only=True, max_rows=10, timeout_seconds=5,
         create_time=NOW + timedelta(seconds=offset),
+        update_time=NOW + timedelta(seconds=offset),
     )
 
 
@@ -37,7 +38,7 @@ def _gateway(tenant: str, gateway_id: str, name: str) -> Gateway:
     return Gateway(
         id=gateway_id, tenant_id=tenant, name=name, connection_string_ref="env://DB",
         allowed_template_ids=("a", "b"), max_rows=10, max_result_bytes=2**33,
-        timeout_seconds=5, read_only=False, create_time=NOW,
+        timeout_seconds=5, read_only=False, create_time=NOW, update_time=NOW,
     )
 
 
@@ -67,7 +68,7 @@ async def test_templates_list_in_order_with_total(database: Database) -> None:
     for n, template_id in enumerate(["c", "a", "b"]):
         await store.insert(_template(tenant, template_id, offset=n), None)
     await store.insert(_template(new_tenant(), "x"), None)
-    rows, total = await store.list(tenant, None, parse_page(2, "", {}))
+    rows, total = await store.list(tenant, TemplateFilters(), parse_page(2, "", {}))
     assert [t.id for t in rows] == ["c", "a", "b"] and total == 3
 
 
@@ -81,5 +82,19 @@ async def test_gateways_round_trip_with_unique_names(database: Database) -> None
         await store.insert(_gateway(tenant, "00000000-0000-4000-8000-000000000002", "main"), None)
     retried = _gateway(tenant, "00000000-0000-4000-8000-000000000003", "x")
     assert await store.insert(retried, request_key("r")) == gateway
-    rows, total = await store.list(tenant, None, parse_page(0, "", {}))
+    rows, total = await store.list(tenant, GatewayFilters(), parse_page(0, "", {}))
     assert rows == [gateway] and total == 1
+
+
+async def test_gateway_with_template_in_one_read(database: Database) -> None:
+    gateways, templates, tenant = SqlGatewayStore(database), SqlTemplateStore(database), new_tenant()
+    gateway = await gateways.insert(_gateway(tenant, "00000000-0000-4000-8000-0000000000a1", "g"), None)
+    template = await templates.insert(_template(tenant, "a"), None)
+    await templates.insert(_template(new_tenant(), "b"), None)
+    assert await gateways.get_with_template(tenant, gateway.id, "a") == (gateway, template)
+    assert await gateways.get_with_template(tenant, gateway.id, "b") == (gateway, None)
+    assert await gateways.get_with_template(new_tenant(), gateway.id, "a") == (None, None)
+    assert await templates.soft_delete(tenant, "a", NOW)
+    assert await gateways.get_with_template(tenant, gateway.id, "a") == (gateway, None)
+    assert await gateways.soft_delete(tenant, gateway.id, NOW)
+    assert await gateways.get_with_template(tenant, gateway.id, "a") == (None, None)

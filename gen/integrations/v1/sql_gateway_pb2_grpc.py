@@ -46,6 +46,26 @@ class SqlGatewayServiceStub:
                 request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.GetQueryTemplateRequest.SerializeToString,
                 response_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.QueryTemplate.FromString,
                 _registered_method=True)
+        self.UpdateQueryTemplate = channel.unary_unary(
+                '/integrations.v1.SqlGatewayService/UpdateQueryTemplate',
+                request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.UpdateQueryTemplateRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.QueryTemplate.FromString,
+                _registered_method=True)
+        self.DisableQueryTemplate = channel.unary_unary(
+                '/integrations.v1.SqlGatewayService/DisableQueryTemplate',
+                request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.DisableQueryTemplateRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.QueryTemplate.FromString,
+                _registered_method=True)
+        self.EnableQueryTemplate = channel.unary_unary(
+                '/integrations.v1.SqlGatewayService/EnableQueryTemplate',
+                request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.EnableQueryTemplateRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.QueryTemplate.FromString,
+                _registered_method=True)
+        self.DeleteQueryTemplate = channel.unary_unary(
+                '/integrations.v1.SqlGatewayService/DeleteQueryTemplate',
+                request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.DeleteQueryTemplateRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.DeleteQueryTemplateResponse.FromString,
+                _registered_method=True)
         self.ListQueryTemplates = channel.unary_unary(
                 '/integrations.v1.SqlGatewayService/ListQueryTemplates',
                 request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.ListQueryTemplatesRequest.SerializeToString,
@@ -66,10 +86,25 @@ class SqlGatewayServiceStub:
                 request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.ListGatewaysRequest.SerializeToString,
                 response_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.ListGatewaysResponse.FromString,
                 _registered_method=True)
+        self.UpdateGateway = channel.unary_unary(
+                '/integrations.v1.SqlGatewayService/UpdateGateway',
+                request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.UpdateGatewayRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.Gateway.FromString,
+                _registered_method=True)
+        self.DeleteGateway = channel.unary_unary(
+                '/integrations.v1.SqlGatewayService/DeleteGateway',
+                request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.DeleteGatewayRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.DeleteGatewayResponse.FromString,
+                _registered_method=True)
         self.ExecuteQuery = channel.unary_unary(
                 '/integrations.v1.SqlGatewayService/ExecuteQuery',
                 request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.ExecuteQueryRequest.SerializeToString,
                 response_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.QueryResult.FromString,
+                _registered_method=True)
+        self.DescribeTemplate = channel.unary_unary(
+                '/integrations.v1.SqlGatewayService/DescribeTemplate',
+                request_serializer=integrations_dot_v1_dot_sql__gateway__pb2.DescribeTemplateRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.DescribeTemplateResponse.FromString,
                 _registered_method=True)
 
 
@@ -79,14 +114,44 @@ class SqlGatewayServiceServicer:
     """
 
     def CreateQueryTemplate(self, request, context):
-        """Registers an immutable query template (a new version needs a new id).
+        """Registers a query template as version 1.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetQueryTemplate(self, request, context):
-        """Returns one query template.
+        """Returns one query template: its latest version, or an older one by number.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateQueryTemplate(self, request, context):
+        """Writes a new version of a template (version + 1, new etag and update time); older
+        versions stay readable and gateways pinned to one keep running it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DisableQueryTemplate(self, request, context):
+        """Disables a template: ExecuteQuery refuses it (FAILED_PRECONDITION TEMPLATE_DISABLED),
+        whatever version a gateway pins, until it is enabled again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnableQueryTemplate(self, request, context):
+        """Enables a disabled template.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteQueryTemplate(self, request, context):
+        """Soft-deletes a template with all its versions; its id stays taken.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -120,8 +185,30 @@ class SqlGatewayServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateGateway(self, request, context):
+        """Changes a gateway: its name, ref, allow-list, version pins, caps or read_only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteGateway(self, request, context):
+        """Soft-deletes a gateway; its name is free again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ExecuteQuery(self, request, context):
         """Runs an allowed template through a gateway with bound, type-checked parameter values.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DescribeTemplate(self, request, context):
+        """Returns a template's callable shape: its parameters as a JSON Schema (an agent's tool
+        input schema), without the SQL. Identity-bound parameters are listed as read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -139,6 +226,26 @@ def add_SqlGatewayServiceServicer_to_server(servicer, server):
                     servicer.GetQueryTemplate,
                     request_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.GetQueryTemplateRequest.FromString,
                     response_serializer=integrations_dot_v1_dot_sql__gateway__pb2.QueryTemplate.SerializeToString,
+            ),
+            'UpdateQueryTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateQueryTemplate,
+                    request_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.UpdateQueryTemplateRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_sql__gateway__pb2.QueryTemplate.SerializeToString,
+            ),
+            'DisableQueryTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisableQueryTemplate,
+                    request_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.DisableQueryTemplateRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_sql__gateway__pb2.QueryTemplate.SerializeToString,
+            ),
+            'EnableQueryTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnableQueryTemplate,
+                    request_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.EnableQueryTemplateRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_sql__gateway__pb2.QueryTemplate.SerializeToString,
+            ),
+            'DeleteQueryTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteQueryTemplate,
+                    request_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.DeleteQueryTemplateRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_sql__gateway__pb2.DeleteQueryTemplateResponse.SerializeToString,
             ),
             'ListQueryTemplates': grpc.unary_unary_rpc_method_handler(
                     servicer.ListQueryTemplates,
@@ -160,10 +267,25 @@ def add_SqlGatewayServiceServicer_to_server(servicer, server):
                     request_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.ListGatewaysRequest.FromString,
                     response_serializer=integrations_dot_v1_dot_sql__gateway__pb2.ListGatewaysResponse.SerializeToString,
             ),
+            'UpdateGateway': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateGateway,
+                    request_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.UpdateGatewayRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_sql__gateway__pb2.Gateway.SerializeToString,
+            ),
+            'DeleteGateway': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteGateway,
+                    request_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.DeleteGatewayRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_sql__gateway__pb2.DeleteGatewayResponse.SerializeToString,
+            ),
             'ExecuteQuery': grpc.unary_unary_rpc_method_handler(
                     servicer.ExecuteQuery,
                     request_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.ExecuteQueryRequest.FromString,
                     response_serializer=integrations_dot_v1_dot_sql__gateway__pb2.QueryResult.SerializeToString,
+            ),
+            'DescribeTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeTemplate,
+                    request_deserializer=integrations_dot_v1_dot_sql__gateway__pb2.DescribeTemplateRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_sql__gateway__pb2.DescribeTemplateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +344,114 @@ class SqlGatewayService:
             '/integrations.v1.SqlGatewayService/GetQueryTemplate',
             integrations_dot_v1_dot_sql__gateway__pb2.GetQueryTemplateRequest.SerializeToString,
             integrations_dot_v1_dot_sql__gateway__pb2.QueryTemplate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateQueryTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.SqlGatewayService/UpdateQueryTemplate',
+            integrations_dot_v1_dot_sql__gateway__pb2.UpdateQueryTemplateRequest.SerializeToString,
+            integrations_dot_v1_dot_sql__gateway__pb2.QueryTemplate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisableQueryTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.SqlGatewayService/DisableQueryTemplate',
+            integrations_dot_v1_dot_sql__gateway__pb2.DisableQueryTemplateRequest.SerializeToString,
+            integrations_dot_v1_dot_sql__gateway__pb2.QueryTemplate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnableQueryTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.SqlGatewayService/EnableQueryTemplate',
+            integrations_dot_v1_dot_sql__gateway__pb2.EnableQueryTemplateRequest.SerializeToString,
+            integrations_dot_v1_dot_sql__gateway__pb2.QueryTemplate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteQueryTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.SqlGatewayService/DeleteQueryTemplate',
+            integrations_dot_v1_dot_sql__gateway__pb2.DeleteQueryTemplateRequest.SerializeToString,
+            integrations_dot_v1_dot_sql__gateway__pb2.DeleteQueryTemplateResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -341,6 +571,60 @@ class SqlGatewayService:
             _registered_method=True)
 
     @staticmethod
+    def UpdateGateway(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.SqlGatewayService/UpdateGateway',
+            integrations_dot_v1_dot_sql__gateway__pb2.UpdateGatewayRequest.SerializeToString,
+            integrations_dot_v1_dot_sql__gateway__pb2.Gateway.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteGateway(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.SqlGatewayService/DeleteGateway',
+            integrations_dot_v1_dot_sql__gateway__pb2.DeleteGatewayRequest.SerializeToString,
+            integrations_dot_v1_dot_sql__gateway__pb2.DeleteGatewayResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ExecuteQuery(request,
             target,
             options=(),
@@ -357,6 +641,33 @@ class SqlGatewayService:
             '/integrations.v1.SqlGatewayService/ExecuteQuery',
             integrations_dot_v1_dot_sql__gateway__pb2.ExecuteQueryRequest.SerializeToString,
             integrations_dot_v1_dot_sql__gateway__pb2.QueryResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.SqlGatewayService/DescribeTemplate',
+            integrations_dot_v1_dot_sql__gateway__pb2.DescribeTemplateRequest.SerializeToString,
+            integrations_dot_v1_dot_sql__gateway__pb2.DescribeTemplateResponse.FromString,
             options,
             channel_credentials,
             insecure,
