@@ -100,6 +100,7 @@ class SqlConnectorStore(RepositoryStore[Connector]):
         tenant_id: str,
         connector_id: str,
         *,
+        from_status: ConnectorStatus,
         status: ConnectorStatus,
         when: datetime,
         error: str,
@@ -107,6 +108,7 @@ class SqlConnectorStore(RepositoryStore[Connector]):
         outcome: dict[str, Any] = {"status": status.value, "last_error": error, "update_time": when}
         if not error:
             outcome["last_used_time"] = when
-        if not await self._rows.update_live(tenant_id, connector_id, outcome):
+        still = connectors.c.status == from_status.value
+        if not await self._rows.update_live(tenant_id, connector_id, outcome, still):
             return None
         return await self.get(tenant_id, connector_id)

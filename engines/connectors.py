@@ -22,6 +22,7 @@ from engines.connection_test import (
     failed_before_trying,
     timeout_of,
 )
+from engines.connector_lifecycle import ConnectorEvent, ConnectorStatus, next_status
 from engines.credential_refs import (
     CredentialRefCheck,
     check_credential_ref,
@@ -37,7 +38,7 @@ from engines.endpoints import (
     split_password,
     with_password,
 )
-from engines.errors import FieldViolation, InvalidArgument, NotFound, ServiceError
+from engines.errors import Aborted, FieldViolation, InvalidArgument, NotFound, ServiceError
 from engines.idempotency import earlier_create, idempotency_key
 from engines.lookup import find_owned
 from engines.optimistic import version_etag, write_with_retry
@@ -62,6 +63,9 @@ __all__ = [
 
 RESOURCE = "connector"
 WRITABLE_FIELDS = frozenset({"name", "endpoint", "config", "metadata", "credential_ref"})
+# A change to one of these puts the connector in CONFIGURING until its next test.
+_CONNECTION_FIELDS = ("endpoint", "config", "credential_ref")
+_RECORD_ATTEMPTS = 10
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
@@ -74,16 +78,6 @@ class ConnectorType(enum.StrEnum):
     SERVERLESS = "serverless"
     STREAM = "stream"
     CUSTOM = "custom"
-
-
-class ConnectorStatus(enum.StrEnum):
-    REGISTERED = "registered"
-    CONFIGURING = "configuring"
-    READY = "ready"
-    CONNECTED = "connected"
-    DISCONNECTED = "disconnected"
-    ERROR = "error"
-    DEPRECATED = "deprecated"
 
 
 class ConnectorCapability(enum.StrEnum):
@@ -168,12 +162,14 @@ class ConnectorStore(VersionedStore[Connector, ConnectorFilters], Protocol):
         tenant_id: str,
         connector_id: str,
         *,
+        from_status: ConnectorStatus,
         status: ConnectorStatus,
         when: datetime,
         error: str,
     ) -> Connector | None:
-        """Stores a test outcome: `last_used_time` on success (empty `error`), else
-        `last_error`; returns the connector as written, None when it is gone."""
+        """Stores a test outcome if the stored status is still `from_status`: `last_used_time`
+        on success (empty `error`), else `last_error`; returns the connector as written, None
+        when it is gone or its status moved on."""
         ...
 
 
@@ -322,12 +318,25 @@ class ConnectorsEngine:
                 [FieldViolation(f"update_mask.{f}", "is not a writable field") for f in unknown]
             )
         current = await self.get(tenant_id, connector_id)
+        # Changed connection settings make the last test stale: CONFIGURING until the next one.
+        reconfigured = any(
+            changes[f] != getattr(current, f) for f in _CONNECTION_FIELDS if f in changes
+        )
 
         def apply(connector: Connector) -> Connector:
             merged = {name: getattr(connector, name) for name in WRITABLE_FIELDS} | dict(changes)
             values = validated("connector", connector.connector_type, merged)
+            status = (
+                next_status(connector.status, ConnectorEvent.RECONFIGURE)
+                if reconfigured
+                else connector.status
+            )
             return replace(
-                connector, **values, update_time=self._clock(), version=connector.version + 1
+                connector,
+                **values,
+                status=status,
+                update_time=self._clock(),
+                version=connector.version + 1,
             )
 
         checked = apply(current)  # validate before touching the etag or the store
@@ -353,21 +362,47 @@ class ConnectorsEngine:
         """Reaches the connector's endpoint now and records the outcome on it."""
         connector = await self.get(tenant_id, connector_id)
         outcome = await self._attempt(connector)
-        status: ConnectorStatus
-        if connector.status is ConnectorStatus.DEPRECATED:
-            status = connector.status
-        else:
-            status = ConnectorStatus.CONNECTED if outcome.success else ConnectorStatus.ERROR
-        recorded = await self._store.record_test(
-            connector.tenant_id,
-            connector.id,
-            status=status,
-            when=self._clock(),
-            error="" if outcome.success else outcome.error,
+        event = ConnectorEvent.PASS_TEST if outcome.success else ConnectorEvent.FAIL_TEST
+        when = self._clock()
+        for _ in range(_RECORD_ATTEMPTS):
+            recorded = await self._store.record_test(
+                connector.tenant_id,
+                connector.id,
+                from_status=connector.status,
+                status=next_status(connector.status, event),
+                when=when,
+                error="" if outcome.success else outcome.error,
+            )
+            if recorded is not None:
+                return outcome, recorded
+            connector = await self.get(connector.tenant_id, connector.id)  # moved on: again
+        raise Aborted(f"the {RESOURCE} is being changed too often; retry later")
+
+    async def disconnect(self, tenant_id: str, connector_id: str) -> tuple[Connector, str]:
+        """Takes the connector out of service (DISCONNECTED)."""
+        return await self._transition(tenant_id, connector_id, ConnectorEvent.DISCONNECT)
+
+    async def reconnect(self, tenant_id: str, connector_id: str) -> tuple[Connector, str]:
+        """Puts a DISCONNECTED connector back in service as READY."""
+        return await self._transition(tenant_id, connector_id, ConnectorEvent.RECONNECT)
+
+    async def deprecate(self, tenant_id: str, connector_id: str) -> tuple[Connector, str]:
+        """Retires the connector for good (DEPRECATED)."""
+        return await self._transition(tenant_id, connector_id, ConnectorEvent.DEPRECATE)
+
+    async def _transition(
+        self, tenant_id: str, connector_id: str, event: ConnectorEvent
+    ) -> tuple[Connector, str]:
+        connector = await self.get(tenant_id, connector_id)
+        target = next_status(connector.status, event)
+        if target is connector.status:
+            return connector, f"already {target.value}"
+        updated = replace(
+            connector, status=target, update_time=self._clock(), version=connector.version + 1
         )
-        if recorded is None:
-            raise NotFound(RESOURCE, connector_id)
-        return outcome, recorded
+        if not await self._store.replace(updated, connector.version):
+            raise Aborted(f"the {RESOURCE} changed concurrently; read it again and retry")
+        return updated, f"{target.value} (was {connector.status.value})"
 
     def _check_egress(self, connector_type: ConnectorType, endpoint: str) -> None:
         """Refuses an endpoint that is a literal address the egress policy refuses."""

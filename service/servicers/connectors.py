@@ -62,6 +62,12 @@ def _field_value(message: connectors_pb2.Connector, name: str) -> Any:
     return getattr(message, name)
 
 
+def _status_change(connector: Connector, message: str) -> connectors_pb2.ConnectorStatusChange:
+    return connectors_pb2.ConnectorStatusChange(
+        connector_id=connector.id, status=STATUSES.to_proto(connector.status), message=message
+    )
+
+
 class ConnectorsServicer(connectors_pb2_grpc.ConnectorsServiceServicer):
     """Translates ConnectorsService calls to the engine; errors are mapped by the interceptor."""
 
@@ -87,6 +93,21 @@ class ConnectorsServicer(connectors_pb2_grpc.ConnectorsServiceServicer):
         return connectors_pb2.ConnectorSpec(
             json_schema=to_struct(schema), secret_fields=secret_fields(schema)
         )
+
+    async def DisconnectConnector(
+        self, request: connectors_pb2.DisconnectConnectorRequest, context: _Context
+    ) -> connectors_pb2.ConnectorStatusChange:
+        return _status_change(*await self._engine.disconnect(request.tenant_id, request.connector_id))
+
+    async def ReconnectConnector(
+        self, request: connectors_pb2.ReconnectConnectorRequest, context: _Context
+    ) -> connectors_pb2.ConnectorStatusChange:
+        return _status_change(*await self._engine.reconnect(request.tenant_id, request.connector_id))
+
+    async def DeprecateConnector(
+        self, request: connectors_pb2.DeprecateConnectorRequest, context: _Context
+    ) -> connectors_pb2.ConnectorStatusChange:
+        return _status_change(*await self._engine.deprecate(request.tenant_id, request.connector_id))
 
     async def ListConnectors(
         self, request: connectors_pb2.ListConnectorsRequest, context: _Context

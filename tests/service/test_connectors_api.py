@@ -270,6 +270,15 @@ async def test_another_tenant_gets_not_found_in_every_rpc(
             stub.TestConnector(
                 pb.TestConnectorRequest(tenant_id=tenant_id, connector_id=connector_id)
             ),
+            stub.DisconnectConnector(
+                pb.DisconnectConnectorRequest(tenant_id=tenant_id, connector_id=connector_id)
+            ),
+            stub.ReconnectConnector(
+                pb.ReconnectConnectorRequest(tenant_id=tenant_id, connector_id=connector_id)
+            ),
+            stub.DeprecateConnector(
+                pb.DeprecateConnectorRequest(tenant_id=tenant_id, connector_id=connector_id)
+            ),
             stub.DeleteConnector(
                 pb.DeleteConnectorRequest(tenant_id=tenant_id, connector_id=connector_id)
             ),
@@ -301,3 +310,43 @@ async def test_connector_specs_are_served_for_both_kinds_of_type(server: Running
     ):
         error = await fails(stub.GetConnectorSpec(request))
         assert error.code == grpc.StatusCode.INVALID_ARGUMENT and field in error.field_violations
+
+
+async def test_statuses_follow_the_transition_table(server: RunningServer, tenant: str) -> None:
+    stub = _stub(server)
+    ids = {"tenant_id": tenant}
+    async with http_target(200) as target:
+        created = await _register(stub, tenant, endpoint=target.url)
+        moved = await stub.UpdateConnector(pb.UpdateConnectorRequest(
+            tenant_id=tenant, connector=pb.Connector(id=created.id, endpoint=target.url + "v2")))
+        assert moved.status == pb.CONNECTOR_STATUS_CONFIGURING
+        renamed = await stub.UpdateConnector(pb.UpdateConnectorRequest(
+            tenant_id=tenant, connector=pb.Connector(id=created.id, name="renamed")))
+        assert renamed.status == pb.CONNECTOR_STATUS_CONFIGURING  # a name is no connection setting
+        await _test(stub, tenant, created.id)
+        assert (await _get(stub, tenant, created.id)).status == pb.CONNECTOR_STATUS_CONNECTED
+
+        off = await stub.DisconnectConnector(
+            pb.DisconnectConnectorRequest(**ids, connector_id=created.id))
+        assert (off.status, off.message) == (pb.CONNECTOR_STATUS_DISCONNECTED,
+                                             "disconnected (was connected)")
+        assert (await _test(stub, tenant, created.id)).success
+        tested = await _get(stub, tenant, created.id)
+        assert tested.status == pb.CONNECTOR_STATUS_DISCONNECTED  # counted, still out of service
+        back = await stub.ReconnectConnector(
+            pb.ReconnectConnectorRequest(**ids, connector_id=created.id))
+        assert back.status == pb.CONNECTOR_STATUS_READY
+    again = await fails(stub.ReconnectConnector(
+        pb.ReconnectConnectorRequest(**ids, connector_id=created.id)))
+    assert (again.code, again.reason) == (grpc.StatusCode.FAILED_PRECONDITION,
+                                          "CONNECTOR_TRANSITION_NOT_ALLOWED")
+    assert "READY" in again.message and (await _get(stub, tenant, created.id)).status == back.status
+    retired = await stub.DeprecateConnector(
+        pb.DeprecateConnectorRequest(**ids, connector_id=created.id))
+    assert retired.status == pb.CONNECTOR_STATUS_DEPRECATED
+    final = await fails(stub.DisconnectConnector(
+        pb.DisconnectConnectorRequest(**ids, connector_id=created.id)))
+    assert final.reason == "CONNECTOR_TRANSITION_NOT_ALLOWED"
+    listed = await stub.ListConnectors(
+        pb.ListConnectorsRequest(tenant_id=tenant, status=pb.CONNECTOR_STATUS_DEPRECATED))
+    assert [c.id for c in listed.connectors] == [created.id]

@@ -107,11 +107,11 @@ class FakeConnectorStore(_FakeRows[Connector]):
         return self.page(rows, page)
 
     async def record_test(
-        self, tenant_id: str, connector_id: str, *, status: ConnectorStatus, when: datetime,
-        error: str,
+        self, tenant_id: str, connector_id: str, *, from_status: ConnectorStatus,
+        status: ConnectorStatus, when: datetime, error: str,
     ) -> Connector | None:
         current = await self.get(tenant_id, connector_id)
-        if current is None:
+        if current is None or current.status is not from_status:
             return None
         updated = replace(
             current, status=status, last_error=error, update_time=when,

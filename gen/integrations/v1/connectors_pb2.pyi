@@ -214,3 +214,37 @@ class ConnectorSpec(_message.Message):
     json_schema: _struct_pb2.Struct
     secret_fields: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, json_schema: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., secret_fields: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DisconnectConnectorRequest(_message.Message):
+    __slots__ = ("tenant_id", "connector_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONNECTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    connector_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., connector_id: _Optional[str] = ...) -> None: ...
+
+class ReconnectConnectorRequest(_message.Message):
+    __slots__ = ("tenant_id", "connector_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONNECTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    connector_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., connector_id: _Optional[str] = ...) -> None: ...
+
+class DeprecateConnectorRequest(_message.Message):
+    __slots__ = ("tenant_id", "connector_id")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONNECTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    connector_id: str
+    def __init__(self, tenant_id: _Optional[str] = ..., connector_id: _Optional[str] = ...) -> None: ...
+
+class ConnectorStatusChange(_message.Message):
+    __slots__ = ("connector_id", "status", "message")
+    CONNECTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    connector_id: str
+    status: ConnectorStatus
+    message: str
+    def __init__(self, connector_id: _Optional[str] = ..., status: _Optional[_Union[ConnectorStatus, str]] = ..., message: _Optional[str] = ...) -> None: ...

@@ -71,6 +71,21 @@ class ConnectorsServiceStub:
                 request_serializer=integrations_dot_v1_dot_connectors__pb2.GetConnectorSpecRequest.SerializeToString,
                 response_deserializer=integrations_dot_v1_dot_connectors__pb2.ConnectorSpec.FromString,
                 _registered_method=True)
+        self.DisconnectConnector = channel.unary_unary(
+                '/integrations.v1.ConnectorsService/DisconnectConnector',
+                request_serializer=integrations_dot_v1_dot_connectors__pb2.DisconnectConnectorRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_connectors__pb2.ConnectorStatusChange.FromString,
+                _registered_method=True)
+        self.ReconnectConnector = channel.unary_unary(
+                '/integrations.v1.ConnectorsService/ReconnectConnector',
+                request_serializer=integrations_dot_v1_dot_connectors__pb2.ReconnectConnectorRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_connectors__pb2.ConnectorStatusChange.FromString,
+                _registered_method=True)
+        self.DeprecateConnector = channel.unary_unary(
+                '/integrations.v1.ConnectorsService/DeprecateConnector',
+                request_serializer=integrations_dot_v1_dot_connectors__pb2.DeprecateConnectorRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_connectors__pb2.ConnectorStatusChange.FromString,
+                _registered_method=True)
 
 
 class ConnectorsServiceServicer:
@@ -131,6 +146,29 @@ class ConnectorsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DisconnectConnector(self, request, context):
+        """Takes a connector out of service: DISCONNECTED (tests are still recorded, the status
+        stays). From any status but DEPRECATED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReconnectConnector(self, request, context):
+        """Puts a DISCONNECTED connector back in service as READY (CONNECTED after its next passing
+        test). FAILED_PRECONDITION CONNECTOR_TRANSITION_NOT_ALLOWED from any other status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeprecateConnector(self, request, context):
+        """Retires a connector for good: DEPRECATED is final.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConnectorsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -168,6 +206,21 @@ def add_ConnectorsServiceServicer_to_server(servicer, server):
                     servicer.GetConnectorSpec,
                     request_deserializer=integrations_dot_v1_dot_connectors__pb2.GetConnectorSpecRequest.FromString,
                     response_serializer=integrations_dot_v1_dot_connectors__pb2.ConnectorSpec.SerializeToString,
+            ),
+            'DisconnectConnector': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisconnectConnector,
+                    request_deserializer=integrations_dot_v1_dot_connectors__pb2.DisconnectConnectorRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_connectors__pb2.ConnectorStatusChange.SerializeToString,
+            ),
+            'ReconnectConnector': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReconnectConnector,
+                    request_deserializer=integrations_dot_v1_dot_connectors__pb2.ReconnectConnectorRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_connectors__pb2.ConnectorStatusChange.SerializeToString,
+            ),
+            'DeprecateConnector': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeprecateConnector,
+                    request_deserializer=integrations_dot_v1_dot_connectors__pb2.DeprecateConnectorRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_connectors__pb2.ConnectorStatusChange.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +414,87 @@ class ConnectorsService:
             '/integrations.v1.ConnectorsService/GetConnectorSpec',
             integrations_dot_v1_dot_connectors__pb2.GetConnectorSpecRequest.SerializeToString,
             integrations_dot_v1_dot_connectors__pb2.ConnectorSpec.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisconnectConnector(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.ConnectorsService/DisconnectConnector',
+            integrations_dot_v1_dot_connectors__pb2.DisconnectConnectorRequest.SerializeToString,
+            integrations_dot_v1_dot_connectors__pb2.ConnectorStatusChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReconnectConnector(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.ConnectorsService/ReconnectConnector',
+            integrations_dot_v1_dot_connectors__pb2.ReconnectConnectorRequest.SerializeToString,
+            integrations_dot_v1_dot_connectors__pb2.ConnectorStatusChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeprecateConnector(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.ConnectorsService/DeprecateConnector',
+            integrations_dot_v1_dot_connectors__pb2.DeprecateConnectorRequest.SerializeToString,
+            integrations_dot_v1_dot_connectors__pb2.ConnectorStatusChange.FromString,
             options,
             channel_credentials,
             insecure,
