@@ -218,3 +218,30 @@ async def test_log_lines_name_the_caller_never_the_token(
 async def test_without_caller_file_only_loopback_may_be_bound(database_url: str) -> None:
     with pytest.raises(ValueError, match="--callers"):
         await create_server(serve_config(database_url, listen="0.0.0.0:0"))
+
+
+async def test_rewrap_rpcs_need_their_scopes(secured: RunningServer) -> None:
+    stub = secured.stub(credentials_pb2_grpc.CredentialServiceStub)
+    sealed = await stub.EncryptCredential(
+        pb.EncryptCredentialRequest(tenant_id=GATEWAY_TENANT, plaintext="p"),
+        metadata=as_caller("gateway"),
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for _ in stub.RewrapCredentials(pb.RewrapCredentialsRequest(),
+                                              metadata=as_caller("gateway")):
+            pass
+    refused = rich_error(caught.value)
+    assert refused.code == grpc.StatusCode.PERMISSION_DENIED
+    assert refused.metadata["required_scope"] == "credentials.admin"
+    progress = [p async for p in stub.RewrapCredentials(pb.RewrapCredentialsRequest(),
+                                                        metadata=as_caller("admin"))]
+    assert all(p.failed == 0 for p in progress)
+    request = pb.RewrapCredentialRefRequest(tenant_id=GATEWAY_TENANT,
+                                            credential_ref=sealed.credential_ref)
+    code, _, metadata = await _code(stub.RewrapCredentialRef(request, metadata=as_caller("reader")))
+    assert code == grpc.StatusCode.PERMISSION_DENIED and metadata["required_scope"] == "credentials.encrypt"
+    moved = await stub.RewrapCredentialRef(request, metadata=as_caller("gateway"))
+    assert moved.credential_ref.startswith("encrypted://")
+    other = pb.RewrapCredentialRefRequest(tenant_id=new_tenant(), credential_ref=sealed.credential_ref)
+    code, _, _ = await _code(stub.RewrapCredentialRef(other, metadata=as_caller("gateway")))
+    assert code == grpc.StatusCode.PERMISSION_DENIED  # not a tenant it may act for
