@@ -66,6 +66,7 @@ from integrations.v1 import sql_gateway_pb2_grpc as pb_sql_grpc
 from service.auth import CallerRegistry, load_callers
 from service.call_info import current_call
 from service.config import ServeConfig
+from service.fifo_handlers import FifoHandlers
 from service.health_runtime import HealthRuntime
 from service.interceptors.auth import AuthInterceptor, RefusalHook
 from service.interceptors.errors import ErrorMappingInterceptor
@@ -162,6 +163,8 @@ async def create_server(config: ServeConfig) -> Application:
         )
         await warn_on_unopened_secrets(vault.keyring, SqlSealSamples(database))
     metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None
+    if metrics is not None:
+        database.on_pool_wait = metrics.pool_waited
     server = grpc.aio.server(
         interceptors=[
             RpcLoggingInterceptor(),
@@ -181,8 +184,9 @@ async def create_server(config: ServeConfig) -> Application:
         raise RuntimeError(f"could not listen on {config.listen}")
 
     egress = _egress_guard(config, port)
+    handlers = FifoHandlers(server)  # every method from one queue (service/fifo_handlers.py)
     wiring = _Wiring(
-        config, server, database, egress, observer=metrics or NULL_OBSERVER,
+        config, handlers.as_server(), database, egress, observer=metrics or NULL_OBSERVER,
         page_tokens=page_tokens,
     )
     if transit is not None:  # token renewal while serving; the client closes last
@@ -221,8 +225,12 @@ async def create_server(config: ServeConfig) -> Application:
     services, closers, starters = wiring.services, wiring.closers, wiring.starters
 
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    enable_reflection([*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, handlers.as_server())
+    enable_reflection(
+        [*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name],
+        handlers.as_server(),
+    )
+    handlers.install()
     readiness = Readiness(
         health_servicer, database, services, config.readiness_interval_seconds
     )
