@@ -28,9 +28,10 @@ from drivers.egress import EgressGuard, protected_database, protected_listener
 from drivers.health_store import SqlHealthStore
 from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
+from drivers.pg_listener import PostgresInvalidationListener
 from drivers.prevention_store import SqlPreventionStore
 from drivers.provider_probe import HttpProviderProbe
-from drivers.read_through import ReadThroughStore
+from drivers.read_through import CachedIntegrationStore, ReadThroughStore
 from drivers.seal_samples import SqlSealSamples
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
@@ -280,7 +281,7 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
     """IntegrationsService and IntegrationHealthService (issues 2 and 4): one shared HTTP client
     for every provider probe; background checks stop before the credential channel closes."""
     config, database = wiring.config, wiring.database
-    integration_store = SqlIntegrationStore(database)
+    integration_store = _cached_integrations(wiring)
     probe = HttpProviderProbe(
         egress=wiring.egress,
         connect_timeout_seconds=config.health.connect_timeout_seconds,
@@ -288,7 +289,7 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
     )
     health_engine = HealthEngine(
         integration_store,
-        SqlHealthStore(database),
+        integration_store.invalidating_health(SqlHealthStore(database)),
         credentials,
         probe,
         settings=config.health,
@@ -316,6 +317,19 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
         integration_health_pb2,
         "IntegrationHealthService",
     )
+
+
+def _cached_integrations(wiring: _Wiring) -> CachedIntegrationStore:
+    """Integrations read through memory (docs/consistency.md); on PostgreSQL other replicas'
+    commits invalidate it through LISTEN/NOTIFY."""
+    cache = CachedIntegrationStore(SqlIntegrationStore(wiring.database))
+    if not wiring.database.is_sqlite:
+        listener = PostgresInvalidationListener(
+            wiring.database.url, cache.invalidate, cache.clear
+        )
+        wiring.starters.append(listener.start)
+        wiring.closers.append(listener.close)
+    return cache
 
 
 def _add_admission(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
