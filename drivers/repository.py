@@ -199,25 +199,22 @@ class TenantRepository(Generic[T]):
     async def list(
         self, tenant_id: str, page: PageRequest, *conditions: Condition
     ) -> tuple[list[T], int]:
-        """One page and the total matching count, in one query (one round trip): the count
-        LEFT JOINed to the page, so an empty page still answers one row with the count."""
+        """One page and the total matching count in one query (one round trip): the count is
+        an uncorrelated scalar subquery, which PostgreSQL evaluates once; only an empty page
+        needs a second query for it."""
         async with self._db.read() as conn:
             rows = (await conn.execute(self._page_and_count_query(tenant_id, page, conditions))).all()
-        total = int(rows[0].total_count) if rows else 0
-        return [self._to_resource(row) for row in rows if row.id is not None], total
+            if rows:
+                total = rows[0].total_count
+            else:
+                total = (await conn.execute(self._count_query(tenant_id, conditions))).scalar_one()
+        return [self._to_resource(row) for row in rows], int(total)
 
     def _page_and_count_query(
         self, tenant_id: str, page: PageRequest, conditions: Sequence[Condition]
     ) -> Any:
-        rows = self._page_query(tenant_id, page, conditions).subquery("page")
-        counted = self._count_query(tenant_id, conditions).subquery("counted")
-        total = sa.select(counted.c[0].label("total_count")).subquery("total")
-        order = (rows.c.create_time, rows.c.id)
-        return (
-            sa.select(total.c.total_count, rows)
-            .select_from(total.outerjoin(rows, sa.true()))
-            .order_by(*((c.desc() for c in order) if self._newest_first else order))
-        )
+        total = self._count_query(tenant_id, conditions).scalar_subquery().label("total_count")
+        return self._page_query(tenant_id, page, conditions).add_columns(total)
 
 
 class RepositoryStore(Generic[T]):
