@@ -4,7 +4,8 @@ turn connection failures into `Unavailable`, and readiness checks."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,9 @@ class Database:
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
         self._autocommit_engine: AsyncEngine | None = None
+        # Told the seconds each checkout waited for a connection (a free one, or a new one
+        # opened), and which pool: "transaction" or "read". Set by the metrics.
+        self.on_pool_wait: Callable[[str, float], None] | None = None
         if self.dialect == "sqlite":
             database = parsed.database or ""
             if database and database != ":memory:":
@@ -121,20 +125,30 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """A connection inside one transaction, committed on success, rolled back on error."""
         with _unavailable_on_connection_failure():
-            async with self.engine.begin() as conn:
-                yield conn
+            started = time.perf_counter()
+            async with self.engine.connect() as conn:
+                self._waited("transaction", started)
+                async with conn.begin():
+                    yield conn
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection in autocommit mode, for reads that need no transaction (saves the
         BEGIN/COMMIT round trips)."""
         with _unavailable_on_connection_failure():
+            started = time.perf_counter()
             if self._autocommit_engine is not None:
                 async with self._autocommit_engine.connect() as conn:
+                    self._waited("read", started)
                     yield conn
             else:
                 async with self.engine.connect() as conn:
+                    self._waited("read", started)
                     yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    def _waited(self, pool: str, started: float) -> None:
+        if self.on_pool_wait is not None:
+            self.on_pool_wait(pool, time.perf_counter() - started)
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""

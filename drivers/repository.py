@@ -4,8 +4,8 @@ delete, and keyset pages with an optional count. Stores build one `TenantReposit
 and declare only their extra queries.
 
 Tables are made by `drivers.tables.base.resource_table`. Reads go through `Database.read()` (an
-autocommit connection: no BEGIN/COMMIT round trips); a page and its count are then two snapshots,
-which a total that is only a hint makes harmless. Writes go through `Database.transaction()`."""
+autocommit connection: no BEGIN/COMMIT round trips); a page and its count come from one query,
+so one snapshot. Writes go through `Database.transaction()`."""
 
 from __future__ import annotations
 
@@ -199,11 +199,22 @@ class TenantRepository(Generic[T]):
     async def list(
         self, tenant_id: str, page: PageRequest, *conditions: Condition
     ) -> tuple[list[T], int]:
-        """One page and the total matching count, on one connection."""
+        """One page and the total matching count in one query (one round trip): the count is
+        an uncorrelated scalar subquery, which PostgreSQL evaluates once; only an empty page
+        needs a second query for it."""
         async with self._db.read() as conn:
-            rows = (await conn.execute(self._page_query(tenant_id, page, conditions))).all()
-            total = (await conn.execute(self._count_query(tenant_id, conditions))).scalar_one()
+            rows = (await conn.execute(self._page_and_count_query(tenant_id, page, conditions))).all()
+            if rows:
+                total = rows[0].total_count
+            else:
+                total = (await conn.execute(self._count_query(tenant_id, conditions))).scalar_one()
         return [self._to_resource(row) for row in rows], int(total)
+
+    def _page_and_count_query(
+        self, tenant_id: str, page: PageRequest, conditions: Sequence[Condition]
+    ) -> Any:
+        total = self._count_query(tenant_id, conditions).scalar_subquery().label("total_count")
+        return self._page_query(tenant_id, page, conditions).add_columns(total)
 
 
 class RepositoryStore(Generic[T]):

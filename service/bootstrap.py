@@ -28,8 +28,10 @@ from drivers.egress import EgressGuard, protected_database, protected_listener
 from drivers.health_store import SqlHealthStore
 from drivers.integration_store import SqlIntegrationStore
 from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
+from drivers.pg_listener import PostgresInvalidationListener
 from drivers.prevention_store import SqlPreventionStore
 from drivers.provider_probe import HttpProviderProbe
+from drivers.read_through import CachedIntegrationStore
 from drivers.seal_samples import SqlSealSamples
 from drivers.sql_gateway_pool import PostgresQueryRunner
 from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
@@ -65,6 +67,7 @@ from integrations.v1 import sql_gateway_pb2_grpc as pb_sql_grpc
 from service.auth import CallerRegistry, load_callers
 from service.call_info import current_call
 from service.config import ServeConfig
+from service.fifo_handlers import FifoHandlers
 from service.health_runtime import HealthRuntime
 from service.interceptors.auth import AuthInterceptor, RefusalHook
 from service.interceptors.errors import ErrorMappingInterceptor
@@ -162,6 +165,8 @@ async def create_server(config: ServeConfig) -> Application:
         )
         await warn_on_unopened_secrets(vault.keyring, SqlSealSamples(database))
     metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None
+    if metrics is not None:
+        database.on_pool_wait = metrics.pool_waited
     server = grpc.aio.server(
         interceptors=[
             RpcLoggingInterceptor(),
@@ -181,8 +186,9 @@ async def create_server(config: ServeConfig) -> Application:
         raise RuntimeError(f"could not listen on {config.listen}")
 
     egress = _egress_guard(config, port)
+    handlers = FifoHandlers(server)  # every method from one queue (service/fifo_handlers.py)
     wiring = _Wiring(
-        config, server, database, egress, observer=metrics or NULL_OBSERVER,
+        config, handlers.as_server(), database, egress, observer=metrics or NULL_OBSERVER,
         page_tokens=page_tokens,
     )
     if transit is not None:  # token renewal while serving; the client closes last
@@ -221,8 +227,12 @@ async def create_server(config: ServeConfig) -> Application:
     services, closers, starters = wiring.services, wiring.closers, wiring.starters
 
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    enable_reflection([*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name], server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, handlers.as_server())
+    enable_reflection(
+        [*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name],
+        handlers.as_server(),
+    )
+    handlers.install()
     readiness = Readiness(
         health_servicer, database, services, config.readiness_interval_seconds
     )
@@ -272,7 +282,7 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
     """IntegrationsService and IntegrationHealthService (issues 2 and 4): one shared HTTP client
     for every provider probe; background checks stop before the credential channel closes."""
     config, database = wiring.config, wiring.database
-    integration_store = SqlIntegrationStore(database)
+    integration_store = _cached_integrations(wiring)
     probe = HttpProviderProbe(
         egress=wiring.egress,
         connect_timeout_seconds=config.health.connect_timeout_seconds,
@@ -280,7 +290,7 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
     )
     health_engine = HealthEngine(
         integration_store,
-        SqlHealthStore(database),
+        integration_store.invalidating_health(SqlHealthStore(database)),
         credentials,
         probe,
         settings=config.health,
@@ -309,6 +319,19 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
         integration_health_pb2,
         "IntegrationHealthService",
     )
+
+
+def _cached_integrations(wiring: _Wiring) -> CachedIntegrationStore:
+    """Integrations read through memory (docs/consistency.md); on PostgreSQL other replicas'
+    commits invalidate it through LISTEN/NOTIFY."""
+    cache = CachedIntegrationStore(SqlIntegrationStore(wiring.database))
+    if not wiring.database.is_sqlite:
+        listener = PostgresInvalidationListener(
+            wiring.database.url, cache.invalidate, cache.clear
+        )
+        wiring.starters.append(listener.start)
+        wiring.closers.append(listener.close)
+    return cache
 
 
 def _add_admission(wiring: _Wiring, credentials: GrpcCredentialService) -> None:

@@ -18,6 +18,9 @@ __all__ = ["LATENCY_BUCKETS", "RPC_LABELS", "ServiceMetrics", "go_code_name", "s
 # Seconds; from a cached read (~1 ms) to the longest probe or query timeout.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
+# Seconds a checkout waits for a connection: a free one is ~50 µs, a new one a few ms.
+POOL_WAIT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                     0.5, 1.0, 2.5, 5.0)
 
 # go-grpc-prometheus labels every RPC series with these (and `grpc_code` on handled_total).
 RPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
@@ -81,6 +84,14 @@ class ServiceMetrics:
             "Connections to the service's own database checked out of the pool (read at scrape).",
             registry=self.registry,
         )
+        self.pool_wait_seconds = Histogram(
+            "integrations_db_pool_wait_seconds",
+            "Time a call waited for a connection to the service's own database (a free one from "
+            "the pool, or a new one opened), by pool: transaction or read (autocommit).",
+            ["pool"], buckets=POOL_WAIT_BUCKETS, registry=self.registry,
+        )
+        for pool in ("transaction", "read"):
+            self.pool_wait_seconds.labels(pool)
         self.probes = Counter(
             "integrations_health_probes", "Provider probes run by health checks, by outcome.",
             ["provider", "state"], registry=self.registry,
@@ -114,6 +125,11 @@ class ServiceMetrics:
             "Queries cancelled for running past their time limit.",
             registry=self.registry,
         )
+
+    # -- drivers.database.Database.on_pool_wait ----------------------------------------------
+
+    def pool_waited(self, pool: str, seconds: float) -> None:
+        self.pool_wait_seconds.labels(pool).observe(seconds)
 
     # -- engines.observability.ProbeObserver --------------------------------------------------
 

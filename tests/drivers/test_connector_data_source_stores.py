@@ -86,16 +86,23 @@ async def test_connectors_round_trip_per_tenant(
     assert not await store.replace(replace(first, tenant_id=other_tenant, version=3), 2)
     assert (await store.get(tenant, first.id)).name == "b"  # type: ignore[union-attr]
 
+    registered, connected = ConnectorStatus.REGISTERED, ConnectorStatus.CONNECTED
     recorded = await store.record_test(
-        tenant, first.id, status=ConnectorStatus.CONNECTED, when=T0, error=""
+        tenant, first.id, from_status=registered, status=connected, when=T0, error=""
     )
     assert recorded is not None and recorded.last_used_time == T0 and recorded.version == 3
+    # The status moved on (REGISTERED -> CONNECTED): a write that expected REGISTERED is refused.
+    assert await store.record_test(
+        tenant, first.id, from_status=registered, status=ConnectorStatus.ERROR, when=T0, error="x"
+    ) is None
     failed = await store.record_test(
-        tenant, first.id, status=ConnectorStatus.ERROR, when=T0 + timedelta(1), error="refused"
+        tenant, first.id, from_status=connected, status=ConnectorStatus.ERROR,
+        when=T0 + timedelta(1), error="refused",
     )
     assert failed is not None and failed.last_error == "refused" and failed.last_used_time == T0
     assert await store.record_test(
-        other_tenant, first.id, status=ConnectorStatus.ERROR, when=T0, error="x"
+        other_tenant, first.id, from_status=ConnectorStatus.ERROR, status=ConnectorStatus.ERROR,
+        when=T0, error="x",
     ) is None
 
     assert not await store.soft_delete(other_tenant, first.id, T0)

@@ -110,6 +110,17 @@ async def test_the_pool_gauge_is_read_when_scraped(metered: RunningServer) -> No
     assert _value(released, "integrations_db_pool_in_use") == 0
 
 
+async def test_pool_waits_are_timed_per_pool(metered: RunningServer, tenant: str) -> None:
+    before = await _scrape(metered)
+    stub = metered.stub(integrations_pb2_grpc.IntegrationsServiceStub)
+    created = await create_integration(stub, tenant)  # a transaction
+    await stub.GetIntegration(pb.GetIntegrationRequest(tenant_id=tenant, integration_id=created.id))
+    after = await _scrape(metered)
+    name = "integrations_db_pool_wait_seconds_count"
+    for pool in ("transaction", "read"):
+        assert (_value(after, name, pool=pool) or 0) > (_value(before, name, pool=pool) or 0)
+
+
 async def test_sql_gateway_rows_bytes_truncations_and_timeouts_are_counted(
     metered: RunningServer, tenant: str, customer: CustomerDatabase
 ) -> None:

@@ -310,3 +310,38 @@ async def test_create_credential_request_id_makes_one_credential_across_replicas
         assert [c.id for c in listed.credentials] == [made.id]
     # Neither the stored secret nor the provider key is anywhere in the database in plaintext.
     assert await secrets_in_database(cluster.database_url, [CREDENTIAL_SECRET, PROVIDER_KEY]) == []
+
+
+# --- the integration cache across replicas (docs/consistency.md) -----------------------------
+
+
+async def test_a_write_acknowledged_on_one_replica_is_never_read_stale_on_another(
+    cluster: Replicas,
+) -> None:
+    """The reader's cache holds the integration (read three times) when the writer's update is
+    acknowledged; the reader's next read must be the new version. Each round takes well under
+    the cache's 2 s TTL, so what invalidates the reader is the commit's notification."""
+    (reader, writer, _), tenant, created = await one_integration(
+        cluster, "cached", default_model="v0"
+    )
+    get = pb.GetIntegrationRequest(tenant_id=tenant, integration_id=created.id)
+    etag = created.etag
+    for n in range(1, 21):
+        for _ in range(3):
+            assert (await reader.GetIntegration(get)).default_model == f"v{n - 1}"
+        changed = await writer.UpdateIntegration(
+            pb.UpdateIntegrationRequest(
+                tenant_id=tenant,
+                integration=pb.Integration(id=created.id, etag=etag, default_model=f"v{n}"),
+                update_mask=field_mask_pb2.FieldMask(paths=["default_model"]),
+            )
+        )
+        etag = changed.etag
+        seen = await reader.GetIntegration(get)
+        assert (seen.default_model, seen.etag) == (f"v{n}", etag)
+    await writer.DeleteIntegration(
+        pb.DeleteIntegrationRequest(tenant_id=tenant, integration_id=created.id)
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await reader.GetIntegration(get)
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
