@@ -692,8 +692,9 @@ class CredentialVault:
         return result
 
     async def rewrap_progress(self, batch_size: int = 100) -> AsyncIterator[RewrapResult]:
-        """`rewrap`, reporting the running totals after each batch of `batch_size` secrets
-        (retired key versions are opened here, and only here, to move them)."""
+        """`rewrap`, reporting the running totals after each batch of `batch_size` secrets, and
+        once with zeros when there is nothing to move (retired key versions are opened here,
+        and only here, to move them)."""
         if not 1 <= batch_size <= 1000:
             raise InvalidArgument.single("batch_size", "must be between 1 and 1000")
         newest = self._keyring.newest_version
@@ -702,6 +703,8 @@ class CredentialVault:
         while True:
             batch = await self._store.secrets_to_rewrap(newest, after, batch_size)
             if not batch:
+                if after is None:
+                    yield RewrapResult(rewrapped=0, failed=0, key_version=newest)
                 return
             for row in batch:
                 after = (row.credential_id, row.version)

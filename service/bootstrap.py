@@ -6,6 +6,7 @@ import ipaddress
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,109 +145,117 @@ async def create_server(config: ServeConfig) -> Application:
         raise ValueError(f"--only {config.only!r}: the only choice is 'credentials'")
     if not serve_credentials and not serve_main:
         raise ValueError("--only credentials and --credentials-target exclude each other")
-    transit = await open_key_service(config) if serve_credentials else None
     keyring = _keyring(config, create_dev=True) if serve_credentials else None
     page_tokens = _page_tokens(config, keyring)
+    # A start that fails half-way releases what it opened; on success the Application owns it.
+    async with AsyncExitStack() as opened:
+        transit = await open_key_service(config) if serve_credentials else None
+        if transit is not None:
+            opened.push_async_callback(transit.close)
+        database = Database(config.database_url)
+        opened.push_async_callback(database.dispose)
+        if config.apply_migrations:
+            await migrator.upgrade(database)
 
-    database = Database(config.database_url)
-    if config.apply_migrations:
-        await migrator.upgrade(database)
-
-    vault = None
-    if serve_credentials:
-        vault = CredentialVault(
-            sealing_keyring(config, database, transit, keyring),
-            SqlCredentialStore(database),
-            SqlAccessLog(database),
-            page_tokens=page_tokens,
-            env_lookup=os.environ.get if config.allow_env_credentials else None,
-            env_names=EnvNamePolicy.of(config.env_credential_prefixes),
-            min_key_version=_min_key_version(config),
-        )
-        await warn_on_unopened_secrets(vault.keyring, SqlSealSamples(database))
-    metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None
-    if metrics is not None:
-        database.on_pool_wait = metrics.pool_waited
-    server = grpc.aio.server(
-        interceptors=[
-            RpcLoggingInterceptor(),
-            *([MetricsInterceptor(metrics)] if metrics else []),
-            ErrorMappingInterceptor(),
-            AuthInterceptor(registry, _reveal_refusals(vault)),
-        ],
-        options=[
-            ("grpc.max_receive_message_length", config.max_message_bytes),
-            ("grpc.max_send_message_length", config.max_message_bytes),
-        ],
-    )
-    port = server.add_secure_port(config.listen, tls) if tls else server.add_insecure_port(
-        config.listen
-    )
-    if port == 0:
-        raise RuntimeError(f"could not listen on {config.listen}")
-
-    egress = _egress_guard(config, port)
-    handlers = FifoHandlers(server)  # every method from one queue (service/fifo_handlers.py)
-    wiring = _Wiring(
-        config, handlers.as_server(), database, egress, observer=metrics or NULL_OBSERVER,
-        page_tokens=page_tokens,
-    )
-    if transit is not None:  # token renewal while serving; the client closes last
-        wiring.starters.append(transit.start)
-        wiring.closers.append(transit.close)
-    door: InternalCredentialDoor | None = None
-    if vault is not None:
-        credentials_servicer = CredentialsServicer(vault)
-        wiring.register(
-            credentials_pb2_grpc.add_CredentialServiceServicer_to_server,
-            credentials_servicer,
-            credentials_pb2,
-            "CredentialService",
-        )
-        if serve_main:
-            door = InternalCredentialDoor(
-                credentials_servicer,
-                on_refused=_reveal_refusals(vault),
-                max_message_bytes=config.max_message_bytes,
-                metrics=metrics,
+        vault = None
+        if serve_credentials:
+            vault = CredentialVault(
+                sealing_keyring(config, database, transit, keyring),
+                SqlCredentialStore(database),
+                SqlAccessLog(database),
+                page_tokens=page_tokens,
+                env_lookup=os.environ.get if config.allow_env_credentials else None,
+                env_names=EnvNamePolicy.of(config.env_credential_prefixes),
+                min_key_version=_min_key_version(config),
             )
-    if serve_main:
-        channel = _credentials_channel(config, door)
-        wiring.closers.append(channel.close)
-        credentials = GrpcCredentialService(
-            channel,
-            token=door.token if door is not None else config.credentials_token,
-            access_reason=lambda: f"{current_call().method} for {current_call().caller}",
-            rpc=lambda: current_call().method,
+            await warn_on_unopened_secrets(vault.keyring, SqlSealSamples(database))
+        metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None
+        if metrics is not None:
+            database.on_pool_wait = metrics.pool_waited
+        server = grpc.aio.server(
+            interceptors=[
+                RpcLoggingInterceptor(),
+                *([MetricsInterceptor(metrics)] if metrics else []),
+                ErrorMappingInterceptor(),
+                AuthInterceptor(registry, _reveal_refusals(vault)),
+            ],
+            options=[
+                ("grpc.max_receive_message_length", config.max_message_bytes),
+                ("grpc.max_send_message_length", config.max_message_bytes),
+            ],
         )
-        _add_integrations_and_health(wiring, credentials)
-        _add_admission(wiring, credentials)
-        _add_prevention(wiring)
-        _add_sql_gateway(wiring, credentials)
-        _add_connectors_and_data_sources(wiring, credentials)
-    services, closers, starters = wiring.services, wiring.closers, wiring.starters
+        opened.push_async_callback(server.stop, None)
+        port = server.add_secure_port(config.listen, tls) if tls else server.add_insecure_port(
+            config.listen
+        )
+        if port == 0:
+            raise RuntimeError(f"could not listen on {config.listen}")
 
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, handlers.as_server())
-    enable_reflection(
-        [*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name],
-        handlers.as_server(),
-    )
-    handlers.install()
-    readiness = Readiness(
-        health_servicer, database, services, config.readiness_interval_seconds
-    )
-    metrics_port = 0
-    if metrics is not None and config.metrics_listen:
-        endpoint = MetricsEndpoint(config.metrics_listen, metrics)
-        await endpoint.start()
-        closers.append(endpoint.close)
-        metrics_port = endpoint.port
-        egress.protect(protected_listener(_listen_host(config.metrics_listen), metrics_port))
-    return Application(
-        server, port, database, readiness, services, closers, starters, metrics_port,
-        door=door,
-    )
+        egress = _egress_guard(config, port)
+        handlers = FifoHandlers(server)  # every method from one queue (service/fifo_handlers.py)
+        wiring = _Wiring(
+            config, handlers.as_server(), database, egress, observer=metrics or NULL_OBSERVER,
+            page_tokens=page_tokens,
+        )
+        if transit is not None:  # token renewal while serving; the client closes last
+            wiring.starters.append(transit.start)
+            wiring.closers.append(transit.close)
+        door: InternalCredentialDoor | None = None
+        if vault is not None:
+            credentials_servicer = CredentialsServicer(vault)
+            wiring.register(
+                credentials_pb2_grpc.add_CredentialServiceServicer_to_server,
+                credentials_servicer,
+                credentials_pb2,
+                "CredentialService",
+            )
+            if serve_main:
+                door = InternalCredentialDoor(
+                    credentials_servicer,
+                    on_refused=_reveal_refusals(vault),
+                    max_message_bytes=config.max_message_bytes,
+                    metrics=metrics,
+                )
+        if serve_main:
+            channel = _credentials_channel(config, door)
+            opened.push_async_callback(channel.close)
+            wiring.closers.append(channel.close)
+            credentials = GrpcCredentialService(
+                channel,
+                token=door.token if door is not None else config.credentials_token,
+                access_reason=lambda: f"{current_call().method} for {current_call().caller}",
+                rpc=lambda: current_call().method,
+            )
+            _add_integrations_and_health(wiring, credentials)
+            _add_admission(wiring, credentials)
+            _add_prevention(wiring)
+            _add_sql_gateway(wiring, credentials)
+            _add_connectors_and_data_sources(wiring, credentials)
+        services, closers, starters = wiring.services, wiring.closers, wiring.starters
+
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, handlers.as_server())
+        enable_reflection(
+            [*services, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name],
+            handlers.as_server(),
+        )
+        handlers.install()
+        readiness = Readiness(
+            health_servicer, database, services, config.readiness_interval_seconds
+        )
+        metrics_port = 0
+        if metrics is not None and config.metrics_listen:
+            endpoint = MetricsEndpoint(config.metrics_listen, metrics)
+            await endpoint.start()
+            opened.push_async_callback(endpoint.close)
+            closers.append(endpoint.close)
+            metrics_port = endpoint.port
+            egress.protect(protected_listener(_listen_host(config.metrics_listen), metrics_port))
+        opened.pop_all()
+        return Application(
+            server, port, database, readiness, services, closers, starters, metrics_port,
+            door=door,
+        )
 
 
 # -- the services of the main process, one builder per family --------------------------------

@@ -353,6 +353,8 @@ async def test_retired_key_versions_are_refused_until_rewrapped() -> None:
 
     progress = [p async for p in vault.rewrap_progress(batch_size=1)]
     assert [(p.rewrapped, p.failed, p.key_version) for p in progress] == [(1, 0, 2)]
+    again = [p async for p in vault.rewrap_progress(batch_size=1)]
+    assert [(p.rewrapped, p.failed, p.key_version) for p in again] == [(0, 0, 2)]  # nothing left
     assert (await vault.reveal(tenant, stored.ref, caller="t")).value == "stored-secret"
     new_ref, version = await vault.rewrap_ref(tenant, ref, {"app": "x"})
     assert version == 2 and new_ref != ref and "ref-secret" not in new_ref
