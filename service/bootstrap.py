@@ -81,6 +81,7 @@ from service.metrics import ServiceMetrics
 from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
 from service.reflection import enable_reflection
+from service.server_shutdown import stop_unstarted
 from service.servicers.admission import AdmissionServicer
 from service.servicers.connectors import ConnectorsServicer
 from service.servicers.credentials import CredentialsServicer
@@ -114,12 +115,14 @@ class Application:
     metrics_port: int = 0  # the Prometheus endpoint's bound port; 0: metrics are off
     # The in-process credential service's private door, opened before and closed after the rest.
     door: InternalCredentialDoor | None = None
+    _started: bool = field(default=False, init=False)
 
     async def start(self) -> None:
         """Starts serving; health turns SERVING once storage answers."""
         if self.door is not None:
             await self.door.start()
         await self.server.start()
+        self._started = True
         await self.readiness.start()
         for begin in self.starters:
             await begin()
@@ -127,7 +130,10 @@ class Application:
     async def stop(self, grace: float | None = None) -> None:
         """Health NOT_SERVING first, then in-flight calls get `grace` seconds, then close."""
         await self.readiness.stop()
-        await self.server.stop(grace)
+        if self._started:
+            await self.server.stop(grace)
+        else:
+            await stop_unstarted(self.server)
         for close in self.closers:
             await close()
         if self.door is not None:
@@ -184,7 +190,7 @@ async def create_server(config: ServeConfig) -> Application:
                 ("grpc.max_send_message_length", config.max_message_bytes),
             ],
         )
-        opened.push_async_callback(server.stop, None)
+        opened.push_async_callback(stop_unstarted, server)
         port = server.add_secure_port(config.listen, tls) if tls else server.add_insecure_port(
             config.listen
         )

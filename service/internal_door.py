@@ -23,6 +23,7 @@ from service.interceptors.errors import ErrorMappingInterceptor
 from service.interceptors.logging import RpcLoggingInterceptor
 from service.interceptors.metrics import MetricsInterceptor
 from service.metrics import ServiceMetrics
+from service.server_shutdown import stop_unstarted
 
 __all__ = ["InternalCredentialDoor"]
 
@@ -54,6 +55,7 @@ class InternalCredentialDoor:
         registry, self.token = CallerRegistry.internal_only()
         self._directory = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=_temp_parent()))  # 0700
         self.socket_path = self._directory / _SOCKET_NAME
+        self._started = False
         self._server = grpc.aio.server(
             interceptors=[  # the same as the public listener's: every call logged and counted
                 RpcLoggingInterceptor(),
@@ -84,9 +86,13 @@ class InternalCredentialDoor:
 
     async def start(self) -> None:
         await self._server.start()
+        self._started = True
         await self._health.set(_CREDENTIAL_SERVICE, health_pb2.HealthCheckResponse.SERVING)
 
     async def stop(self) -> None:
         """Stops serving and removes the socket and its directory."""
-        await self._server.stop(0)
+        if self._started:
+            await self._server.stop(0)
+        else:
+            await stop_unstarted(self._server)
         shutil.rmtree(self._directory, ignore_errors=True)

@@ -33,4 +33,4 @@ async def test_a_port_in_use_leaves_no_connection_open(tmp_path: Path) -> None:
             await create_server(serve_config(url, listen=listen, apply_migrations=True))
     assert await _threads_settle(before) == before
     app = await create_server(serve_config(url))  # migrated before the refusal: usable
-    await app.stop(0)
+    await app.stop(0)  # never started: stopped all the same (service/server_shutdown.py)
