@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from engines.errors import PermissionDenied, Unauthenticated
+from engines.kernel.errors import PermissionDenied, Unauthenticated
 from service.call_info import ANONYMOUS
 
 __all__ = [

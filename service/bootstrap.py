@@ -16,39 +16,44 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
-from drivers import migrator
-from drivers.admission_store import SqlAdmissionStore
-from drivers.connection_tester import NetworkConnectionTester
-from drivers.connector_store import SqlConnectorStore
-from drivers.credential_cache import CachedCredentialService
-from drivers.credential_client import GrpcCredentialService
-from drivers.credential_store import SqlAccessLog, SqlCredentialStore
-from drivers.data_source_store import SqlDataSourceStore
-from drivers.database import Database
-from drivers.egress import EgressGuard, protected_database, protected_listener
-from drivers.health_store import SqlHealthStore
-from drivers.integration_store import SqlIntegrationStore
-from drivers.master_keys import dev_key_path, ensure_dev_key_file, load_key_file, parse_master_keys
-from drivers.pg_listener import PostgresInvalidationListener
-from drivers.prevention_store import SqlPreventionStore
-from drivers.provider_probe import HttpProviderProbe
-from drivers.read_through import CachedIntegrationStore
-from drivers.seal_samples import SqlSealSamples
-from drivers.sql_gateway_pool import PostgresQueryRunner
-from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
-from engines.admission import AdmissionEngine
-from engines.connectors import ConnectorsEngine
-from engines.credential_crypto import Keyring
-from engines.credential_vault import AccessKind, CredentialVault, RewrapResult
-from engines.data_sources import DataSourcesEngine
-from engines.egress import EgressPolicy
-from engines.env_credentials import EnvNamePolicy
-from engines.health import HealthEngine
-from engines.integrations import IntegrationsEngine
-from engines.observability import NULL_OBSERVER, ServiceObserver
-from engines.pagination import PageTokens
-from engines.prevention import PreventionEngine
-from engines.sql_gateway import SqlGatewayEngine
+from drivers.admission.store import SqlAdmissionStore
+from drivers.connectors.connection_tester import NetworkConnectionTester
+from drivers.connectors.store import SqlConnectorStore
+from drivers.credentials.cache import CachedCredentialService
+from drivers.credentials.client import GrpcCredentialService
+from drivers.credentials.master_keys import (
+    dev_key_path,
+    ensure_dev_key_file,
+    load_key_file,
+    parse_master_keys,
+)
+from drivers.credentials.seal_samples import SqlSealSamples
+from drivers.credentials.store import SqlAccessLog, SqlCredentialStore
+from drivers.data_sources.store import SqlDataSourceStore
+from drivers.egress.guard import EgressGuard, protected_database, protected_listener
+from drivers.health.provider_probe import HttpProviderProbe
+from drivers.health.store import SqlHealthStore
+from drivers.integrations.cached_store import CachedIntegrationStore
+from drivers.integrations.store import SqlIntegrationStore
+from drivers.kernel import migrator
+from drivers.kernel.database import Database
+from drivers.kernel.pg_listener import PostgresInvalidationListener
+from drivers.prevention.store import SqlPreventionStore
+from drivers.sql_gateway.pool import PostgresQueryRunner
+from drivers.sql_gateway.store import SqlGatewayStore, SqlTemplateStore
+from engines.admission.control import AdmissionEngine
+from engines.connectors.connector import ConnectorsEngine
+from engines.credentials.crypto import Keyring
+from engines.credentials.env_credentials import EnvNamePolicy
+from engines.credentials.vault import AccessKind, CredentialVault, RewrapResult
+from engines.data_sources.data_source import DataSourcesEngine
+from engines.egress.policy import EgressPolicy
+from engines.health.checks import HealthEngine
+from engines.integrations.integration import IntegrationsEngine
+from engines.kernel.observability import NULL_OBSERVER, ServiceObserver
+from engines.kernel.pagination import PageTokens
+from engines.prevention.records import PreventionEngine
+from engines.sql_gateway.gateway import SqlGatewayEngine
 from integrations.v1 import (
     admission_pb2,
     admission_pb2_grpc,
@@ -82,14 +87,14 @@ from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
 from service.reflection import enable_reflection
 from service.server_shutdown import stop_unstarted
-from service.servicers.admission import AdmissionServicer
-from service.servicers.connectors import ConnectorsServicer
-from service.servicers.credentials import CredentialsServicer
-from service.servicers.data_sources import DataSourcesServicer
-from service.servicers.health import IntegrationHealthServicer
-from service.servicers.integrations import IntegrationsServicer
-from service.servicers.prevention import PreventionServicer
-from service.servicers.sql_gateway import SqlGatewayServicer
+from service.servicers.admission.servicer import AdmissionServicer
+from service.servicers.connectors.servicer import ConnectorsServicer
+from service.servicers.credentials.servicer import CredentialsServicer
+from service.servicers.data_sources.servicer import DataSourcesServicer
+from service.servicers.health.servicer import IntegrationHealthServicer
+from service.servicers.integrations.servicer import IntegrationsServicer
+from service.servicers.prevention.servicer import PreventionServicer
+from service.servicers.sql_gateway.servicer import SqlGatewayServicer
 from service.tls import channel_credentials, server_credentials
 
 __all__ = ["Application", "create_server", "master_keyring", "rewrap_credentials"]

@@ -10,9 +10,9 @@ import os
 import signal
 import sys
 
-from drivers import migrator
-from drivers.connect_errors import explain_connect_failure
-from drivers.database import DEFAULT_DATABASE_URL, Database
+from drivers.kernel import migrator
+from drivers.kernel.connect_errors import explain_connect_failure
+from drivers.kernel.database import DEFAULT_DATABASE_URL, Database
 from service.bootstrap import create_server
 from service.config import ServeConfig
 from service.egress_options import add_egress_arguments, egress_values

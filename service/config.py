@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from drivers.database import DEFAULT_DATABASE_URL
-from drivers.openbao_client import OpenBaoSettings
-from engines.env_credentials import DEFAULT_ENV_PREFIXES
-from engines.health import HealthSettings
+from drivers.credentials.openbao_client import OpenBaoSettings
+from drivers.kernel.database import DEFAULT_DATABASE_URL
+from engines.credentials.env_credentials import DEFAULT_ENV_PREFIXES
+from engines.health.checks import HealthSettings
 
 __all__ = ["ServeConfig"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
 
-from engines.errors import InvalidArgument
+from engines.kernel.errors import InvalidArgument
 
 __all__ = [
     "from_duration",

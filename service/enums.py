@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
-from engines.errors import InvalidArgument
+from engines.kernel.errors import InvalidArgument
 
 __all__ = ["EnumMap"]
 

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from google.protobuf import field_mask_pb2
 from google.protobuf.message import Message
 
-from engines.errors import FieldViolation, InvalidArgument
+from engines.kernel.errors import FieldViolation, InvalidArgument
 
 __all__ = ["masked_fields"]
 

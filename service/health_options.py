@@ -6,8 +6,8 @@ import argparse
 import os
 from datetime import timedelta
 
-from engines.health import HealthSettings
-from engines.health_circuit import DEFAULT_BACKOFF_BASE, CircuitSettings
+from engines.health.checks import HealthSettings
+from engines.health.circuit import DEFAULT_BACKOFF_BASE, CircuitSettings
 
 __all__ = ["add_health_arguments", "health_settings"]
 

@@ -7,9 +7,9 @@ import asyncio
 import contextlib
 import logging
 
-from drivers.provider_probe import HttpProviderProbe
-from engines.errors import ServiceError
-from engines.health import DEFAULT_MAX_CONCURRENCY, HealthEngine, HealthSettings
+from drivers.health.provider_probe import HttpProviderProbe
+from engines.health.checks import DEFAULT_MAX_CONCURRENCY, HealthEngine, HealthSettings
+from engines.kernel.errors import ServiceError
 
 __all__ = ["HealthRuntime"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from engines.envelope_keyring import ENVELOPE_KEY_VERSION
-from engines.errors import Unavailable
-from engines.keyrings import SealingKeyring
-from engines.master_key_check import SealSamples, UnopenedKey, check_master_keys
+from engines.credentials.envelope_keyring import ENVELOPE_KEY_VERSION
+from engines.credentials.keyrings import SealingKeyring
+from engines.credentials.master_key_check import SealSamples, UnopenedKey, check_master_keys
+from engines.kernel.errors import Unavailable
 
 __all__ = ["warn_on_unopened_secrets"]
 

@@ -8,14 +8,14 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
 
-from drivers import migrator
-from drivers.credential_store import SqlAccessLog, SqlCredentialStore
-from drivers.database import Database
-from drivers.openbao_transit import TransitKeyService
-from engines.credential_crypto import Keyring
-from engines.credential_vault import CredentialVault, RewrapResult
-from engines.envelope_keyring import DataKeyRewrap
-from engines.keyrings import MigratingKeyring
+from drivers.credentials.openbao_transit import TransitKeyService
+from drivers.credentials.store import SqlAccessLog, SqlCredentialStore
+from drivers.kernel import migrator
+from drivers.kernel.database import Database
+from engines.credentials.crypto import Keyring
+from engines.credentials.envelope_keyring import DataKeyRewrap
+from engines.credentials.keyrings import MigratingKeyring
+from engines.credentials.vault import CredentialVault, RewrapResult
 from service.bootstrap import master_keyring
 from service.config import ServeConfig
 from service.kms import envelope_keyring, open_key_service

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 
-from drivers.data_key_store import SqlDataKeyStore
-from drivers.database import Database
-from drivers.openbao_client import OpenBaoClient
-from drivers.openbao_transit import TransitKeyService
-from engines.credential_crypto import Keyring
-from engines.envelope_keyring import EnvelopeKeyring
-from engines.keyrings import MigratingKeyring, SealingKeyring
+from drivers.credentials.data_key_store import SqlDataKeyStore
+from drivers.credentials.openbao_client import OpenBaoClient
+from drivers.credentials.openbao_transit import TransitKeyService
+from drivers.kernel.database import Database
+from engines.credentials.crypto import Keyring
+from engines.credentials.envelope_keyring import EnvelopeKeyring
+from engines.credentials.keyrings import MigratingKeyring, SealingKeyring
 from service.config import ServeConfig
 
 __all__ = ["KMS_CHOICES", "envelope_keyring", "open_key_service", "sealing_keyring"]

@@ -7,7 +7,7 @@ import argparse
 import os
 from typing import Any
 
-from drivers.openbao_client import OpenBaoSettings
+from drivers.credentials.openbao_client import OpenBaoSettings
 from service.config import ServeConfig
 from service.kms import KMS_CHOICES
 

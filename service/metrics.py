@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from engines.sql_results import TruncationReason
+from engines.sql_gateway.results import TruncationReason
 
 __all__ = ["LATENCY_BUCKETS", "RPC_LABELS", "ServiceMetrics", "go_code_name", "split_method"]
 
@@ -126,18 +126,18 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
-    # -- drivers.database.Database.on_pool_wait ----------------------------------------------
+    # -- drivers.kernel.database.Database.on_pool_wait ----------------------------------------------
 
     def pool_waited(self, pool: str, seconds: float) -> None:
         self.pool_wait_seconds.labels(pool).observe(seconds)
 
-    # -- engines.observability.ProbeObserver --------------------------------------------------
+    # -- engines.kernel.observability.ProbeObserver --------------------------------------------------
 
     def probe_finished(self, provider: str, state: str, latency_ms: int) -> None:
         self.probes.labels(provider, state).inc()
         self.probe_seconds.labels(provider).observe(latency_ms / 1000)
 
-    # -- engines.observability.QueryObserver --------------------------------------------------
+    # -- engines.kernel.observability.QueryObserver --------------------------------------------------
 
     def query_finished(self, rows: int, result_bytes: int, truncation: str | None) -> None:
         self.sql_queries.inc()

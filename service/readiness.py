@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from grpc_health.v1 import health, health_pb2
 
-from drivers.database import Database
+from drivers.kernel.database import Database
 
 __all__ = ["LIVENESS_SERVICE", "Readiness"]
 

@@ -8,8 +8,8 @@ import logging
 import os
 from typing import Any
 
-from drivers.master_keys import MASTER_KEYS_ENV
-from engines.env_credentials import DEFAULT_ENV_PREFIXES
+from drivers.credentials.master_keys import MASTER_KEYS_ENV
+from engines.credentials.env_credentials import DEFAULT_ENV_PREFIXES
 from service.bootstrap import rewrap_credentials
 from service.config import ServeConfig
 from service.kms_cli import add_keys_command as _add_keys_command

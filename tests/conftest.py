@@ -20,8 +20,8 @@ import grpc
 import pytest
 from sqlalchemy.engine import make_url
 
-from drivers import migrator
-from drivers.database import Database
+from drivers.kernel import migrator
+from drivers.kernel.database import Database
 from service.bootstrap import create_server
 from service.config import ServeConfig
 from tests.secrets_registry import register_secret

@@ -241,7 +241,7 @@ def openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenBaoServer]
 
 def openbao_settings(server: OpenBaoServer, workdir: Path, **overrides: Any) -> Any:
     """`--kms openbao` settings for `server`, logging in with a fresh service token file."""
-    from drivers.openbao_client import OpenBaoSettings
+    from drivers.credentials.openbao_client import OpenBaoSettings
     from tests.secrets_registry import register_secret
 
     token_file = workdir / f"bao-token-{secrets.token_hex(4)}"

@@ -19,7 +19,7 @@ import asyncpg
 import grpc
 import pytest
 
-from drivers.master_keys import MASTER_KEYS_ENV
+from drivers.credentials.master_keys import MASTER_KEYS_ENV
 from tests.bench.harness import ServerProcess, postgres_database, wait_serving
 
 __all__ = ["Replicas", "fresh_postgres", "replicas"]

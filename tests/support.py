@@ -10,9 +10,9 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from drivers.egress import EgressGuard
-from engines.egress import EgressPolicy
-from engines.idempotency import IdempotencyKey
+from drivers.egress.guard import EgressGuard
+from engines.egress.policy import EgressPolicy
+from engines.kernel.idempotency import IdempotencyKey
 from service.bootstrap import Application
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection `drivers/migrator.py` hands over."""
+"""Alembic environment: runs on the connection `drivers/kernel/migrator.py` hands over."""
 
 from __future__ import annotations
 

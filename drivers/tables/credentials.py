@@ -15,7 +15,7 @@ credentials = resource_table(
     sa.Column("expire_time", UtcDateTime, nullable=True),
     sa.Column("metadata", sa.JSON, nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
-    # Normalised destinations (engines/destinations.py) the service may send the secret to.
+    # Normalised destinations (engines/egress/destinations.py) the service may send the secret to.
     sa.Column("allowed_destinations", sa.JSON, nullable=False, server_default=sa.text("'[]'")),
     # How often the secret should be rotated (None: no schedule) and when it is next due.
     sa.Column("rotation_interval_seconds", sa.BigInteger, nullable=True),

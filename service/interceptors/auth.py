@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 
-from engines.errors import PermissionDenied
+from engines.kernel.errors import PermissionDenied
 from service.auth import CallerRegistry, is_open_method, request_tenant
 from service.call_info import current_call
 from service.interceptors.wrapping import AroundInterceptor, Context

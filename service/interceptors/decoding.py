@@ -14,7 +14,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
-from engines.errors import InvalidArgument
+from engines.kernel.errors import InvalidArgument
 
 __all__ = ["UndecodableRequest", "refuse_undecodable", "with_tolerant_deserializer"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 
-from engines.errors import ServiceError
+from engines.kernel.errors import ServiceError
 from service.errors import internal_status, status_for
 from service.interceptors.decoding import refuse_undecodable, with_tolerant_deserializer
 from service.interceptors.wrapping import AroundInterceptor, Context

@@ -15,7 +15,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
-from drivers.database import Database
+from drivers.kernel.database import Database
 from drivers.tables.connectors_data_sources import data_sources
 from integrations.v1 import data_sources_pb2 as pb
 from integrations.v1 import data_sources_pb2_grpc

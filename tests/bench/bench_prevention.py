@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from google.protobuf import timestamp_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from drivers.database import Database
-from drivers.prevention_store import record_columns
+from drivers.kernel.database import Database
+from drivers.prevention.store import record_columns
 from drivers.tables.prevention import prevention_records
-from engines.prevention import PreventionRecord
-from engines.prevention_contract import CONTRACT_VERSION, PreventionCandidate
+from engines.prevention.contract import CONTRACT_VERSION, PreventionCandidate
+from engines.prevention.records import PreventionRecord
 from integrations.v1 import prevention_pb2 as pb
 from integrations.v1 import prevention_pb2_grpc
 from tests.bench.harness import LoadResult, ServerProcess, postgres_database, run_load

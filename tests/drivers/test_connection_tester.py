@@ -7,8 +7,8 @@ import socket
 import pytest
 from sqlalchemy.engine import make_url
 
-from drivers.connection_tester import NetworkConnectionTester, _classify
-from engines.connection_test import PostgresTarget, SslMode
+from drivers.connectors.connection_tester import NetworkConnectionTester, _classify
+from engines.connectors.connection_tester import PostgresTarget, SslMode
 from tests.loopback_targets import closed_port, http_target, silent_target
 from tests.support import loopback_guard
 

@@ -9,20 +9,20 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from drivers.connector_store import SqlConnectorStore
-from drivers.data_source_store import SqlDataSourceStore
-from drivers.database import Database
-from engines.connectors import Connector, ConnectorFilters, ConnectorStatus, ConnectorType
-from engines.data_source_settings import ConnectionSettings
-from engines.data_sources import (
+from drivers.connectors.store import SqlConnectorStore
+from drivers.data_sources.store import SqlDataSourceStore
+from drivers.kernel.database import Database
+from engines.connectors.connector import Connector, ConnectorFilters, ConnectorStatus, ConnectorType
+from engines.data_sources.data_source import (
     ConnectionTestRecord,
     DataSource,
     DataSourceFilters,
     DataSourceStatus,
     DataSourceType,
 )
-from engines.errors import AlreadyExists
-from engines.pagination import parse_page
+from engines.data_sources.settings import ConnectionSettings
+from engines.kernel.errors import AlreadyExists
+from engines.kernel.pagination import parse_page
 from tests.support import request_key
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)

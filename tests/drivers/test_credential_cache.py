@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from drivers.credential_cache import CachedCredentialService
-from engines.credentials import Credential
-from engines.errors import NotFound
+from drivers.credentials.cache import CachedCredentialService
+from engines.credentials.credential_service import Credential
+from engines.kernel.errors import NotFound
 
 
 class CountingCredentials:

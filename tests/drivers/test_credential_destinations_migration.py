@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from drivers import migrator
-from drivers.credential_store import SqlAccessLog, SqlCredentialStore
-from drivers.database import Database
-from engines.credential_vault import AccessKind
-from engines.pagination import PageRequest
+from drivers.credentials.store import SqlAccessLog, SqlCredentialStore
+from drivers.kernel import migrator
+from drivers.kernel.database import Database
+from engines.credentials.vault import AccessKind
+from engines.kernel.pagination import PageRequest
 from tests.conftest import _create_pg_database, _drop_pg_database
 
 NOW = datetime(2026, 1, 2, tzinfo=timezone.utc)

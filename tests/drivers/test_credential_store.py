@@ -10,20 +10,20 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from drivers.batching import Batcher
-from drivers.credential_store import SqlAccessLog, SqlCredentialStore
-from drivers.database import Database
+from drivers.credentials.store import SqlAccessLog, SqlCredentialStore
+from drivers.kernel.batching import Batcher
+from drivers.kernel.database import Database
 from drivers.tables.credentials import credential_secrets
-from engines.credential_crypto import Sealed
-from engines.credential_vault import (
+from engines.credentials.crypto import Sealed
+from engines.credentials.vault import (
     AccessEvent,
     AccessKind,
     AccessOutcome,
     SealedSecret,
     StoredCredential,
 )
-from engines.errors import AlreadyExists
-from engines.pagination import parse_page
+from engines.kernel.errors import AlreadyExists
+from engines.kernel.pagination import parse_page
 from tests.support import new_tenant, request_key
 
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)

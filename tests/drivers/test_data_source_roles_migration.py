@@ -8,11 +8,11 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from drivers import migrator
-from drivers.data_source_store import SqlDataSourceStore
-from drivers.database import Database
-from engines.data_sources import DataSourceFilters
-from engines.pagination import PageRequest
+from drivers.data_sources.store import SqlDataSourceStore
+from drivers.kernel import migrator
+from drivers.kernel.database import Database
+from engines.data_sources.data_source import DataSourceFilters
+from engines.kernel.pagination import PageRequest
 from tests.drivers.test_credential_destinations_migration import _upgrade_to, fresh
 
 __all__ = ["fresh"]  # the fixture, shared with the other migration test

@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from drivers.database import Database
-from engines.errors import Unavailable
+from drivers.kernel.database import Database
+from engines.kernel.errors import Unavailable
 
 _OVERFLOW = {
     "sqlite": "SELECT sum(x) FROM (SELECT 9223372036854775807 AS x UNION ALL "

@@ -1,4 +1,4 @@
-"""drivers/egress.py against real local servers: every resolved address is checked, the HTTP
+"""drivers/egress/guard.py against real local servers: every resolved address is checked, the HTTP
 client connects to the checked address while TLS still verifies the original name, and the
 pinned-name TLS context does the same for sockets opened to an IP."""
 
@@ -19,13 +19,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from drivers.egress import (
+from drivers.egress.guard import (
     EgressGuard,
     guarded_http_client,
     pinned_name_context,
     postgres_destination,
 )
-from engines.egress import Destination, EgressDenied, EgressPolicy, TargetKind
+from engines.egress.policy import Destination, EgressDenied, EgressPolicy, TargetKind
 
 
 def _write_pki(directory: Path) -> tuple[Path, Path, Path]:

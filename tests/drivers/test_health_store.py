@@ -9,13 +9,13 @@ from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from drivers.database import Database
-from drivers.health_store import SqlHealthStore
-from drivers.integration_store import SqlIntegrationStore
+from drivers.health.store import SqlHealthStore
+from drivers.integrations.store import SqlIntegrationStore
+from drivers.kernel.database import Database
 from drivers.tables.integrations import integrations
-from engines.health import HealthCheckResult, HealthHistoryFilters
-from engines.health_circuit import CircuitEvent, CircuitState
-from engines.integrations import (
+from engines.health.checks import HealthCheckResult, HealthHistoryFilters
+from engines.health.circuit import CircuitEvent, CircuitState
+from engines.integrations.integration import (
     HealthState,
     Integration,
     IntegrationDraft,
@@ -23,7 +23,7 @@ from engines.integrations import (
     IntegrationStatus,
     ProviderType,
 )
-from engines.pagination import parse_page
+from engines.kernel.pagination import parse_page
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 LEASE = timedelta(seconds=30)

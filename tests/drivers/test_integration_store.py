@@ -7,10 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from drivers.database import Database
-from drivers.integration_store import SqlIntegrationStore
-from engines.errors import AlreadyExists, FailedPrecondition, NotFound
-from engines.integrations import (
+from drivers.integrations.store import SqlIntegrationStore
+from drivers.kernel.database import Database
+from engines.integrations.integration import (
     HealthState,
     Integration,
     IntegrationFilters,
@@ -18,7 +17,8 @@ from engines.integrations import (
     ProviderType,
     UsageEvent,
 )
-from engines.pagination import parse_page
+from engines.kernel.errors import AlreadyExists, FailedPrecondition, NotFound
+from engines.kernel.pagination import parse_page
 from tests.support import new_tenant, request_key
 
 T0 = datetime(2026, 5, 1, 0, 0, 0, 123456, tzinfo=timezone.utc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from drivers.database import Database
+from drivers.kernel.database import Database
 from drivers.tables import metadata
 
 

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from drivers.data_key_store import SqlDataKeyStore
-from drivers.database import Database
-from drivers.openbao_client import OpenBaoClient, OpenBaoStartError
-from drivers.openbao_transit import TransitKeyService
+from drivers.credentials.data_key_store import SqlDataKeyStore
+from drivers.credentials.openbao_client import OpenBaoClient, OpenBaoStartError
+from drivers.credentials.openbao_transit import TransitKeyService
+from drivers.kernel.database import Database
 from drivers.tables.data_keys import tenant_data_keys
-from engines.credential_crypto import SealBroken
-from engines.envelope_keyring import ENVELOPE_KEY_VERSION, EnvelopeKeyring
+from engines.credentials.crypto import SealBroken
+from engines.credentials.envelope_keyring import ENVELOPE_KEY_VERSION, EnvelopeKeyring
 from tests.openbao import OpenBaoServer, openbao_settings, running_openbao
 from tests.secrets_registry import register_secret
 from tests.support import new_tenant

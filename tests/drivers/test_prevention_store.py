@@ -12,11 +12,11 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from drivers.database import Database
-from drivers.prevention_store import SqlPreventionStore
-from engines.pagination import parse_page
-from engines.prevention import GraduationCounts, PreventionRecord, RecordFilters
-from engines.prevention_contract import PreventionCandidate
+from drivers.kernel.database import Database
+from drivers.prevention.store import SqlPreventionStore
+from engines.kernel.pagination import parse_page
+from engines.prevention.contract import PreventionCandidate
+from engines.prevention.records import GraduationCounts, PreventionRecord, RecordFilters
 from tests.support import request_key
 
 T0 = datetime(2026, 2, 1, 9, 30, 0, 123456, tzinfo=timezone.utc)

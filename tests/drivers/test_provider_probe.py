@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from drivers.provider_probe import HttpProviderProbe
-from engines.integrations import HealthState, Integration, IntegrationStatus, ProviderType
-from engines.probes import ProbeFailure
+from drivers.health.provider_probe import HttpProviderProbe
+from engines.health.probes import ProbeFailure
+from engines.integrations.integration import HealthState, Integration, IntegrationStatus, ProviderType
 from tests.fake_provider import FakeProvider, fake_provider
 from tests.secrets_registry import register_secret
 from tests.support import loopback_guard

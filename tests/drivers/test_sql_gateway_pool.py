@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from drivers.sql_gateway_pool import PostgresQueryRunner
-from drivers.sql_values import to_json_value
-from engines.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, Unavailable
-from engines.sql_gateway import BoundQuery, QueryLimits, QueryTarget
-from engines.sql_results import TruncationReason, row_wire_size
+from drivers.sql_gateway.pool import PostgresQueryRunner
+from drivers.sql_gateway.values import to_json_value
+from engines.kernel.errors import DeadlineExceeded, FailedPrecondition, InvalidArgument, Unavailable
+from engines.sql_gateway.gateway import BoundQuery, QueryLimits, QueryTarget
+from engines.sql_gateway.results import TruncationReason, row_wire_size
 from tests.customer_database import NUMBER_COUNT, CustomerDatabase, customer_database
 from tests.support import loopback_guard
 

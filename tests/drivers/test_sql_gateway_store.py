@@ -6,13 +6,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from drivers.database import Database
-from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
-from engines.errors import AlreadyExists
-from engines.pagination import parse_page
-from engines.sql_gateway import Gateway, GatewayFilters, TemplateFilters
-from engines.sql_parameters import ParameterSpec, ParameterType
-from engines.sql_templates import QueryTemplate
+from drivers.kernel.database import Database
+from drivers.sql_gateway.store import SqlGatewayStore, SqlTemplateStore
+from engines.kernel.errors import AlreadyExists
+from engines.kernel.pagination import parse_page
+from engines.sql_gateway.gateway import Gateway, GatewayFilters, TemplateFilters
+from engines.sql_gateway.parameters import ParameterSpec, ParameterType
+from engines.sql_gateway.templates import QueryTemplate
 from tests.support import new_tenant, request_key
 
 NOW = datetime(2024, 6, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from drivers.sql_gateway_pool import PostgresQueryRunner
-from drivers.sql_values import UnrenderableValue, to_json_value
-from engines.errors import InvalidArgument
-from engines.sql_gateway import BoundQuery, QueryLimits, QueryTarget
+from drivers.sql_gateway.pool import PostgresQueryRunner
+from drivers.sql_gateway.values import UnrenderableValue, to_json_value
+from engines.kernel.errors import InvalidArgument
+from engines.sql_gateway.gateway import BoundQuery, QueryLimits, QueryTarget
 from tests.customer_database import CustomerDatabase, customer_database
 from tests.sql_type_cases import RESULT_CASES, TYPES_NOT_RETURNABLE
 from tests.support import loopback_guard

@@ -9,14 +9,14 @@ import uuid
 
 import sqlalchemy as sa
 
-from drivers import migrator
-from drivers.database import Database
-from drivers.sql_gateway_store import SqlGatewayStore, SqlTemplateStore
+from drivers.kernel import migrator
+from drivers.kernel.database import Database
+from drivers.sql_gateway.store import SqlGatewayStore, SqlTemplateStore
 from drivers.tables.base import UtcDateTime
-from engines.optimistic import version_etag
-from engines.pagination import parse_page
-from engines.sql_gateway import GatewayFilters, TemplateFilters
-from engines.sql_parameters import ParameterType
+from engines.kernel.optimistic import version_etag
+from engines.kernel.pagination import parse_page
+from engines.sql_gateway.gateway import GatewayFilters, TemplateFilters
+from engines.sql_gateway.parameters import ParameterType
 from tests.drivers.test_credential_destinations_migration import NOW, _upgrade_to, fresh
 
 __all__ = ["fresh"]  # the fixture, shared

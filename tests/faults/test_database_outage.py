@@ -1,4 +1,4 @@
-"""`drivers.database.Database` when PostgreSQL is down, refusing connections, or back again: every
+"""`drivers.kernel.database.Database` when PostgreSQL is down, refusing connections, or back again: every
 failure to reach it is `Unavailable` (UNAVAILABLE to callers), and the same pool works again once
 the server returns."""
 
@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 import sqlalchemy as sa
 
-from drivers.database import Database
-from engines.errors import Unavailable
+from drivers.kernel.database import Database
+from engines.kernel.errors import Unavailable
 from tests.private_postgres import PrivatePostgres
 
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
-from drivers.database import Database
+from drivers.kernel.database import Database
 from drivers.tables.credentials import credentials
 from drivers.tables.data_keys import tenant_data_keys
 from tests.openbao import OpenBaoServer, running_openbao

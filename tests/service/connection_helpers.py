@@ -15,7 +15,7 @@ from google.protobuf import struct_pb2
 from sqlalchemy.engine import make_url
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
-from drivers.database import Database
+from drivers.kernel.database import Database
 from service.logs import JsonFormatter
 from tests.support import RichError, RunningServer, rich_error
 

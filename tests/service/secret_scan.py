@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from drivers.database import Database
+from drivers.kernel.database import Database
 from drivers.tables import metadata
 
 __all__ = ["secrets_in_database"]

@@ -1,4 +1,4 @@
-"""drivers/credential_client.GrpcCredentialService, the port other engines use, against a real
+"""drivers/credentials/client.GrpcCredentialService, the port other engines use, against a real
 server: store, get, delete, exists, and remote failures as engine errors."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from drivers.credential_client import GrpcCredentialService
-from engines.credentials import DESTINATION_DENIED
-from engines.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from drivers.credentials.client import GrpcCredentialService
+from engines.credentials.credential_service import DESTINATION_DENIED
+from engines.kernel.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from tests.conftest import serve_config
 from tests.secrets_registry import register_secret
 from tests.service.servers import started

@@ -17,8 +17,8 @@ import pytest
 
 from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
-from drivers import migrator
-from drivers.database import Database
+from drivers.kernel import migrator
+from drivers.kernel.database import Database
 from integrations.v1 import integrations_pb2, integrations_pb2_grpc
 from service import cli
 from service.bootstrap import create_server

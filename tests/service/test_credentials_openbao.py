@@ -19,7 +19,7 @@ import pytest
 
 from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
-from drivers.openbao_client import OpenBaoStartError
+from drivers.credentials.openbao_client import OpenBaoStartError
 from service.bootstrap import create_server
 from tests.conftest import serve_config
 from tests.openbao import OpenBaoServer, openbao_settings

@@ -14,8 +14,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from drivers import migrator
-from drivers.database import Database
+from drivers.kernel import migrator
+from drivers.kernel.database import Database
 from integrations.v1 import prevention_pb2 as pb
 from integrations.v1 import prevention_pb2_grpc
 from tests.conftest import serve_config

@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 from google.protobuf import duration_pb2
 
-from drivers.database import Database
+from drivers.kernel.database import Database
 from drivers.tables.health import health_checks
 from drivers.tables.integrations import integrations
-from engines.health import HealthSettings
+from engines.health.checks import HealthSettings
 from integrations.v1 import (
     common_pb2,
     health_pb2,

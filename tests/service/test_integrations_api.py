@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from google.protobuf import field_mask_pb2, timestamp_pb2
 
-from drivers.database import Database
+from drivers.kernel.database import Database
 from drivers.tables.integrations import integrations as integrations_table
 from drivers.tables.integrations import usage_events as usage_events_table
 from integrations.v1 import common_pb2, integrations_pb2_grpc

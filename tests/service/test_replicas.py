@@ -19,8 +19,8 @@ from alembic.script import ScriptDirectory
 from google.protobuf import field_mask_pb2
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
-from drivers import migrator
-from drivers.database import Database
+from drivers.kernel import migrator
+from drivers.kernel.database import Database
 from integrations.v1 import (
     common_pb2,
     health_pb2,

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from drivers.database import Database
+from drivers.kernel.database import Database
 from integrations.v1 import integrations_pb2 as pb
 from integrations.v1 import integrations_pb2_grpc
 from service.logs import JsonFormatter

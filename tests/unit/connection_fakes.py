@@ -8,10 +8,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from engines.connection_test import ConnectionOutcome, PostgresTarget
-from engines.connectors import Connector, ConnectorFilters, ConnectorStatus
-from engines.credentials import Credential
-from engines.data_sources import (
+from engines.connectors.connection_tester import ConnectionOutcome, PostgresTarget
+from engines.connectors.connector import Connector, ConnectorFilters, ConnectorStatus
+from engines.credentials.credential_service import Credential
+from engines.data_sources.data_source import (
     ConnectionTestRecord,
     DataSource,
     DataSourceFilters,
@@ -19,9 +19,9 @@ from engines.data_sources import (
     DataSourceStatus,
     DataSourceType,
 )
-from engines.errors import AlreadyExists, NotFound, Unavailable
-from engines.idempotency import IdempotencyKey, Replay
-from engines.pagination import PageRequest
+from engines.kernel.errors import AlreadyExists, NotFound, Unavailable
+from engines.kernel.idempotency import IdempotencyKey, Replay
+from engines.kernel.pagination import PageRequest
 from tests.unit.request_ids import RequestIds
 
 __all__ = [

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from engines.errors import AlreadyExists
-from engines.idempotency import IdempotencyKey, Replay
-from engines.integrations import Integration, IntegrationFilters, UsageEvent, UsageTotals
-from engines.pagination import PageRequest
+from engines.integrations.integration import Integration, IntegrationFilters, UsageEvent, UsageTotals
+from engines.kernel.errors import AlreadyExists
+from engines.kernel.idempotency import IdempotencyKey, Replay
+from engines.kernel.pagination import PageRequest
 from tests.unit.request_ids import RequestIds
 
 __all__ = ["FakeIntegrationStore", "ManualClock"]

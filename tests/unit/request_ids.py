@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Container, Mapping
 from typing import Generic, TypeVar
 
-from engines.idempotency import IdempotencyKey, Replay
+from engines.kernel.idempotency import IdempotencyKey, Replay
 
 __all__ = ["RequestIds"]
 

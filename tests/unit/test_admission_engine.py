@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engines.admission import (
+from engines.admission.control import (
     AdmissionEngine,
     AdmitOutcome,
     BatchStatus,
@@ -23,15 +23,15 @@ from engines.admission import (
     SummaryRow,
     UsageRecord,
 )
-from engines.admission_limits import (
+from engines.admission.limits import (
     AdmissionPolicy,
     AdmissionWindow,
     CallEstimate,
     Counters,
     Verdict,
 )
-from engines.credentials import Credential
-from engines.errors import FailedPrecondition, NotFound, PermissionDenied
+from engines.credentials.credential_service import Credential
+from engines.kernel.errors import FailedPrecondition, NotFound, PermissionDenied
 from tests.unit.test_admission_limits import integration
 
 NOW = datetime(2026, 5, 5, 12, tzinfo=timezone.utc)

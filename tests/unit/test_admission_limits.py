@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engines.admission_limits import (
+from engines.admission.limits import (
     AdmissionPolicy,
     CallEstimate,
     Counters,
@@ -18,8 +18,8 @@ from engines.admission_limits import (
     snapshots,
     window_at,
 )
-from engines.health_circuit import CircuitState
-from engines.integrations import HealthState, Integration, IntegrationStatus, ProviderType
+from engines.health.circuit import CircuitState
+from engines.integrations.integration import HealthState, Integration, IntegrationStatus, ProviderType
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from credentials.v1 import credentials_pb2
-from engines.errors import PermissionDenied, Unauthenticated
+from engines.kernel.errors import PermissionDenied, Unauthenticated
 from service.auth import CallerRegistry, load_callers, request_tenant, required_scopes
 
 

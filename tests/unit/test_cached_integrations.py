@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from drivers.read_through import CachedIntegrationStore
+from drivers.integrations.cached_store import CachedIntegrationStore
 
 
 class _Rows:

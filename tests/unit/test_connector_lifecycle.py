@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engines.connector_lifecycle import TRANSITIONS, ConnectorEvent, ConnectorStatus, next_status
-from engines.errors import FailedPrecondition
+from engines.connectors.lifecycle import TRANSITIONS, ConnectorEvent, ConnectorStatus, next_status
+from engines.kernel.errors import FailedPrecondition
 
 S, E = ConnectorStatus, ConnectorEvent
 

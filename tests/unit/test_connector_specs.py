@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from engines.connector_specs import connector_spec, data_source_spec, secret_fields
-from engines.connectors import ConnectorType, validated
-from engines.data_source_settings import (
+from engines.connectors.connector import ConnectorType, validated
+from engines.connectors.specs import connector_spec, data_source_spec, secret_fields
+from engines.data_sources.settings import (
     ConnectionInput,
     ConnectionSettings,
     DataSourceType,
     plan_settings,
 )
-from engines.errors import InvalidArgument
+from engines.kernel.errors import InvalidArgument
 
 _EMPTY = {"name": "c", "endpoint": "", "credential_ref": "", "config": {}, "metadata": {}}
 

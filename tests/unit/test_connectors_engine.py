@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engines.connection_test import ConnectionOutcome, SslMode
-from engines.connectors import (
+from engines.connectors.connection_tester import ConnectionOutcome, SslMode
+from engines.connectors.connector import (
     ConnectorCapability,
     ConnectorDraft,
     ConnectorFilters,
@@ -17,7 +17,7 @@ from engines.connectors import (
     ConnectorStatus,
     ConnectorType,
 )
-from engines.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
+from engines.kernel.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
 from tests.unit.connection_fakes import (
     FakeConnectionTester,
     FakeConnectorStore,

@@ -6,14 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engines.credential_expiry import (
+from engines.credentials.expiry import (
     DEFAULT_HORIZON,
     CredentialFilters,
     check_horizon,
     check_rotation_interval,
     filters_for,
 )
-from engines.errors import InvalidArgument
+from engines.kernel.errors import InvalidArgument
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 

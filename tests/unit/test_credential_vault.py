@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engines.credential_crypto import Keyring, Sealed
-from engines.credential_vault import (
+from engines.credentials.crypto import Keyring, Sealed
+from engines.credentials.env_credentials import EnvNamePolicy
+from engines.credentials.vault import (
     AccessEvent,
     AccessKind,
     AccessOutcome,
@@ -19,9 +20,8 @@ from engines.credential_vault import (
     SealedSecret,
     StoredCredential,
 )
-from engines.env_credentials import EnvNamePolicy
-from engines.errors import FailedPrecondition, InvalidArgument, NotFound
-from engines.pagination import PageRequest
+from engines.kernel.errors import FailedPrecondition, InvalidArgument, NotFound
+from engines.kernel.pagination import PageRequest
 from tests.support import new_tenant
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from engines.data_source_lifecycle import DataSourceStatus, LifecycleAction, next_status
-from engines.errors import FailedPrecondition
+from engines.data_sources.lifecycle import DataSourceStatus, LifecycleAction, next_status
+from engines.kernel.errors import FailedPrecondition
 
 S, A = DataSourceStatus, LifecycleAction
 

@@ -9,16 +9,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engines.connection_test import ConnectionOutcome, SslMode
-from engines.data_source_settings import ConnectionInput, ConnectionSettings
-from engines.data_sources import (
+from engines.connectors.connection_tester import ConnectionOutcome, SslMode
+from engines.data_sources.data_source import (
     DataSourceDraft,
     DataSourceFilters,
     DataSourcesEngine,
     DataSourceStatus,
     DataSourceType,
 )
-from engines.errors import (
+from engines.data_sources.settings import ConnectionInput, ConnectionSettings
+from engines.kernel.errors import (
     Aborted,
     AlreadyExists,
     FailedPrecondition,

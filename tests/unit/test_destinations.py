@@ -1,11 +1,11 @@
-"""The destination grammar, matching and connection-string targets of engines/destinations.py."""
+"""The destination grammar, matching and connection-string targets of engines/egress/destinations.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from drivers.provider_requests import DEFAULT_BASE_URLS
-from engines.destinations import (
+from drivers.health.provider_requests import DEFAULT_BASE_URLS
+from engines.egress.destinations import (
     Destination,
     allows,
     connection_string_destinations,
@@ -14,7 +14,7 @@ from engines.destinations import (
     require_destinations,
     url_destinations,
 )
-from engines.errors import InvalidArgument
+from engines.kernel.errors import InvalidArgument
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import argparse
 
 import pytest
 
-from engines.egress import EgressPolicy
-from engines.env_credentials import DEFAULT_ENV_PREFIXES
+from engines.credentials.env_credentials import DEFAULT_ENV_PREFIXES
+from engines.egress.policy import EgressPolicy
 from service.egress_options import add_egress_arguments, egress_values
 from service.security_cli import add_security_arguments, security_values
 

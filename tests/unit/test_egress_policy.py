@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engines.egress import (
+from engines.egress.policy import (
     Destination,
     EgressDenied,
     EgressPolicy,

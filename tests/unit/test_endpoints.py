@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engines.endpoints import (
+from engines.egress.endpoints import (
     HostPort,
     parse_host_port,
     require_http_url,
@@ -13,7 +13,7 @@ from engines.endpoints import (
     split_password,
     with_password,
 )
-from engines.errors import InvalidArgument
+from engines.kernel.errors import InvalidArgument
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from engines.credential_crypto import Keyring, SealBroken, Sealed
-from engines.envelope_keyring import EnvelopeKeyring, NewDataKey, WrappedDataKey
-from engines.errors import Unavailable
-from engines.keyrings import MigratingKeyring
+from engines.credentials.crypto import Keyring, SealBroken, Sealed
+from engines.credentials.envelope_keyring import EnvelopeKeyring, NewDataKey, WrappedDataKey
+from engines.credentials.keyrings import MigratingKeyring
+from engines.kernel.errors import Unavailable
 from tests.support import new_tenant
 
 

@@ -1,4 +1,4 @@
-"""Circuit breaking of health (engines/health_circuit.py) alone and through HealthEngine with the
+"""Circuit breaking of health (engines/health/circuit.py) alone and through HealthEngine with the
 hand-written fakes and a fake clock: the threshold, the backoff, EnableIntegration refused while
 open, a forced probe closing it, and the probe count over ten simulated minutes."""
 
@@ -11,9 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from engines.errors import FailedPrecondition
-from engines.health import HealthEngine, HealthSettings
-from engines.health_circuit import (
+from engines.health.checks import HealthEngine, HealthSettings
+from engines.health.circuit import (
     CIRCUIT_OPEN,
     CircuitEvent,
     CircuitSettings,
@@ -21,8 +20,9 @@ from engines.health_circuit import (
     after_probe,
     backoff_delay,
 )
-from engines.integrations import IntegrationsEngine, IntegrationStatus
-from engines.probes import ProbeObservation
+from engines.health.probes import ProbeObservation
+from engines.integrations.integration import IntegrationsEngine, IntegrationStatus
+from engines.kernel.errors import FailedPrecondition
 from tests.unit.fakes import FakeIntegrationStore
 from tests.unit.test_health_engine import (
     T0,

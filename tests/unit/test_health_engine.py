@@ -10,19 +10,19 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engines.credentials import DESTINATION_DENIED, Credential
-from engines.egress import EgressDenied
-from engines.errors import FailedPrecondition, InvalidArgument, NotFound, Unimplemented
-from engines.health import HealthCheckResult, HealthEngine, HealthSettings, overall_health
-from engines.health_circuit import CircuitEvent, CircuitState, is_due
-from engines.integrations import (
+from engines.credentials.credential_service import DESTINATION_DENIED, Credential
+from engines.egress.policy import EgressDenied
+from engines.health.checks import HealthCheckResult, HealthEngine, HealthSettings, overall_health
+from engines.health.circuit import CircuitEvent, CircuitState, is_due
+from engines.health.probes import ProbeFailure, ProbeObservation, classify
+from engines.integrations.integration import (
     HealthState,
     Integration,
     IntegrationsEngine,
     IntegrationStatus,
     ProviderType,
 )
-from engines.probes import ProbeFailure, ProbeObservation, classify
+from engines.kernel.errors import FailedPrecondition, InvalidArgument, NotFound, Unimplemented
 from tests.secrets_registry import register_secret
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -1,4 +1,4 @@
-"""engines/idempotency: request digests and what a replayed request_id answers (AIP-155)."""
+"""engines/kernel/idempotency: request digests and what a replayed request_id answers (AIP-155)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from engines.credential_crypto import Keyring
-from engines.errors import FailedPrecondition, InvalidArgument, NotFound
-from engines.idempotency import Replay, idempotency_key, request_digest
+from engines.credentials.crypto import Keyring
+from engines.kernel.errors import FailedPrecondition, InvalidArgument, NotFound
+from engines.kernel.idempotency import Replay, idempotency_key, request_digest
 
 
 @dataclass(frozen=True)

@@ -7,22 +7,22 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engines.credential_refs import SCHEMES, check_credential_ref
-from engines.errors import (
-    Aborted,
-    AlreadyExists,
-    FailedPrecondition,
-    InvalidArgument,
-    NotFound,
-    Unimplemented,
-)
-from engines.integrations import (
+from engines.credentials.refs import SCHEMES, check_credential_ref
+from engines.integrations.integration import (
     IntegrationDraft,
     IntegrationFilters,
     IntegrationsEngine,
     IntegrationStatus,
     ProviderType,
     month_bounds,
+)
+from engines.kernel.errors import (
+    Aborted,
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unimplemented,
 )
 from tests.support import new_tenant
 from tests.unit.fakes import FakeIntegrationStore, ManualClock

@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from engines.credential_crypto import Keyring
-from engines.errors import InvalidArgument
-from engines.pagination import PageTokens, paginate, parse_page
+from engines.credentials.crypto import Keyring
+from engines.kernel.errors import InvalidArgument
+from engines.kernel.pagination import PageTokens, paginate, parse_page
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 654321, tzinfo=timezone.utc)
 FILTERS = {"tenant": "t-1", "status": "enabled"}

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from engines.errors import FailedPrecondition
-from engines.prevention_contract import (
+from engines.kernel.errors import FailedPrecondition
+from engines.prevention.contract import (
     CONTRACT_FROZEN_AT,
     CONTRACT_VERSION,
     MIN_SIGNATURE_CONFIDENCE,

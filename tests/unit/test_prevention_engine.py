@@ -10,10 +10,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engines.errors import FailedPrecondition, InvalidArgument, NotFound
-from engines.idempotency import IdempotencyKey, Replay
-from engines.pagination import PageRequest
-from engines.prevention import (
+from engines.kernel.errors import FailedPrecondition, InvalidArgument, NotFound
+from engines.kernel.idempotency import IdempotencyKey, Replay
+from engines.kernel.pagination import PageRequest
+from engines.prevention.contract import PreventionCandidate
+from engines.prevention.records import (
     GraduationCounts,
     GraduationReason,
     PreventionEngine,
@@ -22,7 +23,6 @@ from engines.prevention import (
     as_utc,
     graduation_verdict,
 )
-from engines.prevention_contract import PreventionCandidate
 from tests.unit.request_ids import RequestIds
 
 T0 = datetime(2026, 1, 10, 12, 0, 0, tzinfo=timezone.utc)

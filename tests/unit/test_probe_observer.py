@@ -6,9 +6,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from engines.health import HealthEngine, HealthSettings
-from engines.integrations import Integration, ProviderType
-from engines.probes import ProbeObservation
+from engines.health.checks import HealthEngine, HealthSettings
+from engines.health.probes import ProbeObservation
+from engines.integrations.integration import Integration, ProviderType
 from tests.unit.test_health_engine import (
     FakeClock,
     FakeCredentials,

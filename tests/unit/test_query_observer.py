@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from engines.errors import DeadlineExceeded, FailedPrecondition
-from engines.sql_gateway import BoundQuery, GatewayDraft, QueryLimits, QueryTarget, SqlGatewayEngine
-from engines.sql_results import QueryResult, TruncationReason
-from engines.sql_templates import TemplateDraft
+from engines.kernel.errors import DeadlineExceeded, FailedPrecondition
+from engines.sql_gateway.gateway import BoundQuery, GatewayDraft, QueryLimits, QueryTarget, SqlGatewayEngine
+from engines.sql_gateway.results import QueryResult, TruncationReason
+from engines.sql_gateway.templates import TemplateDraft
 from tests.unit.test_sql_gateway_engine import TENANT, FakeCredentials, FakeStore
 
 

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from engines.credentials import Credential
-from engines.errors import (
+from engines.credentials.credential_service import Credential
+from engines.kernel.errors import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
     PermissionDenied,
 )
-from engines.idempotency import IdempotencyKey, Replay
-from engines.pagination import PageRequest
-from engines.sql_gateway import (
+from engines.kernel.idempotency import IdempotencyKey, Replay
+from engines.kernel.pagination import PageRequest
+from engines.sql_gateway.gateway import (
     BoundQuery,
     Gateway,
     GatewayDraft,
@@ -27,9 +27,9 @@ from engines.sql_gateway import (
     QueryTarget,
     SqlGatewayEngine,
 )
-from engines.sql_parameters import INJECTION_REASON, ParameterSpec, ParameterType
-from engines.sql_results import QueryResult
-from engines.sql_templates import TemplateDraft
+from engines.sql_gateway.parameters import INJECTION_REASON, ParameterSpec, ParameterType
+from engines.sql_gateway.results import QueryResult
+from engines.sql_gateway.templates import TemplateDraft
 from tests.secrets_registry import register_secret
 from tests.unit.request_ids import RequestIds
 

@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from engines.errors import InvalidArgument
-from engines.sql_parameters import (
+from engines.kernel.errors import InvalidArgument
+from engines.sql_gateway.parameters import (
     CallerIdentity,
     IdentityBinding,
     ParameterSpec,
     ParameterType,
     bind_parameters,
 )
-from engines.sql_template_schema import template_input_schema
-from engines.sql_templates import QueryTemplate, TemplateDraft, check_template
+from engines.sql_gateway.template_schema import template_input_schema
+from engines.sql_gateway.templates import QueryTemplate, TemplateDraft, check_template
 
 T = ParameterType
 TENANT = "7b0c7a4e-3d4e-4d7a-9a53-7f3c1b8a2d11"
@@ -172,8 +172,8 @@ def test_input_schema() -> None:
 def test_create_digests_are_unchanged_for_requests_without_the_new_fields() -> None:
     # Digests stored before allowed values, patterns, bindings and pins existed must still
     # match a retried create (the values were computed by the code before those fields).
-    from engines.idempotency import request_digest
-    from engines.sql_gateway import GatewayDraft, _digested
+    from engines.kernel.idempotency import request_digest
+    from engines.sql_gateway.gateway import GatewayDraft, _digested
 
     template = TemplateDraft(id="a", name="a", sql="SELECT $1",
                              parameters=[ParameterSpec("x", T.STRING, default_value="q")])

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from engines.errors import InvalidArgument
-from engines.sql_parameters import (
+from engines.kernel.errors import InvalidArgument
+from engines.sql_gateway.parameters import (
     INJECTION_REASON,
     MAX_LIST_LENGTH,
     ParameterSpec,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engines.sql_results import ResultBuilder, TruncationReason, row_wire_size
+from engines.sql_gateway.results import ResultBuilder, TruncationReason, row_wire_size
 from integrations.v1 import sql_gateway_pb2 as pb
 
 ROWS: list[dict[str, Any]] = [

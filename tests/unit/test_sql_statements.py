@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from engines.sql_statements import statement_problems
-from engines.sql_templates import scan_sql
+from engines.sql_gateway.statements import statement_problems
+from engines.sql_gateway.templates import scan_sql
 
 
 def _problems(sql: str, read_only: bool) -> list[str]:

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from engines.errors import InvalidArgument
-from engines.sql_parameters import ParameterSpec, ParameterType
-from engines.sql_templates import TemplateDraft, check_template, scan_sql
+from engines.kernel.errors import InvalidArgument
+from engines.sql_gateway.parameters import ParameterSpec, ParameterType
+from engines.sql_gateway.templates import TemplateDraft, check_template, scan_sql
 
 T = ParameterType
 TWO = [ParameterSpec("a", T.STRING), ParameterSpec("b", T.STRING)]

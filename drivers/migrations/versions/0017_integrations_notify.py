@@ -1,6 +1,6 @@
 """PostgreSQL only: a trigger that notifies channel `integrations_changed` with `tenant_id/id` of
 every inserted, updated or deleted integration, delivered at commit; replicas drop their cached
-copy when they hear it (drivers/pg_listener.py). SQLite runs one process: nothing to do.
+copy when they hear it (drivers/kernel/pg_listener.py). SQLite runs one process: nothing to do.
 
 Revision ID: 0017_integrations_notify
 Revises: 0001_integrations

@@ -1,0 +1,1 @@
+"""Drivers of the admission family: storage and clients behind its engines' ports."""

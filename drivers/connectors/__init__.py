@@ -1,0 +1,1 @@
+"""Drivers of the connectors family: storage and clients behind its engines' ports."""

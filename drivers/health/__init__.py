@@ -1,0 +1,1 @@
+"""Drivers of the health family: storage and clients behind its engines' ports."""

@@ -1,0 +1,40 @@
+"""Keyset paging over (create_time, id), shared by every SQL store's list query; a table whose
+rows are ordered by another time (the health history's `checked_at`) names it."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import sqlalchemy as sa
+
+from engines.kernel.pagination import PageRequest
+
+__all__ = ["page_of"]
+
+
+def page_of(
+    query: sa.Select,  # type: ignore[type-arg]
+    table: sa.Table,
+    page: PageRequest,
+    *,
+    descending: bool = False,
+    time_column: sa.ColumnElement[Any] | None = None,
+) -> sa.Select:  # type: ignore[type-arg]
+    """Restricts `query` to the rows after the page token's key, in order, one row past a page.
+
+    Ascending by default; `descending` lists newest first (time, then id, descending). The time
+    is `create_time` unless `time_column` names another column of `table`."""
+    create_time = table.c.create_time if time_column is None else time_column
+    row_id = table.c.id
+    if page.after is not None:
+        after_time, after_id = page.after
+        beyond = operator.lt if descending else operator.gt
+        query = query.where(
+            sa.or_(
+                beyond(create_time, after_time),
+                sa.and_(create_time == after_time, beyond(row_id, after_id)),
+            )
+        )
+    order = (create_time.desc(), row_id.desc()) if descending else (create_time, row_id)
+    return query.order_by(*order).limit(page.size + 1)

@@ -1,0 +1,230 @@
+"""The SQL every tenant-owned resource table shares, always scoped by tenant_id: get, insert with
+an idempotent re-read (AIP-155: request_id and request digest), update with a version check, soft
+delete, and keyset pages with an optional count. Stores build one `TenantRepository` per table
+and declare only their extra queries.
+
+Tables are made by `drivers.tables.base.resource_table`. Reads go through `Database.read()` (an
+autocommit connection: no BEGIN/COMMIT round trips); a page and its count come from one query,
+so one snapshot. Writes go through `Database.transaction()`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from drivers.kernel.database import Database
+from drivers.kernel.keyset import page_of
+from engines.kernel.errors import AlreadyExists
+from engines.kernel.idempotency import IdempotencyKey, Replay
+from engines.kernel.pagination import PageRequest
+
+__all__ = ["AfterWrite", "RepositoryStore", "TenantRepository"]
+
+T = TypeVar("T")
+AfterWrite = Callable[[AsyncConnection], Awaitable[None]]
+Condition = sa.ColumnElement[bool]
+
+
+class TenantRepository(Generic[T]):
+    """Rows of one table, read as engine dataclasses made by `to_resource`.
+
+    `resource` names them in errors, as the engine does. `clash` is the AlreadyExists message
+    of a unique-index violation other than a replayed request_id (None: such a violation is a
+    bug and propagates). `select` replaces `SELECT table` for reads that join more (its columns
+    feed `to_resource`)."""
+
+    def __init__(
+        self,
+        database: Database,
+        table: sa.Table,
+        to_resource: Callable[[Any], T],
+        *,
+        resource: str,
+        clash: str | None,
+        select: sa.Select[Any] | None = None,
+        newest_first: bool = False,
+    ) -> None:
+        self._db = database
+        self.table = table
+        self._to_resource = to_resource
+        self._resource = resource
+        self._clash = clash
+        self._select = select if select is not None else sa.select(table)
+        self._newest_first = newest_first
+        self._soft_deleted = "delete_time" in table.c
+        self.live: list[Condition] = [table.c.delete_time.is_(None)] if self._soft_deleted else []
+        # Built once: the hot read path then skips constructing the expression on every call.
+        self._get = self._select.where(
+            table.c.tenant_id == sa.bindparam("tenant_id"),
+            table.c.id == sa.bindparam("resource_id"),
+            *self.live,
+        )
+
+    def _key(self, tenant_id: str, resource_id: str) -> list[Condition]:
+        return [self.table.c.tenant_id == tenant_id, self.table.c.id == resource_id]
+
+    async def get(self, tenant_id: str, resource_id: str) -> T | None:
+        """The tenant's live resource, None when missing, deleted or another tenant's."""
+        async with self._db.read() as conn:
+            params = {"tenant_id": tenant_id, "resource_id": resource_id}
+            row = (await conn.execute(self._get, params)).first()
+        return self._to_resource(row) if row else None
+
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[T] | None:
+        """What the tenant's create with `request_id` made, deleted ones included (a retried
+        create must not resurrect a deleted resource), with its request digest."""
+        query = self._select.where(
+            self.table.c.tenant_id == tenant_id, self.table.c.request_id == request_id
+        )
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return Replay(
+            resource=self._to_resource(row),
+            resource_id=row.id,
+            request_digest=row.request_digest,
+            deleted=self._soft_deleted and row.delete_time is not None,
+        )
+
+    async def insert(
+        self,
+        resource: T,
+        values: Mapping[str, Any],
+        key: IdempotencyKey | None,
+        after: AfterWrite | None = None,
+    ) -> T:
+        """Inserts `values` with `key` (and runs `after` in the same transaction); returns
+        `resource`, or, when an earlier create with the same request_id won a race, what
+        `key.replay` answers for it."""
+        idempotency = {
+            "request_id": key.request_id if key else None,
+            "request_digest": key.digest if key else None,
+        }
+        try:
+            async with self._db.transaction() as conn:
+                await conn.execute(self.table.insert().values(**values, **idempotency))
+                if after is not None:
+                    await after(conn)
+        except IntegrityError:
+            if key is not None:
+                earlier = await self.find_by_request_id(values["tenant_id"], key.request_id)
+                if earlier is not None:
+                    return key.replay(earlier, resource=self._resource)
+            if self._clash is None:
+                raise
+            raise AlreadyExists(self._clash) from None
+        return resource
+
+    async def update(
+        self,
+        tenant_id: str,
+        resource_id: str,
+        expected_version: int,
+        values: Mapping[str, Any],
+        after: AfterWrite | None = None,
+    ) -> bool:
+        """Writes `values` (and runs `after`) if the live row is still at `expected_version`;
+        False otherwise. A unique-index violation is AlreadyExists."""
+        version = self.table.c.version == expected_version
+        return await self._update(self._key(tenant_id, resource_id) + [version], values, after)
+
+    async def update_live(
+        self,
+        tenant_id: str,
+        resource_id: str,
+        values: Mapping[str, Any],
+        *conditions: Condition,
+        after: AfterWrite | None = None,
+    ) -> bool:
+        """Writes `values` to the live row whatever its version (outcomes, counters) and bumps
+        the version; False when there is no such row."""
+        bumped = {**values, "version": self.table.c.version + 1}
+        return await self._update([*self._key(tenant_id, resource_id), *conditions], bumped, after)
+
+    async def soft_delete(
+        self, tenant_id: str, resource_id: str, when: datetime, after: AfterWrite | None = None
+    ) -> bool:
+        """Marks the live row deleted at `when` (and runs `after`); False when there is none."""
+        values = {"delete_time": when, "update_time": when}
+        return await self.update_live(tenant_id, resource_id, values, after=after)
+
+    async def _update(
+        self, conditions: list[Condition], values: Mapping[str, Any], after: AfterWrite | None
+    ) -> bool:
+        statement = self.table.update().where(*conditions, *self.live).values(**values)
+        try:
+            async with self._db.transaction() as conn:
+                updated = (await conn.execute(statement)).rowcount == 1
+                if updated and after is not None:
+                    await after(conn)
+        except IntegrityError:
+            if self._clash is None:
+                raise
+            raise AlreadyExists(self._clash) from None
+        return updated
+
+    def _where(self, tenant_id: str, conditions: Sequence[Condition]) -> list[Condition]:
+        return [self.table.c.tenant_id == tenant_id, *self.live, *conditions]
+
+    def _page_query(self, tenant_id: str, page: PageRequest, conditions: Sequence[Condition]) -> Any:
+        return page_of(
+            self._select.where(*self._where(tenant_id, conditions)),
+            self.table,
+            page,
+            descending=self._newest_first,
+        )
+
+    def _count_query(self, tenant_id: str, conditions: Sequence[Condition]) -> Any:
+        where = self._where(tenant_id, conditions)
+        return sa.select(sa.func.count()).select_from(self.table).where(*where)
+
+    async def page(self, tenant_id: str, page: PageRequest, *conditions: Condition) -> list[T]:
+        """Up to `page.size + 1` live rows matching `conditions` after `page.after`, in keyset
+        order (oldest first unless the repository lists newest first)."""
+        async with self._db.read() as conn:
+            rows = (await conn.execute(self._page_query(tenant_id, page, conditions))).all()
+        return [self._to_resource(row) for row in rows]
+
+    async def count(self, tenant_id: str, *conditions: Condition) -> int:
+        """How many live rows of the tenant match `conditions`."""
+        async with self._db.read() as conn:
+            return int((await conn.execute(self._count_query(tenant_id, conditions))).scalar_one())
+
+    async def list(
+        self, tenant_id: str, page: PageRequest, *conditions: Condition
+    ) -> tuple[list[T], int]:
+        """One page and the total matching count in one query (one round trip): the count is
+        an uncorrelated scalar subquery, which PostgreSQL evaluates once; only an empty page
+        needs a second query for it."""
+        async with self._db.read() as conn:
+            rows = (await conn.execute(self._page_and_count_query(tenant_id, page, conditions))).all()
+            if rows:
+                total = rows[0].total_count
+            else:
+                total = (await conn.execute(self._count_query(tenant_id, conditions))).scalar_one()
+        return [self._to_resource(row) for row in rows], int(total)
+
+    def _page_and_count_query(
+        self, tenant_id: str, page: PageRequest, conditions: Sequence[Condition]
+    ) -> Any:
+        total = self._count_query(tenant_id, conditions).scalar_subquery().label("total_count")
+        return self._page_query(tenant_id, page, conditions).add_columns(total)
+
+
+class RepositoryStore(Generic[T]):
+    """Base of a store over one repository (`self._rows`): `get` and `find_by_request_id` are
+    the repository's own; the store adds the rest."""
+
+    _rows: TenantRepository[T]
+
+    async def get(self, tenant_id: str, resource_id: str) -> T | None:
+        return await self._rows.get(tenant_id, resource_id)
+
+    async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[T] | None:
+        return await self._rows.find_by_request_id(tenant_id, request_id)

@@ -1,0 +1,1 @@
+"""Drivers of the prevention family: storage and clients behind its engines' ports."""

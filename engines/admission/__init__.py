@@ -1,0 +1,1 @@
+"""Admission control on the per-call path: admit, reserve, settle."""

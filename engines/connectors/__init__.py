@@ -1,0 +1,1 @@
+"""The connector registry, and the real connection tests connectors and data sources share."""

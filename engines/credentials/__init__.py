@@ -1,0 +1,1 @@
+"""The credential service family: refs, sealing, keyrings, the vault and its storage."""

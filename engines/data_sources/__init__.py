@@ -1,0 +1,1 @@
+"""Customer data sources: settings, lifecycle, discovery."""

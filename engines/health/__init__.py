@@ -1,0 +1,1 @@
+"""Health checks of provider integrations: probes, history, circuit breaking."""

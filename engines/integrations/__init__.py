@@ -1,0 +1,1 @@
+"""LLM provider integrations (bring your own key)."""

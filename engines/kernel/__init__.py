@@ -1,0 +1,3 @@
+"""The shared kernel: what every family uses (errors, clock, paging, idempotency, concurrency,
+validation).
+"""

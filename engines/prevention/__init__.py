@@ -1,0 +1,1 @@
+"""Append-only prevention records under the frozen validation contract."""

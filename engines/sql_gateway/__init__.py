@@ -1,0 +1,1 @@
+"""The governed SQL gateway: templates, parameters, statements, results."""

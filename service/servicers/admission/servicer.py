@@ -1,0 +1,301 @@
+"""integrations.v1.AdmissionService on top of `engines.admission.control.AdmissionEngine`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import grpc
+from google.protobuf import duration_pb2
+
+from engines.admission.control import (
+    AdmissionEngine,
+    BatchStatus,
+    CallOutcome,
+    GroupBy,
+    Reservation,
+    Settlement,
+    SummaryRow,
+    UsageReport,
+)
+from engines.admission.limits import (
+    DEFAULT_RESERVATION_TTL,
+    DEFAULT_WARN_PERCENT,
+    AdmissionPolicy,
+    CallEstimate,
+    LimitKind,
+    Reason,
+    Verdict,
+)
+from engines.kernel.errors import ServiceError
+from integrations.v1 import admission_pb2 as pb
+from integrations.v1 import admission_pb2_grpc
+from service.call_info import current_call
+from service.convert import from_duration, from_struct, from_timestamp, set_timestamp
+from service.enums import EnumMap
+from service.servicers.integrations.servicer import PROVIDER_TYPES
+
+__all__ = ["AdmissionServicer"]
+
+VERDICTS = EnumMap(pb.AdmissionVerdict, Verdict, "ADMISSION_VERDICT")
+REASONS = EnumMap(pb.AdmissionReason, Reason, "ADMISSION_REASON")
+LIMIT_KINDS = EnumMap(pb.LimitKind, LimitKind, "LIMIT_KIND")
+OUTCOMES = EnumMap(pb.CallOutcome, CallOutcome, "CALL_OUTCOME")
+GROUP_BY = EnumMap(pb.UsageGroupBy, GroupBy, "USAGE_GROUP_BY")
+_BATCH_STATUS = {
+    BatchStatus.RECORDED: pb.USAGE_EVENT_STATUS_RECORDED,
+    BatchStatus.DUPLICATE: pb.USAGE_EVENT_STATUS_DUPLICATE,
+}
+
+_Context = grpc.aio.ServicerContext
+
+
+def _duration(value: timedelta) -> duration_pb2.Duration:
+    duration = duration_pb2.Duration()
+    duration.FromTimedelta(value)
+    return duration
+
+
+def _latency_ms(message: pb.SettleCallRequest | pb.UsageEventInput, field: str) -> int | None:
+    latency = from_duration(message.latency, present=message.HasField("latency"), field=field)
+    return None if latency is None else latency // timedelta(milliseconds=1)
+
+
+def _outcome(number: int, field: str) -> CallOutcome:
+    return OUTCOMES.to_engine(number, field) or CallOutcome.SUCCESS
+
+
+def _limit_kind(kind: LimitKind | None) -> int:
+    return LIMIT_KINDS.to_proto(kind) if kind is not None else pb.LIMIT_KIND_UNSPECIFIED
+
+
+def _reservation_to_proto(reservation: Reservation) -> pb.Reservation:
+    message = pb.Reservation(
+        id=reservation.id,
+        call_id=reservation.call_id,
+        estimated_tokens=reservation.estimated_tokens,
+        estimated_cost_cents=reservation.estimated_cost_cents,
+    )
+    set_timestamp(message.create_time, reservation.create_time)
+    set_timestamp(message.expire_time, reservation.expire_time)
+    return message
+
+
+def _row_to_proto(row: SummaryRow) -> pb.UsageSummaryRow:
+    return pb.UsageSummaryRow(
+        day=row.day,
+        model=row.model,
+        integration_id=row.integration_id,
+        requests=row.requests,
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        tokens=row.tokens,
+        cost_cents=row.cost_cents,
+        errors=row.errors,
+    )
+
+
+def _policy_to_proto(policy: AdmissionPolicy) -> pb.AdmissionPolicy:
+    message = pb.AdmissionPolicy(
+        integration_id=policy.integration_id,
+        tokens_per_minute=policy.tokens_per_minute,
+        max_parallel_calls=policy.max_parallel_calls,
+        reservation_ttl=_duration(policy.reservation_ttl),
+        warn_percent=policy.warn_percent,
+    )
+    set_timestamp(message.update_time, policy.update_time)
+    return message
+
+
+def _report(event: pb.UsageEventInput, index: int) -> UsageReport:
+    prefix = f"events[{index}]."
+    return UsageReport(
+        integration_id=event.integration_id,
+        call_id=event.call_id,
+        model=event.model,
+        input_tokens=event.input_tokens,
+        output_tokens=event.output_tokens,
+        cost_cents=event.cost_cents,
+        outcome=_outcome(event.outcome, f"{prefix}outcome"),
+        occurred_at=from_timestamp(
+            event.occurred_at, present=event.HasField("occurred_at"), field=f"{prefix}occurred_at"
+        ),
+        latency_ms=_latency_ms(event, f"{prefix}latency"),
+        error_code=event.error_code,
+        session_id=event.session_id,
+        agent_id=event.agent_id,
+        policy_result=VERDICTS.to_engine(event.policy_result, f"{prefix}policy_result"),
+        metadata=from_struct(event.metadata, field=f"{prefix}metadata"),
+    )
+
+
+class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
+    """Translates AdmissionService calls to the engine; errors are mapped by the interceptor."""
+
+    def __init__(self, engine: AdmissionEngine) -> None:
+        self._engine = engine
+
+    async def AdmitCall(
+        self, request: pb.AdmitCallRequest, context: _Context
+    ) -> pb.AdmitCallResponse:
+        admission = await self._engine.admit(
+            CallEstimate(
+                tenant_id=request.tenant_id,
+                integration_id=request.integration_id,
+                call_id=request.call_id,
+                model=request.model,
+                input_tokens=request.estimated_input_tokens,
+                max_output_tokens=request.estimated_max_output_tokens,
+                cost_cents=request.estimated_cost_cents,
+            ),
+            include_credential=request.include_credential,
+            may_reveal=current_call().holds("credentials.reveal"),
+        )
+        decision = admission.decision
+        response = pb.AdmitCallResponse(
+            verdict=VERDICTS.to_proto(decision.verdict),  # type: ignore[arg-type]
+            deciding_limit=_limit_kind(decision.deciding_limit),  # type: ignore[arg-type]
+            replayed=admission.replayed,
+        )
+        for reason in decision.reasons:
+            detail = response.reasons.add(
+                reason=REASONS.to_proto(reason.reason),  # type: ignore[arg-type]
+                limit=_limit_kind(reason.limit),  # type: ignore[arg-type]
+                message=reason.message,
+            )
+            if reason.retry_after is not None:
+                detail.retry_after.FromTimedelta(reason.retry_after)
+        for snapshot in decision.limits:
+            limit = response.limits.add(
+                kind=LIMIT_KINDS.to_proto(snapshot.kind),  # type: ignore[arg-type]
+                limit=snapshot.limit,
+                used=snapshot.used,
+                reserved=snapshot.reserved,
+                remaining=snapshot.remaining,
+            )
+            set_timestamp(limit.period_start, snapshot.period_start)
+            set_timestamp(limit.period_end, snapshot.period_end)
+        if admission.reservation is not None:
+            response.reservation.CopyFrom(_reservation_to_proto(admission.reservation))
+        if admission.target is not None:
+            target = admission.target
+            response.target.CopyFrom(
+                pb.CallTarget(
+                    integration_id=target.integration_id,
+                    provider_type=PROVIDER_TYPES.to_proto(target.provider_type),  # type: ignore[arg-type]
+                    base_url=target.base_url,
+                    model=target.model,
+                    credential_ref=target.credential_ref,
+                    credential=target.credential.value if target.credential else "",
+                )
+            )
+        return response
+
+    async def SettleCall(
+        self, request: pb.SettleCallRequest, context: _Context
+    ) -> pb.SettleCallResponse:
+        outcome = await self._engine.settle(
+            Settlement(
+                tenant_id=request.tenant_id,
+                call_id=request.call_id,
+                reservation_id=request.reservation_id,
+                input_tokens=request.input_tokens,
+                output_tokens=request.output_tokens,
+                cost_cents=request.cost_cents,
+                latency_ms=_latency_ms(request, "latency"),
+                outcome=_outcome(request.outcome, "outcome"),
+                error_code=request.error_code,
+                model=request.model,
+                session_id=request.session_id,
+                agent_id=request.agent_id,
+                metadata=from_struct(request.metadata, field="metadata"),
+            )
+        )
+        return pb.SettleCallResponse(
+            usage_event_id=outcome.record.id,
+            reservation_id=outcome.reservation.id,
+            recorded=outcome.recorded,
+        )
+
+    async def RecordUsageBatch(
+        self, request: pb.RecordUsageBatchRequest, context: _Context
+    ) -> pb.RecordUsageBatchResponse:
+        results = await self._engine.record_batch(
+            request.tenant_id, [_report(e, i) for i, e in enumerate(request.events)]
+        )
+        response = pb.RecordUsageBatchResponse()
+        for index, (status, record) in enumerate(results):
+            result = response.results.add(index=index)
+            if isinstance(status, ServiceError):
+                result.status = pb.USAGE_EVENT_STATUS_REJECTED
+                result.error_reason = status.reason or "INVALID_ARGUMENT"
+                result.error_message = status.message
+            elif status is BatchStatus.CONFLICT:
+                result.status = pb.USAGE_EVENT_STATUS_REJECTED
+                result.error_reason = "CALL_ID_CONFLICT"
+                result.error_message = (
+                    f"events[{index}].call_id was recorded before with other numbers"
+                )
+            else:
+                result.status = _BATCH_STATUS[status]  # type: ignore[assignment]
+                result.usage_event_id = record.id if record else ""
+        response.recorded_count = sum(
+            r.status == pb.USAGE_EVENT_STATUS_RECORDED for r in response.results
+        )
+        response.rejected_count = sum(
+            r.status == pb.USAGE_EVENT_STATUS_REJECTED for r in response.results
+        )
+        return response
+
+    async def GetUsageSummary(
+        self, request: pb.GetUsageSummaryRequest, context: _Context
+    ) -> pb.GetUsageSummaryResponse:
+        group_by = [
+            GROUP_BY.to_engine(g, f"group_by[{i}]", required=True) for i, g in enumerate(request.group_by)
+        ]
+        rows, start, end = await self._engine.summary(
+            request.tenant_id,
+            request.integration_id,
+            from_timestamp(
+                request.start_time, present=request.HasField("start_time"), field="start_time"
+            ),
+            from_timestamp(request.end_time, present=request.HasField("end_time"), field="end_time"),
+            [g for g in group_by if g is not None],
+        )
+        total = SummaryRow(**{
+            name: sum(getattr(r, name) for r in rows)
+            for name in ("requests", "input_tokens", "output_tokens", "tokens", "cost_cents", "errors")
+        })
+        response = pb.GetUsageSummaryResponse(
+            rows=[_row_to_proto(r) for r in rows], total=_row_to_proto(total)
+        )
+        set_timestamp(response.start_time, start)
+        set_timestamp(response.end_time, end)
+        return response
+
+    async def GetAdmissionPolicy(
+        self, request: pb.GetAdmissionPolicyRequest, context: _Context
+    ) -> pb.AdmissionPolicy:
+        return _policy_to_proto(
+            await self._engine.get_policy(request.tenant_id, request.integration_id)
+        )
+
+    async def UpdateAdmissionPolicy(
+        self, request: pb.UpdateAdmissionPolicyRequest, context: _Context
+    ) -> pb.AdmissionPolicy:
+        given = request.policy
+        ttl = from_duration(
+            given.reservation_ttl,
+            present=given.HasField("reservation_ttl"),
+            field="policy.reservation_ttl",
+        )
+        updated = await self._engine.update_policy(
+            request.tenant_id,
+            AdmissionPolicy(
+                integration_id=given.integration_id,
+                tokens_per_minute=given.tokens_per_minute,
+                max_parallel_calls=given.max_parallel_calls,
+                reservation_ttl=ttl or DEFAULT_RESERVATION_TTL,
+                warn_percent=given.warn_percent or DEFAULT_WARN_PERCENT,
+            ),
+        )
+        return _policy_to_proto(updated)

@@ -1,0 +1,1 @@
+"""The servicer of the data sources family."""

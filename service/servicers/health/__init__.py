@@ -1,0 +1,1 @@
+"""The servicer of the health family."""

@@ -1,0 +1,1 @@
+"""The servicer of the integrations family."""

@@ -1,0 +1,229 @@
+"""integrations.v1.IntegrationsService on top of `engines.integrations.integration.IntegrationsEngine`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from engines.integrations.integration import (
+    WRITABLE_FIELDS,
+    HealthState,
+    Integration,
+    IntegrationDraft,
+    IntegrationFilters,
+    IntegrationsEngine,
+    IntegrationStatus,
+    ProviderType,
+)
+from integrations.v1 import common_pb2, integrations_pb2, integrations_pb2_grpc
+from service.call_info import current_call
+from service.convert import from_struct, from_timestamp, set_timestamp, to_struct
+from service.enums import EnumMap
+from service.field_mask import masked_fields
+
+__all__ = ["HEALTH_STATES", "IntegrationsServicer", "integration_to_proto"]
+
+PROVIDER_TYPES = EnumMap(integrations_pb2.ProviderType, ProviderType, "PROVIDER_TYPE")
+STATUSES = EnumMap(integrations_pb2.IntegrationStatus, IntegrationStatus, "INTEGRATION_STATUS")
+HEALTH_STATES = EnumMap(common_pb2.HealthState, HealthState, "HEALTH_STATE")
+
+_Context = grpc.aio.ServicerContext
+
+
+def integration_to_proto(integration: Integration) -> integrations_pb2.Integration:
+    message = integrations_pb2.Integration(
+        id=integration.id,
+        tenant_id=integration.tenant_id,
+        name=integration.name,
+        provider_type=PROVIDER_TYPES.to_proto(integration.provider_type),  # type: ignore[arg-type]
+        credential_ref=integration.credential_ref,
+        config=to_struct(integration.config),
+        default_model=integration.default_model,
+        status=STATUSES.to_proto(integration.status),  # type: ignore[arg-type]
+        health_state=HEALTH_STATES.to_proto(integration.health_state),  # type: ignore[arg-type]
+        health_message=integration.health_message,
+        budget_limit_cents=integration.budget_limit_cents,
+        token_limit_month=integration.token_limit_month,
+        rate_limit_rpm=integration.rate_limit_rpm,
+        created_by=integration.created_by,
+        etag=integration.etag,
+        consecutive_health_failures=integration.circuit.consecutive_failures,
+        circuit_open=integration.circuit.is_open,
+        circuit_reason=integration.circuit.reason,
+    )
+    set_timestamp(message.health_checked_at, integration.health_checked_at)
+    set_timestamp(message.circuit_open_time, integration.circuit.opened_at)
+    set_timestamp(message.next_health_probe_time, integration.circuit.next_probe_at)
+    set_timestamp(message.create_time, integration.create_time)
+    set_timestamp(message.update_time, integration.update_time)
+    return message
+
+
+def _field_value(message: integrations_pb2.Integration, name: str) -> Any:
+    if name == "config":
+        return from_struct(message.config, field="integration.config")
+    return getattr(message, name)
+
+
+class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
+    """Translates IntegrationsService calls to the engine; errors are mapped by the interceptor."""
+
+    def __init__(self, engine: IntegrationsEngine) -> None:
+        self._engine = engine
+
+    async def ListIntegrations(
+        self, request: integrations_pb2.ListIntegrationsRequest, context: _Context
+    ) -> integrations_pb2.ListIntegrationsResponse:
+        filters = IntegrationFilters(
+            status=STATUSES.to_engine(request.status, "status"),
+            provider_type=PROVIDER_TYPES.to_engine(request.provider_type, "provider_type"),
+        )
+        page = await self._engine.list(
+            request.tenant_id, request.page_size, request.page_token, filters
+        )
+        return integrations_pb2.ListIntegrationsResponse(
+            integrations=[integration_to_proto(i) for i in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def GetIntegration(
+        self, request: integrations_pb2.GetIntegrationRequest, context: _Context
+    ) -> integrations_pb2.Integration:
+        return integration_to_proto(
+            await self._engine.get(request.tenant_id, request.integration_id)
+        )
+
+    async def CreateIntegration(
+        self, request: integrations_pb2.CreateIntegrationRequest, context: _Context
+    ) -> integrations_pb2.Integration:
+        given = request.integration
+        draft = IntegrationDraft(
+            name=given.name,
+            provider_type=PROVIDER_TYPES.to_engine(
+                given.provider_type, "integration.provider_type", required=True
+            ),
+            credential_ref=given.credential_ref,
+            config=from_struct(given.config, field="integration.config"),
+            default_model=given.default_model,
+            budget_limit_cents=given.budget_limit_cents,
+            token_limit_month=given.token_limit_month,
+            rate_limit_rpm=given.rate_limit_rpm,
+        )
+        created = await self._engine.create(
+            request.tenant_id,
+            draft,
+            request_id=request.request_id,
+            created_by=current_call().caller,
+        )
+        return integration_to_proto(created)
+
+    async def UpdateIntegration(
+        self, request: integrations_pb2.UpdateIntegrationRequest, context: _Context
+    ) -> integrations_pb2.Integration:
+        given = request.integration
+        mask = request.update_mask if request.HasField("update_mask") else None
+        fields = masked_fields(
+            given, mask, writable=WRITABLE_FIELDS, resource_field="integration"
+        )
+        updated = await self._engine.update(
+            request.tenant_id,
+            given.id,
+            {name: _field_value(given, name) for name in fields},
+            given.etag,
+        )
+        return integration_to_proto(updated)
+
+    async def DeleteIntegration(
+        self, request: integrations_pb2.DeleteIntegrationRequest, context: _Context
+    ) -> integrations_pb2.DeleteIntegrationResponse:
+        deleted = await self._engine.delete(request.tenant_id, request.integration_id)
+        return integrations_pb2.DeleteIntegrationResponse(deleted=True, integration_id=deleted.id)
+
+    async def EnableIntegration(
+        self, request: integrations_pb2.EnableIntegrationRequest, context: _Context
+    ) -> integrations_pb2.EnableIntegrationResponse:
+        integration, message = await self._engine.enable(
+            request.tenant_id, request.integration_id
+        )
+        return integrations_pb2.EnableIntegrationResponse(
+            integration_id=integration.id,
+            status=STATUSES.to_proto(integration.status),  # type: ignore[arg-type]
+            message=message,
+        )
+
+    async def DisableIntegration(
+        self, request: integrations_pb2.DisableIntegrationRequest, context: _Context
+    ) -> integrations_pb2.DisableIntegrationResponse:
+        integration, message = await self._engine.disable(
+            request.tenant_id, request.integration_id
+        )
+        return integrations_pb2.DisableIntegrationResponse(
+            integration_id=integration.id,
+            status=STATUSES.to_proto(integration.status),  # type: ignore[arg-type]
+            message=message,
+        )
+
+    async def GetHealthStatus(
+        self, request: integrations_pb2.GetHealthStatusRequest, context: _Context
+    ) -> integrations_pb2.GetHealthStatusResponse:
+        integration = await self._engine.get(request.tenant_id, request.integration_id)
+        response = integrations_pb2.GetHealthStatusResponse(
+            integration_id=integration.id,
+            health_state=HEALTH_STATES.to_proto(integration.health_state),  # type: ignore[arg-type]
+            health_message=integration.health_message,
+        )
+        set_timestamp(response.health_checked_at, integration.health_checked_at)
+        return response
+
+    async def TestCredentials(
+        self, request: integrations_pb2.TestCredentialsRequest, context: _Context
+    ) -> integrations_pb2.TestCredentialsResponse:
+        result = await self._engine.test_credentials(request.tenant_id, request.integration_id)
+        response = integrations_pb2.TestCredentialsResponse(
+            integration_id=request.integration_id,
+            health_state=HEALTH_STATES.to_proto(result.health_state),
+            message=result.message,
+            latency_ms=result.latency_ms,
+            circuit_open=result.circuit.is_open,
+            consecutive_failures=result.circuit.consecutive_failures,
+        )
+        set_timestamp(response.checked_at, result.checked_at)
+        return response
+
+    async def GetLimitsStatus(
+        self, request: integrations_pb2.GetLimitsStatusRequest, context: _Context
+    ) -> integrations_pb2.GetLimitsStatusResponse:
+        status = await self._engine.limits_status(request.tenant_id, request.integration_id)
+        limits = status.integration
+        response = integrations_pb2.GetLimitsStatusResponse(
+            integration_id=limits.id,
+            budget_limit_cents=limits.budget_limit_cents,
+            budget_used_cents=status.budget_used_cents,
+            budget_percent=status.budget_percent,
+            token_limit_month=limits.token_limit_month,
+            tokens_used_month=status.tokens_used_month,
+            token_percent=status.token_percent,
+            rate_limit_rpm=limits.rate_limit_rpm,
+            requests_this_minute=status.requests_this_minute,
+            rate_percent=status.rate_percent,
+        )
+        set_timestamp(response.period_start, status.period_start)
+        set_timestamp(response.period_end, status.period_end)
+        return response
+
+    async def RecordUsage(
+        self, request: integrations_pb2.RecordUsageRequest, context: _Context
+    ) -> integrations_pb2.RecordUsageResponse:
+        event, recorded = await self._engine.record_usage(
+            request.tenant_id,
+            request.integration_id,
+            tokens=request.tokens,
+            cost_cents=request.cost_cents,
+            occurred_at=from_timestamp(
+                request.occurred_at, present=request.HasField("occurred_at"), field="occurred_at"
+            ),
+            request_id=request.request_id,
+        )
+        return integrations_pb2.RecordUsageResponse(usage_event_id=event.id, recorded=recorded)
