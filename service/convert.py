@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
+from google.protobuf.message import Message
 
 from engines.kernel.errors import InvalidArgument
 
@@ -50,6 +51,22 @@ def from_timestamp(
         raise InvalidArgument.single(
             field, "must be a valid timestamp between 0001-01-01 and 9999-12-31"
         ) from exc
+
+
+def renamed_timestamp(
+    message: Message, name: str, *, deprecated: str, prefix: str = ""
+) -> datetime | None:
+    """The Timestamp field `name` of `message`, or its deprecated predecessor `deprecated` when
+    only that one is set (old clients); both set to different instants is INVALID_ARGUMENT."""
+    value, old = (
+        from_timestamp(getattr(message, field), present=message.HasField(field), field=prefix + field)
+        for field in (name, deprecated)
+    )
+    if value is not None and old is not None and value != old:
+        raise InvalidArgument.single(
+            prefix + name, f"differs from the deprecated {prefix}{deprecated}; set only {name}"
+        )
+    return value if value is not None else old
 
 
 def from_duration(

@@ -241,7 +241,7 @@ class SettleCallResponse(_message.Message):
     def __init__(self, usage_event_id: _Optional[str] = ..., reservation_id: _Optional[str] = ..., recorded: _Optional[bool] = ...) -> None: ...
 
 class UsageEventInput(_message.Message):
-    __slots__ = ("integration_id", "call_id", "model", "input_tokens", "output_tokens", "cost_cents", "latency", "outcome", "error_code", "occurred_at", "session_id", "agent_id", "policy_result", "metadata")
+    __slots__ = ("integration_id", "call_id", "model", "input_tokens", "output_tokens", "cost_cents", "latency", "outcome", "error_code", "occurred_at", "event_time", "session_id", "agent_id", "policy_result", "metadata")
     INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -252,6 +252,7 @@ class UsageEventInput(_message.Message):
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     POLICY_RESULT_FIELD_NUMBER: _ClassVar[int]
@@ -266,11 +267,12 @@ class UsageEventInput(_message.Message):
     outcome: CallOutcome
     error_code: str
     occurred_at: _timestamp_pb2.Timestamp
+    event_time: _timestamp_pb2.Timestamp
     session_id: str
     agent_id: str
     policy_result: AdmissionVerdict
     metadata: _struct_pb2.Struct
-    def __init__(self, integration_id: _Optional[str] = ..., call_id: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[int] = ..., latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., outcome: _Optional[_Union[CallOutcome, str]] = ..., error_code: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., policy_result: _Optional[_Union[AdmissionVerdict, str]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    def __init__(self, integration_id: _Optional[str] = ..., call_id: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_cents: _Optional[int] = ..., latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., outcome: _Optional[_Union[CallOutcome, str]] = ..., error_code: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., session_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., policy_result: _Optional[_Union[AdmissionVerdict, str]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class RecordUsageBatchRequest(_message.Message):
     __slots__ = ("tenant_id", "events")

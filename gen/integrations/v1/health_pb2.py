@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from integrations.v1 import common_pb2 as integrations_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cintegrations/v1/health.proto\x12\x0fintegrations.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cintegrations/v1/common.proto\"\x91\x03\n\x11HealthCheckResult\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x18\n\x10integration_name\x18\x02 \x01(\t\x12\x32\n\x0chealth_state\x18\x03 \x01(\x0e\x32\x1c.integrations.v1.HealthState\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x12\n\nlatency_ms\x18\x05 \x01(\x03\x12.\n\nchecked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nerror_code\x18\x07 \x01(\t\x12\x0e\n\x06\x63\x61\x63hed\x18\x08 \x01(\x08\x12\x1c\n\x14\x63onsecutive_failures\x18\t \x01(\x05\x12\x14\n\x0c\x63ircuit_open\x18\n \x01(\x08\x12\x34\n\rcircuit_event\x18\x0b \x01(\x0e\x32\x1d.integrations.v1.CircuitEvent\x12\x33\n\x0fnext_probe_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Z\n\x12\x43heckHealthRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1c\n\x0eintegration_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05\x66orce\x18\x03 \x01(\x08\"\x83\x01\n\x1b\x43heckAllIntegrationsRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x0fstale_threshold\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x17\n\x0fmax_concurrency\x18\x03 \x01(\x05\"f\n\x17GetHealthSummaryRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x0fstale_threshold\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xeb\x01\n\x18GetHealthSummaryResponse\x12\x0f\n\x07healthy\x18\x01 \x01(\x05\x12\x10\n\x08\x64\x65graded\x18\x02 \x01(\x05\x12\x11\n\tunhealthy\x18\x03 \x01(\x05\x12\x0f\n\x07unknown\x18\x04 \x01(\x05\x12\r\n\x05total\x18\x05 \x01(\x05\x12\x13\n\x0bstale_count\x18\x06 \x01(\x05\x12\x34\n\x0eoverall_health\x18\x07 \x01(\x0e\x32\x1c.integrations.v1.HealthState\x12.\n\nchecked_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa8\x02\n\x11HealthCheckRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12\x32\n\x0chealth_state\x18\x03 \x01(\x0e\x32\x1c.integrations.v1.HealthState\x12\x12\n\nerror_code\x18\x04 \x01(\t\x12\x12\n\nlatency_ms\x18\x05 \x01(\x03\x12.\n\nchecked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x34\n\rcircuit_event\x18\x08 \x01(\x0e\x32\x1d.integrations.v1.CircuitEvent\x12\x1c\n\x14\x63onsecutive_failures\x18\t \x01(\x05\"\x83\x02\n\x17ListHealthChecksRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0chealth_state\x18\x05 \x01(\x0e\x32\x1c.integrations.v1.HealthState\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"\x82\x01\n\x18ListHealthChecksResponse\x12\x39\n\rhealth_checks\x18\x01 \x03(\x0b\x32\".integrations.v1.HealthCheckRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05*a\n\x0c\x43ircuitEvent\x12\x1d\n\x19\x43IRCUIT_EVENT_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43IRCUIT_EVENT_OPENED\x10\x01\x12\x18\n\x14\x43IRCUIT_EVENT_CLOSED\x10\x02\x32\xb0\x03\n\x18IntegrationHealthService\x12V\n\x0b\x43heckHealth\x12#.integrations.v1.CheckHealthRequest\x1a\".integrations.v1.HealthCheckResult\x12j\n\x14\x43heckAllIntegrations\x12,.integrations.v1.CheckAllIntegrationsRequest\x1a\".integrations.v1.HealthCheckResult0\x01\x12g\n\x10GetHealthSummary\x12(.integrations.v1.GetHealthSummaryRequest\x1a).integrations.v1.GetHealthSummaryResponse\x12g\n\x10ListHealthChecks\x12(.integrations.v1.ListHealthChecksRequest\x1a).integrations.v1.ListHealthChecksResponseBOZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cintegrations/v1/health.proto\x12\x0fintegrations.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cintegrations/v1/common.proto\"\xc5\x03\n\x11HealthCheckResult\x12\x16\n\x0eintegration_id\x18\x01 \x01(\t\x12\x18\n\x10integration_name\x18\x02 \x01(\t\x12\x32\n\x0chealth_state\x18\x03 \x01(\x0e\x32\x1c.integrations.v1.HealthState\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x12\n\nlatency_ms\x18\x05 \x01(\x03\x12\x32\n\nchecked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x02\x18\x01\x12.\n\ncheck_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nerror_code\x18\x07 \x01(\t\x12\x0e\n\x06\x63\x61\x63hed\x18\x08 \x01(\x08\x12\x1c\n\x14\x63onsecutive_failures\x18\t \x01(\x05\x12\x14\n\x0c\x63ircuit_open\x18\n \x01(\x08\x12\x34\n\rcircuit_event\x18\x0b \x01(\x0e\x32\x1d.integrations.v1.CircuitEvent\x12\x33\n\x0fnext_probe_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Z\n\x12\x43heckHealthRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1c\n\x0eintegration_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05\x66orce\x18\x03 \x01(\x08\"\x83\x01\n\x1b\x43heckAllIntegrationsRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x0fstale_threshold\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x17\n\x0fmax_concurrency\x18\x03 \x01(\x05\"f\n\x17GetHealthSummaryRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x0fstale_threshold\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x9f\x02\n\x18GetHealthSummaryResponse\x12\x0f\n\x07healthy\x18\x01 \x01(\x05\x12\x10\n\x08\x64\x65graded\x18\x02 \x01(\x05\x12\x11\n\tunhealthy\x18\x03 \x01(\x05\x12\x0f\n\x07unknown\x18\x04 \x01(\x05\x12\r\n\x05total\x18\x05 \x01(\x05\x12\x13\n\x0bstale_count\x18\x06 \x01(\x05\x12\x34\n\x0eoverall_health\x18\x07 \x01(\x0e\x32\x1c.integrations.v1.HealthState\x12\x32\n\nchecked_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x02\x18\x01\x12.\n\ncheck_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xdc\x02\n\x11HealthCheckRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12\x32\n\x0chealth_state\x18\x03 \x01(\x0e\x32\x1c.integrations.v1.HealthState\x12\x12\n\nerror_code\x18\x04 \x01(\t\x12\x12\n\nlatency_ms\x18\x05 \x01(\x03\x12\x32\n\nchecked_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x02\x18\x01\x12.\n\ncheck_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x07 \x01(\t\x12\x34\n\rcircuit_event\x18\x08 \x01(\x0e\x32\x1d.integrations.v1.CircuitEvent\x12\x1c\n\x14\x63onsecutive_failures\x18\t \x01(\x05\"\x83\x02\n\x17ListHealthChecksRequest\x12\x17\n\ttenant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0eintegration_id\x18\x02 \x01(\t\x12.\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0chealth_state\x18\x05 \x01(\x0e\x32\x1c.integrations.v1.HealthState\x12\x11\n\tpage_size\x18\x06 \x01(\x05\x12\x12\n\npage_token\x18\x07 \x01(\t\"\x82\x01\n\x18ListHealthChecksResponse\x12\x39\n\rhealth_checks\x18\x01 \x03(\x0b\x32\".integrations.v1.HealthCheckRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05*a\n\x0c\x43ircuitEvent\x12\x1d\n\x19\x43IRCUIT_EVENT_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43IRCUIT_EVENT_OPENED\x10\x01\x12\x18\n\x14\x43IRCUIT_EVENT_CLOSED\x10\x02\x32\xb0\x03\n\x18IntegrationHealthService\x12V\n\x0b\x43heckHealth\x12#.integrations.v1.CheckHealthRequest\x1a\".integrations.v1.HealthCheckResult\x12j\n\x14\x43heckAllIntegrations\x12,.integrations.v1.CheckAllIntegrationsRequest\x1a\".integrations.v1.HealthCheckResult0\x01\x12g\n\x10GetHealthSummary\x12(.integrations.v1.GetHealthSummaryRequest\x1a).integrations.v1.GetHealthSummaryResponse\x12g\n\x10ListHealthChecks\x12(.integrations.v1.ListHealthChecksRequest\x1a).integrations.v1.ListHealthChecksResponseBOZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'integrations.v1.health_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'ZMgithub.com/example/integrations-service/gen/go/integrations/v1;integrationsv1'
+  _globals['_HEALTHCHECKRESULT'].fields_by_name['checked_at']._loaded_options = None
+  _globals['_HEALTHCHECKRESULT'].fields_by_name['checked_at']._serialized_options = b'\030\001'
   _globals['_CHECKHEALTHREQUEST'].fields_by_name['tenant_id']._loaded_options = None
   _globals['_CHECKHEALTHREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
   _globals['_CHECKHEALTHREQUEST'].fields_by_name['integration_id']._loaded_options = None
@@ -44,26 +46,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHECKALLINTEGRATIONSREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
   _globals['_GETHEALTHSUMMARYREQUEST'].fields_by_name['tenant_id']._loaded_options = None
   _globals['_GETHEALTHSUMMARYREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
+  _globals['_GETHEALTHSUMMARYRESPONSE'].fields_by_name['checked_at']._loaded_options = None
+  _globals['_GETHEALTHSUMMARYRESPONSE'].fields_by_name['checked_at']._serialized_options = b'\030\001'
+  _globals['_HEALTHCHECKRECORD'].fields_by_name['checked_at']._loaded_options = None
+  _globals['_HEALTHCHECKRECORD'].fields_by_name['checked_at']._serialized_options = b'\030\001'
   _globals['_LISTHEALTHCHECKSREQUEST'].fields_by_name['tenant_id']._loaded_options = None
   _globals['_LISTHEALTHCHECKSREQUEST'].fields_by_name['tenant_id']._serialized_options = b'\342A\001\002'
-  _globals['_CIRCUITEVENT']._serialized_start=1843
-  _globals['_CIRCUITEVENT']._serialized_end=1940
+  _globals['_CIRCUITEVENT']._serialized_start=1999
+  _globals['_CIRCUITEVENT']._serialized_end=2096
   _globals['_HEALTHCHECKRESULT']._serialized_start=178
-  _globals['_HEALTHCHECKRESULT']._serialized_end=579
-  _globals['_CHECKHEALTHREQUEST']._serialized_start=581
-  _globals['_CHECKHEALTHREQUEST']._serialized_end=671
-  _globals['_CHECKALLINTEGRATIONSREQUEST']._serialized_start=674
-  _globals['_CHECKALLINTEGRATIONSREQUEST']._serialized_end=805
-  _globals['_GETHEALTHSUMMARYREQUEST']._serialized_start=807
-  _globals['_GETHEALTHSUMMARYREQUEST']._serialized_end=909
-  _globals['_GETHEALTHSUMMARYRESPONSE']._serialized_start=912
-  _globals['_GETHEALTHSUMMARYRESPONSE']._serialized_end=1147
-  _globals['_HEALTHCHECKRECORD']._serialized_start=1150
-  _globals['_HEALTHCHECKRECORD']._serialized_end=1446
-  _globals['_LISTHEALTHCHECKSREQUEST']._serialized_start=1449
-  _globals['_LISTHEALTHCHECKSREQUEST']._serialized_end=1708
-  _globals['_LISTHEALTHCHECKSRESPONSE']._serialized_start=1711
-  _globals['_LISTHEALTHCHECKSRESPONSE']._serialized_end=1841
-  _globals['_INTEGRATIONHEALTHSERVICE']._serialized_start=1943
-  _globals['_INTEGRATIONHEALTHSERVICE']._serialized_end=2375
+  _globals['_HEALTHCHECKRESULT']._serialized_end=631
+  _globals['_CHECKHEALTHREQUEST']._serialized_start=633
+  _globals['_CHECKHEALTHREQUEST']._serialized_end=723
+  _globals['_CHECKALLINTEGRATIONSREQUEST']._serialized_start=726
+  _globals['_CHECKALLINTEGRATIONSREQUEST']._serialized_end=857
+  _globals['_GETHEALTHSUMMARYREQUEST']._serialized_start=859
+  _globals['_GETHEALTHSUMMARYREQUEST']._serialized_end=961
+  _globals['_GETHEALTHSUMMARYRESPONSE']._serialized_start=964
+  _globals['_GETHEALTHSUMMARYRESPONSE']._serialized_end=1251
+  _globals['_HEALTHCHECKRECORD']._serialized_start=1254
+  _globals['_HEALTHCHECKRECORD']._serialized_end=1602
+  _globals['_LISTHEALTHCHECKSREQUEST']._serialized_start=1605
+  _globals['_LISTHEALTHCHECKSREQUEST']._serialized_end=1864
+  _globals['_LISTHEALTHCHECKSRESPONSE']._serialized_start=1867
+  _globals['_LISTHEALTHCHECKSRESPONSE']._serialized_end=1997
+  _globals['_INTEGRATIONHEALTHSERVICE']._serialized_start=2099
+  _globals['_INTEGRATIONHEALTHSERVICE']._serialized_end=2531
 # @@protoc_insertion_point(module_scope)

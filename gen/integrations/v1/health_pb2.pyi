@@ -23,13 +23,14 @@ CIRCUIT_EVENT_OPENED: CircuitEvent
 CIRCUIT_EVENT_CLOSED: CircuitEvent
 
 class HealthCheckResult(_message.Message):
-    __slots__ = ("integration_id", "integration_name", "health_state", "message", "latency_ms", "checked_at", "error_code", "cached", "consecutive_failures", "circuit_open", "circuit_event", "next_probe_time")
+    __slots__ = ("integration_id", "integration_name", "health_state", "message", "latency_ms", "checked_at", "check_time", "error_code", "cached", "consecutive_failures", "circuit_open", "circuit_event", "next_probe_time")
     INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     INTEGRATION_NAME_FIELD_NUMBER: _ClassVar[int]
     HEALTH_STATE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
+    CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
     CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
@@ -42,13 +43,14 @@ class HealthCheckResult(_message.Message):
     message: str
     latency_ms: int
     checked_at: _timestamp_pb2.Timestamp
+    check_time: _timestamp_pb2.Timestamp
     error_code: str
     cached: bool
     consecutive_failures: int
     circuit_open: bool
     circuit_event: CircuitEvent
     next_probe_time: _timestamp_pb2.Timestamp
-    def __init__(self, integration_id: _Optional[str] = ..., integration_name: _Optional[str] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., message: _Optional[str] = ..., latency_ms: _Optional[int] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error_code: _Optional[str] = ..., cached: _Optional[bool] = ..., consecutive_failures: _Optional[int] = ..., circuit_open: _Optional[bool] = ..., circuit_event: _Optional[_Union[CircuitEvent, str]] = ..., next_probe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, integration_id: _Optional[str] = ..., integration_name: _Optional[str] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., message: _Optional[str] = ..., latency_ms: _Optional[int] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error_code: _Optional[str] = ..., cached: _Optional[bool] = ..., consecutive_failures: _Optional[int] = ..., circuit_open: _Optional[bool] = ..., circuit_event: _Optional[_Union[CircuitEvent, str]] = ..., next_probe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CheckHealthRequest(_message.Message):
     __slots__ = ("tenant_id", "integration_id", "force")
@@ -79,7 +81,7 @@ class GetHealthSummaryRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., stale_threshold: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class GetHealthSummaryResponse(_message.Message):
-    __slots__ = ("healthy", "degraded", "unhealthy", "unknown", "total", "stale_count", "overall_health", "checked_at")
+    __slots__ = ("healthy", "degraded", "unhealthy", "unknown", "total", "stale_count", "overall_health", "checked_at", "check_time")
     HEALTHY_FIELD_NUMBER: _ClassVar[int]
     DEGRADED_FIELD_NUMBER: _ClassVar[int]
     UNHEALTHY_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +90,7 @@ class GetHealthSummaryResponse(_message.Message):
     STALE_COUNT_FIELD_NUMBER: _ClassVar[int]
     OVERALL_HEALTH_FIELD_NUMBER: _ClassVar[int]
     CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
+    CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
     healthy: int
     degraded: int
     unhealthy: int
@@ -96,16 +99,18 @@ class GetHealthSummaryResponse(_message.Message):
     stale_count: int
     overall_health: _common_pb2.HealthState
     checked_at: _timestamp_pb2.Timestamp
-    def __init__(self, healthy: _Optional[int] = ..., degraded: _Optional[int] = ..., unhealthy: _Optional[int] = ..., unknown: _Optional[int] = ..., total: _Optional[int] = ..., stale_count: _Optional[int] = ..., overall_health: _Optional[_Union[_common_pb2.HealthState, str]] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    check_time: _timestamp_pb2.Timestamp
+    def __init__(self, healthy: _Optional[int] = ..., degraded: _Optional[int] = ..., unhealthy: _Optional[int] = ..., unknown: _Optional[int] = ..., total: _Optional[int] = ..., stale_count: _Optional[int] = ..., overall_health: _Optional[_Union[_common_pb2.HealthState, str]] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class HealthCheckRecord(_message.Message):
-    __slots__ = ("id", "integration_id", "health_state", "error_code", "latency_ms", "checked_at", "message", "circuit_event", "consecutive_failures")
+    __slots__ = ("id", "integration_id", "health_state", "error_code", "latency_ms", "checked_at", "check_time", "message", "circuit_event", "consecutive_failures")
     ID_FIELD_NUMBER: _ClassVar[int]
     INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     HEALTH_STATE_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
+    CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     CIRCUIT_EVENT_FIELD_NUMBER: _ClassVar[int]
     CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
@@ -115,10 +120,11 @@ class HealthCheckRecord(_message.Message):
     error_code: str
     latency_ms: int
     checked_at: _timestamp_pb2.Timestamp
+    check_time: _timestamp_pb2.Timestamp
     message: str
     circuit_event: CircuitEvent
     consecutive_failures: int
-    def __init__(self, id: _Optional[str] = ..., integration_id: _Optional[str] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., error_code: _Optional[str] = ..., latency_ms: _Optional[int] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ..., circuit_event: _Optional[_Union[CircuitEvent, str]] = ..., consecutive_failures: _Optional[int] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., integration_id: _Optional[str] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., error_code: _Optional[str] = ..., latency_ms: _Optional[int] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., message: _Optional[str] = ..., circuit_event: _Optional[_Union[CircuitEvent, str]] = ..., consecutive_failures: _Optional[int] = ...) -> None: ...
 
 class ListHealthChecksRequest(_message.Message):
     __slots__ = ("tenant_id", "integration_id", "start_time", "end_time", "health_state", "page_size", "page_token")

@@ -45,7 +45,7 @@ INTEGRATION_STATUS_DISABLED: IntegrationStatus
 INTEGRATION_STATUS_ERROR: IntegrationStatus
 
 class Integration(_message.Message):
-    __slots__ = ("id", "tenant_id", "name", "provider_type", "credential_ref", "config", "default_model", "status", "health_state", "health_message", "health_checked_at", "budget_limit_cents", "token_limit_month", "rate_limit_rpm", "created_by", "create_time", "update_time", "etag", "consecutive_health_failures", "circuit_open", "circuit_open_time", "circuit_reason", "next_health_probe_time")
+    __slots__ = ("id", "tenant_id", "name", "provider_type", "credential_ref", "config", "default_model", "status", "health_state", "health_message", "health_checked_at", "health_check_time", "budget_limit_cents", "token_limit_month", "rate_limit_rpm", "created_by", "create_time", "update_time", "etag", "consecutive_health_failures", "circuit_open", "circuit_open_time", "circuit_reason", "next_health_probe_time")
     ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,7 @@ class Integration(_message.Message):
     HEALTH_STATE_FIELD_NUMBER: _ClassVar[int]
     HEALTH_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     HEALTH_CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
     BUDGET_LIMIT_CENTS_FIELD_NUMBER: _ClassVar[int]
     TOKEN_LIMIT_MONTH_FIELD_NUMBER: _ClassVar[int]
     RATE_LIMIT_RPM_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +81,7 @@ class Integration(_message.Message):
     health_state: _common_pb2.HealthState
     health_message: str
     health_checked_at: _timestamp_pb2.Timestamp
+    health_check_time: _timestamp_pb2.Timestamp
     budget_limit_cents: int
     token_limit_month: int
     rate_limit_rpm: int
@@ -92,7 +94,7 @@ class Integration(_message.Message):
     circuit_open_time: _timestamp_pb2.Timestamp
     circuit_reason: str
     next_health_probe_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., provider_type: _Optional[_Union[ProviderType, str]] = ..., credential_ref: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., default_model: _Optional[str] = ..., status: _Optional[_Union[IntegrationStatus, str]] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., health_message: _Optional[str] = ..., health_checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budget_limit_cents: _Optional[int] = ..., token_limit_month: _Optional[int] = ..., rate_limit_rpm: _Optional[int] = ..., created_by: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., consecutive_health_failures: _Optional[int] = ..., circuit_open: _Optional[bool] = ..., circuit_open_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., circuit_reason: _Optional[str] = ..., next_health_probe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., name: _Optional[str] = ..., provider_type: _Optional[_Union[ProviderType, str]] = ..., credential_ref: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., default_model: _Optional[str] = ..., status: _Optional[_Union[IntegrationStatus, str]] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., health_message: _Optional[str] = ..., health_checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., health_check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budget_limit_cents: _Optional[int] = ..., token_limit_month: _Optional[int] = ..., rate_limit_rpm: _Optional[int] = ..., created_by: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., consecutive_health_failures: _Optional[int] = ..., circuit_open: _Optional[bool] = ..., circuit_open_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., circuit_reason: _Optional[str] = ..., next_health_probe_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListIntegrationsRequest(_message.Message):
     __slots__ = ("tenant_id", "page_size", "page_token", "status", "provider_type")
@@ -207,16 +209,18 @@ class GetHealthStatusRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., integration_id: _Optional[str] = ...) -> None: ...
 
 class GetHealthStatusResponse(_message.Message):
-    __slots__ = ("integration_id", "health_state", "health_message", "health_checked_at")
+    __slots__ = ("integration_id", "health_state", "health_message", "health_checked_at", "health_check_time")
     INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     HEALTH_STATE_FIELD_NUMBER: _ClassVar[int]
     HEALTH_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     HEALTH_CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
     integration_id: str
     health_state: _common_pb2.HealthState
     health_message: str
     health_checked_at: _timestamp_pb2.Timestamp
-    def __init__(self, integration_id: _Optional[str] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., health_message: _Optional[str] = ..., health_checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    health_check_time: _timestamp_pb2.Timestamp
+    def __init__(self, integration_id: _Optional[str] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., health_message: _Optional[str] = ..., health_checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., health_check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TestCredentialsRequest(_message.Message):
     __slots__ = ("tenant_id", "integration_id")
@@ -227,12 +231,13 @@ class TestCredentialsRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., integration_id: _Optional[str] = ...) -> None: ...
 
 class TestCredentialsResponse(_message.Message):
-    __slots__ = ("integration_id", "health_state", "message", "latency_ms", "checked_at", "circuit_open", "consecutive_failures")
+    __slots__ = ("integration_id", "health_state", "message", "latency_ms", "checked_at", "check_time", "circuit_open", "consecutive_failures")
     INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     HEALTH_STATE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     CHECKED_AT_FIELD_NUMBER: _ClassVar[int]
+    CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
     CIRCUIT_OPEN_FIELD_NUMBER: _ClassVar[int]
     CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
     integration_id: str
@@ -240,9 +245,10 @@ class TestCredentialsResponse(_message.Message):
     message: str
     latency_ms: int
     checked_at: _timestamp_pb2.Timestamp
+    check_time: _timestamp_pb2.Timestamp
     circuit_open: bool
     consecutive_failures: int
-    def __init__(self, integration_id: _Optional[str] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., message: _Optional[str] = ..., latency_ms: _Optional[int] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., circuit_open: _Optional[bool] = ..., consecutive_failures: _Optional[int] = ...) -> None: ...
+    def __init__(self, integration_id: _Optional[str] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., message: _Optional[str] = ..., latency_ms: _Optional[int] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., circuit_open: _Optional[bool] = ..., consecutive_failures: _Optional[int] = ...) -> None: ...
 
 class GetLimitsStatusRequest(_message.Message):
     __slots__ = ("tenant_id", "integration_id")
@@ -281,20 +287,22 @@ class GetLimitsStatusResponse(_message.Message):
     def __init__(self, integration_id: _Optional[str] = ..., budget_limit_cents: _Optional[int] = ..., budget_used_cents: _Optional[int] = ..., budget_percent: _Optional[float] = ..., token_limit_month: _Optional[int] = ..., tokens_used_month: _Optional[int] = ..., token_percent: _Optional[float] = ..., rate_limit_rpm: _Optional[int] = ..., requests_this_minute: _Optional[int] = ..., rate_percent: _Optional[float] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RecordUsageRequest(_message.Message):
-    __slots__ = ("tenant_id", "integration_id", "tokens", "cost_cents", "occurred_at", "request_id")
+    __slots__ = ("tenant_id", "integration_id", "tokens", "cost_cents", "occurred_at", "event_time", "request_id")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     TOKENS_FIELD_NUMBER: _ClassVar[int]
     COST_CENTS_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     tenant_id: str
     integration_id: str
     tokens: int
     cost_cents: int
     occurred_at: _timestamp_pb2.Timestamp
+    event_time: _timestamp_pb2.Timestamp
     request_id: str
-    def __init__(self, tenant_id: _Optional[str] = ..., integration_id: _Optional[str] = ..., tokens: _Optional[int] = ..., cost_cents: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, tenant_id: _Optional[str] = ..., integration_id: _Optional[str] = ..., tokens: _Optional[int] = ..., cost_cents: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RecordUsageResponse(_message.Message):
     __slots__ = ("usage_event_id", "recorded")

@@ -30,7 +30,7 @@ from engines.kernel.errors import ServiceError
 from integrations.v1 import admission_pb2 as pb
 from integrations.v1 import admission_pb2_grpc
 from service.call_info import current_call
-from service.convert import from_duration, from_struct, from_timestamp, set_timestamp
+from service.convert import from_duration, from_struct, from_timestamp, renamed_timestamp, set_timestamp
 from service.enums import EnumMap
 from service.servicers.integrations.servicer import PROVIDER_TYPES
 
@@ -116,9 +116,7 @@ def _report(event: pb.UsageEventInput, index: int) -> UsageReport:
         output_tokens=event.output_tokens,
         cost_cents=event.cost_cents,
         outcome=_outcome(event.outcome, f"{prefix}outcome"),
-        occurred_at=from_timestamp(
-            event.occurred_at, present=event.HasField("occurred_at"), field=f"{prefix}occurred_at"
-        ),
+        occurred_at=renamed_timestamp(event, "event_time", deprecated="occurred_at", prefix=prefix),
         latency_ms=_latency_ms(event, f"{prefix}latency"),
         error_code=event.error_code,
         session_id=event.session_id,

@@ -37,7 +37,8 @@ def result_to_proto(result: HealthCheckResult) -> health_pb2.HealthCheckResult:
         circuit_open=result.circuit.is_open,
         circuit_event=_CIRCUIT_EVENTS[CircuitEvent.NONE if result.cached else result.circuit_event],
     )
-    set_timestamp(message.checked_at, result.checked_at)
+    set_timestamp(message.check_time, result.checked_at)
+    set_timestamp(message.checked_at, result.checked_at)  # deprecated name
     set_timestamp(message.next_probe_time, result.circuit.next_probe_at)
     return message
 
@@ -53,7 +54,8 @@ def record_to_proto(record: HealthCheckRecord) -> health_pb2.HealthCheckRecord:
         circuit_event=_CIRCUIT_EVENTS[record.circuit_event],
         consecutive_failures=record.consecutive_failures,
     )
-    set_timestamp(message.checked_at, record.checked_at)
+    set_timestamp(message.check_time, record.checked_at)
+    set_timestamp(message.checked_at, record.checked_at)  # deprecated name
     return message
 
 
@@ -109,7 +111,8 @@ class IntegrationHealthServicer(health_pb2_grpc.IntegrationHealthServiceServicer
             stale_count=summary.stale_count,
             overall_health=HEALTH_STATES.to_proto(summary.overall_health),  # type: ignore[arg-type]
         )
-        set_timestamp(response.checked_at, summary.checked_at)
+        set_timestamp(response.check_time, summary.checked_at)
+        set_timestamp(response.checked_at, summary.checked_at)  # deprecated name
         return response
 
     async def ListHealthChecks(

@@ -18,7 +18,7 @@ from engines.integrations.integration import (
 )
 from integrations.v1 import common_pb2, integrations_pb2, integrations_pb2_grpc
 from service.call_info import current_call
-from service.convert import from_struct, from_timestamp, set_timestamp, to_struct
+from service.convert import from_struct, renamed_timestamp, set_timestamp, to_struct
 from service.enums import EnumMap
 from service.field_mask import masked_fields
 
@@ -52,7 +52,8 @@ def integration_to_proto(integration: Integration) -> integrations_pb2.Integrati
         circuit_open=integration.circuit.is_open,
         circuit_reason=integration.circuit.reason,
     )
-    set_timestamp(message.health_checked_at, integration.health_checked_at)
+    set_timestamp(message.health_check_time, integration.health_checked_at)
+    set_timestamp(message.health_checked_at, integration.health_checked_at)  # deprecated name
     set_timestamp(message.circuit_open_time, integration.circuit.opened_at)
     set_timestamp(message.next_health_probe_time, integration.circuit.next_probe_at)
     set_timestamp(message.create_time, integration.create_time)
@@ -174,7 +175,8 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
             health_state=HEALTH_STATES.to_proto(integration.health_state),  # type: ignore[arg-type]
             health_message=integration.health_message,
         )
-        set_timestamp(response.health_checked_at, integration.health_checked_at)
+        set_timestamp(response.health_check_time, integration.health_checked_at)
+        set_timestamp(response.health_checked_at, integration.health_checked_at)  # deprecated
         return response
 
     async def TestCredentials(
@@ -189,7 +191,8 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
             circuit_open=result.circuit.is_open,
             consecutive_failures=result.circuit.consecutive_failures,
         )
-        set_timestamp(response.checked_at, result.checked_at)
+        set_timestamp(response.check_time, result.checked_at)
+        set_timestamp(response.checked_at, result.checked_at)  # deprecated name
         return response
 
     async def GetLimitsStatus(
@@ -221,9 +224,7 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
             request.integration_id,
             tokens=request.tokens,
             cost_cents=request.cost_cents,
-            occurred_at=from_timestamp(
-                request.occurred_at, present=request.HasField("occurred_at"), field="occurred_at"
-            ),
+            occurred_at=renamed_timestamp(request, "event_time", deprecated="occurred_at"),
             request_id=request.request_id,
         )
         return integrations_pb2.RecordUsageResponse(usage_event_id=event.id, recorded=recorded)
