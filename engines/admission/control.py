@@ -536,11 +536,12 @@ class AdmissionEngine:
         return outcome
 
     async def record_batch(
-        self, tenant_id: str, events: Sequence[UsageReport]
+        self, tenant_id: str, events: Sequence[UsageReport | ServiceErrorLike]
     ) -> list[tuple[BatchStatus | ServiceErrorLike, UsageRecord | None]]:
         """Each event stored, a duplicate (same numbers), a conflict (other numbers under the
         same call_id) or refused on its own: bad input comes back as the InvalidArgument or
-        NotFound naming the problem, and the rest of the batch still lands."""
+        NotFound naming the problem, and the rest of the batch still lands. An event the caller
+        could not even decode arrives as its error and is reported in its place."""
         tenant_id = require_uuid("tenant_id", tenant_id)
         if not events:
             raise InvalidArgument.single("events", "at least one event is required")
@@ -550,7 +551,9 @@ class AdmissionEngine:
             )
         now = self._clock()
         checked: list[UsageRecord | ServiceErrorLike] = [
-            self._checked_event(index, tenant_id, event, now) for index, event in enumerate(events)
+            event if not isinstance(event, UsageReport)
+            else self._checked_event(index, tenant_id, event, now)
+            for index, event in enumerate(events)
         ]
         wanted = {r.integration_id for r in checked if isinstance(r, UsageRecord)}
         owned = await self._store.owned_integrations(tenant_id, sorted(wanted))

@@ -12,14 +12,12 @@ import pytest
 from google.protobuf import timestamp_pb2
 
 from integrations.v1 import admission_pb2 as pb
-from integrations.v1 import admission_pb2_grpc, health_pb2, health_pb2_grpc
+from integrations.v1 import admission_pb2_grpc, health_pb2, health_pb2_grpc, integrations_pb2_grpc
 from integrations.v1 import integrations_pb2 as ipb
-from integrations.v1 import integrations_pb2_grpc
 from tests.fake_provider import FakeProvider, fake_provider
 from tests.secrets_registry import register_secret
 from tests.service.admission_helpers import enabled_integration
 from tests.support import RunningServer, rich_error
-
 
 KEY_ENV = "DEV_RENAMED_TIMES_PROVIDER_KEY"
 PROVIDER_KEY = register_secret("sk-renamed-" + uuid.uuid4().hex)
@@ -57,11 +55,13 @@ async def test_usage_times_are_read_from_either_name(server: RunningServer, tena
                            event_time=_ts(new), occurred_at=_ts(new)),
         pb.UsageEventInput(integration_id=integration, call_id="apart", input_tokens=8,
                            event_time=_ts(new), occurred_at=_ts(old)),
+        pb.UsageEventInput(integration_id=integration, call_id="after", input_tokens=-1),
     ]))
     assert [r.status for r in batch.results][:3] == [pb.USAGE_EVENT_STATUS_RECORDED] * 3
     assert batch.results[3].error_reason == "INVALID_ARGUMENT"
     assert "events[3].event_time" in batch.results[3].error_message
     assert "occurred_at" in batch.results[3].error_message
+    assert "events[4].input_tokens" in batch.results[4].error_message  # indices stay put
 
     await integrations.RecordUsage(ipb.RecordUsageRequest(
         tenant_id=tenant, integration_id=integration, tokens=16, occurred_at=_ts(old)))

@@ -26,7 +26,7 @@ from engines.admission.limits import (
     Reason,
     Verdict,
 )
-from engines.kernel.errors import ServiceError
+from engines.kernel.errors import InvalidArgument, ServiceError
 from integrations.v1 import admission_pb2 as pb
 from integrations.v1 import admission_pb2_grpc
 from service.call_info import current_call
@@ -217,9 +217,15 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
     async def RecordUsageBatch(
         self, request: pb.RecordUsageBatchRequest, context: _Context
     ) -> pb.RecordUsageBatchResponse:
-        results = await self._engine.record_batch(
-            request.tenant_id, [_report(e, i) for i, e in enumerate(request.events)]
-        )
+        # An event that does not even convert (a bad enum, timestamp or duration) is rejected
+        # alone, like one the engine refuses; the others are still recorded.
+        converted: list[UsageReport | InvalidArgument] = []
+        for index, event in enumerate(request.events):
+            try:
+                converted.append(_report(event, index))
+            except InvalidArgument as refused:
+                converted.append(refused)
+        results = await self._engine.record_batch(request.tenant_id, converted)
         response = pb.RecordUsageBatchResponse()
         for index, (status, record) in enumerate(results):
             result = response.results.add(index=index)
