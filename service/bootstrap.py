@@ -613,12 +613,18 @@ def _reveal_refusals(vault: CredentialVault | None) -> RefusalHook | None:
 
 async def rewrap_credentials(config: ServeConfig) -> RewrapResult:
     """Re-seals every stored secret under the newest master key (`integrations-service rewrap`)."""
+    keyring = _keyring(config, create_dev=False)
+    if keyring is None:
+        raise ValueError(
+            "rewrap re-seals under the newest local master key, and none is configured; under "
+            "--kms openbao, `keys rotate-openbao` rotates the transit key and re-wraps data keys"
+        )
     database = Database(config.database_url)
     try:
         if config.apply_migrations:
             await migrator.upgrade(database)
         vault = CredentialVault(
-            _keyring(config, create_dev=False),
+            keyring,
             SqlCredentialStore(database),
             SqlAccessLog(database),
         )

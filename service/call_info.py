@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["ANONYMOUS", "CallInfo", "current_call", "start_call"]
+import grpc
+
+__all__ = ["ANONYMOUS", "CallInfo", "Context", "current_call", "start_call"]
+
+# The servicer context every servicer method and interceptor receives.
+Context = grpc.aio.ServicerContext[Any, Any]
 
 ANONYMOUS = "anonymous"
 

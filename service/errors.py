@@ -30,8 +30,13 @@ STATUS_CODES: dict[type[errors.ServiceError], grpc.StatusCode] = {
 def _code_of(error: errors.ServiceError) -> grpc.StatusCode:
     for cls in type(error).__mro__:
         if cls in STATUS_CODES:
-            return STATUS_CODES[cls]  # type: ignore[index]
+            return STATUS_CODES[cls]
     return grpc.StatusCode.INTERNAL
+
+
+def _to_status(status: status_pb2.Status) -> grpc.Status:
+    converted: grpc.Status = rpc_status.to_status(status)  # grpc_status is untyped
+    return converted
 
 
 def _packed(message: object) -> any_pb2.Any:
@@ -65,14 +70,12 @@ def status_for(error: errors.ServiceError) -> grpc.Status:
                 )
             )
         )
-    return rpc_status.to_status(
-        status_pb2.Status(code=code.value[0], message=error.message, details=details)
-    )
+    return _to_status(status_pb2.Status(code=code.value[0], message=error.message, details=details))
 
 
 def internal_status() -> grpc.Status:
     """What callers see of an unexpected failure: no exception text, no stack trace."""
-    return rpc_status.to_status(
+    return _to_status(
         status_pb2.Status(
             code=code_pb2.INTERNAL,
             message="internal error; the service logged the details",

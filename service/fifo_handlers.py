@@ -25,12 +25,12 @@ class FifoHandlers(grpc.GenericRpcHandler):
 
     def __init__(self, server: grpc.aio.Server) -> None:
         self._server = server
-        self._methods: dict[str, grpc.RpcMethodHandler] = {}
+        self._methods: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
         self._others: list[grpc.GenericRpcHandler] = []
         self._installed = False
 
     def add_registered_method_handlers(
-        self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler]
+        self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler[Any, Any]]
     ) -> None:
         for method, handler in method_handlers.items():
             self._methods[f"/{service_name}/{method}"] = handler
@@ -56,7 +56,7 @@ class FifoHandlers(grpc.GenericRpcHandler):
 
     def service(
         self, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         found = self._methods.get(handler_call_details.method)
         if found is not None:
             return found

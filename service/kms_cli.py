@@ -86,7 +86,7 @@ def kms_values(args: argparse.Namespace) -> dict[str, Any]:
 
 def add_keys_command(commands: Any, add_key_arguments: Any) -> argparse.ArgumentParser:
     """`keys ACTION`: move stored secrets between keyrings, or rotate the OpenBao key."""
-    keys = commands.add_parser(
+    keys: argparse.ArgumentParser = commands.add_parser(
         "keys",
         help="migrate stored secrets between the local keyring and OpenBao, or rotate the "
         "OpenBao transit key (prints counts, never a secret)",

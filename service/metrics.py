@@ -7,7 +7,8 @@ spellings of go-grpc-prometheus (and py-grpc-prometheus), so their dashboards an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -51,7 +52,7 @@ def split_method(method: str) -> tuple[str, str]:
 class ServiceMetrics:
     """Every metric the service exports; also the ProbeObserver and QueryObserver of engines."""
 
-    def __init__(self, pool_in_use: Callable[[], Awaitable[int]]) -> None:
+    def __init__(self, pool_in_use: Callable[[], Coroutine[Any, Any, int]]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._pool_in_use = pool_in_use
         rpc = RPC_LABELS

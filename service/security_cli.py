@@ -151,7 +151,7 @@ def _env_prefixes(args: argparse.Namespace) -> tuple[str, ...]:
 
 def add_rewrap_command(commands: Any) -> argparse.ArgumentParser:
     """`rewrap`: re-encrypt every stored credential under the newest master key."""
-    rewrap = commands.add_parser(
+    rewrap: argparse.ArgumentParser = commands.add_parser(
         "rewrap",
         help="re-encrypt every stored credential under the newest master key and report how "
         "many were rewrapped (never prints a secret)",

@@ -13,7 +13,7 @@ import grpc
 from engines.kernel.errors import PermissionDenied
 from service.auth import CallerRegistry, is_open_method, request_tenant
 from service.call_info import current_call
-from service.interceptors.wrapping import AroundInterceptor, Context
+from service.interceptors.wrapping import AroundInterceptor, Context, Continuation, Handler
 
 __all__ = ["AuthInterceptor", "RefusalHook"]
 
@@ -39,9 +39,9 @@ class AuthInterceptor(AroundInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Continuation,
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         if is_open_method(handler_call_details.method):
             return await continuation(handler_call_details)
         return await super().intercept_service(continuation, handler_call_details)

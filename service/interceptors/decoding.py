@@ -15,6 +15,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from engines.kernel.errors import InvalidArgument
+from service.interceptors.wrapping import Handler
 
 __all__ = ["UndecodableRequest", "refuse_undecodable", "with_tolerant_deserializer"]
 
@@ -40,7 +41,7 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
     return deserialize
 
 
-def with_tolerant_deserializer(handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler | None:
+def with_tolerant_deserializer(handler: Handler | None) -> Handler | None:
     """`handler` with a deserializer that never raises (see the module docstring)."""
     if handler is None or handler.request_deserializer is None:
         return handler
@@ -53,8 +54,9 @@ def with_tolerant_deserializer(handler: grpc.RpcMethodHandler | None) -> grpc.Rp
     )
     if build is None:
         return handler
+    behaviour: Any = handler.unary_unary or handler.unary_stream  # a coroutine function (aio)
     return build(
-        handler.unary_unary or handler.unary_stream,
+        behaviour,
         request_deserializer=_tolerant(handler.request_deserializer),
         response_serializer=handler.response_serializer,
     )

@@ -12,7 +12,7 @@ import grpc
 from engines.kernel.errors import ServiceError
 from service.errors import internal_status, status_for
 from service.interceptors.decoding import refuse_undecodable, with_tolerant_deserializer
-from service.interceptors.wrapping import AroundInterceptor, Context
+from service.interceptors.wrapping import AroundInterceptor, Context, Handler
 
 __all__ = ["ErrorMappingInterceptor"]
 
@@ -32,7 +32,7 @@ class ErrorMappingInterceptor(AroundInterceptor):
     It also turns a request that does not decode into INVALID_ARGUMENT (interceptors/decoding.py),
     before the inner interceptors and the servicer see it."""
 
-    def adapt_handler(self, handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler | None:
+    def adapt_handler(self, handler: Handler | None) -> Handler | None:
         return with_tolerant_deserializer(handler)
 
     async def around_unary(

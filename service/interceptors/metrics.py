@@ -12,6 +12,8 @@ import grpc
 from service.interceptors.wrapping import (
     AroundInterceptor,
     Context,
+    Continuation,
+    Handler,
     Requests,
     rpc_type,
     status_code_name,
@@ -76,9 +78,9 @@ class MetricsInterceptor(AroundInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Continuation,
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         handler = await super().intercept_service(continuation, handler_call_details)
         method = handler_call_details.method
         if handler is not None and method not in self._types:

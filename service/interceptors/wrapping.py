@@ -5,20 +5,30 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 
-__all__ = ["AroundInterceptor", "rpc_type", "status_code_name", "wrap_handler"]
+from service.call_info import Context
 
-Context = grpc.aio.ServicerContext
+__all__ = [
+    "AroundInterceptor", "Context", "Continuation", "Handler", "rpc_type", "status_code_name",
+    "wrap_handler",
+]
+
+# grpc's stubs type a handler's behaviours as the synchronous API's; under grpc.aio they are
+# coroutine functions and async generators, so behaviours are handled as Any here.
+# (The stubs' generics do not exist at run time, hence the quoted alias.)
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["Handler | None"]]
+
 UnaryAround = Callable[[Callable[[], Awaitable[Any]], Any, Context], Awaitable[Any]]
 StreamAround = Callable[[Callable[[], AsyncIterator[Any]], Any, Context], AsyncIterator[Any]]
 Requests = AsyncIterator[Any]
 BidiAround = Callable[[Callable[[Requests], AsyncIterator[Any]], Requests, Context], AsyncIterator[Any]]
 
 
-def rpc_type(handler: grpc.RpcMethodHandler) -> str:
+def rpc_type(handler: Handler) -> str:
     """"unary", "client_stream", "server_stream" or "bidi_stream" (go-grpc-prometheus' grpc_type)."""
     if handler.request_streaming:
         return "bidi_stream" if handler.response_streaming else "client_stream"
@@ -37,9 +47,9 @@ def status_code_name(context: Context, failed: bool) -> str:
 
 
 def wrap_handler(
-    handler: grpc.RpcMethodHandler | None, unary: UnaryAround, stream: StreamAround,
+    handler: Handler | None, unary: UnaryAround, stream: StreamAround,
     bidi: BidiAround | None = None,
-) -> grpc.RpcMethodHandler | None:
+) -> Handler | None:
     """Returns `handler` with its unary-unary, unary-stream or (given `bidi`) stream-stream
     behaviour run inside `unary`/`stream`/`bidi`.
 
@@ -48,7 +58,7 @@ def wrap_handler(
     if handler is None:
         return None
     if handler.unary_unary is not None:
-        inner_unary = handler.unary_unary
+        inner_unary: Any = handler.unary_unary
 
         async def unary_unary(request: Any, context: Context) -> Any:
             return await unary(lambda: inner_unary(request, context), request, context)
@@ -59,7 +69,7 @@ def wrap_handler(
             response_serializer=handler.response_serializer,
         )
     if handler.unary_stream is not None:
-        inner_stream = handler.unary_stream
+        inner_stream: Any = handler.unary_stream
 
         async def unary_stream(request: Any, context: Context) -> AsyncIterator[Any]:
             # A streaming behaviour is either an async generator or a coroutine that calls
@@ -78,7 +88,7 @@ def wrap_handler(
             response_serializer=handler.response_serializer,
         )
     if handler.stream_stream is not None and bidi is not None:
-        inner_bidi = handler.stream_stream
+        inner_bidi: Any = handler.stream_stream
 
         async def stream_stream(requests: Requests, context: Context) -> AsyncIterator[Any]:
             async for item in bidi(lambda given: inner_bidi(given, context), requests, context):
@@ -99,13 +109,13 @@ class AroundInterceptor(grpc.aio.ServerInterceptor):
     which keeps the per-call cost to the wrapper itself."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+        self._handlers: dict[str, Handler] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Continuation,
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         method = handler_call_details.method
         cached = self._handlers.get(method)
         if cached is not None:
@@ -121,9 +131,9 @@ class AroundInterceptor(grpc.aio.ServerInterceptor):
         )
         if wrapped is not None:
             self._handlers[method] = wrapped
-        return wrapped  # type: ignore[return-value]
+        return wrapped
 
-    def adapt_handler(self, handler: grpc.RpcMethodHandler | None) -> grpc.RpcMethodHandler | None:
+    def adapt_handler(self, handler: Handler | None) -> Handler | None:
         """A last change to the wrapped handler before it is cached (e.g. its deserializer)."""
         return handler
 

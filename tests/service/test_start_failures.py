@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.bootstrap import create_server
+from service.bootstrap import create_server, rewrap_credentials
 from tests.conftest import serve_config
 
 
@@ -34,3 +34,10 @@ async def test_a_port_in_use_leaves_no_connection_open(tmp_path: Path) -> None:
     assert await _threads_settle(before) == before
     app = await create_server(serve_config(url))  # migrated before the refusal: usable
     await app.stop(0)  # never started: stopped all the same (service/server_shutdown.py)
+
+
+async def test_rewrap_under_openbao_without_local_keys_names_the_command(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/rewrap.db"
+    config = serve_config(url, kms="openbao", master_keys=None, apply_migrations=True)
+    with pytest.raises(ValueError, match="keys rotate-openbao"):
+        await rewrap_credentials(config)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import grpc
 from google.protobuf import duration_pb2
 
 from engines.admission.control import (
@@ -29,7 +28,7 @@ from engines.admission.limits import (
 from engines.kernel.errors import InvalidArgument, ServiceError
 from integrations.v1 import admission_pb2 as pb
 from integrations.v1 import admission_pb2_grpc
-from service.call_info import current_call
+from service.call_info import Context, current_call
 from service.convert import from_duration, from_struct, from_timestamp, renamed_timestamp, set_timestamp
 from service.enums import EnumMap
 from service.servicers.integrations.servicer import PROVIDER_TYPES
@@ -46,7 +45,6 @@ _BATCH_STATUS = {
     BatchStatus.DUPLICATE: pb.USAGE_EVENT_STATUS_DUPLICATE,
 }
 
-_Context = grpc.aio.ServicerContext
 
 
 def _duration(value: timedelta) -> duration_pb2.Duration:
@@ -64,7 +62,7 @@ def _outcome(number: int, field: str) -> CallOutcome:
     return OUTCOMES.to_engine(number, field) or CallOutcome.SUCCESS
 
 
-def _limit_kind(kind: LimitKind | None) -> int:
+def _limit_kind(kind: LimitKind | None) -> pb.LimitKind:
     return LIMIT_KINDS.to_proto(kind) if kind is not None else pb.LIMIT_KIND_UNSPECIFIED
 
 
@@ -133,7 +131,7 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
         self._engine = engine
 
     async def AdmitCall(
-        self, request: pb.AdmitCallRequest, context: _Context
+        self, request: pb.AdmitCallRequest, context: Context
     ) -> pb.AdmitCallResponse:
         admission = await self._engine.admit(
             CallEstimate(
@@ -150,21 +148,21 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
         )
         decision = admission.decision
         response = pb.AdmitCallResponse(
-            verdict=VERDICTS.to_proto(decision.verdict),  # type: ignore[arg-type]
-            deciding_limit=_limit_kind(decision.deciding_limit),  # type: ignore[arg-type]
+            verdict=VERDICTS.to_proto(decision.verdict),
+            deciding_limit=_limit_kind(decision.deciding_limit),
             replayed=admission.replayed,
         )
         for reason in decision.reasons:
             detail = response.reasons.add(
-                reason=REASONS.to_proto(reason.reason),  # type: ignore[arg-type]
-                limit=_limit_kind(reason.limit),  # type: ignore[arg-type]
+                reason=REASONS.to_proto(reason.reason),
+                limit=_limit_kind(reason.limit),
                 message=reason.message,
             )
             if reason.retry_after is not None:
                 detail.retry_after.FromTimedelta(reason.retry_after)
         for snapshot in decision.limits:
             limit = response.limits.add(
-                kind=LIMIT_KINDS.to_proto(snapshot.kind),  # type: ignore[arg-type]
+                kind=LIMIT_KINDS.to_proto(snapshot.kind),
                 limit=snapshot.limit,
                 used=snapshot.used,
                 reserved=snapshot.reserved,
@@ -179,7 +177,7 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
             response.target.CopyFrom(
                 pb.CallTarget(
                     integration_id=target.integration_id,
-                    provider_type=PROVIDER_TYPES.to_proto(target.provider_type),  # type: ignore[arg-type]
+                    provider_type=PROVIDER_TYPES.to_proto(target.provider_type),
                     base_url=target.base_url,
                     model=target.model,
                     credential_ref=target.credential_ref,
@@ -189,7 +187,7 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
         return response
 
     async def SettleCall(
-        self, request: pb.SettleCallRequest, context: _Context
+        self, request: pb.SettleCallRequest, context: Context
     ) -> pb.SettleCallResponse:
         outcome = await self._engine.settle(
             Settlement(
@@ -215,7 +213,7 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
         )
 
     async def RecordUsageBatch(
-        self, request: pb.RecordUsageBatchRequest, context: _Context
+        self, request: pb.RecordUsageBatchRequest, context: Context
     ) -> pb.RecordUsageBatchResponse:
         # An event that does not even convert (a bad enum, timestamp or duration) is rejected
         # alone, like one the engine refuses; the others are still recorded.
@@ -240,7 +238,7 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
                     f"events[{index}].call_id was recorded before with other numbers"
                 )
             else:
-                result.status = _BATCH_STATUS[status]  # type: ignore[assignment]
+                result.status = _BATCH_STATUS[status]
                 result.usage_event_id = record.id if record else ""
         response.recorded_count = sum(
             r.status == pb.USAGE_EVENT_STATUS_RECORDED for r in response.results
@@ -251,7 +249,7 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
         return response
 
     async def GetUsageSummary(
-        self, request: pb.GetUsageSummaryRequest, context: _Context
+        self, request: pb.GetUsageSummaryRequest, context: Context
     ) -> pb.GetUsageSummaryResponse:
         group_by = [
             GROUP_BY.to_engine(g, f"group_by[{i}]", required=True) for i, g in enumerate(request.group_by)
@@ -277,14 +275,14 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
         return response
 
     async def GetAdmissionPolicy(
-        self, request: pb.GetAdmissionPolicyRequest, context: _Context
+        self, request: pb.GetAdmissionPolicyRequest, context: Context
     ) -> pb.AdmissionPolicy:
         return _policy_to_proto(
             await self._engine.get_policy(request.tenant_id, request.integration_id)
         )
 
     async def UpdateAdmissionPolicy(
-        self, request: pb.UpdateAdmissionPolicyRequest, context: _Context
+        self, request: pb.UpdateAdmissionPolicyRequest, context: Context
     ) -> pb.AdmissionPolicy:
         given = request.policy
         ttl = from_duration(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import grpc
-
 from engines.connectors.connector import (
     WRITABLE_FIELDS,
     Connector,
@@ -19,10 +17,12 @@ from engines.connectors.connector import (
 from engines.connectors.specs import connector_spec, data_source_spec, secret_fields
 from engines.kernel.errors import InvalidArgument
 from integrations.v1 import connectors_pb2, connectors_pb2_grpc
+from service.call_info import Context
 from service.convert import from_struct, set_timestamp, to_struct
 from service.enums import EnumMap
 from service.field_mask import masked_fields
 from service.servicers.data_sources.servicer import TYPES as SOURCE_TYPES
+from service.servicers.listing import list_response
 
 __all__ = ["ConnectorsServicer", "connector_to_proto"]
 
@@ -32,7 +32,6 @@ CAPABILITIES = EnumMap(
     connectors_pb2.ConnectorCapability, ConnectorCapability, "CONNECTOR_CAPABILITY"
 )
 
-_Context = grpc.aio.ServicerContext
 
 
 def connector_to_proto(connector: Connector) -> connectors_pb2.Connector:
@@ -40,9 +39,9 @@ def connector_to_proto(connector: Connector) -> connectors_pb2.Connector:
         id=connector.id,
         tenant_id=connector.tenant_id,
         name=connector.name,
-        connector_type=TYPES.to_proto(connector.connector_type),  # type: ignore[arg-type]
-        status=STATUSES.to_proto(connector.status),  # type: ignore[arg-type]
-        capabilities=[CAPABILITIES.to_proto(c) for c in connector.capabilities],  # type: ignore[misc]
+        connector_type=TYPES.to_proto(connector.connector_type),
+        status=STATUSES.to_proto(connector.status),
+        capabilities=[CAPABILITIES.to_proto(c) for c in connector.capabilities],
         endpoint=connector.endpoint,
         config=to_struct(connector.config),
         metadata=to_struct(connector.metadata),
@@ -75,7 +74,7 @@ class ConnectorsServicer(connectors_pb2_grpc.ConnectorsServiceServicer):
         self._engine = engine
 
     async def GetConnectorSpec(
-        self, request: connectors_pb2.GetConnectorSpecRequest, context: _Context
+        self, request: connectors_pb2.GetConnectorSpecRequest, context: Context
     ) -> connectors_pb2.ConnectorSpec:
         kind = request.WhichOneof("kind")
         if kind == "connector_type":
@@ -95,22 +94,22 @@ class ConnectorsServicer(connectors_pb2_grpc.ConnectorsServiceServicer):
         )
 
     async def DisconnectConnector(
-        self, request: connectors_pb2.DisconnectConnectorRequest, context: _Context
+        self, request: connectors_pb2.DisconnectConnectorRequest, context: Context
     ) -> connectors_pb2.ConnectorStatusChange:
         return _status_change(*await self._engine.disconnect(request.tenant_id, request.connector_id))
 
     async def ReconnectConnector(
-        self, request: connectors_pb2.ReconnectConnectorRequest, context: _Context
+        self, request: connectors_pb2.ReconnectConnectorRequest, context: Context
     ) -> connectors_pb2.ConnectorStatusChange:
         return _status_change(*await self._engine.reconnect(request.tenant_id, request.connector_id))
 
     async def DeprecateConnector(
-        self, request: connectors_pb2.DeprecateConnectorRequest, context: _Context
+        self, request: connectors_pb2.DeprecateConnectorRequest, context: Context
     ) -> connectors_pb2.ConnectorStatusChange:
         return _status_change(*await self._engine.deprecate(request.tenant_id, request.connector_id))
 
     async def ListConnectors(
-        self, request: connectors_pb2.ListConnectorsRequest, context: _Context
+        self, request: connectors_pb2.ListConnectorsRequest, context: Context
     ) -> connectors_pb2.ListConnectorsResponse:
         filters = ConnectorFilters(
             connector_type=TYPES.to_engine(request.connector_type, "connector_type"),
@@ -119,19 +118,15 @@ class ConnectorsServicer(connectors_pb2_grpc.ConnectorsServiceServicer):
         page = await self._engine.list(
             request.tenant_id, request.page_size, request.page_token, filters
         )
-        return connectors_pb2.ListConnectorsResponse(
-            connectors=[connector_to_proto(c) for c in page.items],
-            next_page_token=page.next_page_token,
-            total_size=page.total_size,
-        )
+        return list_response(connectors_pb2.ListConnectorsResponse, "connectors", page, connector_to_proto)
 
     async def GetConnector(
-        self, request: connectors_pb2.GetConnectorRequest, context: _Context
+        self, request: connectors_pb2.GetConnectorRequest, context: Context
     ) -> connectors_pb2.Connector:
         return connector_to_proto(await self._engine.get(request.tenant_id, request.connector_id))
 
     async def RegisterConnector(
-        self, request: connectors_pb2.RegisterConnectorRequest, context: _Context
+        self, request: connectors_pb2.RegisterConnectorRequest, context: Context
     ) -> connectors_pb2.Connector:
         given = request.connector
         draft = ConnectorDraft(
@@ -150,7 +145,7 @@ class ConnectorsServicer(connectors_pb2_grpc.ConnectorsServiceServicer):
         return connector_to_proto(created)
 
     async def UpdateConnector(
-        self, request: connectors_pb2.UpdateConnectorRequest, context: _Context
+        self, request: connectors_pb2.UpdateConnectorRequest, context: Context
     ) -> connectors_pb2.Connector:
         given = request.connector
         mask = request.update_mask if request.HasField("update_mask") else None
@@ -164,13 +159,13 @@ class ConnectorsServicer(connectors_pb2_grpc.ConnectorsServiceServicer):
         return connector_to_proto(updated)
 
     async def DeleteConnector(
-        self, request: connectors_pb2.DeleteConnectorRequest, context: _Context
+        self, request: connectors_pb2.DeleteConnectorRequest, context: Context
     ) -> connectors_pb2.DeleteConnectorResponse:
         deleted = await self._engine.delete(request.tenant_id, request.connector_id)
         return connectors_pb2.DeleteConnectorResponse(deleted=True, connector_id=deleted.id)
 
     async def TestConnector(
-        self, request: connectors_pb2.TestConnectorRequest, context: _Context
+        self, request: connectors_pb2.TestConnectorRequest, context: Context
     ) -> connectors_pb2.ConnectorTestResult:
         outcome, connector = await self._engine.test(request.tenant_id, request.connector_id)
         return connectors_pb2.ConnectorTestResult(

@@ -6,8 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import grpc
-
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from engines.credentials.vault import (
     AccessEvent,
@@ -19,9 +17,10 @@ from engines.credentials.vault import (
     StoredCredential,
     UseTarget,
 )
-from service.call_info import current_call
+from service.call_info import Context, current_call
 from service.convert import from_duration, from_timestamp, set_timestamp
 from service.enums import EnumMap
+from service.servicers.listing import list_response
 
 __all__ = ["CredentialsServicer", "credential_to_proto"]
 
@@ -34,7 +33,6 @@ def _actor(access_reason: str) -> Actor:
 
 KINDS = EnumMap(credentials_pb2.AccessKind, AccessKind, "ACCESS_KIND")
 
-_Context = grpc.aio.ServicerContext
 
 
 def credential_to_proto(credential: StoredCredential) -> credentials_pb2.Credential:
@@ -76,10 +74,10 @@ def _event_to_proto(event: AccessEvent) -> credentials_pb2.CredentialAccessEvent
         caller=event.caller,
         allowed=event.allowed,
         access_reason=event.access_reason,
-        outcome=OUTCOMES.to_proto(event.outcome),  # type: ignore[arg-type]
+        outcome=OUTCOMES.to_proto(event.outcome),
         detail=event.detail,
         requester_tenant_id=event.requester_tenant_id,
-        kind=KINDS.to_proto(event.kind),  # type: ignore[arg-type]
+        kind=KINDS.to_proto(event.kind),
         destination=event.destination,
         rpc=event.rpc,
     )
@@ -100,7 +98,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         self._vault = vault
 
     async def EncryptCredential(
-        self, request: credentials_pb2.EncryptCredentialRequest, context: _Context
+        self, request: credentials_pb2.EncryptCredentialRequest, context: Context
     ) -> credentials_pb2.EncryptCredentialResponse:
         ref, key_version = await self._vault.encrypt(
             request.tenant_id,
@@ -113,7 +111,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         )
 
     async def CreateCredential(
-        self, request: credentials_pb2.CreateCredentialRequest, context: _Context
+        self, request: credentials_pb2.CreateCredentialRequest, context: Context
     ) -> credentials_pb2.Credential:
         created = await self._vault.create(
             request.tenant_id,
@@ -132,7 +130,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         return credential_to_proto(created)
 
     async def GetCredential(
-        self, request: credentials_pb2.GetCredentialRequest, context: _Context
+        self, request: credentials_pb2.GetCredentialRequest, context: Context
     ) -> credentials_pb2.GetCredentialResponse:
         revealed = await self._vault.reveal(
             request.tenant_id,
@@ -144,7 +142,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         return _revealed_to_proto(revealed)
 
     async def UseCredential(
-        self, request: credentials_pb2.UseCredentialRequest, context: _Context
+        self, request: credentials_pb2.UseCredentialRequest, context: Context
     ) -> credentials_pb2.GetCredentialResponse:
         revealed = await self._vault.use(
             request.tenant_id,
@@ -158,7 +156,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         return _revealed_to_proto(revealed)
 
     async def UpdateCredentialDestinations(
-        self, request: credentials_pb2.UpdateCredentialDestinationsRequest, context: _Context
+        self, request: credentials_pb2.UpdateCredentialDestinationsRequest, context: Context
     ) -> credentials_pb2.Credential:
         updated = await self._vault.update_destinations(
             request.tenant_id,
@@ -169,14 +167,14 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         return credential_to_proto(updated)
 
     async def LookupCredential(
-        self, request: credentials_pb2.LookupCredentialRequest, context: _Context
+        self, request: credentials_pb2.LookupCredentialRequest, context: Context
     ) -> credentials_pb2.Credential:
         return credential_to_proto(
             await self._vault.lookup(request.tenant_id, request.credential_ref)
         )
 
     async def ListCredentials(
-        self, request: credentials_pb2.ListCredentialsRequest, context: _Context
+        self, request: credentials_pb2.ListCredentialsRequest, context: Context
     ) -> credentials_pb2.ListCredentialsResponse:
         page = await self._vault.list(
             request.tenant_id,
@@ -189,14 +187,12 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
             ),
             rotation_due=request.rotation_due,
         )
-        return credentials_pb2.ListCredentialsResponse(
-            credentials=[credential_to_proto(c) for c in page.items],
-            next_page_token=page.next_page_token,
-            total_size=page.total_size,
+        return list_response(
+            credentials_pb2.ListCredentialsResponse, "credentials", page, credential_to_proto
         )
 
     async def GetExpiringCredentials(
-        self, request: credentials_pb2.GetExpiringCredentialsRequest, context: _Context
+        self, request: credentials_pb2.GetExpiringCredentialsRequest, context: Context
     ) -> credentials_pb2.GetExpiringCredentialsResponse:
         summary = await self._vault.expiring(
             request.tenant_id,
@@ -214,7 +210,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         return response
 
     async def RewrapCredentials(
-        self, request: credentials_pb2.RewrapCredentialsRequest, context: _Context
+        self, request: credentials_pb2.RewrapCredentialsRequest, context: Context
     ) -> AsyncIterator[credentials_pb2.RewrapCredentialsProgress]:
         async for progress in self._vault.rewrap_progress(request.batch_size or 100):
             yield credentials_pb2.RewrapCredentialsProgress(
@@ -224,7 +220,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
             )
 
     async def RewrapCredentialRef(
-        self, request: credentials_pb2.RewrapCredentialRefRequest, context: _Context
+        self, request: credentials_pb2.RewrapCredentialRefRequest, context: Context
     ) -> credentials_pb2.RewrapCredentialRefResponse:
         ref, key_version = await self._vault.rewrap_ref(
             request.tenant_id, request.credential_ref, dict(request.context)
@@ -234,7 +230,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         )
 
     async def RotateCredential(
-        self, request: credentials_pb2.RotateCredentialRequest, context: _Context
+        self, request: credentials_pb2.RotateCredentialRequest, context: Context
     ) -> credentials_pb2.Credential:
         rotated = await self._vault.rotate(
             request.tenant_id,
@@ -250,7 +246,7 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         return credential_to_proto(rotated)
 
     async def DeleteCredential(
-        self, request: credentials_pb2.DeleteCredentialRequest, context: _Context
+        self, request: credentials_pb2.DeleteCredentialRequest, context: Context
     ) -> credentials_pb2.DeleteCredentialResponse:
         deleted = await self._vault.delete(
             request.tenant_id, request.credential_id, actor=_actor(request.access_reason)
@@ -258,13 +254,11 @@ class CredentialsServicer(credentials_pb2_grpc.CredentialServiceServicer):
         return credentials_pb2.DeleteCredentialResponse(deleted=True, credential_id=deleted.id)
 
     async def ListCredentialAccessEvents(
-        self, request: credentials_pb2.ListCredentialAccessEventsRequest, context: _Context
+        self, request: credentials_pb2.ListCredentialAccessEventsRequest, context: Context
     ) -> credentials_pb2.ListCredentialAccessEventsResponse:
         page = await self._vault.access_events(
             request.tenant_id, request.credential_id, request.page_size, request.page_token
         )
-        return credentials_pb2.ListCredentialAccessEventsResponse(
-            events=[_event_to_proto(e) for e in page.items],
-            next_page_token=page.next_page_token,
-            total_size=page.total_size,
+        return list_response(
+            credentials_pb2.ListCredentialAccessEventsResponse, "events", page, _event_to_proto
         )

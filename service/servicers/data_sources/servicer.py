@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import grpc
-
 from engines.data_sources.data_source import (
     WRITABLE_FIELDS,
     DataSource,
@@ -22,16 +20,17 @@ from engines.data_sources.data_source import (
 )
 from engines.data_sources.settings import ConnectionInput, ConnectionSettings
 from integrations.v1 import data_sources_pb2, data_sources_pb2_grpc
+from service.call_info import Context
 from service.convert import from_struct, set_timestamp, to_struct
 from service.enums import EnumMap
 from service.field_mask import masked_fields
+from service.servicers.listing import list_response
 
 __all__ = ["DataSourcesServicer", "data_source_to_proto"]
 
 TYPES = EnumMap(data_sources_pb2.DataSourceType, DataSourceType, "DATA_SOURCE_TYPE")
 STATUSES = EnumMap(data_sources_pb2.DataSourceStatus, DataSourceStatus, "DATA_SOURCE_STATUS")
 
-_Context = grpc.aio.ServicerContext
 _R = TypeVar("_R")
 
 
@@ -83,8 +82,8 @@ def data_source_to_proto(data_source: DataSource) -> data_sources_pb2.DataSource
         id=data_source.id,
         tenant_id=data_source.tenant_id,
         name=data_source.name,
-        source_type=TYPES.to_proto(data_source.source_type),  # type: ignore[arg-type]
-        status=STATUSES.to_proto(data_source.status),  # type: ignore[arg-type]
+        source_type=TYPES.to_proto(data_source.source_type),
+        status=STATUSES.to_proto(data_source.status),
         config=_config_to_proto(data_source.config),
         description=data_source.description,
         tags=list(data_source.tags),
@@ -120,7 +119,7 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
         self._engine = engine
 
     async def RegisterDataSource(
-        self, request: data_sources_pb2.RegisterDataSourceRequest, context: _Context
+        self, request: data_sources_pb2.RegisterDataSourceRequest, context: Context
     ) -> data_sources_pb2.DataSource:
         given = request.data_source
         draft = DataSourceDraft(
@@ -139,7 +138,7 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
         return data_source_to_proto(created)
 
     async def ListDataSources(
-        self, request: data_sources_pb2.ListDataSourcesRequest, context: _Context
+        self, request: data_sources_pb2.ListDataSourcesRequest, context: Context
     ) -> data_sources_pb2.ListDataSourcesResponse:
         filters = DataSourceFilters(
             source_type=TYPES.to_engine(request.source_type, "source_type"),
@@ -149,21 +148,19 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
         page = await self._engine.list(
             request.tenant_id, request.page_size, request.page_token, filters
         )
-        return data_sources_pb2.ListDataSourcesResponse(
-            data_sources=[data_source_to_proto(d) for d in page.items],
-            next_page_token=page.next_page_token,
-            total_size=page.total_size,
+        return list_response(
+            data_sources_pb2.ListDataSourcesResponse, "data_sources", page, data_source_to_proto
         )
 
     async def GetDataSource(
-        self, request: data_sources_pb2.GetDataSourceRequest, context: _Context
+        self, request: data_sources_pb2.GetDataSourceRequest, context: Context
     ) -> data_sources_pb2.DataSource:
         return data_source_to_proto(
             await self._engine.get(request.tenant_id, request.data_source_id)
         )
 
     async def UpdateDataSource(
-        self, request: data_sources_pb2.UpdateDataSourceRequest, context: _Context
+        self, request: data_sources_pb2.UpdateDataSourceRequest, context: Context
     ) -> data_sources_pb2.DataSource:
         given = request.data_source
         mask = request.update_mask if request.HasField("update_mask") else None
@@ -177,13 +174,13 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
         return data_source_to_proto(updated)
 
     async def DeleteDataSource(
-        self, request: data_sources_pb2.DeleteDataSourceRequest, context: _Context
+        self, request: data_sources_pb2.DeleteDataSourceRequest, context: Context
     ) -> data_sources_pb2.DeleteDataSourceResponse:
         deleted = await self._engine.delete(request.tenant_id, request.data_source_id)
         return data_sources_pb2.DeleteDataSourceResponse(deleted=True, data_source_id=deleted.id)
 
     async def TestDataSourceConnection(
-        self, request: data_sources_pb2.TestDataSourceConnectionRequest, context: _Context
+        self, request: data_sources_pb2.TestDataSourceConnectionRequest, context: Context
     ) -> data_sources_pb2.TestDataSourceConnectionResponse:
         outcome, _ = await self._engine.test_connection(request.tenant_id, request.data_source_id)
         message = f"connected in {outcome.latency_ms} ms" if outcome.success else outcome.error
@@ -195,7 +192,7 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
         )
 
     async def DiscoverDataSource(
-        self, request: data_sources_pb2.DiscoverDataSourceRequest, context: _Context
+        self, request: data_sources_pb2.DiscoverDataSourceRequest, context: Context
     ) -> data_sources_pb2.DiscoverDataSourceResponse:
         found = await self._engine.discover(
             request.tenant_id, request.data_source_id, request.max_tables
@@ -224,21 +221,21 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
         )
 
     async def ActivateDataSource(
-        self, request: data_sources_pb2.ActivateDataSourceRequest, context: _Context
+        self, request: data_sources_pb2.ActivateDataSourceRequest, context: Context
     ) -> data_sources_pb2.ActivateDataSourceResponse:
         return await self._lifecycle(
             self._engine.activate, request, data_sources_pb2.ActivateDataSourceResponse
         )
 
     async def DeactivateDataSource(
-        self, request: data_sources_pb2.DeactivateDataSourceRequest, context: _Context
+        self, request: data_sources_pb2.DeactivateDataSourceRequest, context: Context
     ) -> data_sources_pb2.DeactivateDataSourceResponse:
         return await self._lifecycle(
             self._engine.deactivate, request, data_sources_pb2.DeactivateDataSourceResponse
         )
 
     async def DeprecateDataSource(
-        self, request: data_sources_pb2.DeprecateDataSourceRequest, context: _Context
+        self, request: data_sources_pb2.DeprecateDataSourceRequest, context: Context
     ) -> data_sources_pb2.DeprecateDataSourceResponse:
         return await self._lifecycle(
             self._engine.deprecate, request, data_sources_pb2.DeprecateDataSourceResponse
@@ -248,7 +245,7 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
     async def _lifecycle(
         action: Callable[[str, str], Awaitable[tuple[DataSource, str]]],
         request: Any,
-        response_type: type[_R],
+        response_type: Callable[..., _R],
     ) -> _R:
         data_source, message = await action(request.tenant_id, request.data_source_id)
         return response_type(
@@ -258,7 +255,7 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
         )
 
     async def GetDataSourceStatistics(
-        self, request: data_sources_pb2.GetDataSourceStatisticsRequest, context: _Context
+        self, request: data_sources_pb2.GetDataSourceStatisticsRequest, context: Context
     ) -> data_sources_pb2.GetDataSourceStatisticsResponse:
         stats = await self._engine.statistics(request.tenant_id)
         by_status = stats.by_status
@@ -271,7 +268,7 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
             configuring_sources=by_status.get(DataSourceStatus.CONFIGURING, 0),
             deprecated_sources=by_status.get(DataSourceStatus.DEPRECATED, 0),
             sources_by_type={
-                data_sources_pb2.DataSourceType.Name(TYPES.to_proto(t)): n  # type: ignore[arg-type]
+                data_sources_pb2.DataSourceType.Name(TYPES.to_proto(t)): n
                 for t, n in stats.by_type.items()
             },
             total_connections=stats.total_connections,

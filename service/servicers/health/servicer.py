@@ -5,18 +5,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-import grpc
-
 from engines.health.checks import HealthCheckRecord, HealthCheckResult, HealthEngine, HealthHistoryFilters
 from engines.health.circuit import CircuitEvent
 from engines.integrations.integration import HealthState
 from integrations.v1 import health_pb2, health_pb2_grpc
+from service.call_info import Context
 from service.convert import from_duration, from_timestamp, set_timestamp
 from service.servicers.integrations.servicer import HEALTH_STATES
+from service.servicers.listing import list_response
 
 __all__ = ["IntegrationHealthServicer", "result_to_proto"]
 
-_Context = grpc.aio.ServicerContext
 _CIRCUIT_EVENTS = {
     CircuitEvent.NONE: health_pb2.CIRCUIT_EVENT_UNSPECIFIED,
     CircuitEvent.OPENED: health_pb2.CIRCUIT_EVENT_OPENED,
@@ -28,7 +27,7 @@ def result_to_proto(result: HealthCheckResult) -> health_pb2.HealthCheckResult:
     message = health_pb2.HealthCheckResult(
         integration_id=result.integration_id,
         integration_name=result.integration_name,
-        health_state=HEALTH_STATES.to_proto(result.health_state),  # type: ignore[arg-type]
+        health_state=HEALTH_STATES.to_proto(result.health_state),
         message=result.message,
         latency_ms=result.latency_ms,
         error_code=result.error_code,
@@ -47,7 +46,7 @@ def record_to_proto(record: HealthCheckRecord) -> health_pb2.HealthCheckRecord:
     message = health_pb2.HealthCheckRecord(
         id=record.id,
         integration_id=record.integration_id,
-        health_state=HEALTH_STATES.to_proto(record.health_state),  # type: ignore[arg-type]
+        health_state=HEALTH_STATES.to_proto(record.health_state),
         error_code=record.error_code,
         latency_ms=record.latency_ms,
         message=record.message,
@@ -67,7 +66,7 @@ class IntegrationHealthServicer(health_pb2_grpc.IntegrationHealthServiceServicer
         self._engine = engine
 
     async def CheckHealth(
-        self, request: health_pb2.CheckHealthRequest, context: _Context
+        self, request: health_pb2.CheckHealthRequest, context: Context
     ) -> health_pb2.HealthCheckResult:
         result = await self._engine.check(
             request.tenant_id, request.integration_id, force=request.force
@@ -75,7 +74,7 @@ class IntegrationHealthServicer(health_pb2_grpc.IntegrationHealthServiceServicer
         return result_to_proto(result)
 
     async def CheckAllIntegrations(
-        self, request: health_pb2.CheckAllIntegrationsRequest, context: _Context
+        self, request: health_pb2.CheckAllIntegrationsRequest, context: Context
     ) -> AsyncIterator[health_pb2.HealthCheckResult]:
         results = self._engine.check_all(
             request.tenant_id,
@@ -92,7 +91,7 @@ class IntegrationHealthServicer(health_pb2_grpc.IntegrationHealthServiceServicer
                 yield result_to_proto(result)
 
     async def GetHealthSummary(
-        self, request: health_pb2.GetHealthSummaryRequest, context: _Context
+        self, request: health_pb2.GetHealthSummaryRequest, context: Context
     ) -> health_pb2.GetHealthSummaryResponse:
         summary = await self._engine.summary(
             request.tenant_id,
@@ -109,14 +108,14 @@ class IntegrationHealthServicer(health_pb2_grpc.IntegrationHealthServiceServicer
             unknown=summary.counts[HealthState.UNKNOWN],
             total=summary.total,
             stale_count=summary.stale_count,
-            overall_health=HEALTH_STATES.to_proto(summary.overall_health),  # type: ignore[arg-type]
+            overall_health=HEALTH_STATES.to_proto(summary.overall_health),
         )
         set_timestamp(response.check_time, summary.checked_at)
         set_timestamp(response.checked_at, summary.checked_at)  # deprecated name
         return response
 
     async def ListHealthChecks(
-        self, request: health_pb2.ListHealthChecksRequest, context: _Context
+        self, request: health_pb2.ListHealthChecksRequest, context: Context
     ) -> health_pb2.ListHealthChecksResponse:
         filters = HealthHistoryFilters(
             integration_id=request.integration_id or None,
@@ -131,8 +130,4 @@ class IntegrationHealthServicer(health_pb2_grpc.IntegrationHealthServiceServicer
         page = await self._engine.list_checks(
             request.tenant_id, filters, request.page_size, request.page_token
         )
-        return health_pb2.ListHealthChecksResponse(
-            health_checks=[record_to_proto(r) for r in page.items],
-            next_page_token=page.next_page_token,
-            total_size=page.total_size,
-        )
+        return list_response(health_pb2.ListHealthChecksResponse, "health_checks", page, record_to_proto)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import grpc
-
 from engines.integrations.integration import (
     WRITABLE_FIELDS,
     HealthState,
@@ -17,10 +15,11 @@ from engines.integrations.integration import (
     ProviderType,
 )
 from integrations.v1 import common_pb2, integrations_pb2, integrations_pb2_grpc
-from service.call_info import current_call
+from service.call_info import Context, current_call
 from service.convert import from_struct, renamed_timestamp, set_timestamp, to_struct
 from service.enums import EnumMap
 from service.field_mask import masked_fields
+from service.servicers.listing import list_response
 
 __all__ = ["HEALTH_STATES", "IntegrationsServicer", "integration_to_proto"]
 
@@ -28,7 +27,6 @@ PROVIDER_TYPES = EnumMap(integrations_pb2.ProviderType, ProviderType, "PROVIDER_
 STATUSES = EnumMap(integrations_pb2.IntegrationStatus, IntegrationStatus, "INTEGRATION_STATUS")
 HEALTH_STATES = EnumMap(common_pb2.HealthState, HealthState, "HEALTH_STATE")
 
-_Context = grpc.aio.ServicerContext
 
 
 def integration_to_proto(integration: Integration) -> integrations_pb2.Integration:
@@ -36,12 +34,12 @@ def integration_to_proto(integration: Integration) -> integrations_pb2.Integrati
         id=integration.id,
         tenant_id=integration.tenant_id,
         name=integration.name,
-        provider_type=PROVIDER_TYPES.to_proto(integration.provider_type),  # type: ignore[arg-type]
+        provider_type=PROVIDER_TYPES.to_proto(integration.provider_type),
         credential_ref=integration.credential_ref,
         config=to_struct(integration.config),
         default_model=integration.default_model,
-        status=STATUSES.to_proto(integration.status),  # type: ignore[arg-type]
-        health_state=HEALTH_STATES.to_proto(integration.health_state),  # type: ignore[arg-type]
+        status=STATUSES.to_proto(integration.status),
+        health_state=HEALTH_STATES.to_proto(integration.health_state),
         health_message=integration.health_message,
         budget_limit_cents=integration.budget_limit_cents,
         token_limit_month=integration.token_limit_month,
@@ -74,7 +72,7 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
         self._engine = engine
 
     async def ListIntegrations(
-        self, request: integrations_pb2.ListIntegrationsRequest, context: _Context
+        self, request: integrations_pb2.ListIntegrationsRequest, context: Context
     ) -> integrations_pb2.ListIntegrationsResponse:
         filters = IntegrationFilters(
             status=STATUSES.to_engine(request.status, "status"),
@@ -83,21 +81,19 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
         page = await self._engine.list(
             request.tenant_id, request.page_size, request.page_token, filters
         )
-        return integrations_pb2.ListIntegrationsResponse(
-            integrations=[integration_to_proto(i) for i in page.items],
-            next_page_token=page.next_page_token,
-            total_size=page.total_size,
+        return list_response(
+            integrations_pb2.ListIntegrationsResponse, "integrations", page, integration_to_proto
         )
 
     async def GetIntegration(
-        self, request: integrations_pb2.GetIntegrationRequest, context: _Context
+        self, request: integrations_pb2.GetIntegrationRequest, context: Context
     ) -> integrations_pb2.Integration:
         return integration_to_proto(
             await self._engine.get(request.tenant_id, request.integration_id)
         )
 
     async def CreateIntegration(
-        self, request: integrations_pb2.CreateIntegrationRequest, context: _Context
+        self, request: integrations_pb2.CreateIntegrationRequest, context: Context
     ) -> integrations_pb2.Integration:
         given = request.integration
         draft = IntegrationDraft(
@@ -121,7 +117,7 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
         return integration_to_proto(created)
 
     async def UpdateIntegration(
-        self, request: integrations_pb2.UpdateIntegrationRequest, context: _Context
+        self, request: integrations_pb2.UpdateIntegrationRequest, context: Context
     ) -> integrations_pb2.Integration:
         given = request.integration
         mask = request.update_mask if request.HasField("update_mask") else None
@@ -137,42 +133,42 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
         return integration_to_proto(updated)
 
     async def DeleteIntegration(
-        self, request: integrations_pb2.DeleteIntegrationRequest, context: _Context
+        self, request: integrations_pb2.DeleteIntegrationRequest, context: Context
     ) -> integrations_pb2.DeleteIntegrationResponse:
         deleted = await self._engine.delete(request.tenant_id, request.integration_id)
         return integrations_pb2.DeleteIntegrationResponse(deleted=True, integration_id=deleted.id)
 
     async def EnableIntegration(
-        self, request: integrations_pb2.EnableIntegrationRequest, context: _Context
+        self, request: integrations_pb2.EnableIntegrationRequest, context: Context
     ) -> integrations_pb2.EnableIntegrationResponse:
         integration, message = await self._engine.enable(
             request.tenant_id, request.integration_id
         )
         return integrations_pb2.EnableIntegrationResponse(
             integration_id=integration.id,
-            status=STATUSES.to_proto(integration.status),  # type: ignore[arg-type]
+            status=STATUSES.to_proto(integration.status),
             message=message,
         )
 
     async def DisableIntegration(
-        self, request: integrations_pb2.DisableIntegrationRequest, context: _Context
+        self, request: integrations_pb2.DisableIntegrationRequest, context: Context
     ) -> integrations_pb2.DisableIntegrationResponse:
         integration, message = await self._engine.disable(
             request.tenant_id, request.integration_id
         )
         return integrations_pb2.DisableIntegrationResponse(
             integration_id=integration.id,
-            status=STATUSES.to_proto(integration.status),  # type: ignore[arg-type]
+            status=STATUSES.to_proto(integration.status),
             message=message,
         )
 
     async def GetHealthStatus(
-        self, request: integrations_pb2.GetHealthStatusRequest, context: _Context
+        self, request: integrations_pb2.GetHealthStatusRequest, context: Context
     ) -> integrations_pb2.GetHealthStatusResponse:
         integration = await self._engine.get(request.tenant_id, request.integration_id)
         response = integrations_pb2.GetHealthStatusResponse(
             integration_id=integration.id,
-            health_state=HEALTH_STATES.to_proto(integration.health_state),  # type: ignore[arg-type]
+            health_state=HEALTH_STATES.to_proto(integration.health_state),
             health_message=integration.health_message,
         )
         set_timestamp(response.health_check_time, integration.health_checked_at)
@@ -180,7 +176,7 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
         return response
 
     async def TestCredentials(
-        self, request: integrations_pb2.TestCredentialsRequest, context: _Context
+        self, request: integrations_pb2.TestCredentialsRequest, context: Context
     ) -> integrations_pb2.TestCredentialsResponse:
         result = await self._engine.test_credentials(request.tenant_id, request.integration_id)
         response = integrations_pb2.TestCredentialsResponse(
@@ -196,7 +192,7 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
         return response
 
     async def GetLimitsStatus(
-        self, request: integrations_pb2.GetLimitsStatusRequest, context: _Context
+        self, request: integrations_pb2.GetLimitsStatusRequest, context: Context
     ) -> integrations_pb2.GetLimitsStatusResponse:
         status = await self._engine.limits_status(request.tenant_id, request.integration_id)
         limits = status.integration
@@ -217,7 +213,7 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
         return response
 
     async def RecordUsage(
-        self, request: integrations_pb2.RecordUsageRequest, context: _Context
+        self, request: integrations_pb2.RecordUsageRequest, context: Context
     ) -> integrations_pb2.RecordUsageResponse:
         event, recorded = await self._engine.record_usage(
             request.tenant_id,

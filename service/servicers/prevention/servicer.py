@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import grpc
-
 from engines.prevention.contract import (
     CONTRACT_FROZEN_AT,
     CONTRACT_VERSION,
@@ -15,11 +13,12 @@ from engines.prevention.contract import (
 )
 from engines.prevention.records import PreventionEngine, PreventionRecord, RecordFilters
 from integrations.v1 import prevention_pb2, prevention_pb2_grpc
+from service.call_info import Context
 from service.convert import from_struct, from_timestamp, set_timestamp, to_struct
+from service.servicers.listing import list_response
 
 __all__ = ["PreventionServicer", "candidate_from_proto", "record_to_proto"]
 
-_Context = grpc.aio.ServicerContext
 
 # Fields a candidate and a record share with the same name and a plain (non-Struct) type.
 _SCALAR_FIELDS = (
@@ -75,7 +74,7 @@ class PreventionServicer(prevention_pb2_grpc.PreventionServiceServicer):
         self._engine = engine
 
     async def ValidatePreventionCandidate(
-        self, request: prevention_pb2.ValidatePreventionCandidateRequest, context: _Context
+        self, request: prevention_pb2.ValidatePreventionCandidateRequest, context: Context
     ) -> prevention_pb2.ValidatePreventionCandidateResponse:
         result = self._engine.validate_candidate(candidate_from_proto(request.candidate))
         return prevention_pb2.ValidatePreventionCandidateResponse(
@@ -86,7 +85,7 @@ class PreventionServicer(prevention_pb2_grpc.PreventionServiceServicer):
         )
 
     async def CreatePreventionRecord(
-        self, request: prevention_pb2.CreatePreventionRecordRequest, context: _Context
+        self, request: prevention_pb2.CreatePreventionRecordRequest, context: Context
     ) -> prevention_pb2.PreventionRecord:
         record = await self._engine.create(
             candidate_from_proto(request.candidate), request_id=request.request_id
@@ -94,12 +93,12 @@ class PreventionServicer(prevention_pb2_grpc.PreventionServiceServicer):
         return record_to_proto(record)
 
     async def GetPreventionRecord(
-        self, request: prevention_pb2.GetPreventionRecordRequest, context: _Context
+        self, request: prevention_pb2.GetPreventionRecordRequest, context: Context
     ) -> prevention_pb2.PreventionRecord:
         return record_to_proto(await self._engine.get(request.tenant_id, request.record_id))
 
     async def ListPreventionRecords(
-        self, request: prevention_pb2.ListPreventionRecordsRequest, context: _Context
+        self, request: prevention_pb2.ListPreventionRecordsRequest, context: Context
     ) -> prevention_pb2.ListPreventionRecordsResponse:
         filters = RecordFilters(
             policy_id=request.policy_id or None, pattern_id=request.pattern_id or None
@@ -107,14 +106,12 @@ class PreventionServicer(prevention_pb2_grpc.PreventionServiceServicer):
         page = await self._engine.list(
             request.tenant_id, request.page_size, request.page_token, filters
         )
-        return prevention_pb2.ListPreventionRecordsResponse(
-            prevention_records=[record_to_proto(r) for r in page.items],
-            next_page_token=page.next_page_token,
-            total_size=page.total_size,
+        return list_response(
+            prevention_pb2.ListPreventionRecordsResponse, "prevention_records", page, record_to_proto
         )
 
     async def ValidatePreventionForGraduation(
-        self, request: prevention_pb2.ValidatePreventionForGraduationRequest, context: _Context
+        self, request: prevention_pb2.ValidatePreventionForGraduationRequest, context: Context
     ) -> prevention_pb2.ValidatePreventionForGraduationResponse:
         verdict = await self._engine.graduation_verdict(
             request.tenant_id, request.record_id, _activation(request)
@@ -124,7 +121,7 @@ class PreventionServicer(prevention_pb2_grpc.PreventionServiceServicer):
         )
 
     async def EvaluateGraduation(
-        self, request: prevention_pb2.EvaluateGraduationRequest, context: _Context
+        self, request: prevention_pb2.EvaluateGraduationRequest, context: Context
     ) -> prevention_pb2.EvaluateGraduationResponse:
         counts = await self._engine.evaluate_graduation(
             request.tenant_id, request.policy_id, _activation(request)
@@ -137,7 +134,7 @@ class PreventionServicer(prevention_pb2_grpc.PreventionServiceServicer):
         )
 
     async def GetPreventionContract(
-        self, request: prevention_pb2.GetPreventionContractRequest, context: _Context
+        self, request: prevention_pb2.GetPreventionContractRequest, context: Context
     ) -> prevention_pb2.GetPreventionContractResponse:
         response = prevention_pb2.GetPreventionContractResponse(
             version=CONTRACT_VERSION,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import grpc
 from google.protobuf import json_format, struct_pb2
 
 from engines.kernel.errors import InvalidArgument
@@ -22,10 +21,11 @@ from engines.sql_gateway.results import QueryResult, TruncationReason
 from engines.sql_gateway.templates import QueryTemplate, TemplateDraft
 from integrations.v1 import sql_gateway_pb2 as pb
 from integrations.v1 import sql_gateway_pb2_grpc
-from service.call_info import current_call
+from service.call_info import Context, current_call
 from service.convert import set_timestamp
 from service.enums import EnumMap
 from service.field_mask import masked_fields
+from service.servicers.listing import list_response
 
 __all__ = ["SqlGatewayServicer"]
 
@@ -33,7 +33,6 @@ PARAMETER_TYPES = EnumMap(pb.ParameterType, ParameterType, "PARAMETER_TYPE")
 TRUNCATION_REASONS = EnumMap(pb.TruncationReason, TruncationReason, "TRUNCATION_REASON")
 PARAMETER_BINDINGS = EnumMap(pb.ParameterBinding, IdentityBinding, "PARAMETER_BINDING")
 
-_Context = grpc.aio.ServicerContext
 
 
 def from_value(value: struct_pb2.Value) -> Any:
@@ -55,7 +54,7 @@ def to_value(value: Any) -> struct_pb2.Value:
 def _spec_from_proto(index: int, spec: pb.ParameterSpec) -> ParameterSpec:
     return ParameterSpec(
         name=spec.name,
-        type=PARAMETER_TYPES.to_engine(  # type: ignore[arg-type]
+        type=PARAMETER_TYPES.to_engine(
             spec.type, f"template.parameters[{index}].type", required=True
         ),
         required=spec.required,
@@ -66,7 +65,7 @@ def _spec_from_proto(index: int, spec: pb.ParameterSpec) -> ParameterSpec:
         max_value=spec.max_value if spec.HasField("max_value") else None,
         allowed_values=tuple(from_value(v) for v in spec.allowed_values),
         pattern=spec.pattern,
-        bound_to=PARAMETER_BINDINGS.to_engine(  # type: ignore[arg-type]
+        bound_to=PARAMETER_BINDINGS.to_engine(
             spec.bound_to, f"template.parameters[{index}].bound_to"
         ),
     )
@@ -181,7 +180,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
         self._engine = engine
 
     async def CreateQueryTemplate(
-        self, request: pb.CreateQueryTemplateRequest, context: _Context
+        self, request: pb.CreateQueryTemplateRequest, context: Context
     ) -> pb.QueryTemplate:
         given = request.template
         draft = TemplateDraft(
@@ -200,7 +199,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
         return template_to_proto(created)
 
     async def GetQueryTemplate(
-        self, request: pb.GetQueryTemplateRequest, context: _Context
+        self, request: pb.GetQueryTemplateRequest, context: Context
     ) -> pb.QueryTemplate:
         return template_to_proto(
             await self._engine.get_template(
@@ -209,7 +208,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
         )
 
     async def ListQueryTemplates(
-        self, request: pb.ListQueryTemplatesRequest, context: _Context
+        self, request: pb.ListQueryTemplatesRequest, context: Context
     ) -> pb.ListQueryTemplatesResponse:
         page = await self._engine.list_templates(
             request.tenant_id,
@@ -217,14 +216,10 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
             request.page_token,
             _template_filters(request.state),
         )
-        return pb.ListQueryTemplatesResponse(
-            query_templates=[template_to_proto(t) for t in page.items],
-            next_page_token=page.next_page_token,
-            total_size=page.total_size,
-        )
+        return list_response(pb.ListQueryTemplatesResponse, "query_templates", page, template_to_proto)
 
     async def CreateGateway(
-        self, request: pb.CreateGatewayRequest, context: _Context
+        self, request: pb.CreateGatewayRequest, context: Context
     ) -> pb.Gateway:
         given = request.gateway
         draft = GatewayDraft(
@@ -242,13 +237,13 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
         )
         return gateway_to_proto(created)
 
-    async def GetGateway(self, request: pb.GetGatewayRequest, context: _Context) -> pb.Gateway:
+    async def GetGateway(self, request: pb.GetGatewayRequest, context: Context) -> pb.Gateway:
         return gateway_to_proto(
             await self._engine.get_gateway(request.tenant_id, request.gateway_id)
         )
 
     async def ListGateways(
-        self, request: pb.ListGatewaysRequest, context: _Context
+        self, request: pb.ListGatewaysRequest, context: Context
     ) -> pb.ListGatewaysResponse:
         page = await self._engine.list_gateways(
             request.tenant_id,
@@ -256,14 +251,10 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
             request.page_token,
             GatewayFilters(template_id=request.template_id),
         )
-        return pb.ListGatewaysResponse(
-            gateways=[gateway_to_proto(g) for g in page.items],
-            next_page_token=page.next_page_token,
-            total_size=page.total_size,
-        )
+        return list_response(pb.ListGatewaysResponse, "gateways", page, gateway_to_proto)
 
     async def ExecuteQuery(
-        self, request: pb.ExecuteQueryRequest, context: _Context
+        self, request: pb.ExecuteQueryRequest, context: Context
     ) -> pb.QueryResult:
         result = await self._engine.execute(
             request.tenant_id,
@@ -275,7 +266,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
         return result_to_proto(result)
 
     async def DescribeTemplate(
-        self, request: pb.DescribeTemplateRequest, context: _Context
+        self, request: pb.DescribeTemplateRequest, context: Context
     ) -> pb.DescribeTemplateResponse:
         template, schema = await self._engine.describe_template(
             request.tenant_id, request.template_id, request.version
@@ -292,7 +283,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
         return message
 
     async def UpdateQueryTemplate(
-        self, request: pb.UpdateQueryTemplateRequest, context: _Context
+        self, request: pb.UpdateQueryTemplateRequest, context: Context
     ) -> pb.QueryTemplate:
         given = request.template
         mask = request.update_mask if request.HasField("update_mask") else None
@@ -308,7 +299,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
         return template_to_proto(updated)
 
     async def DisableQueryTemplate(
-        self, request: pb.DisableQueryTemplateRequest, context: _Context
+        self, request: pb.DisableQueryTemplateRequest, context: Context
     ) -> pb.QueryTemplate:
         return template_to_proto(
             await self._engine.set_template_disabled(
@@ -317,7 +308,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
         )
 
     async def EnableQueryTemplate(
-        self, request: pb.EnableQueryTemplateRequest, context: _Context
+        self, request: pb.EnableQueryTemplateRequest, context: Context
     ) -> pb.QueryTemplate:
         return template_to_proto(
             await self._engine.set_template_disabled(
@@ -326,7 +317,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
         )
 
     async def DeleteQueryTemplate(
-        self, request: pb.DeleteQueryTemplateRequest, context: _Context
+        self, request: pb.DeleteQueryTemplateRequest, context: Context
     ) -> pb.DeleteQueryTemplateResponse:
         deleted = await self._engine.delete_template(
             request.tenant_id, request.template_id, request.etag
@@ -334,7 +325,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
         return pb.DeleteQueryTemplateResponse(deleted=True, template_id=deleted.id)
 
     async def UpdateGateway(
-        self, request: pb.UpdateGatewayRequest, context: _Context
+        self, request: pb.UpdateGatewayRequest, context: Context
     ) -> pb.Gateway:
         given = request.gateway
         mask = request.update_mask if request.HasField("update_mask") else None
@@ -348,7 +339,7 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
         return gateway_to_proto(updated)
 
     async def DeleteGateway(
-        self, request: pb.DeleteGatewayRequest, context: _Context
+        self, request: pb.DeleteGatewayRequest, context: Context
     ) -> pb.DeleteGatewayResponse:
         deleted = await self._engine.delete_gateway(
             request.tenant_id, request.gateway_id, request.etag
