@@ -1,6 +1,6 @@
-"""`engines.health.checks.ProviderProbe` over httpx: one shared client, configurable timeouts, and
-failures reported by kind only. Exception texts are never used: httpx puts URLs in them, and
-Google's URL carries the key."""
+"""`engines.health.probes.ProviderProbe` over httpx: one shared client, configurable timeouts, and
+failures reported by kind only. Exception texts are never used: httpx puts URLs in them, and a
+URL may carry a secret (a custom health URL's query)."""
 
 from __future__ import annotations
 

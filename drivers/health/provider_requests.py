@@ -111,7 +111,9 @@ def _anthropic(integration: Integration, key: str, generate: bool) -> ProbeReque
 
 
 def _google(integration: Integration, key: str, generate: bool) -> ProbeRequest:
-    params = {"key": key}
+    # The Gemini API takes the key as a header as well as the documented `?key=`; a header keeps
+    # it out of every URL (proxy logs, error texts, traces).
+    headers = {"x-goog-api-key": key}
     base = _base(integration)
     if generate:
         body = {
@@ -120,9 +122,9 @@ def _google(integration: Integration, key: str, generate: bool) -> ProbeRequest:
         }
         model = quote(_model(integration), safe="")
         return ProbeRequest(
-            "POST", f"{base}/v1beta/models/{model}:generateContent", params=params, json=body
+            "POST", f"{base}/v1beta/models/{model}:generateContent", headers=headers, json=body
         )
-    return ProbeRequest("GET", f"{base}/v1beta/models", params=params)
+    return ProbeRequest("GET", f"{base}/v1beta/models", headers=headers)
 
 
 def _azure(integration: Integration, key: str, generate: bool) -> ProbeRequest:

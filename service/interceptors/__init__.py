@@ -1,1 +1,2 @@
-"""Server interceptors: error mapping, per-RPC logging (and, later, authentication and metrics)."""
+"""Server interceptors, outermost first: per-RPC logging, metrics, error mapping, authentication;
+each wraps every call's behaviour through `wrapping.AroundInterceptor`."""

@@ -67,7 +67,7 @@ def closed_port() -> int:
         ),
         pytest.param(
             ProviderType.GOOGLE, lambda base: {"base_url": base + "/"}, "GET",
-            "/r/v1beta/models", {}, {"key": KEY}, id="google",
+            "/r/v1beta/models", {"x-goog-api-key": KEY}, {}, id="google",
         ),
         pytest.param(
             ProviderType.AZURE_OPENAI,
