@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import logging
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
@@ -23,17 +25,21 @@ import yaml
 
 from engines.kernel.errors import PermissionDenied, Unauthenticated
 from service.call_info import ANONYMOUS
+from service.config import ServeConfig
 
 __all__ = [
     "INTERNAL_CALLER",
     "OPEN_METHOD_PREFIXES",
     "Caller",
     "CallerRegistry",
+    "caller_registry",
     "is_open_method",
     "load_callers",
     "request_tenant",
     "required_scopes",
 ]
+
+log = logging.getLogger("integrations.server")
 
 INTERNAL_CALLER = "integrations-service (internal)"
 OPEN_METHOD_PREFIXES = (
@@ -254,3 +260,31 @@ class CallerRegistry:
             )
         if tenant_id and not caller.serves(tenant_id):
             raise PermissionDenied(f"caller {caller.name!r} may not act for this tenant")
+
+
+def _is_loopback(listen: str) -> bool:
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def caller_registry(config: ServeConfig) -> CallerRegistry:
+    """The callers of `serve`: the caller file, or (only on a loopback address) open access."""
+    if config.callers_file:
+        callers = load_callers(Path(config.callers_file))
+        log.info("caller authentication on: %d callers from %s", len(callers), config.callers_file)
+        return CallerRegistry(callers, open_access=False)
+    if not _is_loopback(config.listen):
+        raise ValueError(
+            f"refusing to listen on {config.listen} without a caller file: pass --callers PATH "
+            "(unauthenticated calls are accepted only on a loopback address)"
+        )
+    log.warning(
+        "no caller file: accepting unauthenticated calls, because %s is a loopback address",
+        config.listen,
+    )
+    return CallerRegistry([], open_access=True)

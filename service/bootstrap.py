@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -21,12 +19,6 @@ from drivers.connectors.connection_tester import NetworkConnectionTester
 from drivers.connectors.store import SqlConnectorStore
 from drivers.credentials.cache import CachedCredentialService
 from drivers.credentials.client import GrpcCredentialService
-from drivers.credentials.master_keys import (
-    dev_key_path,
-    ensure_dev_key_file,
-    load_key_file,
-    parse_master_keys,
-)
 from drivers.credentials.seal_samples import SqlSealSamples
 from drivers.credentials.store import SqlAccessLog, SqlCredentialStore
 from drivers.data_sources.store import SqlDataSourceStore
@@ -45,7 +37,7 @@ from engines.admission.control import AdmissionEngine
 from engines.connectors.connector import ConnectorsEngine
 from engines.credentials.crypto import Keyring
 from engines.credentials.env_credentials import EnvNamePolicy
-from engines.credentials.vault import AccessKind, CredentialVault, RewrapResult
+from engines.credentials.vault import AccessKind, CredentialVault
 from engines.data_sources.data_source import DataSourcesEngine
 from engines.egress.policy import EgressPolicy
 from engines.health.checks import HealthEngine
@@ -70,7 +62,7 @@ from integrations.v1 import health_pb2 as integration_health_pb2
 from integrations.v1 import health_pb2_grpc as integration_health_pb2_grpc
 from integrations.v1 import sql_gateway_pb2 as pb_sql
 from integrations.v1 import sql_gateway_pb2_grpc as pb_sql_grpc
-from service.auth import CallerRegistry, load_callers
+from service.auth import caller_registry
 from service.call_info import current_call
 from service.config import ServeConfig
 from service.fifo_handlers import FifoHandlers
@@ -81,7 +73,7 @@ from service.interceptors.logging import RpcLoggingInterceptor
 from service.interceptors.metrics import MetricsInterceptor
 from service.internal_door import InternalCredentialDoor
 from service.key_check import warn_on_unopened_secrets
-from service.kms import open_key_service, sealing_keyring
+from service.kms import master_keyring, min_key_version, open_key_service, sealing_keyring
 from service.metrics import ServiceMetrics
 from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
@@ -97,7 +89,7 @@ from service.servicers.prevention.servicer import PreventionServicer
 from service.servicers.sql_gateway.servicer import SqlGatewayServicer
 from service.tls import channel_credentials, server_credentials
 
-__all__ = ["Application", "create_server", "master_keyring", "rewrap_credentials"]
+__all__ = ["Application", "apply_migrations", "create_server"]
 
 log = logging.getLogger("integrations.server")
 
@@ -148,7 +140,7 @@ class Application:
 
 async def create_server(config: ServeConfig) -> Application:
     """Builds the server for `config`; binds `config.listen` (port 0 picks a free port)."""
-    registry = _caller_registry(config)
+    registry = caller_registry(config)
     tls = server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
     serve_main = config.only != "credentials"
     serve_credentials = config.credentials_target is None
@@ -156,7 +148,7 @@ async def create_server(config: ServeConfig) -> Application:
         raise ValueError(f"--only {config.only!r}: the only choice is 'credentials'")
     if not serve_credentials and not serve_main:
         raise ValueError("--only credentials and --credentials-target exclude each other")
-    keyring = _keyring(config, create_dev=True) if serve_credentials else None
+    keyring = master_keyring(config, create_dev=True) if serve_credentials else None
     page_tokens = _page_tokens(config, keyring)
     # A start that fails half-way releases what it opened; on success the Application owns it.
     async with AsyncExitStack() as opened:
@@ -177,7 +169,7 @@ async def create_server(config: ServeConfig) -> Application:
                 page_tokens=page_tokens,
                 env_lookup=os.environ.get if config.allow_env_credentials else None,
                 env_names=EnvNamePolicy.of(config.env_credential_prefixes),
-                min_key_version=_min_key_version(config),
+                min_key_version=min_key_version(config),
             )
             await warn_on_unopened_secrets(vault.keyring, SqlSealSamples(database))
         metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None
@@ -344,7 +336,9 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
 def _cached_integrations(wiring: _Wiring) -> CachedIntegrationStore:
     """Integrations read through memory (docs/consistency.md); on PostgreSQL other replicas'
     commits invalidate it through LISTEN/NOTIFY."""
-    cache = CachedIntegrationStore(SqlIntegrationStore(wiring.database))
+    cache = CachedIntegrationStore(
+        SqlIntegrationStore(wiring.database), ttl_seconds=wiring.config.integration_cache_seconds
+    )
     if not wiring.database.is_sqlite:
         listener = PostgresInvalidationListener(
             wiring.database.url, cache.invalidate, cache.clear
@@ -471,68 +465,7 @@ def _egress_guard(config: ServeConfig, port: int) -> EgressGuard:
     return EgressGuard(policy.with_protected(*protected))
 
 
-# -- credential service and caller authentication -----------------------------------------
-
-
-def _is_loopback(listen: str) -> bool:
-    host = listen.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _caller_registry(config: ServeConfig) -> CallerRegistry:
-    if config.callers_file:
-        callers = load_callers(Path(config.callers_file))
-        log.info("caller authentication on: %d callers from %s", len(callers), config.callers_file)
-        return CallerRegistry(callers, open_access=False)
-    if not _is_loopback(config.listen):
-        raise ValueError(
-            f"refusing to listen on {config.listen} without a caller file: pass --callers PATH "
-            "(unauthenticated calls are accepted only on a loopback address)"
-        )
-    log.warning(
-        "no caller file: accepting unauthenticated calls, because %s is a loopback address",
-        config.listen,
-    )
-    return CallerRegistry([], open_access=True)
-
-
-def _keyring(config: ServeConfig, *, create_dev: bool) -> Keyring | None:
-    """The master keys: CREDENTIAL_MASTER_KEYS or --master-key-file; in development only, a
-    key file next to the database (created when `create_dev`). With `--kms openbao`, only
-    configured ones (None when there are none)."""
-    if config.production and config.allow_env_credentials:
-        raise ValueError("--allow-env-credentials is for development; not with --production")
-    if config.master_keys and config.master_key_file:
-        raise ValueError("set CREDENTIAL_MASTER_KEYS or --master-key-file, not both")
-    if config.master_keys:
-        return parse_master_keys(config.master_keys, source="CREDENTIAL_MASTER_KEYS")
-    if config.master_key_file:
-        return load_key_file(Path(config.master_key_file))
-    if config.kms == "openbao":
-        return None
-    if config.production:
-        raise ValueError(
-            "--production needs a master key: set CREDENTIAL_MASTER_KEYS or --master-key-file"
-        )
-    path = dev_key_path(config.database_url)
-    if not create_dev and not path.exists():
-        raise ValueError(f"no master key configured and no development key file at {path}")
-    log.warning(
-        "no master key configured: using the DEVELOPMENT key file %s (created if missing, "
-        "readable only by its owner); configure CREDENTIAL_MASTER_KEYS or --master-key-file "
-        "for real secrets",
-        path,
-    )
-    return ensure_dev_key_file(path)
-
-
-# The key commands (service/key_commands.py) build keyrings the way `serve` does.
-master_keyring = _keyring
+# -- credential service ------------------------------------------------------------------
 
 
 def _page_tokens(config: ServeConfig, keyring: Keyring | None) -> PageTokens:
@@ -541,7 +474,7 @@ def _page_tokens(config: ServeConfig, keyring: Keyring | None) -> PageTokens:
     service whose credential service is remote and that has none configured), a key of this
     process only."""
     if keyring is None and (config.master_keys or config.master_key_file):
-        keyring = _keyring(config, create_dev=False)
+        keyring = master_keyring(config, create_dev=False)
     if keyring is None:
         log.warning(
             "no master key configured here: page tokens are signed with a key of this process "
@@ -567,17 +500,6 @@ def _credentials_channel(
             return grpc.aio.secure_channel(config.credentials_target, credentials)
         return grpc.aio.insecure_channel(config.credentials_target)
     raise ValueError("no credential service: set --credentials-target")
-
-
-def _min_key_version(config: ServeConfig) -> int:
-    """--min-key-version retires local master key versions; OpenBao retires transit key
-    versions itself (the key's min_decryption_version)."""
-    if config.min_key_version and config.kms != "local":
-        raise ValueError(
-            "--min-key-version retires local master key versions; with --kms openbao set the "
-            "transit key's min_decryption_version in OpenBao instead"
-        )
-    return config.min_key_version
 
 
 _LOGGED_REFUSALS = {
@@ -611,23 +533,10 @@ def _reveal_refusals(vault: CredentialVault | None) -> RefusalHook | None:
     return record
 
 
-async def rewrap_credentials(config: ServeConfig) -> RewrapResult:
-    """Re-seals every stored secret under the newest master key (`integrations-service rewrap`)."""
-    keyring = _keyring(config, create_dev=False)
-    if keyring is None:
-        raise ValueError(
-            "rewrap re-seals under the newest local master key, and none is configured; under "
-            "--kms openbao, `keys rotate-openbao` rotates the transit key and re-wraps data keys"
-        )
-    database = Database(config.database_url)
+async def apply_migrations(database_url: str) -> None:
+    """`integrations-service migrate`: every migration head applied to the service's database."""
+    database = Database(database_url)
     try:
-        if config.apply_migrations:
-            await migrator.upgrade(database)
-        vault = CredentialVault(
-            keyring,
-            SqlCredentialStore(database),
-            SqlAccessLog(database),
-        )
-        return await vault.rewrap()
+        await migrator.upgrade(database)
     finally:
         await database.dispose()

@@ -10,10 +10,9 @@ import os
 import signal
 import sys
 
-from drivers.kernel import migrator
 from drivers.kernel.connect_errors import explain_connect_failure
-from drivers.kernel.database import DEFAULT_DATABASE_URL, Database
-from service.bootstrap import create_server
+from drivers.kernel.database import DEFAULT_DATABASE_URL
+from service.bootstrap import apply_migrations, create_server
 from service.config import ServeConfig
 from service.egress_options import add_egress_arguments, egress_values
 from service.health_options import add_health_arguments, health_settings
@@ -119,6 +118,14 @@ def _parser() -> argparse.ArgumentParser:
         help="reuse a gateway's revealed connection string this long; a rotation is noticed "
         "within it (env INTEGRATIONS_SQL_CREDENTIAL_CACHE_SECONDS; 0 reveals on every query)",
     )
+    serve.add_argument(
+        "--integration-cache-seconds",
+        type=float,
+        default=float(_env("INTEGRATION_CACHE_SECONDS", "2")),
+        help="the staleness bound of cached integrations across replicas when their change "
+        "notifications are not being received (env INTEGRATIONS_INTEGRATION_CACHE_SECONDS; 0 "
+        "reads every GetIntegration from the database)",
+    )
     add_security_arguments(serve)
     add_health_arguments(serve)
     add_egress_arguments(serve)
@@ -150,6 +157,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_max_pools=args.sql_max_pools,
         sql_pool_idle_seconds=args.sql_pool_idle_seconds,
         sql_credential_cache_seconds=args.sql_credential_cache_seconds,
+        integration_cache_seconds=args.integration_cache_seconds,
         **security_values(args),
         health=health_settings(args),
         **egress_values(args),
@@ -173,11 +181,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 async def _migrate(args: argparse.Namespace) -> int:
-    database = Database(args.database_url)
-    try:
-        await migrator.upgrade(database)
-    finally:
-        await database.dispose()
+    await apply_migrations(args.database_url)
     log.info("migrations applied")
     return 0
 

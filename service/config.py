@@ -28,6 +28,9 @@ class ServeConfig:
     sql_pool_idle_seconds: float = 300.0
     # How long the gateway reuses a revealed connection string (0: reveal on every query).
     sql_credential_cache_seconds: float = 30.0
+    # How long another replica's commit may go unseen in the integration cache while no
+    # LISTEN/NOTIFY connection is up (docs/consistency.md); 0: every read goes to the database.
+    integration_cache_seconds: float = 2.0
     # -- credential service and caller authentication (see docs/credentials.md) --
     callers_file: str | None = None
     tls_cert: str | None = None

@@ -16,11 +16,13 @@ from engines.credentials.crypto import Keyring
 from engines.credentials.envelope_keyring import DataKeyRewrap
 from engines.credentials.keyrings import MigratingKeyring
 from engines.credentials.vault import CredentialVault, RewrapResult
-from service.bootstrap import master_keyring
 from service.config import ServeConfig
-from service.kms import envelope_keyring, open_key_service
+from service.kms import envelope_keyring, master_keyring, open_key_service
 
-__all__ = ["KeyStatus", "key_status", "migrate_keyring", "rewrap_data_keys", "rotate_transit_key"]
+__all__ = [
+    "KeyStatus", "key_status", "migrate_keyring", "rewrap_credentials", "rewrap_data_keys",
+    "rotate_transit_key",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +95,25 @@ async def rotate_transit_key(config: ServeConfig) -> DataKeyRewrap:
     async with _opened(config) as (database, transit):
         await transit.rotate()
         return await envelope_keyring(config, database, transit).rewrap_data_keys()
+
+
+async def rewrap_credentials(config: ServeConfig) -> RewrapResult:
+    """Re-seals every stored secret under the newest master key (`integrations-service rewrap`)."""
+    keyring = master_keyring(config, create_dev=False)
+    if keyring is None:
+        raise ValueError(
+            "rewrap re-seals under the newest local master key, and none is configured; under "
+            "--kms openbao, `keys rotate-openbao` rotates the transit key and re-wraps data keys"
+        )
+    database = Database(config.database_url)
+    try:
+        if config.apply_migrations:
+            await migrator.upgrade(database)
+        vault = CredentialVault(
+            keyring,
+            SqlCredentialStore(database),
+            SqlAccessLog(database),
+        )
+        return await vault.rewrap()
+    finally:
+        await database.dispose()

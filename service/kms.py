@@ -9,8 +9,15 @@ sealed under OpenBao. `integrations-service keys migrate-to-openbao` moves store
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from drivers.credentials.data_key_store import SqlDataKeyStore
+from drivers.credentials.master_keys import (
+    dev_key_path,
+    ensure_dev_key_file,
+    load_key_file,
+    parse_master_keys,
+)
 from drivers.credentials.openbao_client import OpenBaoClient
 from drivers.credentials.openbao_transit import TransitKeyService
 from drivers.kernel.database import Database
@@ -19,7 +26,10 @@ from engines.credentials.envelope_keyring import EnvelopeKeyring
 from engines.credentials.keyrings import MigratingKeyring, SealingKeyring
 from service.config import ServeConfig
 
-__all__ = ["KMS_CHOICES", "envelope_keyring", "open_key_service", "sealing_keyring"]
+__all__ = [
+    "KMS_CHOICES", "envelope_keyring", "master_keyring", "min_key_version", "open_key_service",
+    "sealing_keyring",
+]
 
 KMS_CHOICES = ("local", "openbao")
 log = logging.getLogger("integrations.credentials")
@@ -80,3 +90,44 @@ def sealing_keyring(
         "`integrations-service keys migrate-to-openbao`, then remove them from this host"
     )
     return MigratingKeyring(local, envelope)
+
+
+def master_keyring(config: ServeConfig, *, create_dev: bool) -> Keyring | None:
+    """The master keys: CREDENTIAL_MASTER_KEYS or --master-key-file; in development only, a
+    key file next to the database (created when `create_dev`). With `--kms openbao`, only
+    configured ones (None when there are none)."""
+    if config.production and config.allow_env_credentials:
+        raise ValueError("--allow-env-credentials is for development; not with --production")
+    if config.master_keys and config.master_key_file:
+        raise ValueError("set CREDENTIAL_MASTER_KEYS or --master-key-file, not both")
+    if config.master_keys:
+        return parse_master_keys(config.master_keys, source="CREDENTIAL_MASTER_KEYS")
+    if config.master_key_file:
+        return load_key_file(Path(config.master_key_file))
+    if config.kms == "openbao":
+        return None
+    if config.production:
+        raise ValueError(
+            "--production needs a master key: set CREDENTIAL_MASTER_KEYS or --master-key-file"
+        )
+    path = dev_key_path(config.database_url)
+    if not create_dev and not path.exists():
+        raise ValueError(f"no master key configured and no development key file at {path}")
+    log.warning(
+        "no master key configured: using the DEVELOPMENT key file %s (created if missing, "
+        "readable only by its owner); configure CREDENTIAL_MASTER_KEYS or --master-key-file "
+        "for real secrets",
+        path,
+    )
+    return ensure_dev_key_file(path)
+
+
+def min_key_version(config: ServeConfig) -> int:
+    """--min-key-version retires local master key versions; OpenBao retires transit key
+    versions itself (the key's min_decryption_version)."""
+    if config.min_key_version and config.kms != "local":
+        raise ValueError(
+            "--min-key-version retires local master key versions; with --kms openbao set the "
+            "transit key's min_decryption_version in OpenBao instead"
+        )
+    return config.min_key_version

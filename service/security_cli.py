@@ -10,8 +10,8 @@ from typing import Any
 
 from drivers.credentials.master_keys import MASTER_KEYS_ENV
 from engines.credentials.env_credentials import DEFAULT_ENV_PREFIXES
-from service.bootstrap import rewrap_credentials
 from service.config import ServeConfig
+from service.key_commands import rewrap_credentials
 from service.kms_cli import add_keys_command as _add_keys_command
 from service.kms_cli import add_kms_arguments, kms_values, run_keys, run_openbao_rewrap
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from service.bootstrap import create_server, rewrap_credentials
+from service.bootstrap import create_server
+from service.key_commands import rewrap_credentials
 from tests.conftest import serve_config
 
 
