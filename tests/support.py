@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 import grpc
+from google.protobuf import timestamp_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -89,3 +91,10 @@ def rich_error(error: grpc.aio.AioRpcError | Any) -> RichError:
             result.reason = info.reason
             result.metadata = dict(info.metadata)
     return result
+
+
+def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    """A protobuf Timestamp of an aware datetime, for request fields."""
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(value)
+    return ts

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import grpc
 import pytest
 import sqlalchemy as sa
-from google.protobuf import field_mask_pb2, timestamp_pb2
+from google.protobuf import field_mask_pb2
 
 from drivers.kernel.database import Database
 from drivers.tables.integrations import integrations as integrations_table
@@ -16,7 +16,7 @@ from drivers.tables.integrations import usage_events as usage_events_table
 from integrations.v1 import common_pb2, integrations_pb2_grpc
 from integrations.v1 import integrations_pb2 as pb
 from tests.service.integrations_helpers import create_integration, integration_message
-from tests.support import RunningServer, new_tenant, rich_error
+from tests.support import RunningServer, new_tenant, rich_error, timestamp
 
 Stub = integrations_pb2_grpc.IntegrationsServiceStub
 
@@ -30,12 +30,6 @@ async def _error(awaitable) -> object:  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await awaitable
     return rich_error(caught.value)
-
-
-def _ts(value: datetime) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 async def _total(stub: Stub, tenant: str) -> int:
@@ -525,7 +519,7 @@ async def test_limits_status_sums_the_current_month_and_the_last_minute(
         await stub.RecordUsage(
             pb.RecordUsageRequest(
                 tenant_id=tenant, integration_id=created.id, tokens=tokens, cost_cents=cost,
-                occurred_at=_ts(occurred),
+                occurred_at=timestamp(occurred),
             )
         )
     reply = await stub.GetLimitsStatus(
@@ -579,7 +573,7 @@ async def test_record_usage_is_idempotent_on_request_id(stub: Stub, tenant: str)
         pytest.param({"tokens": 10**12 + 1}, "tokens", id="tokens-above-bound"),
         pytest.param({"cost_cents": 2**63 - 1}, "cost_cents", id="cost-int64-max"),
         pytest.param(
-            {"occurred_at": _ts(datetime.now(timezone.utc) + timedelta(hours=1))},
+            {"occurred_at": timestamp(datetime.now(timezone.utc) + timedelta(hours=1))},
             "occurred_at",
             id="future",
         ),

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 
 import grpc
 import pytest
-from google.protobuf import timestamp_pb2
 
 from integrations.v1 import admission_pb2 as pb
 from integrations.v1 import admission_pb2_grpc, health_pb2, health_pb2_grpc, integrations_pb2_grpc
@@ -17,7 +16,7 @@ from integrations.v1 import integrations_pb2 as ipb
 from tests.fake_provider import FakeProvider, fake_provider
 from tests.secrets_registry import register_secret
 from tests.service.admission_helpers import enabled_integration
-from tests.support import RunningServer, rich_error
+from tests.support import RunningServer, rich_error, timestamp
 
 KEY_ENV = "DEV_RENAMED_TIMES_PROVIDER_KEY"
 PROVIDER_KEY = register_secret("sk-renamed-" + uuid.uuid4().hex)
@@ -28,12 +27,6 @@ async def provider(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeProvide
     monkeypatch.setenv(KEY_ENV, PROVIDER_KEY)
     async with fake_provider() as running:
         yield running
-
-
-def _ts(value: datetime) -> timestamp_pb2.Timestamp:
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def _days_ago(days: int) -> datetime:
@@ -48,13 +41,13 @@ async def test_usage_times_are_read_from_either_name(server: RunningServer, tena
     old, new = _days_ago(3), _days_ago(2)
     batch = await admission.RecordUsageBatch(pb.RecordUsageBatchRequest(tenant_id=tenant, events=[
         pb.UsageEventInput(integration_id=integration, call_id="new", input_tokens=1,
-                           event_time=_ts(new)),
+                           event_time=timestamp(new)),
         pb.UsageEventInput(integration_id=integration, call_id="old", input_tokens=2,
-                           occurred_at=_ts(old)),
+                           occurred_at=timestamp(old)),
         pb.UsageEventInput(integration_id=integration, call_id="both", input_tokens=4,
-                           event_time=_ts(new), occurred_at=_ts(new)),
+                           event_time=timestamp(new), occurred_at=timestamp(new)),
         pb.UsageEventInput(integration_id=integration, call_id="apart", input_tokens=8,
-                           event_time=_ts(new), occurred_at=_ts(old)),
+                           event_time=timestamp(new), occurred_at=timestamp(old)),
         pb.UsageEventInput(integration_id=integration, call_id="after", input_tokens=-1),
     ]))
     assert [r.status for r in batch.results][:3] == [pb.USAGE_EVENT_STATUS_RECORDED] * 3
@@ -64,17 +57,17 @@ async def test_usage_times_are_read_from_either_name(server: RunningServer, tena
     assert "events[4].input_tokens" in batch.results[4].error_message  # indices stay put
 
     await integrations.RecordUsage(ipb.RecordUsageRequest(
-        tenant_id=tenant, integration_id=integration, tokens=16, occurred_at=_ts(old)))
+        tenant_id=tenant, integration_id=integration, tokens=16, occurred_at=timestamp(old)))
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await integrations.RecordUsage(ipb.RecordUsageRequest(
             tenant_id=tenant, integration_id=integration, tokens=32,
-            event_time=_ts(new), occurred_at=_ts(old)))
+            event_time=timestamp(new), occurred_at=timestamp(old)))
     refused = rich_error(caught.value)
     assert refused.code == grpc.StatusCode.INVALID_ARGUMENT
     assert list(refused.field_violations) == ["event_time"]
 
     summary = await admission.GetUsageSummary(pb.GetUsageSummaryRequest(
-        tenant_id=tenant, start_time=_ts(_days_ago(4)), group_by=[pb.USAGE_GROUP_BY_DAY]))
+        tenant_id=tenant, start_time=timestamp(_days_ago(4)), group_by=[pb.USAGE_GROUP_BY_DAY]))
     by_day = {row.day: row.tokens for row in summary.rows}
     assert by_day == {old.date().isoformat(): 2 + 16, new.date().isoformat(): 1 + 4}
 
