@@ -65,6 +65,7 @@ _ADMISSION = "/integrations.v1.AdmissionService/"
 _EXPLICIT: dict[str, tuple[str, ...]] = {
     f"{_ADMISSION}AdmitCall": ("admission.admit",),
     f"{_ADMISSION}SettleCall": ("admission.admit",),
+    f"{_ADMISSION}WatchLimitEvents": ("admission.read",),
     "/integrations.v1.SqlGatewayService/ExecuteQuery": ("sql.execute",),
     # A tool's input schema: readers, and the agents that execute the tool.
     "/integrations.v1.SqlGatewayService/DescribeTemplate": ("sql.read", "sql.execute"),

@@ -14,6 +14,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy.engine import make_url
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
+from drivers.admission.limit_events import (
+    LIMIT_EVENTS_CHANNEL,
+    EventBroadcast,
+    LimitEventWriter,
+    SqlLimitEventStore,
+)
 from drivers.admission.store import SqlAdmissionStore
 from drivers.connectors.connection_tester import NetworkConnectionTester
 from drivers.connectors.store import SqlConnectorStore
@@ -34,6 +40,7 @@ from drivers.prevention.store import SqlPreventionStore
 from drivers.sql_gateway.pool import PostgresQueryRunner
 from drivers.sql_gateway.store import SqlGatewayStore, SqlTemplateStore
 from engines.admission.control import AdmissionEngine
+from engines.admission.events import LimitEventsEngine
 from engines.connectors.connector import ConnectorsEngine
 from engines.credentials.crypto import Keyring
 from engines.credentials.env_credentials import EnvNamePolicy
@@ -351,12 +358,25 @@ def _cached_integrations(wiring: _Wiring) -> CachedIntegrationStore:
 def _add_admission(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
     """AdmissionService: admit and settle calls against the integrations' limits. Keys revealed
     on AdmitCall go through the credential service uncached, so each is audited."""
+    database = wiring.database
+    broadcast = EventBroadcast(wiring.config.limit_event_poll_seconds)
+    if not database.is_sqlite:  # other replicas' events (docs/admission.md, "Limit events")
+        listener = PostgresInvalidationListener(
+            database.url, broadcast.notify, broadcast.notify_all, channel=LIMIT_EVENTS_CHANNEL
+        )
+        wiring.starters.append(listener.start)
+        wiring.closers.append(listener.close)
     admission_engine = AdmissionEngine(
-        SqlAdmissionStore(wiring.database), SqlIntegrationStore(wiring.database), credentials
+        SqlAdmissionStore(database, LimitEventWriter(database, broadcast.notify)),
+        SqlIntegrationStore(database),
+        credentials,
+    )
+    events_engine = LimitEventsEngine(
+        SqlLimitEventStore(database), broadcast, page_tokens=wiring.page_tokens
     )
     wiring.register(
         admission_pb2_grpc.add_AdmissionServiceServicer_to_server,
-        AdmissionServicer(admission_engine),
+        AdmissionServicer(admission_engine, events_engine),
         admission_pb2,
         "AdmissionService",
     )

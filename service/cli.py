@@ -126,6 +126,13 @@ def _parser() -> argparse.ArgumentParser:
         "notifications are not being received (env INTEGRATIONS_INTEGRATION_CACHE_SECONDS; 0 "
         "reads every GetIntegration from the database)",
     )
+    serve.add_argument(
+        "--limit-event-poll-seconds",
+        type=float,
+        default=float(_env("LIMIT_EVENT_POLL_SECONDS", "2")),
+        help="how often limit event watchers and the webhook deliverer look for events when no "
+        "notification wakes them (env INTEGRATIONS_LIMIT_EVENT_POLL_SECONDS)",
+    )
     add_security_arguments(serve)
     add_health_arguments(serve)
     add_egress_arguments(serve)
@@ -158,6 +165,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_pool_idle_seconds=args.sql_pool_idle_seconds,
         sql_credential_cache_seconds=args.sql_credential_cache_seconds,
         integration_cache_seconds=args.integration_cache_seconds,
+        limit_event_poll_seconds=args.limit_event_poll_seconds,
         **security_values(args),
         health=health_settings(args),
         **egress_values(args),

@@ -31,6 +31,8 @@ class ServeConfig:
     # How long another replica's commit may go unseen in the integration cache while no
     # LISTEN/NOTIFY connection is up (docs/consistency.md); 0: every read goes to the database.
     integration_cache_seconds: float = 2.0
+    # How often watchers of limit events poll when no notification wakes them.
+    limit_event_poll_seconds: float = 2.0
     # -- credential service and caller authentication (see docs/credentials.md) --
     callers_file: str | None = None
     tls_cert: str | None = None

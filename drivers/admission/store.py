@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from drivers.admission.limit_events import LimitEventWriter
 from drivers.integrations.store import row_to_integration
 from drivers.kernel.database import Database
 from drivers.tables.admission import (
@@ -296,8 +297,9 @@ def _day(dialect: str) -> Any:
 class SqlAdmissionStore:
     """Reservations, usage events and admission policies in the service's database."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, events: LimitEventWriter | None = None) -> None:
         self._db = database
+        self._events = events or LimitEventWriter(database)
         self._local_locks: dict[str, asyncio.Lock] = {}
         self._insert_events = self._insert(E).on_conflict_do_nothing()
 
@@ -347,7 +349,8 @@ class SqlAdmissionStore:
             earlier = None
             if row.earlier_id is not None:
                 earlier = _reservation({c.name: row._mapping[f"earlier_{c.name}"] for c in R.c})
-            decision, reservation = plan(integration, policy, counters, earlier)
+            planned = plan(integration, policy, counters, earlier)
+            reservation = planned.reservation
             if row.x_count:
                 await _expire(
                     conn, R.c.integration_id == integration.id, window.now, self._insert_events
@@ -355,7 +358,11 @@ class SqlAdmissionStore:
             replayed = reservation is not None and reservation is earlier
             if reservation is not None and not replayed:
                 await conn.execute(_INSERT_RESERVATION, _reservation_values(reservation))
-        return AdmitOutcome(integration, policy, counters, decision, reservation, replayed)
+            events = await self._events.write(conn, planned.events)
+        self._events.notify_committed(events)
+        return AdmitOutcome(
+            integration, policy, counters, planned.decision, reservation, replayed, tuple(events)
+        )
 
     async def release(self, reservation: Reservation) -> None:
         async with self._db.transaction() as conn:

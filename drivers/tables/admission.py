@@ -10,7 +10,14 @@ import sqlalchemy as sa
 
 from drivers.tables.base import UtcDateTime, metadata
 
-__all__ = ["admission_policies", "admission_reservations", "admission_usage_totals"]
+__all__ = [
+    "admission_limit_events",
+    "admission_limit_webhooks",
+    "admission_policies",
+    "admission_reservations",
+    "admission_usage_totals",
+    "admission_webhook_outbox",
+]
 
 admission_reservations = sa.Table(
     "admission_reservations",
@@ -59,4 +66,63 @@ admission_usage_totals = sa.Table(
     sa.Column("period_start", UtcDateTime, primary_key=True),
     sa.Column("cost_cents", sa.BigInteger, nullable=False),
     sa.Column("tokens", sa.BigInteger, nullable=False),
+)
+
+# Soft-threshold crossings (migration 0021). `sequence` orders a tenant's events in commit order
+# (inserts take the tenant's event lock) and is the cursor of WatchLimitEvents; the unique key
+# makes a crossing exactly once per threshold and period.
+admission_limit_events = sa.Table(
+    "admission_limit_events",
+    metadata,
+    sa.Column(
+        "sequence", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column(
+        "integration_id", sa.String(36), sa.ForeignKey("integrations.id"), nullable=False
+    ),
+    sa.Column("limit_kind", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(256), nullable=False),
+    sa.Column("threshold_percent", sa.Integer, nullable=False),
+    sa.Column("period_start", UtcDateTime, nullable=False),
+    sa.Column("period_end", UtcDateTime, nullable=False),
+    sa.Column("used", sa.BigInteger, nullable=False),
+    sa.Column("reserved", sa.BigInteger, nullable=False),
+    sa.Column("limit_value", sa.BigInteger, nullable=False),
+    sa.Column("create_time", UtcDateTime, nullable=False),
+    sa.Index(
+        "uq_admission_limit_events_crossing",
+        "tenant_id", "integration_id", "limit_kind", "model", "threshold_percent", "period_start",
+        unique=True,
+    ),
+    sa.Index("ix_admission_limit_events_tenant_order", "tenant_id", "create_time", "id"),
+    sa.Index("ix_admission_limit_events_tenant_sequence", "tenant_id", "sequence"),
+    sqlite_autoincrement=True,
+)
+
+# A tenant's webhook for limit events; the signing secret is a credential (`secret_ref`).
+admission_limit_webhooks = sa.Table(
+    "admission_limit_webhooks",
+    metadata,
+    sa.Column("tenant_id", sa.String(36), primary_key=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("secret_ref", sa.String(512), nullable=False),
+    sa.Column("update_time", UtcDateTime, nullable=False),
+)
+
+# The transactional outbox of webhook deliveries: a row per event inserted with the event.
+admission_webhook_outbox = sa.Table(
+    "admission_webhook_outbox",
+    metadata,
+    sa.Column(
+        "event_id", sa.String(36), sa.ForeignKey("admission_limit_events.id"), primary_key=True
+    ),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_time", UtcDateTime, nullable=False),
+    sa.Column("delivered_time", UtcDateTime, nullable=True),
+    sa.Column("last_error", sa.String(512), nullable=False),
+    sa.Index("ix_admission_webhook_outbox_due", "delivered_time", "next_attempt_time"),
 )

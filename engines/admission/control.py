@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from engines.admission.events import LimitEvent, crossings
 from engines.admission.limits import (
     AdmissionPolicy,
     AdmissionWindow,
@@ -57,6 +58,7 @@ __all__ = [
     "CallOutcome",
     "CallTarget",
     "GroupBy",
+    "Plan",
     "Planner",
     "RecordBuilder",
     "Reservation",
@@ -169,6 +171,7 @@ class AdmitOutcome:
     decision: Decision
     reservation: Reservation | None
     replayed: bool = False
+    events: tuple[LimitEvent, ...] = ()  # limit events stored by this admission
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,13 +267,19 @@ class UsageReport:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What an admission stores: the reservation (None: nothing; the earlier one: a replay,
+    nothing new) and the limit events the decision reached (kept unless stored before)."""
+
+    decision: Decision
+    reservation: Reservation | None
+    events: Sequence[LimitEvent] = ()
+
+
 # From what the store read under the lock (the integration, its policy, the counters and an
-# earlier reservation of the same call_id): the decision and the reservation to store (None:
-# nothing; the earlier one: a replay, nothing new stored).
-Planner = Callable[
-    [Integration, AdmissionPolicy, Counters, Reservation | None],
-    tuple[Decision, Reservation | None],
-]
+# earlier reservation of the same call_id): what to store.
+Planner = Callable[[Integration, AdmissionPolicy, Counters, Reservation | None], Plan]
 
 
 def _replay(earlier: Reservation, estimate: CallEstimate, now: datetime) -> Decision:
@@ -303,7 +312,8 @@ class AdmissionStore(Protocol):
         """In one transaction holding the integration's admission lock (exclusive across
         replicas): reads the live integration of the tenant (None when there is none), its
         policy, the counters and any earlier reservation of `estimate.call_id`, calls `plan`
-        and stores the reservation it returns unless that is the earlier one (replayed)."""
+        and stores the reservation it returns unless that is the earlier one (replayed), and
+        those of its limit events not stored before (returned in `AdmitOutcome.events`)."""
 
     async def release(self, reservation: Reservation) -> None:
         """Gives an open reservation back unused."""
@@ -420,13 +430,16 @@ class AdmissionEngine:
             policy: AdmissionPolicy,
             counters: Counters,
             earlier: Reservation | None,
-        ) -> tuple[Decision, Reservation | None]:
+        ) -> Plan:
             if earlier is not None:
-                return _replay(earlier, estimate, window.now), earlier
+                return Plan(_replay(earlier, estimate, window.now), earlier)
             decision = decide(integration, policy, counters, estimate, window)
+            events = crossings(
+                estimate.tenant_id, integration.id, policy, decision.limits, window.now
+            )
             if not decision.admitted:
-                return decision, None
-            return decision, Reservation(
+                return Plan(decision, None, events)
+            return Plan(decision, Reservation(
                 id=str(uuid.uuid4()),
                 tenant_id=estimate.tenant_id,
                 integration_id=estimate.integration_id,
@@ -439,7 +452,7 @@ class AdmissionEngine:
                 state=ReservationState.OPEN,
                 create_time=window.now,
                 expire_time=window.now + policy.reservation_ttl,
-            )
+            ), events)
 
         outcome = await self._store.admit(estimate, window, plan)
         if outcome is not None and outcome.replayed:

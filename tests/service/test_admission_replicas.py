@@ -73,6 +73,13 @@ async def test_exactly_k_of_n_concurrent_admissions_over_three_replicas(
     assert len(winners) == expected
     assert {r.reasons[0].reason for r in responses if r not in winners} == {reason}
     assert len({r.reservation.id for r in winners}) == expected
+    # Limits over a period reach 80% and 100% in this run: one limit event each, whichever
+    # replica's admission got there first (sliding-window limits raise none).
+    events = await admission[2].ListLimitEvents(pb.ListLimitEventsRequest(tenant_id=tenant))
+    period_limit = "budget_limit_cents" in limits or "token_limit_month" in limits
+    assert sorted(e.threshold_percent for e in events.limit_events) == (
+        [80, 100] if period_limit else []
+    )
 
 
 async def test_after_settling_the_counters_equal_the_settled_sums(cluster: Replicas) -> None:

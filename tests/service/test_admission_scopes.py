@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -66,6 +67,11 @@ async def integration(secured: RunningServer) -> str:
     )
 
 
+async def _drain(stream: Any) -> None:
+    async for _ in stream:
+        pass
+
+
 Call = Callable[[Stub, str, tuple[tuple[str, str], ...]], Awaitable[object]]
 
 RPCS: dict[str, tuple[str, Call]] = {
@@ -84,6 +90,11 @@ RPCS: dict[str, tuple[str, Call]] = {
     "UpdateAdmissionPolicy": ("admission.write", lambda s, i, m: s.UpdateAdmissionPolicy(
         pb.UpdateAdmissionPolicyRequest(
             tenant_id=TENANT, policy=pb.AdmissionPolicy(integration_id=i)), metadata=m)),
+    "ListLimitEvents": ("admission.read", lambda s, i, m: s.ListLimitEvents(
+        pb.ListLimitEventsRequest(tenant_id=TENANT), metadata=m)),
+    # A refused cursor ends the stream at once, after the scope check.
+    "WatchLimitEvents": ("admission.read", lambda s, i, m: _drain(s.WatchLimitEvents(
+        pb.WatchLimitEventsRequest(tenant_id=TENANT, resume_cursor="x"), metadata=m))),
 }
 
 

@@ -56,7 +56,8 @@ class FakeStore:
         policy = AdmissionPolicy(INTEGRATION)
         counters = Counters()
         earlier = self.reservations.get(estimate.call_id)
-        decision, reservation = plan(found, policy, counters, earlier)
+        planned = plan(found, policy, counters, earlier)
+        decision, reservation = planned.decision, planned.reservation
         replayed = reservation is not None and reservation is earlier
         if reservation is not None:
             self.reservations[reservation.call_id] = reservation

@@ -385,3 +385,65 @@ class UpdateAdmissionPolicyRequest(_message.Message):
     tenant_id: str
     policy: AdmissionPolicy
     def __init__(self, tenant_id: _Optional[str] = ..., policy: _Optional[_Union[AdmissionPolicy, _Mapping]] = ...) -> None: ...
+
+class LimitEvent(_message.Message):
+    __slots__ = ("id", "cursor", "tenant_id", "integration_id", "kind", "model", "threshold_percent", "period_start", "period_end", "used", "reserved", "limit", "create_time")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    USED_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    cursor: str
+    tenant_id: str
+    integration_id: str
+    kind: LimitKind
+    model: str
+    threshold_percent: int
+    period_start: _timestamp_pb2.Timestamp
+    period_end: _timestamp_pb2.Timestamp
+    used: int
+    reserved: int
+    limit: int
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., cursor: _Optional[str] = ..., tenant_id: _Optional[str] = ..., integration_id: _Optional[str] = ..., kind: _Optional[_Union[LimitKind, str]] = ..., model: _Optional[str] = ..., threshold_percent: _Optional[int] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., used: _Optional[int] = ..., reserved: _Optional[int] = ..., limit: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListLimitEventsRequest(_message.Message):
+    __slots__ = ("tenant_id", "integration_id", "page_size", "page_token")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    integration_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, tenant_id: _Optional[str] = ..., integration_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListLimitEventsResponse(_message.Message):
+    __slots__ = ("limit_events", "next_page_token", "total_size")
+    LIMIT_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    limit_events: _containers.RepeatedCompositeFieldContainer[LimitEvent]
+    next_page_token: str
+    total_size: int
+    def __init__(self, limit_events: _Optional[_Iterable[_Union[LimitEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+
+class WatchLimitEventsRequest(_message.Message):
+    __slots__ = ("tenant_id", "integration_id", "resume_cursor")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESUME_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    integration_id: str
+    resume_cursor: str
+    def __init__(self, tenant_id: _Optional[str] = ..., integration_id: _Optional[str] = ..., resume_cursor: _Optional[str] = ...) -> None: ...

@@ -67,6 +67,16 @@ class AdmissionServiceStub:
                 request_serializer=integrations_dot_v1_dot_admission__pb2.UpdateAdmissionPolicyRequest.SerializeToString,
                 response_deserializer=integrations_dot_v1_dot_admission__pb2.AdmissionPolicy.FromString,
                 _registered_method=True)
+        self.ListLimitEvents = channel.unary_unary(
+                '/integrations.v1.AdmissionService/ListLimitEvents',
+                request_serializer=integrations_dot_v1_dot_admission__pb2.ListLimitEventsRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_admission__pb2.ListLimitEventsResponse.FromString,
+                _registered_method=True)
+        self.WatchLimitEvents = channel.unary_stream(
+                '/integrations.v1.AdmissionService/WatchLimitEvents',
+                request_serializer=integrations_dot_v1_dot_admission__pb2.WatchLimitEventsRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_admission__pb2.LimitEvent.FromString,
+                _registered_method=True)
 
 
 class AdmissionServiceServicer:
@@ -121,6 +131,21 @@ class AdmissionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListLimitEvents(self, request, context):
+        """Lists the tenant's limit events (soft thresholds reached), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchLimitEvents(self, request, context):
+        """Streams every limit event after resume_cursor in cursor order, then each new one as it is
+        committed on any replica, until the caller cancels.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdmissionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -153,6 +178,16 @@ def add_AdmissionServiceServicer_to_server(servicer, server):
                     servicer.UpdateAdmissionPolicy,
                     request_deserializer=integrations_dot_v1_dot_admission__pb2.UpdateAdmissionPolicyRequest.FromString,
                     response_serializer=integrations_dot_v1_dot_admission__pb2.AdmissionPolicy.SerializeToString,
+            ),
+            'ListLimitEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLimitEvents,
+                    request_deserializer=integrations_dot_v1_dot_admission__pb2.ListLimitEventsRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_admission__pb2.ListLimitEventsResponse.SerializeToString,
+            ),
+            'WatchLimitEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchLimitEvents,
+                    request_deserializer=integrations_dot_v1_dot_admission__pb2.WatchLimitEventsRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_admission__pb2.LimitEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -320,6 +355,60 @@ class AdmissionService:
             '/integrations.v1.AdmissionService/UpdateAdmissionPolicy',
             integrations_dot_v1_dot_admission__pb2.UpdateAdmissionPolicyRequest.SerializeToString,
             integrations_dot_v1_dot_admission__pb2.AdmissionPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLimitEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.AdmissionService/ListLimitEvents',
+            integrations_dot_v1_dot_admission__pb2.ListLimitEventsRequest.SerializeToString,
+            integrations_dot_v1_dot_admission__pb2.ListLimitEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchLimitEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/integrations.v1.AdmissionService/WatchLimitEvents',
+            integrations_dot_v1_dot_admission__pb2.WatchLimitEventsRequest.SerializeToString,
+            integrations_dot_v1_dot_admission__pb2.LimitEvent.FromString,
             options,
             channel_credentials,
             insecure,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from google.protobuf import duration_pb2
@@ -16,6 +18,7 @@ from engines.admission.control import (
     SummaryRow,
     UsageReport,
 )
+from engines.admission.events import LimitEvent, LimitEventsEngine
 from engines.admission.limits import (
     DEFAULT_RESERVATION_TTL,
     DEFAULT_WARN_PERCENT,
@@ -32,6 +35,7 @@ from service.call_info import Context, current_call
 from service.convert import from_duration, from_struct, from_timestamp, renamed_timestamp, set_timestamp
 from service.enums import EnumMap
 from service.servicers.integrations.servicer import PROVIDER_TYPES
+from service.servicers.listing import list_response
 
 __all__ = ["AdmissionServicer"]
 
@@ -104,6 +108,25 @@ def _policy_to_proto(policy: AdmissionPolicy) -> pb.AdmissionPolicy:
     return message
 
 
+def limit_event_to_proto(event: LimitEvent) -> pb.LimitEvent:
+    message = pb.LimitEvent(
+        id=event.id,
+        cursor=event.cursor,
+        tenant_id=event.tenant_id,
+        integration_id=event.integration_id,
+        kind=LIMIT_KINDS.to_proto(event.kind),
+        model=event.model,
+        threshold_percent=event.threshold_percent,
+        used=event.used,
+        reserved=event.reserved,
+        limit=event.limit,
+    )
+    set_timestamp(message.period_start, event.period_start)
+    set_timestamp(message.period_end, event.period_end)
+    set_timestamp(message.create_time, event.create_time)
+    return message
+
+
 def _report(event: pb.UsageEventInput, index: int) -> UsageReport:
     prefix = f"events[{index}]."
     return UsageReport(
@@ -127,8 +150,9 @@ def _report(event: pb.UsageEventInput, index: int) -> UsageReport:
 class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
     """Translates AdmissionService calls to the engine; errors are mapped by the interceptor."""
 
-    def __init__(self, engine: AdmissionEngine) -> None:
+    def __init__(self, engine: AdmissionEngine, events: LimitEventsEngine) -> None:
         self._engine = engine
+        self._events = events
 
     async def AdmitCall(
         self, request: pb.AdmitCallRequest, context: Context
@@ -301,3 +325,21 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
             ),
         )
         return _policy_to_proto(updated)
+
+    async def ListLimitEvents(
+        self, request: pb.ListLimitEventsRequest, context: Context
+    ) -> pb.ListLimitEventsResponse:
+        page = await self._events.list(
+            request.tenant_id, request.integration_id, request.page_size, request.page_token
+        )
+        return list_response(pb.ListLimitEventsResponse, "limit_events", page, limit_event_to_proto)
+
+    async def WatchLimitEvents(
+        self, request: pb.WatchLimitEventsRequest, context: Context
+    ) -> AsyncIterator[pb.LimitEvent]:
+        events = await self._events.watch(
+            request.tenant_id, request.integration_id, request.resume_cursor
+        )
+        async with contextlib.aclosing(events):
+            async for event in events:
+                yield limit_event_to_proto(event)
