@@ -23,11 +23,13 @@ from engines.admission.limits import (
     CallEstimate,
     Counters,
     Decision,
+    ModelCounters,
+    ModelLimits,
     Verdict,
     decide,
     snapshots,
-    window_at,
 )
+from engines.admission.periods import period_violations
 from engines.credentials.credential_service import DESTINATION_DENIED, Credential, CredentialService
 from engines.egress.destinations import provider_destinations, url_destinations
 from engines.integrations.integration import (
@@ -49,6 +51,7 @@ from engines.kernel.validation import require_uuid
 
 __all__ = [
     "MAX_BATCH_EVENTS",
+    "MAX_MODEL_LIMITS",
     "Admission",
     "AdmissionEngine",
     "AdmissionStore",
@@ -58,6 +61,7 @@ __all__ = [
     "CallTarget",
     "GroupBy",
     "Planner",
+    "Reading",
     "RecordBuilder",
     "Reservation",
     "ReservationState",
@@ -69,6 +73,7 @@ __all__ = [
 ]
 
 MAX_BATCH_EVENTS = 1000
+MAX_MODEL_LIMITS = 100
 _MAX_ID = 128
 _MAX_ERROR_CODE = 64
 _MAX_FUTURE_USAGE = timedelta(minutes=5)
@@ -160,12 +165,25 @@ class UsageRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class AdmitOutcome:
-    """What `AdmissionStore.admit` found and did; None fields when nothing was reserved."""
+class Reading:
+    """What `AdmissionStore.admit` read under the lock: the integration, its policy (with only
+    the call model's limits), the window of the policy's period at now, the counters (the
+    model's when it has limits) and an earlier reservation of the same call_id."""
 
     integration: Integration
     policy: AdmissionPolicy
+    window: AdmissionWindow
     counters: Counters
+    model: ModelCounters | None
+    earlier: Reservation | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdmitOutcome:
+    """What `AdmissionStore.admit` read, decided and did; `reservation` None when nothing was
+    reserved."""
+
+    reading: Reading
     decision: Decision
     reservation: Reservation | None
     replayed: bool = False
@@ -264,13 +282,9 @@ class UsageReport:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
-# From what the store read under the lock (the integration, its policy, the counters and an
-# earlier reservation of the same call_id): the decision and the reservation to store (None:
+# From what the store read under the lock: the decision and the reservation to store (None:
 # nothing; the earlier one: a replay, nothing new stored).
-Planner = Callable[
-    [Integration, AdmissionPolicy, Counters, Reservation | None],
-    tuple[Decision, Reservation | None],
-]
+Planner = Callable[[Reading], tuple[Decision, Reservation | None]]
 
 
 def _replay(earlier: Reservation, estimate: CallEstimate, now: datetime) -> Decision:
@@ -298,12 +312,14 @@ class AdmissionStore(Protocol):
     """Reservations, the usage events they become, and admission policies."""
 
     async def admit(
-        self, estimate: CallEstimate, window: AdmissionWindow, plan: Planner
+        self, estimate: CallEstimate, now: datetime, plan: Planner
     ) -> AdmitOutcome | None:
         """In one transaction holding the integration's admission lock (exclusive across
         replicas): reads the live integration of the tenant (None when there is none), its
-        policy, the counters and any earlier reservation of `estimate.call_id`, calls `plan`
-        and stores the reservation it returns unless that is the earlier one (replayed)."""
+        policy and the limits of the call's model (`estimate.model`, else the integration's
+        default), the counters over `window_at(now, policy.period)` (and the model's when it
+        has limits) and any earlier reservation of `estimate.call_id`, calls `plan` and stores
+        the reservation it returns unless that is the earlier one (replayed)."""
 
     async def release(self, reservation: Reservation) -> None:
         """Gives an open reservation back unused."""
@@ -369,6 +385,29 @@ def _bounded_text(values: Mapping[str, str], limit: int) -> list[FieldViolation]
     ]
 
 
+def _model_limits_violations(limits: Sequence[ModelLimits]) -> list[FieldViolation]:
+    violations = []
+    if len(limits) > MAX_MODEL_LIMITS:
+        violations.append(FieldViolation(
+            "policy.model_limits", f"at most {MAX_MODEL_LIMITS} models, got {len(limits)}"
+        ))
+    seen: set[str] = set()
+    for index, limit in enumerate(limits):
+        prefix = f"policy.model_limits[{index}]."
+        if not limit.model:
+            violations.append(FieldViolation(f"{prefix}model", "is required"))
+        elif limit.model in seen:
+            violations.append(FieldViolation(f"{prefix}model", "names a model listed before"))
+        seen.add(limit.model)
+        violations += _bounded_text({f"{prefix}model": limit.model}, 256)
+        violations += _non_negative({
+            f"{prefix}{name}": getattr(limit, name)
+            for name in ("budget_limit_cents", "token_limit", "rate_limit_rpm",
+                         "tokens_per_minute", "max_parallel_calls")
+        })
+    return violations
+
+
 def _base_url(integration: Integration) -> str:
     config = integration.config
     return str(config.get("base_url") or config.get("azure_endpoint") or "")
@@ -413,17 +452,15 @@ class AdmissionEngine:
                 "include_credential needs scope credentials.reveal",
                 metadata={"required_scope": "credentials.reveal"},
             )
-        window = window_at(self._clock())
+        now = self._clock()
 
-        def plan(
-            integration: Integration,
-            policy: AdmissionPolicy,
-            counters: Counters,
-            earlier: Reservation | None,
-        ) -> tuple[Decision, Reservation | None]:
-            if earlier is not None:
-                return _replay(earlier, estimate, window.now), earlier
-            decision = decide(integration, policy, counters, estimate, window)
+        def plan(reading: Reading) -> tuple[Decision, Reservation | None]:
+            integration, policy, window = reading.integration, reading.policy, reading.window
+            if reading.earlier is not None:
+                return _replay(reading.earlier, estimate, now), reading.earlier
+            decision = decide(
+                integration, policy, reading.counters, estimate, window, reading.model
+            )
             if not decision.admitted:
                 return decision, None
             return decision, Reservation(
@@ -437,20 +474,21 @@ class AdmissionEngine:
                 estimated_cost_cents=estimate.cost_cents,
                 verdict=decision.verdict,
                 state=ReservationState.OPEN,
-                create_time=window.now,
-                expire_time=window.now + policy.reservation_ttl,
+                create_time=now,
+                expire_time=now + policy.reservation_ttl,
             )
 
-        outcome = await self._store.admit(estimate, window, plan)
-        if outcome is not None and outcome.replayed:
-            # The limits as they stand now, this call's reservation included.
-            outcome = replace(outcome, decision=replace(outcome.decision, limits=snapshots(
-                outcome.integration, outcome.policy, outcome.counters, window)))
+        outcome = await self._store.admit(estimate, now, plan)
         if outcome is None:
             raise NotFound("integration", estimate.integration_id)
+        if outcome.replayed:
+            # The limits as they stand now, this call's reservation included.
+            r = outcome.reading
+            outcome = replace(outcome, decision=replace(outcome.decision, limits=snapshots(
+                r.integration, r.policy, r.counters, r.window, r.model)))
         if outcome.reservation is None:
             return Admission(outcome.decision, None, None, False)
-        integration, reservation = outcome.integration, outcome.reservation
+        integration, reservation = outcome.reading.integration, outcome.reservation
         credential = None
         if include_credential:
             try:
@@ -621,6 +659,8 @@ class AdmissionEngine:
             )
         if not 1 <= policy.warn_percent <= 100:
             violations.append(FieldViolation("policy.warn_percent", "must be 1-100 (0: 80)"))
+        violations += period_violations(policy.period, "policy.")
+        violations += _model_limits_violations(policy.model_limits)
         if violations:
             raise InvalidArgument(violations)
         integration = await find_integration(
