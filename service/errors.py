@@ -1,4 +1,5 @@
-"""The one table that turns engine errors into gRPC statuses with `google.rpc` details."""
+"""Engine errors as gRPC statuses with `google.rpc` details (codes from the one table in
+`drivers/kernel/grpc_status_codes.py`)."""
 
 from __future__ import annotations
 
@@ -7,31 +8,12 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from drivers.kernel.grpc_status_codes import status_code_for
 from engines.kernel import errors
 
-__all__ = ["ERROR_DOMAIN", "STATUS_CODES", "status_for", "internal_status"]
+__all__ = ["ERROR_DOMAIN", "status_for", "internal_status"]
 
 ERROR_DOMAIN = "integrations.example.com"
-
-STATUS_CODES: dict[type[errors.ServiceError], grpc.StatusCode] = {
-    errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
-    errors.NotFound: grpc.StatusCode.NOT_FOUND,
-    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
-    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
-    errors.Aborted: grpc.StatusCode.ABORTED,
-    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
-    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
-    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
-    errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
-    errors.Unimplemented: grpc.StatusCode.UNIMPLEMENTED,
-}
-
-
-def _code_of(error: errors.ServiceError) -> grpc.StatusCode:
-    for cls in type(error).__mro__:
-        if cls in STATUS_CODES:
-            return STATUS_CODES[cls]
-    return grpc.StatusCode.INTERNAL
 
 
 def _to_status(status: status_pb2.Status) -> grpc.Status:
@@ -47,16 +29,14 @@ def _packed(message: object) -> any_pb2.Any:
 
 def status_for(error: errors.ServiceError) -> grpc.Status:
     """The rich status for an engine error: BadRequest for bad fields, ErrorInfo for reasons."""
-    code = _code_of(error)
+    code = status_code_for(error)
     details = []
     if isinstance(error, errors.InvalidArgument) and error.violations:
         details.append(
             _packed(
                 error_details_pb2.BadRequest(
                     field_violations=[
-                        error_details_pb2.BadRequest.FieldViolation(
-                            field=v.field, description=v.description
-                        )
+                        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
                         for v in error.violations
                     ]
                 )
@@ -65,9 +45,7 @@ def status_for(error: errors.ServiceError) -> grpc.Status:
     if error.reason:
         details.append(
             _packed(
-                error_details_pb2.ErrorInfo(
-                    reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
-                )
+                error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
             )
         )
     return _to_status(status_pb2.Status(code=code.value[0], message=error.message, details=details))

@@ -1,7 +1,8 @@
 """SQL implementation of `engines.admission.control.AdmissionStore` (SQLite and PostgreSQL).
 
 Exactness: every admission of an integration runs in one transaction that first takes the
-integration's lock, then aggregates used and reserved in ONE statement (one snapshot), decides
+integration's lock (the same lock covers the limits of its models), then aggregates used and
+reserved in ONE statement (one snapshot), decides
 and inserts the reservation. On PostgreSQL the lock is `pg_advisory_xact_lock`, shared by every
 replica and released at commit, so the next admission's aggregate sees this one's reservation.
 Within a process an asyncio.Lock per integration comes first, so queued admissions do not hold
@@ -16,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,12 +27,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.admission.limit_events import LimitEventWriter
-from drivers.integrations.store import row_to_integration
+from drivers.integrations.store import exact_sum, from_halves, row_to_integration
 from drivers.kernel.database import Database
 from drivers.tables.admission import (
+    admission_model_limits,
     admission_policies,
     admission_reservations,
-    admission_usage_totals,
+    admission_usage_buckets,
 )
 from drivers.tables.integrations import integrations, usage_events
 from engines.admission.control import (
@@ -39,6 +42,7 @@ from engines.admission.control import (
     CallOutcome,
     GroupBy,
     Planner,
+    Reading,
     RecordBuilder,
     Reservation,
     ReservationState,
@@ -48,17 +52,20 @@ from engines.admission.control import (
 )
 from engines.admission.limits import (
     AdmissionPolicy,
-    AdmissionWindow,
     CallEstimate,
     Counters,
+    ModelCounters,
+    ModelLimits,
     Verdict,
+    window_at,
 )
+from engines.admission.periods import LimitPeriod, PeriodKind
 from engines.kernel.errors import FailedPrecondition
 
 __all__ = ["SqlAdmissionStore"]
 
 E, R, P = usage_events, admission_reservations, admission_policies
-T = admission_usage_totals
+B, M = admission_usage_buckets, admission_model_limits
 _OPEN = ReservationState.OPEN.value
 _IN_CHUNK = 500  # ids per IN (...) list, below SQLite's variable limit
 _bp = sa.bindparam
@@ -68,82 +75,141 @@ def _sum(column: Any, *conditions: Any) -> Any:
     return sa.func.coalesce(sa.func.sum(column).filter(*conditions), 0)
 
 
-def _aggregate_statement() -> sa.Select[Any]:
-    """Every counter of one integration in one statement (one snapshot): the month from its
-    totals row, the sliding minute from the events in it, and the reservations that are open or
-    were made within the minute, so its cost does not grow with the month's events."""
+def _between(column: Any, low: str, high: str) -> Any:
+    return sa.and_(column >= _bp(low), column < _bp(high))
+
+
+def _counter_parts(prefix: str, model: Any) -> list[Any]:
+    """The counters of one integration (`model` None) or of one model of it, as three one-row
+    subqueries with `prefix`ed columns: events of the sliding minute and of the period's partial
+    edge buckets; whole buckets of the period; reservations open or made within the minute."""
     iid: Any = _bp("integration_id")
     now: Any = _bp("now")
     ws: Any = _bp("window_start")
     ps: Any = _bp("period_start")
     pe: Any = _bp("period_end")
     unreserved = E.c.reservation_id.is_(None)
+    recent = E.c.occurred_at >= ws
+    edges = sa.or_(_between(E.c.occurred_at, "head_lo", "head_hi"),
+                   _between(E.c.occurred_at, "tail_lo", "tail_hi"))
+    of_model = [] if model is None else [E.c.model == model]
     events = (
         sa.select(
-            sa.func.count().filter(unreserved).label("e_requests"),
-            sa.func.min(E.c.occurred_at).filter(unreserved).label("e_oldest"),
-            sa.func.coalesce(sa.func.sum(E.c.tokens), 0).label("e_window_tokens"),
-            sa.func.min(E.c.occurred_at).filter(E.c.tokens > 0).label("e_oldest_tokens"),
+            sa.func.count().filter(unreserved, recent).label(f"{prefix}e_requests"),
+            sa.func.min(E.c.occurred_at).filter(unreserved, recent).label(f"{prefix}e_oldest"),
+            _sum(E.c.tokens, recent).label(f"{prefix}e_window_tokens"),
+            sa.func.min(E.c.occurred_at).filter(E.c.tokens > 0, recent)
+            .label(f"{prefix}e_oldest_tokens"),
+            _sum(E.c.cost_cents, edges).label(f"{prefix}e_edge_cost"),
+            _sum(E.c.tokens, edges).label(f"{prefix}e_edge_tokens"),
         )
-        .where(E.c.integration_id == iid, E.c.occurred_at >= ws)
-        .subquery("e")
+        .where(E.c.integration_id == iid, sa.or_(recent, edges), *of_model)
+        .subquery(f"{prefix}e")
     )
-    month = (
+    cost_high, cost_low = exact_sum(B.c.cost_cents, sa.true())
+    tokens_high, tokens_low = exact_sum(B.c.tokens, sa.true())
+    buckets = (
         sa.select(
-            sa.func.coalesce(sa.func.sum(T.c.cost_cents), 0).label("m_cost"),
-            sa.func.coalesce(sa.func.sum(T.c.tokens), 0).label("m_tokens"),
+            cost_high.label(f"{prefix}b_cost_high"), cost_low.label(f"{prefix}b_cost_low"),
+            tokens_high.label(f"{prefix}b_tokens_high"), tokens_low.label(f"{prefix}b_tokens_low"),
         )
-        .where(T.c.integration_id == iid, T.c.period_start == ps)
-        .subquery("m")
+        .where(B.c.integration_id == iid, B.c.model == (model if model is not None else ""),
+               _between(B.c.bucket_start, "bucket_lo", "bucket_hi"))
+        .subquery(f"{prefix}b")
     )
     is_open = R.c.state == _OPEN
     expired = sa.and_(is_open, R.c.expire_time <= now)
     live = sa.and_(is_open, R.c.expire_time > now)
     admitted = sa.and_(R.c.create_time >= ws, R.c.state != ReservationState.RELEASED.value)
     estimate = R.c.estimated_input_tokens + R.c.estimated_output_tokens
+    in_period = (R.c.expire_time >= ps, R.c.expire_time < pe)
     held = (
         sa.select(
-            _sum(R.c.estimated_cost_cents, expired, R.c.expire_time >= ps, R.c.expire_time < pe)
-            .label("x_cost"),
-            _sum(estimate, expired, R.c.expire_time >= ps, R.c.expire_time < pe).label("x_tokens"),
-            _sum(estimate, expired, R.c.expire_time >= ws).label("x_window_tokens"),
-            sa.func.count().filter(expired).label("x_count"),
-            _sum(R.c.estimated_cost_cents, live).label("r_cost"),
-            _sum(estimate, live).label("r_tokens"),
-            sa.func.count().filter(live).label("r_open"),
-            sa.func.count().filter(admitted).label("r_requests"),
-            sa.func.min(R.c.create_time).filter(admitted).label("r_oldest"),
+            _sum(R.c.estimated_cost_cents, expired, *in_period).label(f"{prefix}x_cost"),
+            _sum(estimate, expired, *in_period).label(f"{prefix}x_tokens"),
+            _sum(estimate, expired, R.c.expire_time >= ws).label(f"{prefix}x_window_tokens"),
+            sa.func.count().filter(expired).label(f"{prefix}x_count"),
+            _sum(R.c.estimated_cost_cents, live).label(f"{prefix}r_cost"),
+            _sum(estimate, live).label(f"{prefix}r_tokens"),
+            sa.func.count().filter(live).label(f"{prefix}r_open"),
+            sa.func.count().filter(admitted).label(f"{prefix}r_requests"),
+            sa.func.min(R.c.create_time).filter(admitted).label(f"{prefix}r_oldest"),
         )
-        .where(R.c.integration_id == iid, sa.or_(is_open, R.c.create_time >= ws))
-        .subquery("r")
+        .where(R.c.integration_id == iid, sa.or_(is_open, R.c.create_time >= ws),
+               *([] if model is None else [R.c.model == model]))
+        .subquery(f"{prefix}r")
     )
+    return [events, buckets, held]
+
+
+def _aggregate_statement(with_model: bool) -> sa.Select[Any]:
+    """Every counter of one integration (and of the call's model when it has limits) in one
+    statement (one snapshot). A period's usage is the sum of its whole 15-minute buckets plus
+    the events of its partial edge buckets (none for calendar periods, whose bounds are bucket
+    edges), so its cost grows with the period's buckets, not its events."""
+    parts = _counter_parts("", None) + (_counter_parts("m_", _bp("model")) if with_model else [])
     earlier = R.alias("earlier")
     earlier_columns = [c.label(f"earlier_{c.name}") for c in earlier.c]
-    return sa.select(events, month, held, *earlier_columns).select_from(
-        events.join(month, sa.true()).join(held, sa.true()).outerjoin(
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.join(part, sa.true())
+    return sa.select(*parts, *earlier_columns).select_from(
+        joined.outerjoin(
             earlier,
             sa.and_(earlier.c.tenant_id == _bp("tenant_id"), earlier.c.call_id == _bp("call_id")),
         )
     )
 
 
-_AGGREGATE = _aggregate_statement()
+_AGGREGATE = {False: _aggregate_statement(False), True: _aggregate_statement(True)}
 _INSERT_RESERVATION = R.insert()
 _INSERT_EVENT = E.insert()
+_BUCKET = timedelta(minutes=15)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _bucket_floor(instant: datetime) -> datetime:
+    return _EPOCH + (instant - _EPOCH) // _BUCKET * _BUCKET
+
+
+def _range_binds(start: datetime, end: datetime) -> dict[str, datetime]:
+    """[start, end) as whole buckets [bucket_lo, bucket_hi) and the partial edges head and tail."""
+    low = -(-(start - _EPOCH) // _BUCKET) * _BUCKET + _EPOCH  # the ceiling
+    high = _bucket_floor(end)
+    if low >= high:
+        return {"bucket_lo": start, "bucket_hi": start, "head_lo": start, "head_hi": end,
+                "tail_lo": end, "tail_hi": end}
+    return {"bucket_lo": low, "bucket_hi": high, "head_lo": start, "head_hi": low,
+            "tail_lo": high, "tail_hi": end}
+
+
+_POLICY_COLUMNS = [P.c.tokens_per_minute, P.c.max_parallel_calls, P.c.reservation_ttl_ms,
+                   P.c.warn_percent, P.c.period_kind, P.c.period_time_zone, P.c.period_anchor,
+                   P.c.rolling_window_ms, P.c.update_time.label("policy_update_time")]
+_MODEL_LIMIT_FIELDS = ("budget_limit_cents", "token_limit", "rate_limit_rpm",
+                       "tokens_per_minute", "max_parallel_calls")
 
 
 def _integration_statement(with_lock: bool) -> sa.Select[Any]:
-    """The live integration and its policy; on PostgreSQL the row also takes the lock."""
-    columns: list[Any] = [integrations, P.c.tokens_per_minute, P.c.max_parallel_calls,
-                          P.c.reservation_ttl_ms, P.c.warn_percent,
-                          P.c.update_time.label("policy_update_time")]
+    """The live integration, its policy, the call's model (the request's, else the default)
+    and that model's limits; on PostgreSQL the row also takes the lock."""
+    call_model = sa.case(
+        (_bp("model") == "", integrations.c.default_model), else_=_bp("model")
+    )
+    columns: list[Any] = [integrations, *_POLICY_COLUMNS, call_model.label("call_model"),
+                          *(M.c[name].label(f"ml_{name}") for name in _MODEL_LIMIT_FIELDS),
+                          M.c.model.label("ml_model")]
     if with_lock:
         columns.append(
             sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(_bp("lock_key"), 0))
         )
     return (
         sa.select(*columns)
-        .select_from(integrations.outerjoin(P, P.c.integration_id == integrations.c.id))
+        .select_from(
+            integrations.outerjoin(P, P.c.integration_id == integrations.c.id).outerjoin(
+                M, sa.and_(M.c.integration_id == integrations.c.id, M.c.model == call_model)
+            )
+        )
         .where(
             integrations.c.tenant_id == _bp("tenant_id"),
             integrations.c.id == _bp("integration_id"),
@@ -155,7 +221,16 @@ def _integration_statement(with_lock: bool) -> sa.Select[Any]:
 _INTEGRATION = {True: _integration_statement(True), False: _integration_statement(False)}
 
 
-def _policy_of(integration_id: str, row: Any) -> AdmissionPolicy:
+def _model_limits(row: Any, prefix: str = "") -> ModelLimits:
+    return ModelLimits(
+        model=row._mapping[f"{prefix}model"],
+        **{name: int(row._mapping[f"{prefix}{name}"]) for name in _MODEL_LIMIT_FIELDS},
+    )
+
+
+def _policy_of(
+    integration_id: str, row: Any, model_limits: Sequence[ModelLimits] = ()
+) -> AdmissionPolicy:
     if row.reservation_ttl_ms is None:
         return AdmissionPolicy(integration_id=integration_id)
     return AdmissionPolicy(
@@ -165,6 +240,13 @@ def _policy_of(integration_id: str, row: Any) -> AdmissionPolicy:
         reservation_ttl=timedelta(milliseconds=row.reservation_ttl_ms),
         warn_percent=row.warn_percent,
         update_time=row.policy_update_time,
+        period=LimitPeriod(
+            kind=PeriodKind(row.period_kind),
+            time_zone=row.period_time_zone,
+            anchor=row.period_anchor,
+            rolling_window=timedelta(milliseconds=row.rolling_window_ms),
+        ),
+        model_limits=tuple(model_limits),
     )
 
 
@@ -314,7 +396,7 @@ class SqlAdmissionStore:
             yield conn
 
     async def admit(
-        self, estimate: CallEstimate, window: AdmissionWindow, plan: Planner
+        self, estimate: CallEstimate, now: datetime, plan: Planner
     ) -> AdmitOutcome | None:
         async with self._locked(estimate.integration_id) as conn:
             found = (
@@ -323,6 +405,7 @@ class SqlAdmissionStore:
                     {
                         "tenant_id": estimate.tenant_id,
                         "integration_id": estimate.integration_id,
+                        "model": estimate.model,
                         "lock_key": f"admission:{estimate.integration_id}",
                     },
                 )
@@ -330,39 +413,42 @@ class SqlAdmissionStore:
             if found is None:
                 return None
             integration = row_to_integration(found)
-            policy = _policy_of(integration.id, found)
+            limits = _model_limits(found, "ml_") if found.ml_model is not None else None
+            policy = _policy_of(integration.id, found, [limits] if limits else [])
+            window = window_at(now, policy.period)
             row = (
                 await conn.execute(
-                    _AGGREGATE,
+                    _AGGREGATE[limits is not None],
                     {
                         "integration_id": integration.id,
                         "tenant_id": estimate.tenant_id,
                         "call_id": estimate.call_id,
-                        "now": window.now,
+                        "model": found.call_model,
+                        "now": now,
                         "window_start": window.window_start,
                         "period_start": window.period_start,
-                        "period_end": window.period_end,
+                        "period_end": window.count_end,
+                        **_range_binds(window.period_start, window.count_end),
                     },
                 )
             ).one()
-            counters = _counters(row)
             earlier = None
             if row.earlier_id is not None:
                 earlier = _reservation({c.name: row._mapping[f"earlier_{c.name}"] for c in R.c})
-            planned = plan(integration, policy, counters, earlier)
+            reading = Reading(
+                integration, policy, window, _counters(row, ""),
+                ModelCounters(limits, _counters(row, "m_")) if limits else None, earlier,
+            )
+            planned = plan(reading)
             reservation = planned.reservation
             if row.x_count:
-                await _expire(
-                    conn, R.c.integration_id == integration.id, window.now, self._insert_events
-                )
+                await _expire(conn, R.c.integration_id == integration.id, now, self._insert_events)
             replayed = reservation is not None and reservation is earlier
             if reservation is not None and not replayed:
                 await conn.execute(_INSERT_RESERVATION, _reservation_values(reservation))
             events = await self._events.write(conn, planned.events)
         self._events.notify_committed(events)
-        return AdmitOutcome(
-            integration, policy, counters, planned.decision, reservation, replayed, tuple(events)
-        )
+        return AdmitOutcome(reading, planned.decision, reservation, replayed, tuple(events))
 
     async def release(self, reservation: Reservation) -> None:
         async with self._db.transaction() as conn:
@@ -511,20 +597,31 @@ class SqlAdmissionStore:
         async with self._db.read() as conn:
             row = (
                 await conn.execute(
-                    sa.select(P, P.c.update_time.label("policy_update_time")).where(
+                    sa.select(*_POLICY_COLUMNS).where(
                         P.c.tenant_id == tenant_id, P.c.integration_id == integration_id
                     )
                 )
             ).first()
-        return _policy_of(integration_id, row) if row else None
+            models = (
+                await conn.execute(
+                    sa.select(M).where(M.c.tenant_id == tenant_id,
+                                       M.c.integration_id == integration_id).order_by(M.c.model)
+                )
+            ).all()
+        return _policy_of(integration_id, row, [_model_limits(m) for m in models]) if row else None
 
     async def put_policy(self, tenant_id: str, policy: AdmissionPolicy) -> AdmissionPolicy:
+        period = policy.period
         values = {
             "tokens_per_minute": policy.tokens_per_minute,
             "max_parallel_calls": policy.max_parallel_calls,
             "reservation_ttl_ms": policy.reservation_ttl // timedelta(milliseconds=1),
             "warn_percent": policy.warn_percent,
             "update_time": policy.update_time,
+            "period_kind": period.kind.value,
+            "period_time_zone": period.time_zone,
+            "period_anchor": period.anchor,
+            "rolling_window_ms": period.rolling_window // timedelta(milliseconds=1),
         }
         statement = self._insert(P).values(
             integration_id=policy.integration_id, tenant_id=tenant_id, **values
@@ -533,23 +630,34 @@ class SqlAdmissionStore:
             await conn.execute(
                 statement.on_conflict_do_update(index_elements=[P.c.integration_id], set_=values)
             )
-        return policy
+            await conn.execute(M.delete().where(M.c.integration_id == policy.integration_id))
+            if policy.model_limits:
+                await conn.execute(M.insert(), [
+                    {"integration_id": policy.integration_id, "tenant_id": tenant_id,
+                     "model": m.model, **{name: getattr(m, name) for name in _MODEL_LIMIT_FIELDS}}
+                    for m in policy.model_limits
+                ])
+        return replace(policy, model_limits=tuple(sorted(policy.model_limits, key=lambda m: m.model)))
 
 
 def _summary_fields(row: Any) -> dict[str, Any]:
     return {k: (v if isinstance(v, str) else int(v)) for k, v in row._mapping.items()}
 
 
-def _counters(row: Any) -> Counters:
-    oldest = [t for t in (row.e_oldest, row.r_oldest) if t is not None]
+def _counters(row: Any, prefix: str) -> Counters:
+    """The counters of the aggregate's `prefix`ed columns ('' the integration, 'm_' the model)."""
+    v = {k[len(prefix):]: x for k, x in row._mapping.items() if k.startswith(prefix)}
+    oldest = [t for t in (v["e_oldest"], v["r_oldest"]) if t is not None]
+    cost = from_halves(v["b_cost_high"], v["b_cost_low"]) + int(v["e_edge_cost"])
+    tokens = from_halves(v["b_tokens_high"], v["b_tokens_low"]) + int(v["e_edge_tokens"])
     return Counters(
-        cost_used=int(row.m_cost) + int(row.x_cost),
-        cost_reserved=int(row.r_cost),
-        tokens_used=int(row.m_tokens) + int(row.x_tokens),
-        tokens_reserved=int(row.r_tokens),
-        requests_in_window=int(row.e_requests) + int(row.r_requests),
+        cost_used=cost + int(v["x_cost"]),
+        cost_reserved=int(v["r_cost"]),
+        tokens_used=tokens + int(v["x_tokens"]),
+        tokens_reserved=int(v["r_tokens"]),
+        requests_in_window=int(v["e_requests"]) + int(v["r_requests"]),
         oldest_request=min(oldest) if oldest else None,
-        tokens_in_window=int(row.e_window_tokens) + int(row.x_window_tokens),
-        oldest_tokens=row.e_oldest_tokens,
-        open_reservations=int(row.r_open),
+        tokens_in_window=int(v["e_window_tokens"]) + int(v["x_window_tokens"]),
+        oldest_tokens=v["e_oldest_tokens"],
+        open_reservations=int(v["r_open"]),
     )

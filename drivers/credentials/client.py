@@ -2,8 +2,9 @@
 credentials.v1.CredentialService, so the credential service can run in this process (the client
 talks to the same server) or in its own.
 
-Remote failures come back as engine errors (NotFound, InvalidArgument, FailedPrecondition with
-the remote reason, PermissionDenied, Unavailable), so engines never see gRPC.
+Remote failures come back as the engine errors the credential service raised (decoded through
+the one table in `drivers/kernel/grpc_status_codes.py`: class, message, reason, metadata, field
+violations), so engines never see gRPC.
 """
 
 from __future__ import annotations
@@ -13,18 +14,15 @@ from datetime import timezone
 from typing import Any
 
 import grpc
-from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
+from drivers.kernel.grpc_status_codes import error_from_call
 from engines.credentials.credential_service import Credential
 from engines.kernel.errors import (
     DeadlineExceeded,
-    FailedPrecondition,
-    FieldViolation,
     InvalidArgument,
     NotFound,
-    PermissionDenied,
     ServiceError,
     Unavailable,
 )
@@ -34,45 +32,24 @@ __all__ = ["GrpcCredentialService"]
 _TIMEOUT_SECONDS = 10.0
 
 
-def _details(error: grpc.aio.AioRpcError) -> tuple[str | None, list[FieldViolation]]:
-    """The ErrorInfo reason and BadRequest violations of a failed call, if it carried any."""
-    reason, violations = None, []
-    status = rpc_status.from_call(error)
-    for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            reason = info.reason
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad = error_details_pb2.BadRequest()
-            detail.Unpack(bad)
-            violations = [FieldViolation(v.field, v.description) for v in bad.field_violations]
-    return reason, violations
+def _engine_error(call: grpc.aio.AioRpcError) -> ServiceError:
+    """The engine error the credential service raised, decoded through the one status table.
 
-
-def _engine_error(error: grpc.aio.AioRpcError, credential_ref: str) -> ServiceError:
-    code = error.code()
-    message = error.details() or ""
-    reason, violations = _details(error)
-    if code == grpc.StatusCode.NOT_FOUND:
-        return NotFound("credential", credential_ref)
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgument(violations or [FieldViolation("credential_ref", message)], reason=reason)
-    if code == grpc.StatusCode.FAILED_PRECONDITION:
-        return FailedPrecondition(reason or "CREDENTIAL_UNAVAILABLE", message)
-    if code == grpc.StatusCode.PERMISSION_DENIED:
-        return PermissionDenied(f"the credential service refused: {message}")
-    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-        return DeadlineExceeded("the credential service did not answer in time")
+    What the remote service cannot have meant for the caller becomes Unavailable: a refused
+    token is this service's configuration, and codes no engine error has are its failures."""
+    code = call.code()
     if code == grpc.StatusCode.UNAUTHENTICATED:
         return Unavailable("the credential service does not accept this service's token")
-    return Unavailable(f"the credential service is unavailable ({code.name})")
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED and not rpc_status.from_call(call):
+        return DeadlineExceeded("the credential service did not answer in time")
+    error = error_from_call(call)
+    if error is None:
+        return Unavailable(f"the credential service is unavailable ({code.name})")
+    return error
 
 
 def _credential(reply: credentials_pb2.GetCredentialResponse) -> Credential:
-    expires_at = (
-        reply.expire_time.ToDatetime(tzinfo=timezone.utc) if reply.HasField("expire_time") else None
-    )
+    expires_at = reply.expire_time.ToDatetime(tzinfo=timezone.utc) if reply.HasField("expire_time") else None
     return Credential(value=reply.value, expires_at=expires_at)
 
 
@@ -98,22 +75,20 @@ class GrpcCredentialService:
         self._rpc = rpc
         self._timeout = timeout_seconds
 
-    async def _call(self, rpc: Callable[..., Awaitable[Any]], request: Any, subject: str) -> Any:
+    async def _call(self, rpc: Callable[..., Awaitable[Any]], request: Any) -> Any:
         """One RPC with this service's token and deadline; failures become engine errors."""
         try:
             return await rpc(request, metadata=self._metadata, timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
-            raise _engine_error(exc, subject) from None
+            raise _engine_error(exc) from None
 
     async def get(self, credential_ref: str, tenant_id: str) -> Credential:
         request = credentials_pb2.GetCredentialRequest(
             tenant_id=tenant_id, credential_ref=credential_ref, access_reason=self._access_reason()
         )
-        return _credential(await self._call(self._stub.GetCredential, request, credential_ref))
+        return _credential(await self._call(self._stub.GetCredential, request))
 
-    async def use(
-        self, credential_ref: str, tenant_id: str, destination: str | None
-    ) -> Credential:
+    async def use(self, credential_ref: str, tenant_id: str, destination: str | None) -> Credential:
         request = credentials_pb2.UseCredentialRequest(
             tenant_id=tenant_id,
             credential_ref=credential_ref,
@@ -122,23 +97,19 @@ class GrpcCredentialService:
             rpc=self._rpc() or "(background)",
             access_reason=self._access_reason(),
         )
-        return _credential(await self._call(self._stub.UseCredential, request, credential_ref))
+        return _credential(await self._call(self._stub.UseCredential, request))
 
-    async def store(
-        self, tenant_id: str, name: str, secret: str, destinations: Sequence[str]
-    ) -> str:
+    async def store(self, tenant_id: str, name: str, secret: str, destinations: Sequence[str]) -> str:
         request = credentials_pb2.CreateCredentialRequest(
             tenant_id=tenant_id, name=name, secret=secret, allowed_destinations=destinations
         )
-        reply = await self._call(self._stub.CreateCredential, request, name)
+        reply = await self._call(self._stub.CreateCredential, request)
         return str(reply.credential_ref)
 
     async def delete(self, tenant_id: str, credential_ref: str) -> None:
         credential = await self._lookup(tenant_id, credential_ref)
-        request = credentials_pb2.DeleteCredentialRequest(
-            tenant_id=tenant_id, credential_id=credential.id
-        )
-        await self._call(self._stub.DeleteCredential, request, credential_ref)
+        request = credentials_pb2.DeleteCredentialRequest(tenant_id=tenant_id, credential_id=credential.id)
+        await self._call(self._stub.DeleteCredential, request)
 
     async def exists(self, tenant_id: str, credential_ref: str) -> bool:
         """Whether a `cus-vault://` ref names a live credential of the tenant (no reveal)."""
@@ -149,10 +120,6 @@ class GrpcCredentialService:
         return True
 
     async def _lookup(self, tenant_id: str, credential_ref: str) -> credentials_pb2.Credential:
-        request = credentials_pb2.LookupCredentialRequest(
-            tenant_id=tenant_id, credential_ref=credential_ref
-        )
-        found: credentials_pb2.Credential = await self._call(
-            self._stub.LookupCredential, request, credential_ref
-        )
+        request = credentials_pb2.LookupCredentialRequest(tenant_id=tenant_id, credential_ref=credential_ref)
+        found: credentials_pb2.Credential = await self._call(self._stub.LookupCredential, request)
         return found

@@ -25,7 +25,7 @@ from engines.integrations.integration import (
 from engines.kernel.idempotency import IdempotencyKey
 from engines.kernel.pagination import PageRequest
 
-__all__ = ["SqlIntegrationStore", "row_to_circuit", "row_to_integration"]
+__all__ = ["SqlIntegrationStore", "exact_sum", "from_halves", "row_to_circuit", "row_to_integration"]
 
 _HALF_BITS = 32
 _LOW_MASK = (1 << _HALF_BITS) - 1
@@ -160,8 +160,8 @@ class SqlIntegrationStore(RepositoryStore[Integration]):
             usage_events.c.occurred_at >= month_start, usage_events.c.occurred_at < month_end
         )
         query = sa.select(
-            *_exact_sum(usage_events.c.cost_cents, in_month),
-            *_exact_sum(usage_events.c.tokens, in_month),
+            *exact_sum(usage_events.c.cost_cents, in_month),
+            *exact_sum(usage_events.c.tokens, in_month),
             sa.func.count().filter(usage_events.c.occurred_at >= window_start),
         ).where(usage_events.c.integration_id == integration_id)
         async with self._db.read() as conn:
@@ -169,13 +169,18 @@ class SqlIntegrationStore(RepositoryStore[Integration]):
                 await conn.execute(query)
             ).one()
         return UsageTotals(
-            cost_cents=(int(cost_high) << _HALF_BITS) + int(cost_low),
-            tokens=(int(tokens_high) << _HALF_BITS) + int(tokens_low),
+            cost_cents=from_halves(cost_high, cost_low),
+            tokens=from_halves(tokens_high, tokens_low),
             requests_in_window=int(recent),
         )
 
 
-def _exact_sum(
+def from_halves(high: Any, low: Any) -> int:
+    """The sum `exact_sum` gave as its two half-sums."""
+    return (int(high) << _HALF_BITS) + int(low)
+
+
+def exact_sum(
     column: sa.ColumnElement[int], condition: sa.ColumnElement[bool]
 ) -> tuple[sa.ColumnElement[int], sa.ColumnElement[int]]:
     """The sum of a non-negative int64 `column` where `condition` holds, as the sums of its high

@@ -1,8 +1,10 @@
-"""Tables of admission control: reservations of admitted calls and per-integration policies.
+"""Tables of admission control: reservations of admitted calls, per-integration policies and
+per-model limits.
 
 The usage events reservations turn into are `usage_events` (drivers/tables/integrations.py),
-extended with the per-call columns by migration 0013_admission, whose trigger also adds every
-inserted event to `admission_usage_totals`, so admission reads a month's usage from one row."""
+extended with the per-call columns by migration 0013_admission; a trigger (migration
+0020_admission_periods) adds every inserted event to its 15-minute bucket in
+`admission_usage_buckets`, so admission sums a period's usage from its buckets."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from drivers.tables.base import UtcDateTime, metadata
 __all__ = [
     "admission_limit_events",
     "admission_limit_webhooks",
+    "admission_model_limits",
     "admission_policies",
     "admission_reservations",
-    "admission_usage_totals",
+    "admission_usage_buckets",
     "admission_webhook_outbox",
 ]
 
@@ -55,15 +58,38 @@ admission_policies = sa.Table(
     sa.Column("reservation_ttl_ms", sa.BigInteger, nullable=False),
     sa.Column("warn_percent", sa.Integer, nullable=False),
     sa.Column("update_time", UtcDateTime, nullable=False),
+    # The period budget and token limits count over (engines/admission/periods.py).
+    sa.Column("period_kind", sa.String(8), nullable=False, server_default="month"),
+    sa.Column("period_time_zone", sa.String(64), nullable=False, server_default="UTC"),
+    sa.Column("period_anchor", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rolling_window_ms", sa.BigInteger, nullable=False, server_default="0"),
 )
 
-# Cost and tokens of an integration's usage events per UTC calendar month, kept by a trigger on
-# usage_events (migration 0013_admission) whichever path inserts the event.
-admission_usage_totals = sa.Table(
-    "admission_usage_totals",
+# Limits of one model of an integration, checked beside the integration's own; 0: unlimited.
+admission_model_limits = sa.Table(
+    "admission_model_limits",
+    metadata,
+    sa.Column(
+        "integration_id", sa.String(36), sa.ForeignKey("integrations.id"), primary_key=True
+    ),
+    sa.Column("model", sa.String(256), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column("budget_limit_cents", sa.BigInteger, nullable=False),
+    sa.Column("token_limit", sa.BigInteger, nullable=False),
+    sa.Column("rate_limit_rpm", sa.Integer, nullable=False),
+    sa.Column("tokens_per_minute", sa.BigInteger, nullable=False),
+    sa.Column("max_parallel_calls", sa.Integer, nullable=False),
+)
+
+# Cost and tokens of an integration's usage events per 15-minute UTC bucket: model '' holds every
+# event of the integration, model X (non-empty) only X's. Kept by a trigger on usage_events
+# (migration 0020_admission_periods) whichever path inserts the event.
+admission_usage_buckets = sa.Table(
+    "admission_usage_buckets",
     metadata,
     sa.Column("integration_id", sa.String(36), primary_key=True),
-    sa.Column("period_start", UtcDateTime, primary_key=True),
+    sa.Column("model", sa.String(256), primary_key=True),
+    sa.Column("bucket_start", UtcDateTime, primary_key=True),
     sa.Column("cost_cents", sa.BigInteger, nullable=False),
     sa.Column("tokens", sa.BigInteger, nullable=False),
 )

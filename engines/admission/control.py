@@ -24,11 +24,13 @@ from engines.admission.limits import (
     CallEstimate,
     Counters,
     Decision,
+    ModelCounters,
+    ModelLimits,
     Verdict,
     decide,
     snapshots,
-    window_at,
 )
+from engines.admission.periods import period_violations
 from engines.credentials.credential_service import DESTINATION_DENIED, Credential, CredentialService
 from engines.egress.destinations import provider_destinations, url_destinations
 from engines.integrations.integration import (
@@ -50,6 +52,7 @@ from engines.kernel.validation import require_uuid
 
 __all__ = [
     "MAX_BATCH_EVENTS",
+    "MAX_MODEL_LIMITS",
     "Admission",
     "AdmissionEngine",
     "AdmissionStore",
@@ -60,6 +63,7 @@ __all__ = [
     "GroupBy",
     "Plan",
     "Planner",
+    "Reading",
     "RecordBuilder",
     "Reservation",
     "ReservationState",
@@ -71,6 +75,7 @@ __all__ = [
 ]
 
 MAX_BATCH_EVENTS = 1000
+MAX_MODEL_LIMITS = 100
 _MAX_ID = 128
 _MAX_ERROR_CODE = 64
 _MAX_FUTURE_USAGE = timedelta(minutes=5)
@@ -162,12 +167,25 @@ class UsageRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class AdmitOutcome:
-    """What `AdmissionStore.admit` found and did; None fields when nothing was reserved."""
+class Reading:
+    """What `AdmissionStore.admit` read under the lock: the integration, its policy (with only
+    the call model's limits), the window of the policy's period at now, the counters (the
+    model's when it has limits) and an earlier reservation of the same call_id."""
 
     integration: Integration
     policy: AdmissionPolicy
+    window: AdmissionWindow
     counters: Counters
+    model: ModelCounters | None
+    earlier: Reservation | None
+
+
+@dataclass(frozen=True, slots=True)
+class AdmitOutcome:
+    """What `AdmissionStore.admit` read, decided and did; `reservation` None when nothing was
+    reserved."""
+
+    reading: Reading
     decision: Decision
     reservation: Reservation | None
     replayed: bool = False
@@ -277,9 +295,8 @@ class Plan:
     events: Sequence[LimitEvent] = ()
 
 
-# From what the store read under the lock (the integration, its policy, the counters and an
-# earlier reservation of the same call_id): what to store.
-Planner = Callable[[Integration, AdmissionPolicy, Counters, Reservation | None], Plan]
+# From what the store read under the lock: what to store.
+Planner = Callable[[Reading], Plan]
 
 
 def _replay(earlier: Reservation, estimate: CallEstimate, now: datetime) -> Decision:
@@ -307,13 +324,15 @@ class AdmissionStore(Protocol):
     """Reservations, the usage events they become, and admission policies."""
 
     async def admit(
-        self, estimate: CallEstimate, window: AdmissionWindow, plan: Planner
+        self, estimate: CallEstimate, now: datetime, plan: Planner
     ) -> AdmitOutcome | None:
         """In one transaction holding the integration's admission lock (exclusive across
         replicas): reads the live integration of the tenant (None when there is none), its
-        policy, the counters and any earlier reservation of `estimate.call_id`, calls `plan`
-        and stores the reservation it returns unless that is the earlier one (replayed), and
-        those of its limit events not stored before (returned in `AdmitOutcome.events`)."""
+        policy and the limits of the call's model (`estimate.model`, else the integration's
+        default), the counters over `window_at(now, policy.period)` (and the model's when it
+        has limits) and any earlier reservation of `estimate.call_id`, calls `plan` and stores
+        the reservation it returns unless that is the earlier one (replayed), and those of its
+        limit events not stored before (returned in `AdmitOutcome.events`)."""
 
     async def release(self, reservation: Reservation) -> None:
         """Gives an open reservation back unused."""
@@ -379,6 +398,29 @@ def _bounded_text(values: Mapping[str, str], limit: int) -> list[FieldViolation]
     ]
 
 
+def _model_limits_violations(limits: Sequence[ModelLimits]) -> list[FieldViolation]:
+    violations = []
+    if len(limits) > MAX_MODEL_LIMITS:
+        violations.append(FieldViolation(
+            "policy.model_limits", f"at most {MAX_MODEL_LIMITS} models, got {len(limits)}"
+        ))
+    seen: set[str] = set()
+    for index, limit in enumerate(limits):
+        prefix = f"policy.model_limits[{index}]."
+        if not limit.model:
+            violations.append(FieldViolation(f"{prefix}model", "is required"))
+        elif limit.model in seen:
+            violations.append(FieldViolation(f"{prefix}model", "names a model listed before"))
+        seen.add(limit.model)
+        violations += _bounded_text({f"{prefix}model": limit.model}, 256)
+        violations += _non_negative({
+            f"{prefix}{name}": getattr(limit, name)
+            for name in ("budget_limit_cents", "token_limit", "rate_limit_rpm",
+                         "tokens_per_minute", "max_parallel_calls")
+        })
+    return violations
+
+
 def _base_url(integration: Integration) -> str:
     config = integration.config
     return str(config.get("base_url") or config.get("azure_endpoint") or "")
@@ -423,19 +465,17 @@ class AdmissionEngine:
                 "include_credential needs scope credentials.reveal",
                 metadata={"required_scope": "credentials.reveal"},
             )
-        window = window_at(self._clock())
+        now = self._clock()
 
-        def plan(
-            integration: Integration,
-            policy: AdmissionPolicy,
-            counters: Counters,
-            earlier: Reservation | None,
-        ) -> Plan:
-            if earlier is not None:
-                return Plan(_replay(earlier, estimate, window.now), earlier)
-            decision = decide(integration, policy, counters, estimate, window)
+        def plan(reading: Reading) -> Plan:
+            integration, policy, window = reading.integration, reading.policy, reading.window
+            if reading.earlier is not None:
+                return Plan(_replay(reading.earlier, estimate, now), reading.earlier)
+            decision = decide(
+                integration, policy, reading.counters, estimate, window, reading.model
+            )
             events = crossings(
-                estimate.tenant_id, integration.id, policy, decision.limits, window.now
+                estimate.tenant_id, integration.id, policy, decision.limits, now
             )
             if not decision.admitted:
                 return Plan(decision, None, events)
@@ -450,20 +490,21 @@ class AdmissionEngine:
                 estimated_cost_cents=estimate.cost_cents,
                 verdict=decision.verdict,
                 state=ReservationState.OPEN,
-                create_time=window.now,
-                expire_time=window.now + policy.reservation_ttl,
+                create_time=now,
+                expire_time=now + policy.reservation_ttl,
             ), events)
 
-        outcome = await self._store.admit(estimate, window, plan)
-        if outcome is not None and outcome.replayed:
-            # The limits as they stand now, this call's reservation included.
-            outcome = replace(outcome, decision=replace(outcome.decision, limits=snapshots(
-                outcome.integration, outcome.policy, outcome.counters, window)))
+        outcome = await self._store.admit(estimate, now, plan)
         if outcome is None:
             raise NotFound("integration", estimate.integration_id)
+        if outcome.replayed:
+            # The limits as they stand now, this call's reservation included.
+            r = outcome.reading
+            outcome = replace(outcome, decision=replace(outcome.decision, limits=snapshots(
+                r.integration, r.policy, r.counters, r.window, r.model)))
         if outcome.reservation is None:
             return Admission(outcome.decision, None, None, False)
-        integration, reservation = outcome.integration, outcome.reservation
+        integration, reservation = outcome.reading.integration, outcome.reservation
         credential = None
         if include_credential:
             try:
@@ -634,6 +675,8 @@ class AdmissionEngine:
             )
         if not 1 <= policy.warn_percent <= 100:
             violations.append(FieldViolation("policy.warn_percent", "must be 1-100 (0: 80)"))
+        violations += period_violations(policy.period, "policy.")
+        violations += _model_limits_violations(policy.model_limits)
         if violations:
             raise InvalidArgument(violations)
         integration = await find_integration(

@@ -2,16 +2,19 @@
 lock, and a call's estimate in; a verdict, its reasons and a snapshot of every limit out.
 
 Pure arithmetic on values, so it is tested with a fake clock and no store. Budget and token
-limits run over the UTC calendar month; per-minute limits over the sliding last 60 seconds.
+limits run over the policy's period (`engines/admission/periods.py`; the UTC calendar month by
+default); per-minute limits over the sliding last 60 seconds. A call's model may have limits of
+its own (`ModelLimits`), checked beside the integration's.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from engines.integrations.integration import HealthState, Integration, IntegrationStatus, month_bounds
+from engines.admission.periods import UTC_MONTH, LimitPeriod, PeriodKind, bounds
+from engines.integrations.integration import HealthState, Integration, IntegrationStatus
 
 __all__ = [
     "DEFAULT_RESERVATION_TTL",
@@ -24,6 +27,8 @@ __all__ = [
     "Decision",
     "LimitKind",
     "LimitSnapshot",
+    "ModelCounters",
+    "ModelLimits",
     "Reason",
     "ReasonDetail",
     "Verdict",
@@ -72,9 +77,26 @@ _EXCEEDED = {
 }
 
 
+# Events reported ahead of time (up to 5 minutes) count in a rolling window at once.
+_ROLLING_AHEAD = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelLimits:
+    """Limits of one model of an integration, checked beside the integration's; 0: unlimited."""
+
+    model: str
+    budget_limit_cents: int = 0
+    token_limit: int = 0
+    rate_limit_rpm: int = 0
+    tokens_per_minute: int = 0
+    max_parallel_calls: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class AdmissionPolicy:
-    """Admission settings of an integration beyond its own budget, token and rate limits."""
+    """Admission settings of an integration beyond its own budget, token and rate limits: the
+    period those are counted over, and limits per model."""
 
     integration_id: str
     tokens_per_minute: int = 0
@@ -82,6 +104,11 @@ class AdmissionPolicy:
     reservation_ttl: timedelta = DEFAULT_RESERVATION_TTL
     warn_percent: int = DEFAULT_WARN_PERCENT
     update_time: datetime | None = None
+    period: LimitPeriod = UTC_MONTH
+    model_limits: tuple[ModelLimits, ...] = ()
+
+    def limits_of(self, model: str) -> ModelLimits | None:
+        return next((m for m in self.model_limits if m.model == model), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,18 +130,22 @@ class CallEstimate:
 
 @dataclass(frozen=True, slots=True)
 class AdmissionWindow:
-    """The instants one decision is made at: the month period and the sliding minute."""
+    """The instants one decision is made at: the period (as reported, and the range counted:
+    a rolling window reports [now - duration, now) and counts events reported ahead too) and the
+    sliding minute."""
 
     now: datetime
     period_start: datetime
     period_end: datetime
     window_start: datetime
+    count_end: datetime
 
 
-def window_at(now: datetime) -> AdmissionWindow:
-    """The UTC calendar month and the 60 seconds ending at `now`."""
-    start, end = month_bounds(now)
-    return AdmissionWindow(now, start, end, now - RATE_WINDOW)
+def window_at(now: datetime, period: LimitPeriod = UTC_MONTH) -> AdmissionWindow:
+    """The period containing `now` and the 60 seconds ending at it."""
+    start, end = bounds(period, now)
+    count_end = now + _ROLLING_AHEAD if period.kind is PeriodKind.ROLLING else end
+    return AdmissionWindow(now, start, end, now - RATE_WINDOW, count_end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +169,8 @@ class Counters:
 
 @dataclass(frozen=True, slots=True)
 class LimitSnapshot:
-    """One limit as the decision saw it; `limit` 0 means unlimited."""
+    """One limit as the decision saw it; `limit` 0 means unlimited; `model` empty for the
+    integration's own limits."""
 
     kind: LimitKind
     limit: int
@@ -146,6 +178,7 @@ class LimitSnapshot:
     reserved: int
     period_start: datetime
     period_end: datetime
+    model: str = ""
 
     @property
     def remaining(self) -> int:
@@ -188,6 +221,45 @@ class _Need:
     snapshot: LimitSnapshot
     need: int
     counts_as_used: bool  # requests per minute: an admission is a use, not a reservation
+    counters: Counters
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCounters:
+    """The limits of the call's model and the counters of that model's usage alone."""
+
+    limits: ModelLimits
+    counters: Counters
+
+
+def _rows(
+    limits: tuple[int, int, int, int, int],
+    counters: Counters,
+    estimate: CallEstimate | None,
+    window: AdmissionWindow,
+    model: str,
+) -> list[_Need]:
+    """The five limits (budget, tokens, rpm, tpm, parallel) against one set of counters."""
+    budget, tokens_limit, rpm, tpm, parallel = limits
+    period = (window.period_start, window.period_end)
+    minute = (window.window_start, window.now)
+    cost = estimate.cost_cents if estimate else 0
+    tokens = estimate.tokens if estimate else 0
+    one = 1 if estimate else 0
+    rows = [
+        (LimitKind.BUDGET, budget, counters.cost_used, counters.cost_reserved, cost, False, period),
+        (LimitKind.TOKENS, tokens_limit, counters.tokens_used, counters.tokens_reserved, tokens,
+         False, period),
+        (LimitKind.REQUESTS_PER_MINUTE, rpm, counters.requests_in_window, 0, one, True, minute),
+        (LimitKind.TOKENS_PER_MINUTE, tpm, counters.tokens_in_window, counters.tokens_reserved,
+         tokens, False, minute),
+        (LimitKind.PARALLEL_CALLS, parallel, 0, counters.open_reservations, one, False, minute),
+    ]
+    return [
+        _Need(LimitSnapshot(kind, limit, used, reserved, *span, model=model), need, as_used,
+              counters)
+        for kind, limit, used, reserved, need, as_used, span in rows
+    ]
 
 
 def _needs(
@@ -196,37 +268,28 @@ def _needs(
     counters: Counters,
     estimate: CallEstimate | None,
     window: AdmissionWindow,
+    model: ModelCounters | None,
 ) -> list[_Need]:
-    month = (window.period_start, window.period_end)
-    minute = (window.window_start, window.now)
-    cost = estimate.cost_cents if estimate else 0
-    tokens = estimate.tokens if estimate else 0
-    one = 1 if estimate else 0
-    rows = [
-        (LimitKind.BUDGET, integration.budget_limit_cents, counters.cost_used,
-         counters.cost_reserved, cost, False, month),
-        (LimitKind.TOKENS, integration.token_limit_month, counters.tokens_used,
-         counters.tokens_reserved, tokens, False, month),
-        (LimitKind.REQUESTS_PER_MINUTE, integration.rate_limit_rpm, counters.requests_in_window,
-         0, one, True, minute),
-        (LimitKind.TOKENS_PER_MINUTE, policy.tokens_per_minute, counters.tokens_in_window,
-         counters.tokens_reserved, tokens, False, minute),
-        (LimitKind.PARALLEL_CALLS, policy.max_parallel_calls, 0, counters.open_reservations,
-         one, False, minute),
-    ]
-    return [
-        _Need(LimitSnapshot(kind, limit, used, reserved, *span), need, as_used)
-        for kind, limit, used, reserved, need, as_used, span in rows
-    ]
+    needs = _rows(
+        (integration.budget_limit_cents, integration.token_limit_month, integration.rate_limit_rpm,
+         policy.tokens_per_minute, policy.max_parallel_calls),
+        counters, estimate, window, "",
+    )
+    if model is not None:
+        m = model.limits
+        needs += _rows(
+            (m.budget_limit_cents, m.token_limit, m.rate_limit_rpm, m.tokens_per_minute,
+             m.max_parallel_calls),
+            model.counters, estimate, window, m.model,
+        )
+    return needs
 
 
 def _after(need: _Need) -> LimitSnapshot:
     s = need.snapshot
     if need.counts_as_used:
-        return LimitSnapshot(s.kind, s.limit, s.used + need.need, s.reserved, s.period_start,
-                             s.period_end)
-    return LimitSnapshot(s.kind, s.limit, s.used, s.reserved + need.need, s.period_start,
-                         s.period_end)
+        return replace(s, used=s.used + need.need)
+    return replace(s, reserved=s.reserved + need.need)
 
 
 def _exceeds(need: _Need) -> bool:
@@ -251,14 +314,20 @@ def _retry_after(
     return max(timedelta(milliseconds=1), oldest + RATE_WINDOW - window.now)
 
 
-def _exceeded(need: _Need, counters: Counters, window: AdmissionWindow) -> ReasonDetail:
+def _label(snapshot: LimitSnapshot) -> str:
+    return f"{snapshot.kind.value} of model {snapshot.model!r}" if snapshot.model else (
+        snapshot.kind.value
+    )
+
+
+def _exceeded(need: _Need, window: AdmissionWindow) -> ReasonDetail:
     s = need.snapshot
     return ReasonDetail(
         _EXCEEDED[s.kind],
         s.kind,
-        f"{s.kind.value}: {s.used} used and {s.reserved} reserved of {s.limit}; "
+        f"{_label(s)}: {s.used} used and {s.reserved} reserved of {s.limit}; "
         f"this call needs {need.need}",
-        _retry_after(s.kind, counters, window),
+        _retry_after(s.kind, need.counters, window),
     )
 
 
@@ -294,13 +363,15 @@ def decide(
     counters: Counters,
     estimate: CallEstimate,
     window: AdmissionWindow,
+    model: ModelCounters | None = None,
 ) -> Decision:
     """BLOCK when the integration is off or unhealthy or any limit would be exceeded (every
-    reason listed, the integration's first, then limits in LimitKind order); WARN when admitted
-    with the provider degraded or a limit at or above `warn_percent`; ALLOW otherwise."""
-    needs = _needs(integration, policy, counters, estimate, window)
+    reason listed, the integration's first, then its limits in LimitKind order, then the
+    model's); WARN when admitted with the provider degraded or a limit at or above
+    `warn_percent`; ALLOW otherwise."""
+    needs = _needs(integration, policy, counters, estimate, window, model)
     blocking, warning = _integration_reasons(integration)
-    blocking += [_exceeded(n, counters, window) for n in needs if _exceeds(n)]
+    blocking += [_exceeded(n, window) for n in needs if _exceeds(n)]
     if blocking:
         return Decision(Verdict.BLOCK, tuple(blocking), tuple(n.snapshot for n in needs))
     after = [_after(n) for n in needs]
@@ -310,7 +381,7 @@ def decide(
         ):
             warning.append(ReasonDetail(
                 Reason.THRESHOLD_CROSSED, snapshot.kind,
-                f"{snapshot.kind.value}: {snapshot.used + snapshot.reserved} of "
+                f"{_label(snapshot)}: {snapshot.used + snapshot.reserved} of "
                 f"{snapshot.limit} counted, at or above {policy.warn_percent}%",
             ))
     verdict = Verdict.WARN if warning else Verdict.ALLOW
@@ -322,6 +393,7 @@ def snapshots(
     policy: AdmissionPolicy,
     counters: Counters,
     window: AdmissionWindow,
+    model: ModelCounters | None = None,
 ) -> tuple[LimitSnapshot, ...]:
     """Every limit as the counters stand (a replayed admission reports these)."""
-    return tuple(n.snapshot for n in _needs(integration, policy, counters, None, window))
+    return tuple(n.snapshot for n in _needs(integration, policy, counters, None, window, model))

@@ -33,13 +33,17 @@ V = TypeVar("V", bound=Versioned)
 
 
 def check_etag(current: Versioned, etag: str, *, resource: str) -> None:
-    """ABORTED when a non-empty `etag` is not `current`'s (engines call it before validating an
-    update, so a stale write is refused before anything else is looked up)."""
+    """ABORTED when a non-empty `etag` is not `current`'s (deletes call it; updates get it from
+    `write_with_retry`)."""
     if etag and etag != current.etag:
         raise Aborted(
             f"etag {etag!r} is stale: the {resource} changed since it was read; "
             "read it again and retry"
         )
+
+
+def _version(resource: Versioned) -> int:
+    return resource.version
 
 
 async def write_with_retry(
@@ -50,15 +54,22 @@ async def write_with_retry(
     apply: Callable[[V], V],
     save: Callable[[V, int], Awaitable[bool]],
     reload: Callable[[], Awaitable[V]],
+    expected: Callable[[V], int] = _version,
+    unless: Callable[[V], bool] | None = None,
 ) -> V:
-    """Writes `apply(current)` if the stored version is still current's.
+    """Writes `apply(current)` if the stored version (`expected(current)`) is still current's.
 
-    A non-empty stale `etag` is ABORTED. Without an etag the caller accepts last-writer-wins,
-    but a write still never overwrites a concurrent one it did not see: re-read and re-apply."""
+    Callers validate the change first, so bad input is INVALID_ARGUMENT whatever the etag; then
+    a non-empty stale `etag` is ABORTED, here and nowhere else. Without an etag the caller
+    accepts last-writer-wins, but a write still never overwrites a concurrent one it did not
+    see: re-read and re-apply. When `unless(latest)` holds, nothing is written and the latest is
+    returned (a change already in place)."""
     check_etag(current, etag, resource=resource)
     for _ in range(_ATTEMPTS):
+        if unless is not None and unless(current):
+            return current
         updated = apply(current)
-        if await save(updated, current.version):
+        if await save(updated, expected(current)):
             return updated
         if etag:
             raise Aborted(f"the {resource} changed concurrently; read it again and retry")

@@ -19,7 +19,6 @@ from engines.credentials.credential_service import CredentialService
 from engines.credentials.refs import CredentialRefCheck, check_credential_ref, require_live_credential
 from engines.kernel.clock import Clock, system_clock
 from engines.kernel.errors import (
-    Aborted,
     DeadlineExceeded,
     FailedPrecondition,
     FieldViolation,
@@ -30,7 +29,7 @@ from engines.kernel.errors import (
 from engines.kernel.idempotency import earlier_create, idempotency_key
 from engines.kernel.lookup import find_owned
 from engines.kernel.observability import NULL_OBSERVER, QueryObserver
-from engines.kernel.optimistic import check_etag, version_etag
+from engines.kernel.optimistic import check_etag, version_etag, write_with_retry
 from engines.kernel.pagination import Page, PageTokens, paginate, parse_page
 from engines.kernel.store import ResourceStore, VersionedStore
 from engines.kernel.validation import require_name, require_uuid
@@ -74,7 +73,6 @@ MAX_ALLOWED_TEMPLATES = 1000
 GATEWAY = "gateway"
 TEMPLATE = "query template"
 TEMPLATE_VERSION = "query template version"
-_ATTEMPTS = 20
 # What UpdateQueryTemplate may change (each change is a new version) and UpdateGateway may.
 TEMPLATE_WRITABLE_FIELDS = frozenset(
     {"name", "description", "sql", "parameters", "read_only", "max_rows", "timeout_seconds"}
@@ -303,11 +301,6 @@ class SqlGatewayEngine:
     ) -> QueryTemplate:
         """Writes the changed content as a new version (version + 1, new etag and update time);
         the older versions stay readable. A non-empty stale `etag` is ABORTED."""
-        unknown = sorted(set(changes) - TEMPLATE_WRITABLE_FIELDS)
-        if unknown:
-            raise InvalidArgument(
-                [FieldViolation(f"update_mask.{f}", "is not a writable field") for f in unknown]
-            )
 
         def apply(current: QueryTemplate) -> QueryTemplate:
             merged = {name: getattr(current, name) for name in TEMPLATE_WRITABLE_FIELDS}
@@ -363,18 +356,19 @@ class SqlGatewayEngine:
         unless: Callable[[QueryTemplate], bool] | None = None,
     ) -> QueryTemplate:
         current = await self.get_template(tenant_id, template_id)
-        apply(current)  # validate before the etag: bad input is INVALID_ARGUMENT either way
-        check_etag(current, etag, resource=TEMPLATE)
-        for _ in range(_ATTEMPTS):
-            if unless is not None and unless(current):
-                return current
-            updated = apply(current)
-            if await self._templates.save(updated, current.revision, new_version=new_version):
-                return updated
-            if etag:
-                raise Aborted(f"the {TEMPLATE} changed concurrently; read it again and retry")
-            current = await self.get_template(tenant_id, template_id)
-        raise Aborted(f"the {TEMPLATE} is being changed too often; retry later")
+        apply(current)  # validate first: bad input is INVALID_ARGUMENT whatever the etag
+        return await write_with_retry(
+            current,
+            etag,
+            resource=TEMPLATE,
+            apply=apply,
+            save=lambda updated, revision: self._templates.save(
+                updated, revision, new_version=new_version
+            ),
+            reload=lambda: self.get_template(tenant_id, template_id),
+            expected=lambda template: template.revision,
+            unless=unless,
+        )
 
     async def describe_template(
         self, tenant_id: str, template_id: str, version: int = 0
@@ -429,12 +423,8 @@ class SqlGatewayEngine:
     async def update_gateway(
         self, tenant_id: str, gateway_id: str, changes: Mapping[str, Any], etag: str
     ) -> Gateway:
-        """Applies `changes` (writable field -> new value); a non-empty stale `etag` is ABORTED."""
-        unknown = sorted(set(changes) - GATEWAY_WRITABLE_FIELDS)
-        if unknown:
-            raise InvalidArgument(
-                [FieldViolation(f"update_mask.{f}", "is not a writable field") for f in unknown]
-            )
+        """Applies `changes` (each key one of WRITABLE_FIELDS, which the servicer checks the update
+        mask against); after validation, a non-empty stale `etag` is ABORTED."""
         current = await self.get_gateway(tenant_id, gateway_id)
 
         def apply(gateway: Gateway) -> Gateway:
@@ -449,7 +439,6 @@ class SqlGatewayEngine:
             )
 
         checked = apply(current)
-        check_etag(current, etag, resource=GATEWAY)
         if "connection_string_ref" in changes:
             await require_live_credential(
                 self._credential_ref_check,
@@ -457,14 +446,14 @@ class SqlGatewayEngine:
                 "gateway.connection_string_ref",
                 checked.connection_string_ref,
             )
-        for _ in range(_ATTEMPTS):
-            updated = apply(current)
-            if await self._gateways.replace(updated, current.version):
-                return updated
-            if etag:
-                raise Aborted(f"the {GATEWAY} changed concurrently; read it again and retry")
-            current = await self.get_gateway(tenant_id, gateway_id)
-        raise Aborted(f"the {GATEWAY} is being changed too often; retry later")
+        return await write_with_retry(
+            current,
+            etag,
+            resource=GATEWAY,
+            apply=apply,
+            save=self._gateways.replace,
+            reload=lambda: self.get_gateway(tenant_id, gateway_id),
+        )
 
     async def delete_gateway(self, tenant_id: str, gateway_id: str, etag: str = "") -> Gateway:
         """Soft-deletes a gateway; its name is free again."""

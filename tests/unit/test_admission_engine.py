@@ -15,6 +15,7 @@ from engines.admission.control import (
     BatchStatus,
     GroupBy,
     Planner,
+    Reading,
     RecordBuilder,
     Reservation,
     ReservationState,
@@ -25,10 +26,10 @@ from engines.admission.control import (
 )
 from engines.admission.limits import (
     AdmissionPolicy,
-    AdmissionWindow,
     CallEstimate,
     Counters,
     Verdict,
+    window_at,
 )
 from engines.credentials.credential_service import Credential
 from engines.kernel.errors import FailedPrecondition, NotFound, PermissionDenied
@@ -49,19 +50,19 @@ class FakeStore:
     admits: int = 0
 
     async def admit(
-        self, estimate: CallEstimate, window: AdmissionWindow, plan: Planner
+        self, estimate: CallEstimate, now: datetime, plan: Planner
     ) -> AdmitOutcome | None:
         self.admits += 1
         found = integration(id=INTEGRATION, tenant_id=TENANT, budget_limit_cents=100)
         policy = AdmissionPolicy(INTEGRATION)
-        counters = Counters()
         earlier = self.reservations.get(estimate.call_id)
-        planned = plan(found, policy, counters, earlier)
+        reading = Reading(found, policy, window_at(now), Counters(), None, earlier)
+        planned = plan(reading)
         decision, reservation = planned.decision, planned.reservation
         replayed = reservation is not None and reservation is earlier
         if reservation is not None:
             self.reservations[reservation.call_id] = reservation
-        return AdmitOutcome(found, policy, counters, decision, reservation, replayed)
+        return AdmitOutcome(reading, decision, reservation, replayed)
 
     async def release(self, reservation: Reservation) -> None:
         self.released.append(reservation.id)

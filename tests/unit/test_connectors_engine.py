@@ -167,8 +167,6 @@ async def test_update_validates_the_merged_connector_and_checks_the_etag(
     created = await engine.register(TENANT, _http())
     with pytest.raises(InvalidArgument):
         await engine.update(TENANT, created.id, {"endpoint": ""}, "")
-    with pytest.raises(InvalidArgument):
-        await engine.update(TENANT, created.id, {"status": "connected"}, "")
     clock.now += timedelta(seconds=1)
     renamed = await engine.update(TENANT, created.id, {"name": "crm-2"}, created.etag)
     assert renamed.name == "crm-2" and renamed.endpoint == created.endpoint

@@ -103,14 +103,6 @@ async def test_update_with_stale_etag_is_aborted(engine: IntegrationsEngine) -> 
         await engine.update(tenant, created.id, {"name": "c"}, created.etag)
 
 
-async def test_update_refuses_fields_that_are_not_writable(engine: IntegrationsEngine) -> None:
-    tenant = new_tenant()
-    created = await engine.create(tenant, _draft(), created_by="x")
-    with pytest.raises(InvalidArgument) as caught:
-        await engine.update(tenant, created.id, {"status": "enabled"}, "")
-    assert caught.value.violations[0].field == "update_mask.status"
-
-
 async def test_update_without_etag_retries_a_lost_race(
     store: FakeIntegrationStore, engine: IntegrationsEngine
 ) -> None:

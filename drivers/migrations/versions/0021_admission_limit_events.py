@@ -14,9 +14,8 @@ from alembic import op
 from drivers.tables.base import UtcDateTime
 
 revision = "0021_admission_limit_events"
-down_revision = "0019_credential_rotation"
+down_revision = "0020_admission_periods"
 branch_labels = None
-depends_on = "0013_admission"
 
 
 def upgrade() -> None:

@@ -113,7 +113,7 @@ class AdmissionReasonDetail(_message.Message):
     def __init__(self, reason: _Optional[_Union[AdmissionReason, str]] = ..., limit: _Optional[_Union[LimitKind, str]] = ..., message: _Optional[str] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class LimitSnapshot(_message.Message):
-    __slots__ = ("kind", "limit", "used", "reserved", "remaining", "period_start", "period_end")
+    __slots__ = ("kind", "limit", "used", "reserved", "remaining", "period_start", "period_end", "model")
     KIND_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     USED_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +121,7 @@ class LimitSnapshot(_message.Message):
     REMAINING_FIELD_NUMBER: _ClassVar[int]
     PERIOD_START_FIELD_NUMBER: _ClassVar[int]
     PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
     kind: LimitKind
     limit: int
     used: int
@@ -128,7 +129,8 @@ class LimitSnapshot(_message.Message):
     remaining: int
     period_start: _timestamp_pb2.Timestamp
     period_end: _timestamp_pb2.Timestamp
-    def __init__(self, kind: _Optional[_Union[LimitKind, str]] = ..., limit: _Optional[int] = ..., used: _Optional[int] = ..., reserved: _Optional[int] = ..., remaining: _Optional[int] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    model: str
+    def __init__(self, kind: _Optional[_Union[LimitKind, str]] = ..., limit: _Optional[int] = ..., used: _Optional[int] = ..., reserved: _Optional[int] = ..., remaining: _Optional[int] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., model: _Optional[str] = ...) -> None: ...
 
 class Reservation(_message.Message):
     __slots__ = ("id", "call_id", "estimated_tokens", "estimated_cost_cents", "create_time", "expire_time")
@@ -354,21 +356,47 @@ class GetUsageSummaryResponse(_message.Message):
     end_time: _timestamp_pb2.Timestamp
     def __init__(self, rows: _Optional[_Iterable[_Union[UsageSummaryRow, _Mapping]]] = ..., total: _Optional[_Union[UsageSummaryRow, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class ModelLimits(_message.Message):
+    __slots__ = ("model", "budget_limit_cents", "token_limit", "rate_limit_rpm", "tokens_per_minute", "max_parallel_calls")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_LIMIT_CENTS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMIT_RPM_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    MAX_PARALLEL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    budget_limit_cents: int
+    token_limit: int
+    rate_limit_rpm: int
+    tokens_per_minute: int
+    max_parallel_calls: int
+    def __init__(self, model: _Optional[str] = ..., budget_limit_cents: _Optional[int] = ..., token_limit: _Optional[int] = ..., rate_limit_rpm: _Optional[int] = ..., tokens_per_minute: _Optional[int] = ..., max_parallel_calls: _Optional[int] = ...) -> None: ...
+
 class AdmissionPolicy(_message.Message):
-    __slots__ = ("integration_id", "tokens_per_minute", "max_parallel_calls", "reservation_ttl", "warn_percent", "update_time")
+    __slots__ = ("integration_id", "tokens_per_minute", "max_parallel_calls", "reservation_ttl", "warn_percent", "update_time", "limit_period", "period_time_zone", "period_anchor", "rolling_window", "model_limits")
     INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     TOKENS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
     MAX_PARALLEL_CALLS_FIELD_NUMBER: _ClassVar[int]
     RESERVATION_TTL_FIELD_NUMBER: _ClassVar[int]
     WARN_PERCENT_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_ANCHOR_FIELD_NUMBER: _ClassVar[int]
+    ROLLING_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    MODEL_LIMITS_FIELD_NUMBER: _ClassVar[int]
     integration_id: str
     tokens_per_minute: int
     max_parallel_calls: int
     reservation_ttl: _duration_pb2.Duration
     warn_percent: int
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, integration_id: _Optional[str] = ..., tokens_per_minute: _Optional[int] = ..., max_parallel_calls: _Optional[int] = ..., reservation_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., warn_percent: _Optional[int] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    limit_period: _integrations_pb2.LimitPeriod
+    period_time_zone: str
+    period_anchor: int
+    rolling_window: _duration_pb2.Duration
+    model_limits: _containers.RepeatedCompositeFieldContainer[ModelLimits]
+    def __init__(self, integration_id: _Optional[str] = ..., tokens_per_minute: _Optional[int] = ..., max_parallel_calls: _Optional[int] = ..., reservation_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., warn_percent: _Optional[int] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limit_period: _Optional[_Union[_integrations_pb2.LimitPeriod, str]] = ..., period_time_zone: _Optional[str] = ..., period_anchor: _Optional[int] = ..., rolling_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., model_limits: _Optional[_Iterable[_Union[ModelLimits, _Mapping]]] = ...) -> None: ...
 
 class GetAdmissionPolicyRequest(_message.Message):
     __slots__ = ("tenant_id", "integration_id")

@@ -31,6 +31,14 @@ class IntegrationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INTEGRATION_STATUS_ENABLED: _ClassVar[IntegrationStatus]
     INTEGRATION_STATUS_DISABLED: _ClassVar[IntegrationStatus]
     INTEGRATION_STATUS_ERROR: _ClassVar[IntegrationStatus]
+
+class LimitPeriod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LIMIT_PERIOD_UNSPECIFIED: _ClassVar[LimitPeriod]
+    LIMIT_PERIOD_MONTH: _ClassVar[LimitPeriod]
+    LIMIT_PERIOD_WEEK: _ClassVar[LimitPeriod]
+    LIMIT_PERIOD_DAY: _ClassVar[LimitPeriod]
+    LIMIT_PERIOD_ROLLING: _ClassVar[LimitPeriod]
 PROVIDER_TYPE_UNSPECIFIED: ProviderType
 PROVIDER_TYPE_OPENAI: ProviderType
 PROVIDER_TYPE_ANTHROPIC: ProviderType
@@ -43,6 +51,11 @@ INTEGRATION_STATUS_CREATED: IntegrationStatus
 INTEGRATION_STATUS_ENABLED: IntegrationStatus
 INTEGRATION_STATUS_DISABLED: IntegrationStatus
 INTEGRATION_STATUS_ERROR: IntegrationStatus
+LIMIT_PERIOD_UNSPECIFIED: LimitPeriod
+LIMIT_PERIOD_MONTH: LimitPeriod
+LIMIT_PERIOD_WEEK: LimitPeriod
+LIMIT_PERIOD_DAY: LimitPeriod
+LIMIT_PERIOD_ROLLING: LimitPeriod
 
 class Integration(_message.Message):
     __slots__ = ("id", "tenant_id", "name", "provider_type", "credential_ref", "config", "default_model", "status", "health_state", "health_message", "health_checked_at", "health_check_time", "budget_limit_cents", "token_limit_month", "rate_limit_rpm", "created_by", "create_time", "update_time", "etag", "consecutive_health_failures", "circuit_open", "circuit_open_time", "circuit_reason", "next_health_probe_time")
@@ -250,6 +263,24 @@ class TestCredentialsResponse(_message.Message):
     consecutive_failures: int
     def __init__(self, integration_id: _Optional[str] = ..., health_state: _Optional[_Union[_common_pb2.HealthState, str]] = ..., message: _Optional[str] = ..., latency_ms: _Optional[int] = ..., checked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., circuit_open: _Optional[bool] = ..., consecutive_failures: _Optional[int] = ...) -> None: ...
 
+class ModelLimitsStatus(_message.Message):
+    __slots__ = ("model", "budget_limit_cents", "budget_used_cents", "token_limit", "tokens_used", "rate_limit_rpm", "requests_this_minute")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_LIMIT_CENTS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_USED_CENTS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_USED_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMIT_RPM_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_THIS_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    budget_limit_cents: int
+    budget_used_cents: int
+    token_limit: int
+    tokens_used: int
+    rate_limit_rpm: int
+    requests_this_minute: int
+    def __init__(self, model: _Optional[str] = ..., budget_limit_cents: _Optional[int] = ..., budget_used_cents: _Optional[int] = ..., token_limit: _Optional[int] = ..., tokens_used: _Optional[int] = ..., rate_limit_rpm: _Optional[int] = ..., requests_this_minute: _Optional[int] = ...) -> None: ...
+
 class GetLimitsStatusRequest(_message.Message):
     __slots__ = ("tenant_id", "integration_id")
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -259,7 +290,7 @@ class GetLimitsStatusRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., integration_id: _Optional[str] = ...) -> None: ...
 
 class GetLimitsStatusResponse(_message.Message):
-    __slots__ = ("integration_id", "budget_limit_cents", "budget_used_cents", "budget_percent", "token_limit_month", "tokens_used_month", "token_percent", "rate_limit_rpm", "requests_this_minute", "rate_percent", "period_start", "period_end")
+    __slots__ = ("integration_id", "budget_limit_cents", "budget_used_cents", "budget_percent", "token_limit_month", "tokens_used_month", "token_percent", "rate_limit_rpm", "requests_this_minute", "rate_percent", "period_start", "period_end", "limit_period", "period_time_zone", "model_limits")
     INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     BUDGET_LIMIT_CENTS_FIELD_NUMBER: _ClassVar[int]
     BUDGET_USED_CENTS_FIELD_NUMBER: _ClassVar[int]
@@ -272,6 +303,9 @@ class GetLimitsStatusResponse(_message.Message):
     RATE_PERCENT_FIELD_NUMBER: _ClassVar[int]
     PERIOD_START_FIELD_NUMBER: _ClassVar[int]
     PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_LIMITS_FIELD_NUMBER: _ClassVar[int]
     integration_id: str
     budget_limit_cents: int
     budget_used_cents: int
@@ -284,7 +318,10 @@ class GetLimitsStatusResponse(_message.Message):
     rate_percent: float
     period_start: _timestamp_pb2.Timestamp
     period_end: _timestamp_pb2.Timestamp
-    def __init__(self, integration_id: _Optional[str] = ..., budget_limit_cents: _Optional[int] = ..., budget_used_cents: _Optional[int] = ..., budget_percent: _Optional[float] = ..., token_limit_month: _Optional[int] = ..., tokens_used_month: _Optional[int] = ..., token_percent: _Optional[float] = ..., rate_limit_rpm: _Optional[int] = ..., requests_this_minute: _Optional[int] = ..., rate_percent: _Optional[float] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    limit_period: LimitPeriod
+    period_time_zone: str
+    model_limits: _containers.RepeatedCompositeFieldContainer[ModelLimitsStatus]
+    def __init__(self, integration_id: _Optional[str] = ..., budget_limit_cents: _Optional[int] = ..., budget_used_cents: _Optional[int] = ..., budget_percent: _Optional[float] = ..., token_limit_month: _Optional[int] = ..., tokens_used_month: _Optional[int] = ..., token_percent: _Optional[float] = ..., rate_limit_rpm: _Optional[int] = ..., requests_this_minute: _Optional[int] = ..., rate_percent: _Optional[float] = ..., period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limit_period: _Optional[_Union[LimitPeriod, str]] = ..., period_time_zone: _Optional[str] = ..., model_limits: _Optional[_Iterable[_Union[ModelLimitsStatus, _Mapping]]] = ...) -> None: ...
 
 class RecordUsageRequest(_message.Message):
     __slots__ = ("tenant_id", "integration_id", "tokens", "cost_cents", "occurred_at", "event_time", "request_id")

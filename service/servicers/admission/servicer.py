@@ -25,12 +25,14 @@ from engines.admission.limits import (
     AdmissionPolicy,
     CallEstimate,
     LimitKind,
+    ModelLimits,
     Reason,
     Verdict,
 )
+from engines.admission.periods import LimitPeriod, PeriodKind
 from engines.kernel.errors import InvalidArgument, ServiceError
 from integrations.v1 import admission_pb2 as pb
-from integrations.v1 import admission_pb2_grpc
+from integrations.v1 import admission_pb2_grpc, integrations_pb2
 from service.call_info import Context, current_call
 from service.convert import from_duration, from_struct, from_timestamp, renamed_timestamp, set_timestamp
 from service.enums import EnumMap
@@ -44,6 +46,9 @@ REASONS = EnumMap(pb.AdmissionReason, Reason, "ADMISSION_REASON")
 LIMIT_KINDS = EnumMap(pb.LimitKind, LimitKind, "LIMIT_KIND")
 OUTCOMES = EnumMap(pb.CallOutcome, CallOutcome, "CALL_OUTCOME")
 GROUP_BY = EnumMap(pb.UsageGroupBy, GroupBy, "USAGE_GROUP_BY")
+LIMIT_PERIODS = EnumMap(integrations_pb2.LimitPeriod, PeriodKind, "LIMIT_PERIOD")
+_MODEL_LIMIT_FIELDS = ("budget_limit_cents", "token_limit", "rate_limit_rpm",
+                       "tokens_per_minute", "max_parallel_calls")
 _BATCH_STATUS = {
     BatchStatus.RECORDED: pb.USAGE_EVENT_STATUS_RECORDED,
     BatchStatus.DUPLICATE: pb.USAGE_EVENT_STATUS_DUPLICATE,
@@ -103,7 +108,16 @@ def _policy_to_proto(policy: AdmissionPolicy) -> pb.AdmissionPolicy:
         max_parallel_calls=policy.max_parallel_calls,
         reservation_ttl=_duration(policy.reservation_ttl),
         warn_percent=policy.warn_percent,
+        limit_period=LIMIT_PERIODS.to_proto(policy.period.kind),
+        period_time_zone=policy.period.time_zone,
+        period_anchor=policy.period.anchor,
+        model_limits=[
+            pb.ModelLimits(model=m.model, **{k: getattr(m, k) for k in _MODEL_LIMIT_FIELDS})
+            for m in policy.model_limits
+        ],
     )
+    if policy.period.kind is PeriodKind.ROLLING:
+        message.rolling_window.CopyFrom(_duration(policy.period.rolling_window))
     set_timestamp(message.update_time, policy.update_time)
     return message
 
@@ -125,6 +139,20 @@ def limit_event_to_proto(event: LimitEvent) -> pb.LimitEvent:
     set_timestamp(message.period_end, event.period_end)
     set_timestamp(message.create_time, event.create_time)
     return message
+
+
+def _period(given: pb.AdmissionPolicy) -> LimitPeriod:
+    window = from_duration(
+        given.rolling_window,
+        present=given.HasField("rolling_window"),
+        field="policy.rolling_window",
+    )
+    return LimitPeriod(
+        kind=LIMIT_PERIODS.to_engine(given.limit_period, "policy.limit_period") or PeriodKind.MONTH,
+        time_zone=given.period_time_zone or "UTC",
+        anchor=given.period_anchor,
+        rolling_window=window or timedelta(0),
+    )
 
 
 def _report(event: pb.UsageEventInput, index: int) -> UsageReport:
@@ -192,6 +220,7 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
                 reserved=snapshot.reserved,
                 remaining=snapshot.remaining,
             )
+            limit.model = snapshot.model
             set_timestamp(limit.period_start, snapshot.period_start)
             set_timestamp(limit.period_end, snapshot.period_end)
         if admission.reservation is not None:
@@ -322,6 +351,11 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
                 max_parallel_calls=given.max_parallel_calls,
                 reservation_ttl=ttl or DEFAULT_RESERVATION_TTL,
                 warn_percent=given.warn_percent or DEFAULT_WARN_PERCENT,
+                period=_period(given),
+                model_limits=tuple(
+                    ModelLimits(model=m.model, **{k: getattr(m, k) for k in _MODEL_LIMIT_FIELDS})
+                    for m in given.model_limits
+                ),
             ),
         )
         return _policy_to_proto(updated)

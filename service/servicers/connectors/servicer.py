@@ -132,7 +132,7 @@ class ConnectorsServicer(connectors_pb2_grpc.ConnectorsServiceServicer):
         draft = ConnectorDraft(
             name=given.name,
             connector_type=TYPES.to_engine(
-                given.connector_type, "connector.connector_type", required=True
+                given.connector_type, "connector.connector_type"
             ),
             endpoint=given.endpoint,
             config=from_struct(given.config, field="connector.config"),

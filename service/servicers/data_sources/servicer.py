@@ -124,7 +124,7 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
         given = request.data_source
         draft = DataSourceDraft(
             name=given.name,
-            source_type=TYPES.to_engine(given.source_type, "data_source.source_type", required=True),
+            source_type=TYPES.to_engine(given.source_type, "data_source.source_type"),
             config=_config_input(given.config),
             description=given.description,
             tags=list(given.tags),

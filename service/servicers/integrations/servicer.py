@@ -99,7 +99,7 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
         draft = IntegrationDraft(
             name=given.name,
             provider_type=PROVIDER_TYPES.to_engine(
-                given.provider_type, "integration.provider_type", required=True
+                given.provider_type, "integration.provider_type"
             ),
             credential_ref=given.credential_ref,
             config=from_struct(given.config, field="integration.config"),
