@@ -108,6 +108,7 @@ def crossings(
                     tenant_id=tenant_id,
                     integration_id=integration_id,
                     kind=snapshot.kind,
+                    model=snapshot.model,
                     threshold_percent=percent,
                     period_start=snapshot.period_start,
                     period_end=snapshot.period_end,

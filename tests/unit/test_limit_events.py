@@ -54,6 +54,16 @@ def test_an_event_carries_the_period_and_the_counts() -> None:
     assert (event.model, event.create_time) == ("", NOW)
 
 
+def test_a_model_limit_raises_its_own_event_beside_the_integrations() -> None:
+    model_budget = LimitSnapshot(LimitKind.BUDGET, 10, 9, 0, *MONTH, model="gpt-4o")
+    events = crossings(
+        "t", "i", AdmissionPolicy("i"), [snapshot(LimitKind.BUDGET, 100, 90), model_budget], NOW
+    )
+    assert sorted((e.model, e.threshold_percent) for e in events) == [
+        ("", 80), ("gpt-4o", 80)
+    ]
+
+
 @pytest.mark.parametrize("cursor", ["x", "-1", "1.5", "١٢", "9" * 20])
 def test_a_cursor_not_issued_is_refused(cursor: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
