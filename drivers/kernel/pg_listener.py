@@ -75,9 +75,9 @@ class PostgresInvalidationListener:
                 self._clear()  # writes made while not listening were not heard
                 self.connected.set()
                 await self._lost.wait()
-                log.warning("cache invalidation listener lost its connection; reconnecting")
+                log.warning("listener on channel %s lost its connection; reconnecting", self._channel)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                log.warning("cache invalidation listener cannot connect: %s", exc)
+                log.warning("listener on channel %s cannot connect: %s", self._channel, exc)
             finally:
                 self.connected.clear()
                 if conn is not None and not conn.is_closed():

@@ -116,3 +116,19 @@ def test_good_periods_have_no_violations() -> None:
     assert period_violations(
         LimitPeriod(PeriodKind.ROLLING, rolling_window=timedelta(hours=5)), ""
     ) == []
+
+
+def test_time_zones_resolve_without_the_operating_systems_tz_database() -> None:
+    """Slim container images ship no /usr/share/zoneinfo; the tzdata package must stand in."""
+    import zoneinfo
+
+    zoneinfo.reset_tzpath(to=[])
+    zoneinfo.ZoneInfo.clear_cache()
+    try:
+        period = LimitPeriod(kind=PeriodKind.DAY, time_zone="Asia/Kolkata")
+        assert period_violations(period, "policy.") == []
+        start, end = bounds(period, utc(2026, 6, 1, 12))
+        assert (start, end) == (utc(2026, 5, 31, 18, 30), utc(2026, 6, 1, 18, 30))
+    finally:
+        zoneinfo.reset_tzpath()
+        zoneinfo.ZoneInfo.clear_cache()
