@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import grpc
@@ -21,6 +24,7 @@ from drivers.admission.limit_events import (
     SqlLimitEventStore,
 )
 from drivers.admission.store import SqlAdmissionStore
+from drivers.admission.webhooks import HttpWebhookSender, SqlLimitWebhookStore, SqlWebhookOutbox
 from drivers.connectors.connection_tester import NetworkConnectionTester
 from drivers.connectors.store import SqlConnectorStore
 from drivers.credentials.cache import CachedCredentialService
@@ -41,6 +45,7 @@ from drivers.sql_gateway.pool import PostgresQueryRunner
 from drivers.sql_gateway.store import SqlGatewayStore, SqlTemplateStore
 from engines.admission.control import AdmissionEngine
 from engines.admission.events import LimitEventsEngine
+from engines.admission.webhooks import DeliverySettings, LimitWebhooksEngine, WebhookDeliverer
 from engines.connectors.connector import ConnectorsEngine
 from engines.credentials.crypto import Keyring
 from engines.credentials.env_credentials import EnvNamePolicy
@@ -374,12 +379,49 @@ def _add_admission(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
     events_engine = LimitEventsEngine(
         SqlLimitEventStore(database), broadcast, page_tokens=wiring.page_tokens
     )
+    webhooks_engine = LimitWebhooksEngine(SqlLimitWebhookStore(database), credentials, wiring.egress)
     wiring.register(
         admission_pb2_grpc.add_AdmissionServiceServicer_to_server,
-        AdmissionServicer(admission_engine, events_engine),
+        AdmissionServicer(admission_engine, events_engine, webhooks_engine),
         admission_pb2,
         "AdmissionService",
     )
+    _add_webhook_delivery(wiring, credentials, broadcast)
+
+
+def _add_webhook_delivery(
+    wiring: _Wiring, credentials: GrpcCredentialService, broadcast: EventBroadcast
+) -> None:
+    """The background deliverer of limit events to tenants' webhooks: woken by new events
+    (here, and on PostgreSQL by other replicas' through LISTEN), at least every poll interval;
+    stopped before the credential channel closes."""
+    config = wiring.config
+    sender = HttpWebhookSender(wiring.egress, timeout_seconds=config.webhook_timeout_seconds)
+    deliverer = WebhookDeliverer(
+        SqlWebhookOutbox(wiring.database),
+        credentials,
+        sender,
+        broadcast,
+        DeliverySettings(
+            max_attempts=config.webhook_max_attempts,
+            backoff_base=timedelta(seconds=config.webhook_backoff_seconds),
+            lease=timedelta(seconds=config.webhook_timeout_seconds * 3 + 5),
+        ),
+    )
+    task: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        task.append(asyncio.create_task(deliverer.run(), name="limit-webhook-delivery"))
+
+    async def stop() -> None:
+        for running in task:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+        await sender.aclose()
+
+    wiring.starters.append(start)
+    wiring.closers.insert(0, stop)
 
 
 def _add_prevention(wiring: _Wiring) -> None:

@@ -133,6 +133,26 @@ def _parser() -> argparse.ArgumentParser:
         help="how often limit event watchers and the webhook deliverer look for events when no "
         "notification wakes them (env INTEGRATIONS_LIMIT_EVENT_POLL_SECONDS)",
     )
+    serve.add_argument(
+        "--webhook-max-attempts",
+        type=int,
+        default=int(_env("WEBHOOK_MAX_ATTEMPTS", "12")),
+        help="attempts to deliver a limit event to its webhook before giving up (env "
+        "INTEGRATIONS_WEBHOOK_MAX_ATTEMPTS)",
+    )
+    serve.add_argument(
+        "--webhook-backoff-seconds",
+        type=float,
+        default=float(_env("WEBHOOK_BACKOFF_SECONDS", "10")),
+        help="the wait after a failed webhook delivery, doubled after each further failure (at "
+        "most an hour, a random half of it taken off) (env INTEGRATIONS_WEBHOOK_BACKOFF_SECONDS)",
+    )
+    serve.add_argument(
+        "--webhook-timeout-seconds",
+        type=float,
+        default=float(_env("WEBHOOK_TIMEOUT_SECONDS", "10")),
+        help="how long one webhook POST may take (env INTEGRATIONS_WEBHOOK_TIMEOUT_SECONDS)",
+    )
     add_security_arguments(serve)
     add_health_arguments(serve)
     add_egress_arguments(serve)
@@ -166,6 +186,9 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_credential_cache_seconds=args.sql_credential_cache_seconds,
         integration_cache_seconds=args.integration_cache_seconds,
         limit_event_poll_seconds=args.limit_event_poll_seconds,
+        webhook_max_attempts=args.webhook_max_attempts,
+        webhook_backoff_seconds=args.webhook_backoff_seconds,
+        webhook_timeout_seconds=args.webhook_timeout_seconds,
         **security_values(args),
         health=health_settings(args),
         **egress_values(args),

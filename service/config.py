@@ -33,6 +33,10 @@ class ServeConfig:
     integration_cache_seconds: float = 2.0
     # How often watchers of limit events poll when no notification wakes them.
     limit_event_poll_seconds: float = 2.0
+    # Webhook delivery of limit events (docs/admission.md, "Webhooks").
+    webhook_max_attempts: int = 12
+    webhook_backoff_seconds: float = 10.0
+    webhook_timeout_seconds: float = 10.0
     # -- credential service and caller authentication (see docs/credentials.md) --
     callers_file: str | None = None
     tls_cert: str | None = None

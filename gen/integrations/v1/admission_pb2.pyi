@@ -475,3 +475,53 @@ class WatchLimitEventsRequest(_message.Message):
     integration_id: str
     resume_cursor: str
     def __init__(self, tenant_id: _Optional[str] = ..., integration_id: _Optional[str] = ..., resume_cursor: _Optional[str] = ...) -> None: ...
+
+class LimitWebhook(_message.Message):
+    __slots__ = ("tenant_id", "url", "secret_ref", "update_time")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    SECRET_REF_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    url: str
+    secret_ref: str
+    update_time: _timestamp_pb2.Timestamp
+    def __init__(self, tenant_id: _Optional[str] = ..., url: _Optional[str] = ..., secret_ref: _Optional[str] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetLimitWebhookRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class UpdateLimitWebhookRequest(_message.Message):
+    __slots__ = ("tenant_id", "url", "secret", "rotate_secret")
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    ROTATE_SECRET_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    url: str
+    secret: str
+    rotate_secret: bool
+    def __init__(self, tenant_id: _Optional[str] = ..., url: _Optional[str] = ..., secret: _Optional[str] = ..., rotate_secret: _Optional[bool] = ...) -> None: ...
+
+class UpdateLimitWebhookResponse(_message.Message):
+    __slots__ = ("webhook", "generated_secret")
+    WEBHOOK_FIELD_NUMBER: _ClassVar[int]
+    GENERATED_SECRET_FIELD_NUMBER: _ClassVar[int]
+    webhook: LimitWebhook
+    generated_secret: str
+    def __init__(self, webhook: _Optional[_Union[LimitWebhook, _Mapping]] = ..., generated_secret: _Optional[str] = ...) -> None: ...
+
+class DeleteLimitWebhookRequest(_message.Message):
+    __slots__ = ("tenant_id",)
+    TENANT_ID_FIELD_NUMBER: _ClassVar[int]
+    tenant_id: str
+    def __init__(self, tenant_id: _Optional[str] = ...) -> None: ...
+
+class DeleteLimitWebhookResponse(_message.Message):
+    __slots__ = ("deleted",)
+    DELETED_FIELD_NUMBER: _ClassVar[int]
+    deleted: bool
+    def __init__(self, deleted: _Optional[bool] = ...) -> None: ...

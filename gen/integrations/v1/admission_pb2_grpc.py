@@ -77,6 +77,21 @@ class AdmissionServiceStub:
                 request_serializer=integrations_dot_v1_dot_admission__pb2.WatchLimitEventsRequest.SerializeToString,
                 response_deserializer=integrations_dot_v1_dot_admission__pb2.LimitEvent.FromString,
                 _registered_method=True)
+        self.GetLimitWebhook = channel.unary_unary(
+                '/integrations.v1.AdmissionService/GetLimitWebhook',
+                request_serializer=integrations_dot_v1_dot_admission__pb2.GetLimitWebhookRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_admission__pb2.LimitWebhook.FromString,
+                _registered_method=True)
+        self.UpdateLimitWebhook = channel.unary_unary(
+                '/integrations.v1.AdmissionService/UpdateLimitWebhook',
+                request_serializer=integrations_dot_v1_dot_admission__pb2.UpdateLimitWebhookRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_admission__pb2.UpdateLimitWebhookResponse.FromString,
+                _registered_method=True)
+        self.DeleteLimitWebhook = channel.unary_unary(
+                '/integrations.v1.AdmissionService/DeleteLimitWebhook',
+                request_serializer=integrations_dot_v1_dot_admission__pb2.DeleteLimitWebhookRequest.SerializeToString,
+                response_deserializer=integrations_dot_v1_dot_admission__pb2.DeleteLimitWebhookResponse.FromString,
+                _registered_method=True)
 
 
 class AdmissionServiceServicer:
@@ -146,6 +161,30 @@ class AdmissionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetLimitWebhook(self, request, context):
+        """Returns the tenant's webhook for limit events (never its secret); NOT_FOUND when none is
+        set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateLimitWebhook(self, request, context):
+        """Sets the URL every new limit event of the tenant is POSTed to, signed with HMAC-SHA256.
+        The signing secret is the caller's, or one the service generates and returns once (on
+        creation and on rotate_secret); it is stored sealed in the credential service.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteLimitWebhook(self, request, context):
+        """Removes the tenant's webhook and revokes its secret; undelivered events are not sent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdmissionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -188,6 +227,21 @@ def add_AdmissionServiceServicer_to_server(servicer, server):
                     servicer.WatchLimitEvents,
                     request_deserializer=integrations_dot_v1_dot_admission__pb2.WatchLimitEventsRequest.FromString,
                     response_serializer=integrations_dot_v1_dot_admission__pb2.LimitEvent.SerializeToString,
+            ),
+            'GetLimitWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLimitWebhook,
+                    request_deserializer=integrations_dot_v1_dot_admission__pb2.GetLimitWebhookRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_admission__pb2.LimitWebhook.SerializeToString,
+            ),
+            'UpdateLimitWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateLimitWebhook,
+                    request_deserializer=integrations_dot_v1_dot_admission__pb2.UpdateLimitWebhookRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_admission__pb2.UpdateLimitWebhookResponse.SerializeToString,
+            ),
+            'DeleteLimitWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteLimitWebhook,
+                    request_deserializer=integrations_dot_v1_dot_admission__pb2.DeleteLimitWebhookRequest.FromString,
+                    response_serializer=integrations_dot_v1_dot_admission__pb2.DeleteLimitWebhookResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -409,6 +463,87 @@ class AdmissionService:
             '/integrations.v1.AdmissionService/WatchLimitEvents',
             integrations_dot_v1_dot_admission__pb2.WatchLimitEventsRequest.SerializeToString,
             integrations_dot_v1_dot_admission__pb2.LimitEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLimitWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.AdmissionService/GetLimitWebhook',
+            integrations_dot_v1_dot_admission__pb2.GetLimitWebhookRequest.SerializeToString,
+            integrations_dot_v1_dot_admission__pb2.LimitWebhook.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateLimitWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.AdmissionService/UpdateLimitWebhook',
+            integrations_dot_v1_dot_admission__pb2.UpdateLimitWebhookRequest.SerializeToString,
+            integrations_dot_v1_dot_admission__pb2.UpdateLimitWebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteLimitWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/integrations.v1.AdmissionService/DeleteLimitWebhook',
+            integrations_dot_v1_dot_admission__pb2.DeleteLimitWebhookRequest.SerializeToString,
+            integrations_dot_v1_dot_admission__pb2.DeleteLimitWebhookResponse.FromString,
             options,
             channel_credentials,
             insecure,

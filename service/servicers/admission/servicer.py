@@ -30,6 +30,7 @@ from engines.admission.limits import (
     Verdict,
 )
 from engines.admission.periods import LimitPeriod, PeriodKind
+from engines.admission.webhooks import LimitWebhook, LimitWebhooksEngine
 from engines.kernel.errors import InvalidArgument, ServiceError
 from integrations.v1 import admission_pb2 as pb
 from integrations.v1 import admission_pb2_grpc, integrations_pb2
@@ -141,6 +142,14 @@ def limit_event_to_proto(event: LimitEvent) -> pb.LimitEvent:
     return message
 
 
+def _webhook_to_proto(webhook: LimitWebhook) -> pb.LimitWebhook:
+    message = pb.LimitWebhook(
+        tenant_id=webhook.tenant_id, url=webhook.url, secret_ref=webhook.secret_ref
+    )
+    set_timestamp(message.update_time, webhook.update_time)
+    return message
+
+
 def _period(given: pb.AdmissionPolicy) -> LimitPeriod:
     window = from_duration(
         given.rolling_window,
@@ -178,9 +187,12 @@ def _report(event: pb.UsageEventInput, index: int) -> UsageReport:
 class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
     """Translates AdmissionService calls to the engine; errors are mapped by the interceptor."""
 
-    def __init__(self, engine: AdmissionEngine, events: LimitEventsEngine) -> None:
+    def __init__(
+        self, engine: AdmissionEngine, events: LimitEventsEngine, webhooks: LimitWebhooksEngine
+    ) -> None:
         self._engine = engine
         self._events = events
+        self._webhooks = webhooks
 
     async def AdmitCall(
         self, request: pb.AdmitCallRequest, context: Context
@@ -377,3 +389,24 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
         async with contextlib.aclosing(events):
             async for event in events:
                 yield limit_event_to_proto(event)
+
+    async def GetLimitWebhook(
+        self, request: pb.GetLimitWebhookRequest, context: Context
+    ) -> pb.LimitWebhook:
+        return _webhook_to_proto(await self._webhooks.get(request.tenant_id))
+
+    async def UpdateLimitWebhook(
+        self, request: pb.UpdateLimitWebhookRequest, context: Context
+    ) -> pb.UpdateLimitWebhookResponse:
+        updated = await self._webhooks.update(
+            request.tenant_id, request.url, request.secret, rotate_secret=request.rotate_secret
+        )
+        return pb.UpdateLimitWebhookResponse(
+            webhook=_webhook_to_proto(updated.webhook), generated_secret=updated.generated_secret
+        )
+
+    async def DeleteLimitWebhook(
+        self, request: pb.DeleteLimitWebhookRequest, context: Context
+    ) -> pb.DeleteLimitWebhookResponse:
+        await self._webhooks.delete(request.tenant_id)
+        return pb.DeleteLimitWebhookResponse(deleted=True)
