@@ -241,8 +241,9 @@ async def create_server(config: ServeConfig) -> Application:
                 access_reason=lambda: f"{current_call().method} for {current_call().caller}",
                 rpc=lambda: current_call().method,
             )
-            _add_integrations_and_health(wiring, credentials)
-            _add_admission(wiring, credentials)
+            admission = _admission_storage(wiring)
+            _add_integrations_and_health(wiring, credentials, admission)
+            _add_admission(wiring, credentials, admission)
             _add_prevention(wiring)
             _add_sql_gateway(wiring, credentials)
             _add_connectors_and_data_sources(wiring, credentials)
@@ -302,7 +303,9 @@ class _Wiring:
         self.services.append(module.DESCRIPTOR.services_by_name[service].full_name)
 
 
-def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
+def _add_integrations_and_health(
+    wiring: _Wiring, credentials: GrpcCredentialService, admission: _AdmissionStorage
+) -> None:
     """IntegrationsService and IntegrationHealthService (issues 2 and 4): one shared HTTP client
     for every provider probe; background checks stop before the credential channel closes."""
     config, database = wiring.config, wiring.database
@@ -330,6 +333,7 @@ def _add_integrations_and_health(wiring: _Wiring, credentials: GrpcCredentialSer
         credential_ref_check=credentials.exists,
         health_tester=health_engine,
         egress=wiring.egress,
+        admission_usage=admission.store,  # GetLimitsStatus reports what AdmitCall counts
     )
     wiring.register(
         integrations_pb2_grpc.add_IntegrationsServiceServicer_to_server,
@@ -360,9 +364,16 @@ def _cached_integrations(wiring: _Wiring) -> CachedIntegrationStore:
     return cache
 
 
-def _add_admission(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
-    """AdmissionService: admit and settle calls against the integrations' limits. Keys revealed
-    on AdmitCall go through the credential service uncached, so each is audited."""
+@dataclass
+class _AdmissionStorage:
+    """The admission store and its limit-event wake-ups, shared by IntegrationsService
+    (GetLimitsStatus) and AdmissionService."""
+
+    store: SqlAdmissionStore
+    broadcast: EventBroadcast
+
+
+def _admission_storage(wiring: _Wiring) -> _AdmissionStorage:
     database = wiring.database
     broadcast = EventBroadcast(wiring.config.limit_event_poll_seconds)
     if not database.is_sqlite:  # other replicas' events (docs/admission.md, "Limit events")
@@ -371,8 +382,18 @@ def _add_admission(wiring: _Wiring, credentials: GrpcCredentialService) -> None:
         )
         wiring.starters.append(listener.start)
         wiring.closers.append(listener.close)
+    store = SqlAdmissionStore(database, LimitEventWriter(database, broadcast.notify))
+    return _AdmissionStorage(store, broadcast)
+
+
+def _add_admission(
+    wiring: _Wiring, credentials: GrpcCredentialService, admission: _AdmissionStorage
+) -> None:
+    """AdmissionService: admit and settle calls against the integrations' limits. Keys revealed
+    on AdmitCall go through the credential service uncached, so each is audited."""
+    database, broadcast = wiring.database, admission.broadcast
     admission_engine = AdmissionEngine(
-        SqlAdmissionStore(database, LimitEventWriter(database, broadcast.notify)),
+        admission.store,
         SqlIntegrationStore(database),
         credentials,
     )

@@ -52,6 +52,7 @@ from engines.admission.control import (
 )
 from engines.admission.limits import (
     AdmissionPolicy,
+    AdmissionWindow,
     CallEstimate,
     Counters,
     ModelCounters,
@@ -60,6 +61,7 @@ from engines.admission.limits import (
     window_at,
 )
 from engines.admission.periods import LimitPeriod, PeriodKind
+from engines.integrations.integration import Integration, ModelUsage, PeriodUsage
 from engines.kernel.errors import FailedPrecondition
 
 __all__ = ["SqlAdmissionStore"]
@@ -93,15 +95,21 @@ def _counter_parts(prefix: str, model: Any) -> list[Any]:
     edges = sa.or_(_between(E.c.occurred_at, "head_lo", "head_hi"),
                    _between(E.c.occurred_at, "tail_lo", "tail_hi"))
     of_model = [] if model is None else [E.c.model == model]
+    # Event sums as exact halves: events stored before the per-event bound may sum past int64.
+    exact_events = [
+        half.label(f"{prefix}e_{name}_{side}")
+        for name, column, condition in (("window_tokens", E.c.tokens, recent),
+                                        ("edge_cost", E.c.cost_cents, edges),
+                                        ("edge_tokens", E.c.tokens, edges))
+        for side, half in zip(("high", "low"), exact_sum(column, condition), strict=True)
+    ]
     events = (
         sa.select(
             sa.func.count().filter(unreserved, recent).label(f"{prefix}e_requests"),
             sa.func.min(E.c.occurred_at).filter(unreserved, recent).label(f"{prefix}e_oldest"),
-            _sum(E.c.tokens, recent).label(f"{prefix}e_window_tokens"),
             sa.func.min(E.c.occurred_at).filter(E.c.tokens > 0, recent)
             .label(f"{prefix}e_oldest_tokens"),
-            _sum(E.c.cost_cents, edges).label(f"{prefix}e_edge_cost"),
-            _sum(E.c.tokens, edges).label(f"{prefix}e_edge_tokens"),
+            *exact_events,
         )
         .where(E.c.integration_id == iid, sa.or_(recent, edges), *of_model)
         .subquery(f"{prefix}e")
@@ -181,6 +189,24 @@ def _range_binds(start: datetime, end: datetime) -> dict[str, datetime]:
                 "tail_lo": end, "tail_hi": end}
     return {"bucket_lo": low, "bucket_hi": high, "head_lo": start, "head_hi": low,
             "tail_lo": high, "tail_hi": end}
+
+
+def _aggregate_binds(
+    integration: Integration, window: AdmissionWindow, model: str, call_id: str = ""
+) -> dict[str, Any]:
+    """The parameters of `_AGGREGATE`: the integration's (and `model`'s) counters over
+    `window`, and the earlier reservation of `call_id` (none for "")."""
+    return {
+        "integration_id": integration.id,
+        "tenant_id": integration.tenant_id,
+        "call_id": call_id,
+        "model": model,
+        "now": window.now,
+        "window_start": window.window_start,
+        "period_start": window.period_start,
+        "period_end": window.count_end,
+        **_range_binds(window.period_start, window.count_end),
+    }
 
 
 _POLICY_COLUMNS = [P.c.tokens_per_minute, P.c.max_parallel_calls, P.c.reservation_ttl_ms,
@@ -419,17 +445,7 @@ class SqlAdmissionStore:
             row = (
                 await conn.execute(
                     _AGGREGATE[limits is not None],
-                    {
-                        "integration_id": integration.id,
-                        "tenant_id": estimate.tenant_id,
-                        "call_id": estimate.call_id,
-                        "model": found.call_model,
-                        "now": now,
-                        "window_start": window.window_start,
-                        "period_start": window.period_start,
-                        "period_end": window.count_end,
-                        **_range_binds(window.period_start, window.count_end),
-                    },
+                    _aggregate_binds(integration, window, found.call_model, estimate.call_id),
                 )
             ).one()
             earlier = None
@@ -610,6 +626,44 @@ class SqlAdmissionStore:
             ).all()
         return _policy_of(integration_id, row, [_model_limits(m) for m in models]) if row else None
 
+    async def period_usage(self, integration: Integration, now: datetime) -> PeriodUsage:
+        """What `admit` counts at `now` (the same statement, without the lock): the usage over
+        the policy's period and the requests of the last minute, of the integration and of each
+        model with limits (one statement per model; the integration's from the first)."""
+        policy = await self.get_policy(integration.tenant_id, integration.id)
+        policy = policy or AdmissionPolicy(integration_id=integration.id)
+        window = window_at(now, policy.period)
+        models: list[ModelUsage] = []
+        async with self._db.read() as conn:
+            if not policy.model_limits:
+                row = (await conn.execute(_AGGREGATE[False], _aggregate_binds(
+                    integration, window, ""))).one()
+                counters = _counters(row, "")
+            for index, limits in enumerate(policy.model_limits):
+                row = (await conn.execute(_AGGREGATE[True], _aggregate_binds(
+                    integration, window, limits.model))).one()
+                if index == 0:
+                    counters = _counters(row, "")
+                model = _counters(row, "m_")
+                models.append(ModelUsage(
+                    model=limits.model,
+                    budget_limit_cents=limits.budget_limit_cents,
+                    cost_used=model.cost_used,
+                    token_limit=limits.token_limit,
+                    tokens_used=model.tokens_used,
+                    rate_limit_rpm=limits.rate_limit_rpm,
+                    requests_in_window=model.requests_in_window,
+                ))
+        return PeriodUsage(
+            period=policy.period,
+            period_start=window.period_start,
+            period_end=window.period_end,
+            cost_used=counters.cost_used,
+            tokens_used=counters.tokens_used,
+            requests_in_window=counters.requests_in_window,
+            models=tuple(models),
+        )
+
     async def put_policy(self, tenant_id: str, policy: AdmissionPolicy) -> AdmissionPolicy:
         period = policy.period
         values = {
@@ -648,8 +702,11 @@ def _counters(row: Any, prefix: str) -> Counters:
     """The counters of the aggregate's `prefix`ed columns ('' the integration, 'm_' the model)."""
     v = {k[len(prefix):]: x for k, x in row._mapping.items() if k.startswith(prefix)}
     oldest = [t for t in (v["e_oldest"], v["r_oldest"]) if t is not None]
-    cost = from_halves(v["b_cost_high"], v["b_cost_low"]) + int(v["e_edge_cost"])
-    tokens = from_halves(v["b_tokens_high"], v["b_tokens_low"]) + int(v["e_edge_tokens"])
+    def exact(name: str) -> int:
+        return from_halves(v[f"{name}_high"], v[f"{name}_low"])
+
+    cost = exact("b_cost") + exact("e_edge_cost")
+    tokens = exact("b_tokens") + exact("e_edge_tokens")
     return Counters(
         cost_used=cost + int(v["x_cost"]),
         cost_reserved=int(v["r_cost"]),
@@ -657,7 +714,7 @@ def _counters(row: Any, prefix: str) -> Counters:
         tokens_reserved=int(v["r_tokens"]),
         requests_in_window=int(v["e_requests"]) + int(v["r_requests"]),
         oldest_request=min(oldest) if oldest else None,
-        tokens_in_window=int(v["e_window_tokens"]) + int(v["x_window_tokens"]),
+        tokens_in_window=exact("e_window_tokens") + int(v["x_window_tokens"]),
         oldest_tokens=v["e_oldest_tokens"],
         open_reservations=int(v["r_open"]),
     )

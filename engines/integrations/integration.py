@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from engines.admission.periods import UTC_MONTH, LimitPeriod
 from engines.credentials.refs import (
     CredentialRefCheck,
     check_credential_ref,
@@ -38,6 +39,7 @@ from engines.kernel.validation import require_name, require_non_negative, requir
 
 __all__ = [
     "WRITABLE_FIELDS",
+    "AdmissionUsage",
     "HealthState",
     "HealthTester",
     "Integration",
@@ -48,6 +50,9 @@ __all__ = [
     "IntegrationsEngine",
     "LimitsStatus",
     "MAX_USAGE_PER_EVENT",
+    "ModelStatus",
+    "ModelUsage",
+    "PeriodUsage",
     "ProviderType",
     "UsageEvent",
     "UsageTotals",
@@ -179,6 +184,57 @@ class UsageTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelUsage:
+    """One model's own limits (AdmissionPolicy.model_limits) and what admission counts against
+    them: the model's usage in the period and its requests in the last 60 seconds."""
+
+    model: str
+    budget_limit_cents: int = 0
+    cost_used: int = 0
+    token_limit: int = 0
+    tokens_used: int = 0
+    rate_limit_rpm: int = 0
+    requests_in_window: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodUsage:
+    """What admission counts for an integration at an instant: its policy's limit period, the
+    usage in that period (settled usage and reservations that expired unsettled) and the
+    requests of the last 60 seconds, and the same for every model with limits of its own."""
+
+    period: LimitPeriod
+    period_start: datetime
+    period_end: datetime
+    cost_used: int
+    tokens_used: int
+    requests_in_window: int
+    models: tuple[ModelUsage, ...] = ()
+
+
+class AdmissionUsage(Protocol):
+    """The usage admission counts (implemented by the admission store), so GetLimitsStatus
+    reports the numbers AdmitCall decides on."""
+
+    async def period_usage(self, integration: Integration, now: datetime) -> PeriodUsage:
+        """The usage of `integration` over its admission policy's period containing `now`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStatus:
+    """One model's usage against its own limits; sums saturated like LimitsStatus's."""
+
+    model: str
+    budget_limit_cents: int
+    budget_used_cents: int
+    token_limit: int
+    tokens_used: int
+    rate_limit_rpm: int
+    requests_this_minute: int
+
+
+@dataclass(frozen=True, slots=True)
 class LimitsStatus:
     """Usage against an integration's limits; percentages are 0 when unlimited, capped at 100."""
 
@@ -191,6 +247,8 @@ class LimitsStatus:
     rate_percent: float
     period_start: datetime
     period_end: datetime
+    period: LimitPeriod = UTC_MONTH
+    models: tuple[ModelStatus, ...] = ()
 
 
 class IntegrationStore(VersionedStore[Integration, IntegrationFilters], Protocol):
@@ -271,9 +329,13 @@ class IntegrationsEngine:
         credential_ref_check: CredentialRefCheck | None = None,
         health_tester: HealthTester | None = None,
         egress: EgressCheck = DEFAULT_POLICY,
+        admission_usage: AdmissionUsage | None = None,
     ) -> None:
-        """`egress` refuses config URLs naming an address the egress policy refuses."""
+        """`egress` refuses config URLs naming an address the egress policy refuses;
+        `admission_usage` is what GetLimitsStatus reports (without it, in unit tests only, the
+        store's sums over the UTC calendar month)."""
         self._egress = egress
+        self._admission_usage = admission_usage
         self._store = store
         self._clock = clock
         self._page_tokens = page_tokens  # None: a key of this process only
@@ -373,18 +435,36 @@ class IntegrationsEngine:
     async def limits_status(self, tenant_id: str, integration_id: str) -> LimitsStatus:
         integration = await self.get(tenant_id, integration_id)
         now = self._clock()
-        start, end = month_bounds(now)
-        totals = await self._store.usage_totals(integration.id, start, end, now - _RATE_WINDOW)
+        if self._admission_usage is None:
+            start, end = month_bounds(now)
+            totals = await self._store.usage_totals(integration.id, start, end, now - _RATE_WINDOW)
+            usage = PeriodUsage(UTC_MONTH, start, end, totals.cost_cents, totals.tokens,
+                                totals.requests_in_window)
+        else:
+            usage = await self._admission_usage.period_usage(integration, now)
         return LimitsStatus(
             integration=integration,
-            budget_used_cents=min(totals.cost_cents, _INT64_MAX),
-            budget_percent=_percent(totals.cost_cents, integration.budget_limit_cents),
-            tokens_used_month=min(totals.tokens, _INT64_MAX),
-            token_percent=_percent(totals.tokens, integration.token_limit_month),
-            requests_this_minute=min(totals.requests_in_window, _INT64_MAX),
-            rate_percent=_percent(totals.requests_in_window, integration.rate_limit_rpm),
-            period_start=start,
-            period_end=end,
+            budget_used_cents=min(usage.cost_used, _INT64_MAX),
+            budget_percent=_percent(usage.cost_used, integration.budget_limit_cents),
+            tokens_used_month=min(usage.tokens_used, _INT64_MAX),
+            token_percent=_percent(usage.tokens_used, integration.token_limit_month),
+            requests_this_minute=min(usage.requests_in_window, _INT64_MAX),
+            rate_percent=_percent(usage.requests_in_window, integration.rate_limit_rpm),
+            period_start=usage.period_start,
+            period_end=usage.period_end,
+            period=usage.period,
+            models=tuple(
+                ModelStatus(
+                    model=m.model,
+                    budget_limit_cents=m.budget_limit_cents,
+                    budget_used_cents=min(m.cost_used, _INT64_MAX),
+                    token_limit=m.token_limit,
+                    tokens_used=min(m.tokens_used, _INT64_MAX),
+                    rate_limit_rpm=m.rate_limit_rpm,
+                    requests_this_minute=min(m.requests_in_window, _INT64_MAX),
+                )
+                for m in usage.models
+            ),
         )
 
     async def record_usage(

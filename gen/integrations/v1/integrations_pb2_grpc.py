@@ -162,7 +162,9 @@ class IntegrationsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetLimitsStatus(self, request, context):
-        """Usage in the current UTC calendar month and the last 60 seconds against the limits.
+        """Usage against the limits as AdmitCall counts it: budget and tokens over the admission
+        policy's current limit period (the UTC calendar month by default), requests over the last
+        60 seconds, and every model with limits of its own.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -33,11 +33,11 @@ from engines.admission.periods import LimitPeriod, PeriodKind
 from engines.admission.webhooks import LimitWebhook, LimitWebhooksEngine
 from engines.kernel.errors import InvalidArgument, ServiceError
 from integrations.v1 import admission_pb2 as pb
-from integrations.v1 import admission_pb2_grpc, integrations_pb2
+from integrations.v1 import admission_pb2_grpc
 from service.call_info import Context, current_call
 from service.convert import from_duration, from_struct, from_timestamp, renamed_timestamp, set_timestamp
 from service.enums import EnumMap
-from service.servicers.integrations.servicer import PROVIDER_TYPES
+from service.servicers.integrations.servicer import LIMIT_PERIODS, PROVIDER_TYPES
 from service.servicers.listing import list_response
 
 __all__ = ["AdmissionServicer"]
@@ -47,7 +47,6 @@ REASONS = EnumMap(pb.AdmissionReason, Reason, "ADMISSION_REASON")
 LIMIT_KINDS = EnumMap(pb.LimitKind, LimitKind, "LIMIT_KIND")
 OUTCOMES = EnumMap(pb.CallOutcome, CallOutcome, "CALL_OUTCOME")
 GROUP_BY = EnumMap(pb.UsageGroupBy, GroupBy, "USAGE_GROUP_BY")
-LIMIT_PERIODS = EnumMap(integrations_pb2.LimitPeriod, PeriodKind, "LIMIT_PERIOD")
 _MODEL_LIMIT_FIELDS = ("budget_limit_cents", "token_limit", "rate_limit_rpm",
                        "tokens_per_minute", "max_parallel_calls")
 _BATCH_STATUS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engines.admission.periods import PeriodKind
 from engines.integrations.integration import (
     WRITABLE_FIELDS,
     HealthState,
@@ -21,11 +22,12 @@ from service.enums import EnumMap
 from service.field_mask import masked_fields
 from service.servicers.listing import list_response
 
-__all__ = ["HEALTH_STATES", "IntegrationsServicer", "integration_to_proto"]
+__all__ = ["HEALTH_STATES", "LIMIT_PERIODS", "IntegrationsServicer", "integration_to_proto"]
 
 PROVIDER_TYPES = EnumMap(integrations_pb2.ProviderType, ProviderType, "PROVIDER_TYPE")
 STATUSES = EnumMap(integrations_pb2.IntegrationStatus, IntegrationStatus, "INTEGRATION_STATUS")
 HEALTH_STATES = EnumMap(common_pb2.HealthState, HealthState, "HEALTH_STATE")
+LIMIT_PERIODS = EnumMap(integrations_pb2.LimitPeriod, PeriodKind, "LIMIT_PERIOD")
 
 
 
@@ -207,6 +209,20 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
             rate_limit_rpm=limits.rate_limit_rpm,
             requests_this_minute=status.requests_this_minute,
             rate_percent=status.rate_percent,
+            limit_period=LIMIT_PERIODS.to_proto(status.period.kind),
+            period_time_zone=status.period.time_zone,
+            model_limits=[
+                integrations_pb2.ModelLimitsStatus(
+                    model=m.model,
+                    budget_limit_cents=m.budget_limit_cents,
+                    budget_used_cents=m.budget_used_cents,
+                    token_limit=m.token_limit,
+                    tokens_used=m.tokens_used,
+                    rate_limit_rpm=m.rate_limit_rpm,
+                    requests_this_minute=m.requests_this_minute,
+                )
+                for m in status.models
+            ],
         )
         set_timestamp(response.period_start, status.period_start)
         set_timestamp(response.period_end, status.period_end)
