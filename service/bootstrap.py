@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -108,6 +107,7 @@ log = logging.getLogger("integrations.server")
 _PAGE_TOKEN_PURPOSE = "page-tokens"
 # Room in a response message for everything but the rows (columns, counts, framing).
 _RESPONSE_OVERHEAD_BYTES = 64 * 1024
+_BACKGROUND_STOP_SECONDS = 5.0  # how long shutdown waits for a cancelled background task
 
 
 @dataclass
@@ -437,8 +437,11 @@ def _add_webhook_delivery(
     async def stop() -> None:
         for running in task:
             running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
+            # Bounded: shutdown must not hang on a delivery that ignores its cancellation.
+            done, _ = await asyncio.wait({running}, timeout=_BACKGROUND_STOP_SECONDS)
+            if not done:
+                log.warning("limit webhook delivery did not stop within %ss; leaving it",
+                            _BACKGROUND_STOP_SECONDS)
         await sender.aclose()
 
     wiring.starters.append(start)

@@ -205,8 +205,11 @@ class EventBroadcast:
             while True:
                 wake.clear()  # before the subscriber reads: a commit during its read wakes it
                 yield
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel
+                # that lands as the timeout fires, and the subscriber would never stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self._poll)
+                    async with asyncio.timeout(self._poll):
+                        await wake.wait()
         finally:
             self._waiters[tenant_id].discard(wake)
             if not self._waiters[tenant_id]:
