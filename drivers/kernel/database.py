@@ -3,6 +3,7 @@ turn connection failures into `Unavailable`, and readiness checks."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -46,6 +47,7 @@ _SQLITE_OUTAGE_CODES = frozenset({5, 6, 7, 8, 9, 10, 11, 13, 14, 15})
 # SQLSTATEs of a server that is down, going down or coming up: class 08 (connection exception),
 # 57P01-57P03 (admin/crash shutdown, "cannot connect now" while starting or stopping) and 53300
 # (too many connections). asyncpg raises these as plain DBAPIErrors, not OperationalErrors.
+_DISPOSE_SETTLE_SECONDS = 2.0
 _UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03", "53300")
 
 
@@ -167,7 +169,14 @@ class Database:
             in_use += int(checked_out()) if callable(checked_out) else 0
         return in_use
 
-    async def dispose(self) -> None:
+    async def dispose(self, settle_seconds: float = _DISPOSE_SETTLE_SECONDS) -> None:
+        """Closes the pools, after waiting up to `settle_seconds` for borrowed connections to
+        come back: a connection returned after its pool was disposed is never closed, and only
+        garbage collection drops its socket (a cancelled call or background round may still
+        be giving its connection back while the service stops)."""
+        deadline = time.monotonic() + settle_seconds
+        while await self.pool_in_use() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         for engine in self._engines():
             await engine.dispose()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
@@ -15,8 +16,10 @@ from drivers.kernel.database import Database
 from integrations.v1 import integrations_pb2 as pb
 from integrations.v1 import integrations_pb2_grpc
 from service.logs import JsonFormatter
+from tests.conftest import serve_config
 from tests.secrets_registry import register_secret
 from tests.service.integrations_helpers import create_integration
+from tests.service.servers import started
 from tests.support import RunningServer
 
 RAW_KEY = register_secret("sk-live-RAWKEY-4f9a1c7e2b8d0a6f3e5c9b1d7a2e4f60")
@@ -97,12 +100,25 @@ async def test_each_rpc_logs_one_structured_line_without_the_body(
     assert "logged-name-xyz" not in _log_text(caplog.records)
 
 
+@pytest.fixture
+async def quiet_server(database_url: str, backend: str) -> AsyncIterator[RunningServer]:
+    """A started server whose background rounds (readiness pings, webhook delivery) stay
+    quiet after start, so the test alone borrows pool connections."""
+    config = serve_config(database_url, readiness_interval_seconds=3600,
+                          limit_event_poll_seconds=3600)
+    async with started(config, backend) as server:
+        yield server
+
+
 async def test_unexpected_errors_become_internal_without_details(
-    server: RunningServer, tenant: str, caplog: pytest.LogCaptureFixture
+    quiet_server: RunningServer, tenant: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    server = quiet_server
     caplog.set_level(logging.ERROR)
     stub = server.stub(integrations_pb2_grpc.IntegrationsServiceStub)
-    await server.app.database.engine.dispose()
+    # Fresh connections, so no statement prepared against the table survives its rename; once
+    # every borrowed connection is back (a pool disposed under a borrower leaks its socket).
+    await server.app.database.dispose()
     # Break storage in a way the service does not anticipate: drop the table under it.
     database = Database(server.database_url)
     try:
