@@ -83,7 +83,7 @@ async def _cold_start(runs: int = 3) -> None:
             seconds.append(time.perf_counter() - started)
             server.stop()
     print(f"cold start to SERVING on an empty SQLite file: median {statistics.median(seconds):.2f} s "
-          f"(runs: {', '.join(f'{s:.2f}' for s in seconds)}; target < 2 s)")
+          f"(runs: {', '.join(f'{s:.2f}' for s in seconds)}; target < 1 s)")
 
 
 async def main() -> None:
