@@ -205,13 +205,29 @@ class ServerProcess:
                 stderr.close()  # type: ignore[union-attr]
 
     def stop(self) -> int:
+        """SIGTERM and the exit code; SIGKILL when it has not exited within 30 s (then raises).
+        A process already gone (killed) is only reaped."""
         assert self.process is not None
         self.process.terminate()
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+
+    def kill(self) -> int:
+        """SIGKILL (no shutdown code runs: the crash case) and the exit code once reaped."""
+        assert self.process is not None
+        self.process.kill()
         return self.process.wait(timeout=30)
 
     async def __aenter__(self) -> ServerProcess:
         self.start()
-        await wait_serving(self.address)
+        try:
+            await wait_serving(self.address)
+        except BaseException:
+            self.kill()  # never left running when it did not come up
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:

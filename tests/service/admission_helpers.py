@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
+import sqlalchemy as sa
 from google.protobuf import duration_pb2
 
+from drivers.kernel.database import Database
 from integrations.v1 import admission_pb2 as pb
 from integrations.v1 import admission_pb2_grpc, integrations_pb2, integrations_pb2_grpc
+from tests.fake_provider import SeenRequest
 from tests.service.integrations_helpers import create_integration
 
 __all__ = [
+    "OutboxRow",
     "admit",
     "enabled_integration",
     "set_policy",
     "settle",
+    "signed_by",
+    "webhook_outbox",
 ]
 
 Metadata = tuple[tuple[str, str], ...]
@@ -92,3 +101,34 @@ async def settle(
         pb.SettleCallRequest(tenant_id=tenant_id, call_id=call_id, **fields),
         metadata=metadata or None,
     )
+
+
+def signed_by(request: SeenRequest, secret: str) -> bool:
+    """Whether a limit webhook delivery carries a valid `v1=` signature made with `secret`
+    (HMAC-SHA256 of "<X-Integrations-Timestamp>.<body>")."""
+    timestamp = request.headers["x-integrations-timestamp"]
+    expected = hmac.new(
+        secret.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest(request.headers["x-integrations-signature"], f"v1={expected}")
+
+
+class OutboxRow(NamedTuple):
+    event_id: str
+    attempts: int
+    delivered_time: datetime | None
+    last_error: str | None
+
+
+async def webhook_outbox(database_url: str, tenant_id: str) -> list[OutboxRow]:
+    """The tenant's webhook outbox rows, read straight from the database."""
+    database = Database(database_url)
+    try:
+        async with database.read() as conn:
+            result = await conn.execute(sa.text(
+                "SELECT event_id, attempts, delivered_time, last_error "
+                "FROM admission_webhook_outbox WHERE tenant_id = :t ORDER BY event_id"
+            ), {"t": tenant_id})
+            return [OutboxRow(*r) for r in result.all()]
+    finally:
+        await database.dispose()

@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-import sqlalchemy as sa
 
-from drivers.kernel.database import Database
 from integrations.v1 import admission_pb2 as pb
 from integrations.v1 import admission_pb2_grpc, integrations_pb2_grpc
 from tests.conftest import serve_config
-from tests.fake_provider import FakeProvider, SeenRequest, fake_provider
+from tests.fake_provider import FakeProvider, fake_provider
 from tests.secrets_registry import register_secret
-from tests.service.admission_helpers import admit, enabled_integration
+from tests.service.admission_helpers import admit, enabled_integration, signed_by, webhook_outbox
 from tests.service.secret_scan import secrets_in_database
 from tests.service.servers import started
 from tests.support import RunningServer, rich_error
@@ -58,14 +55,6 @@ async def budget(server: RunningServer, tenant: str) -> str:
     )
 
 
-def verify(request: SeenRequest, secret: str) -> bool:
-    timestamp = request.headers["x-integrations-timestamp"]
-    expected = hmac.new(
-        secret.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest(request.headers["x-integrations-signature"], f"v1={expected}")
-
-
 async def set_webhook(
     admission: Admission, tenant: str, url: str, **fields: object
 ) -> pb.UpdateLimitWebhookResponse:
@@ -96,7 +85,7 @@ async def test_each_event_is_posted_signed_with_the_generated_secret(
         e.id for e in listed.limit_events
     }
     for request in seen:
-        assert request.method == "POST" and verify(request, secret)
+        assert request.method == "POST" and signed_by(request, secret)
         body = json.loads(request.body)
         assert body["id"] == request.headers["x-integrations-event-id"]
         assert (body["type"], body["tenant_id"], body["integration_id"], body["kind"]) == (
@@ -124,23 +113,14 @@ async def test_a_500_is_retried_with_the_same_event_id_and_recorded(
     assert [r.headers["x-integrations-delivery-attempt"] for r in seen] == [
         str(n) for n in range(1, attempts + 1)
     ]
-    assert all(verify(r, GIVEN_SECRET) for r in seen)
+    assert all(signed_by(r, GIVEN_SECRET) for r in seen)
     assert last_error == f"attempt {attempts - 1}: HTTP 500"
     await asyncio.sleep(0.3)
     assert len(receiver.seen("flaky")) == attempts  # delivered: not sent again
 
 
-async def _outbox(server: RunningServer, tenant: str) -> list[tuple[int, object, str]]:
-    database = Database(server.database_url)
-    try:
-        async with database.read() as conn:
-            result = await conn.execute(sa.text(
-                "SELECT attempts, delivered_time, last_error FROM admission_webhook_outbox "
-                "WHERE tenant_id = :t"
-            ), {"t": tenant})
-            return [tuple(r) for r in result.all()]
-    finally:
-        await database.dispose()
+async def _outbox(server: RunningServer, tenant: str) -> list[tuple[int, object, str | None]]:
+    return [row[1:] for row in await webhook_outbox(server.database_url, tenant)]
 
 
 async def test_a_tenant_without_a_webhook_gets_no_outbox_rows_and_others_see_nothing(
@@ -208,7 +188,7 @@ async def test_rotation_moves_and_delete(
     integration = await budget(fast, tenant)
     await admit(admission, tenant, integration, estimated_cost_cents=85)
     await receiver.wait_for_requests(1)
-    assert verify(receiver.seen("moved")[0], rotated.generated_secret)
+    assert signed_by(receiver.seen("moved")[0], rotated.generated_secret)
     deleted = await admission.DeleteLimitWebhook(pb.DeleteLimitWebhookRequest(tenant_id=tenant))
     assert deleted.deleted
     with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -228,7 +208,7 @@ async def test_the_secret_is_in_no_answer_and_no_table(
     integration = await budget(fast, tenant)
     await admit(admission, tenant, integration, estimated_cost_cents=85)
     await receiver.wait_for_requests(1)
-    assert verify(receiver.seen("scan")[0], GIVEN_SECRET)
+    assert signed_by(receiver.seen("scan")[0], GIVEN_SECRET)
     assert GIVEN_SECRET.encode() not in receiver.seen("scan")[0].body
     assert await secrets_in_database(fast.database_url, [generated, GIVEN_SECRET]) == []
     # Log lines are checked for every registered secret by the suite's secret guard.
