@@ -396,6 +396,7 @@ def _add_admission(
         admission.store,
         SqlIntegrationStore(database),
         credentials,
+        observer=wiring.observer,
     )
     events_engine = LimitEventsEngine(
         SqlLimitEventStore(database), broadcast, page_tokens=wiring.page_tokens

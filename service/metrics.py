@@ -126,6 +126,12 @@ class ServiceMetrics:
             "Queries cancelled for running past their time limit.",
             registry=self.registry,
         )
+        self.admission_unchecked = Counter(
+            "integrations_admission_unchecked",
+            "Calls AdmitCall admitted without checking limits (storage unavailable, the "
+            "integration fail_open), by provider type.",
+            ["provider"], registry=self.registry,
+        )
 
     # -- drivers.kernel.database.Database.on_pool_wait ----------------------------------------------
 
@@ -149,6 +155,11 @@ class ServiceMetrics:
 
     def query_timed_out(self) -> None:
         self.sql_timeouts.inc()
+
+    # -- engines.kernel.observability.AdmissionObserver ----------------------------------------------
+
+    def admitted_unchecked(self, provider: str) -> None:
+        self.admission_unchecked.labels(provider).inc()
 
     # -- exposition ---------------------------------------------------------------------------
 

@@ -211,7 +211,8 @@ def _aggregate_binds(
 
 _POLICY_COLUMNS = [P.c.tokens_per_minute, P.c.max_parallel_calls, P.c.reservation_ttl_ms,
                    P.c.warn_percent, P.c.period_kind, P.c.period_time_zone, P.c.period_anchor,
-                   P.c.rolling_window_ms, P.c.update_time.label("policy_update_time")]
+                   P.c.rolling_window_ms, P.c.fail_open,
+                   P.c.update_time.label("policy_update_time")]
 _MODEL_LIMIT_FIELDS = ("budget_limit_cents", "token_limit", "rate_limit_rpm",
                        "tokens_per_minute", "max_parallel_calls")
 
@@ -273,6 +274,7 @@ def _policy_of(
             rolling_window=timedelta(milliseconds=row.rolling_window_ms),
         ),
         model_limits=tuple(model_limits),
+        fail_open=bool(row.fail_open),
     )
 
 
@@ -676,6 +678,7 @@ class SqlAdmissionStore:
             "period_time_zone": period.time_zone,
             "period_anchor": period.anchor,
             "rolling_window_ms": period.rolling_window // timedelta(milliseconds=1),
+            "fail_open": policy.fail_open,
         }
         statement = self._insert(P).values(
             integration_id=policy.integration_id, tenant_id=tenant_id, **values

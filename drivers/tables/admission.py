@@ -63,6 +63,8 @@ admission_policies = sa.Table(
     sa.Column("period_time_zone", sa.String(64), nullable=False, server_default="UTC"),
     sa.Column("period_anchor", sa.Integer, nullable=False, server_default="0"),
     sa.Column("rolling_window_ms", sa.BigInteger, nullable=False, server_default="0"),
+    # Admit unchecked while the database is unavailable (migration 0022; docs/admission.md).
+    sa.Column("fail_open", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # Limits of one model of an integration, checked beside the integration's own; 0: unlimited.

@@ -6,6 +6,10 @@ Exactness is the store's job: `AdmissionStore.admit` aggregates and inserts the 
 one transaction that holds a per-integration lock shared by every replica. A reservation not
 settled by its expire_time is released by the store and its estimate counted as used (an
 EXPIRED usage event); a settle that comes later is FAILED_PRECONDITION.
+
+When the store is unavailable (the database is down), an integration whose policy is
+`fail_open` is admitted unchecked from what this process last read of it
+(`engines/admission/fail_open.py`); every other one fails closed with UNAVAILABLE.
 """
 
 from __future__ import annotations
@@ -18,6 +22,13 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from engines.admission.events import LimitEvent, crossings
+from engines.admission.fail_open import (
+    DEFAULT_LAST_READS,
+    LastRead,
+    LastReads,
+    may_fail_open,
+    unchecked_decision,
+)
 from engines.admission.limits import (
     AdmissionPolicy,
     AdmissionWindow,
@@ -47,7 +58,9 @@ from engines.kernel.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    Unavailable,
 )
+from engines.kernel.observability import NULL_OBSERVER, AdmissionObserver
 from engines.kernel.validation import require_uuid
 
 __all__ = [
@@ -206,12 +219,13 @@ class CallTarget:
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """AdmitCall's answer."""
+    """AdmitCall's answer; `unchecked` when admitted without the store (fail_open)."""
 
     decision: Decision
     reservation: Reservation | None
     target: CallTarget | None
     replayed: bool
+    unchecked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +440,17 @@ def _base_url(integration: Integration) -> str:
     return str(config.get("base_url") or config.get("azure_endpoint") or "")
 
 
+def _target(integration: Integration, model: str, credential: Credential | None) -> CallTarget:
+    return CallTarget(
+        integration_id=integration.id,
+        provider_type=integration.provider_type,
+        base_url=_base_url(integration),
+        model=model,
+        credential_ref=integration.credential_ref,
+        credential=credential,
+    )
+
+
 def _destination(integration: Integration) -> str | None:
     """Where the caller will send the key: the configured base URL's host:port, else the
     provider's first official API host."""
@@ -448,17 +473,23 @@ class AdmissionEngine:
         credentials: CredentialService,
         *,
         clock: Clock = system_clock,
+        observer: AdmissionObserver = NULL_OBSERVER,
+        last_reads: int = DEFAULT_LAST_READS,
     ) -> None:
         self._store = store
         self._integrations = integrations
         self._credentials = credentials
         self._clock = clock
+        self._observer = observer
+        # What fail_open admissions go on while the store is unavailable.
+        self._last_reads = LastReads(last_reads)
 
     async def admit(
         self, estimate: CallEstimate, *, include_credential: bool = False, may_reveal: bool = False
     ) -> Admission:
         """Decides and reserves; with `include_credential` (needs `may_reveal`) also reveals the
-        key, giving the reservation back if that fails."""
+        key, giving the reservation back if that fails. When the store is unavailable, admits a
+        fail_open integration unchecked (`_admit_unchecked`); otherwise that UNAVAILABLE."""
         estimate = self._checked_estimate(estimate)
         if include_credential and not may_reveal:
             raise PermissionDenied(
@@ -494,9 +525,18 @@ class AdmissionEngine:
                 expire_time=now + policy.reservation_ttl,
             ), events)
 
-        outcome = await self._store.admit(estimate, now, plan)
+        try:
+            outcome = await self._store.admit(estimate, now, plan)
+        except Unavailable:
+            last = self._last_reads.get(estimate.tenant_id, estimate.integration_id)
+            if not may_fail_open(last):
+                raise
+            assert last is not None
+            return await self._admit_unchecked(estimate, last, include_credential)
         if outcome is None:
+            self._last_reads.drop(estimate.tenant_id, estimate.integration_id)
             raise NotFound("integration", estimate.integration_id)
+        self._last_reads.put(outcome.reading.integration, outcome.reading.policy, now)
         if outcome.replayed:
             # The limits as they stand now, this call's reservation included.
             r = outcome.reading
@@ -508,30 +548,43 @@ class AdmissionEngine:
         credential = None
         if include_credential:
             try:
-                # The caller sends the key to the provider: a use towards the provider's host,
-                # checked against the credential's allowed destinations and audited as such.
-                destination = _destination(integration)
-                if destination is None:
-                    raise FailedPrecondition(
-                        DESTINATION_DENIED,
-                        "the integration names no host its key could be sent to; set base_url",
-                    )
-                credential = await self._credentials.use(
-                    integration.credential_ref, integration.tenant_id, destination
-                )
+                credential = await self._reveal(integration)
             except BaseException:
                 if not outcome.replayed:
                     await self._store.release(reservation)
                 raise
-        target = CallTarget(
-            integration_id=integration.id,
-            provider_type=integration.provider_type,
-            base_url=_base_url(integration),
-            model=reservation.model,
-            credential_ref=integration.credential_ref,
-            credential=credential,
+        return Admission(
+            outcome.decision, reservation, _target(integration, reservation.model, credential),
+            outcome.replayed,
         )
-        return Admission(outcome.decision, reservation, target, outcome.replayed)
+
+    async def _admit_unchecked(
+        self, estimate: CallEstimate, last: LastRead, include_credential: bool
+    ) -> Admission:
+        """ALLOW without the store: no limit checked, nothing reserved or counted; the target
+        from the last read. A key is revealed as usual; when that fails too (the credential
+        service may share the outage), its error is the answer."""
+        integration = last.integration
+        credential = await self._reveal(integration) if include_credential else None
+        self._observer.admitted_unchecked(integration.provider_type.value)
+        return Admission(
+            unchecked_decision(last), None,
+            _target(integration, estimate.model or integration.default_model, credential),
+            replayed=False, unchecked=True,
+        )
+
+    async def _reveal(self, integration: Integration) -> Credential:
+        # The caller sends the key to the provider: a use towards the provider's host, checked
+        # against the credential's allowed destinations and audited as such.
+        destination = _destination(integration)
+        if destination is None:
+            raise FailedPrecondition(
+                DESTINATION_DENIED,
+                "the integration names no host its key could be sent to; set base_url",
+            )
+        return await self._credentials.use(
+            integration.credential_ref, integration.tenant_id, destination
+        )
 
     async def settle(self, settlement: Settlement) -> SettleOutcome:
         """Records the call's usage and releases its reservation; a repeat with the same
@@ -580,7 +633,11 @@ class AdmissionEngine:
             tenant_id, settlement.call_id, settlement.reservation_id, record, now
         )
         if outcome is None:
-            raise NotFound("reservation", settlement.call_id or settlement.reservation_id)
+            raise NotFound(
+                "reservation", settlement.call_id or settlement.reservation_id,
+                detail="not found (a call admitted unchecked, fail_open, has none: report its "
+                "usage with RecordUsageBatch)",
+            )
         if not outcome.recorded and not outcome.record.same_numbers(record(outcome.reservation)):
             raise FailedPrecondition(
                 "SETTLEMENT_MISMATCH",
@@ -682,10 +739,12 @@ class AdmissionEngine:
         integration = await find_integration(
             self._integrations, tenant_id, policy.integration_id
         )
-        return await self._store.put_policy(
+        stored = await self._store.put_policy(
             integration.tenant_id,
             replace(policy, integration_id=integration.id, update_time=self._clock()),
         )
+        self._last_reads.put(integration, stored, stored.update_time or self._clock())
+        return stored
 
     def _checked_estimate(self, estimate: CallEstimate) -> CallEstimate:
         tenant_id = require_uuid("tenant_id", estimate.tenant_id)

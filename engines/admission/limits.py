@@ -58,6 +58,7 @@ class Reason(enum.StrEnum):
     INTEGRATION_UNHEALTHY = "integration_unhealthy"
     INTEGRATION_DEGRADED = "integration_degraded"
     THRESHOLD_CROSSED = "threshold_crossed"
+    ADMITTED_UNCHECKED = "admitted_unchecked"  # ALLOW without checking: storage was unavailable
 
 
 class LimitKind(enum.StrEnum):
@@ -96,7 +97,8 @@ class ModelLimits:
 @dataclass(frozen=True, slots=True)
 class AdmissionPolicy:
     """Admission settings of an integration beyond its own budget, token and rate limits: the
-    period those are counted over, and limits per model."""
+    period those are counted over, limits per model, and whether AdmitCall admits unchecked
+    while storage is unavailable (`fail_open`; a risk: no limit is enforced then)."""
 
     integration_id: str
     tokens_per_minute: int = 0
@@ -106,6 +108,7 @@ class AdmissionPolicy:
     update_time: datetime | None = None
     period: LimitPeriod = UTC_MONTH
     model_limits: tuple[ModelLimits, ...] = ()
+    fail_open: bool = False
 
     def limits_of(self, model: str) -> ModelLimits | None:
         return next((m for m in self.model_limits if m.model == model), None)

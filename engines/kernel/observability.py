@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["NULL_OBSERVER", "NullObserver", "ProbeObserver", "QueryObserver", "ServiceObserver"]
+__all__ = [
+    "NULL_OBSERVER",
+    "AdmissionObserver",
+    "NullObserver",
+    "ProbeObserver",
+    "QueryObserver",
+    "ServiceObserver",
+]
 
 
 class ProbeObserver(Protocol):
@@ -29,7 +36,14 @@ class QueryObserver(Protocol):
         """A query ran past its time limit and was cancelled."""
 
 
-class ServiceObserver(ProbeObserver, QueryObserver, Protocol):
+class AdmissionObserver(Protocol):
+    """Told of every call AdmitCall admitted unchecked (fail_open during a storage outage)."""
+
+    def admitted_unchecked(self, provider: str) -> None:
+        """`provider` is the integration's provider type (e.g. "openai")."""
+
+
+class ServiceObserver(ProbeObserver, QueryObserver, AdmissionObserver, Protocol):
     """Observes everything the engines report (what the composition root hands them)."""
 
 
@@ -43,6 +57,9 @@ class NullObserver:
         return None
 
     def query_timed_out(self) -> None:
+        return None
+
+    def admitted_unchecked(self, provider: str) -> None:
         return None
 
 

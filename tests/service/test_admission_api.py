@@ -334,6 +334,25 @@ async def test_bad_policies_name_the_field(
     assert (fetched.max_parallel_calls, fetched.HasField("update_time")) == (0, False)
 
 
+async def test_fail_open_is_stored_and_returned_and_defaults_to_false(
+    admission: Admission, integrations: Integrations, tenant: str
+) -> None:
+    integration = await enabled_integration(integrations, tenant)
+    get = pb.GetAdmissionPolicyRequest(tenant_id=tenant, integration_id=integration)
+    assert (await admission.GetAdmissionPolicy(get)).fail_open is False
+    updated = await set_policy(admission, tenant, integration, fail_open=True, warn_percent=70)
+    assert updated.fail_open is True
+    fetched = await admission.GetAdmissionPolicy(get)
+    assert (fetched.fail_open, fetched.warn_percent) == (True, 70)
+    # Every field is written: a policy without fail_open turns it off.
+    assert (await set_policy(admission, tenant, integration, warn_percent=70)).fail_open is False
+    assert (await admission.GetAdmissionPolicy(get)).fail_open is False
+    # With the database up, fail_open changes nothing: the call is checked and reserved.
+    await set_policy(admission, tenant, integration, fail_open=True)
+    admitted = await admit(admission, tenant, integration, "checked-1")
+    assert (admitted.unchecked, admitted.HasField("reservation")) == (False, True)
+
+
 # --- batches and summaries ------------------------------------------------------------------
 
 

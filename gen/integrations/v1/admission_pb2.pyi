@@ -33,6 +33,7 @@ class AdmissionReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ADMISSION_REASON_INTEGRATION_UNHEALTHY: _ClassVar[AdmissionReason]
     ADMISSION_REASON_INTEGRATION_DEGRADED: _ClassVar[AdmissionReason]
     ADMISSION_REASON_THRESHOLD_CROSSED: _ClassVar[AdmissionReason]
+    ADMISSION_REASON_ADMITTED_UNCHECKED: _ClassVar[AdmissionReason]
 
 class LimitKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -79,6 +80,7 @@ ADMISSION_REASON_INTEGRATION_DISABLED: AdmissionReason
 ADMISSION_REASON_INTEGRATION_UNHEALTHY: AdmissionReason
 ADMISSION_REASON_INTEGRATION_DEGRADED: AdmissionReason
 ADMISSION_REASON_THRESHOLD_CROSSED: AdmissionReason
+ADMISSION_REASON_ADMITTED_UNCHECKED: AdmissionReason
 LIMIT_KIND_UNSPECIFIED: LimitKind
 LIMIT_KIND_BUDGET: LimitKind
 LIMIT_KIND_TOKENS: LimitKind
@@ -185,7 +187,7 @@ class AdmitCallRequest(_message.Message):
     def __init__(self, tenant_id: _Optional[str] = ..., integration_id: _Optional[str] = ..., call_id: _Optional[str] = ..., model: _Optional[str] = ..., estimated_input_tokens: _Optional[int] = ..., estimated_max_output_tokens: _Optional[int] = ..., estimated_cost_cents: _Optional[int] = ..., include_credential: _Optional[bool] = ...) -> None: ...
 
 class AdmitCallResponse(_message.Message):
-    __slots__ = ("verdict", "reasons", "deciding_limit", "limits", "reservation", "target", "replayed")
+    __slots__ = ("verdict", "reasons", "deciding_limit", "limits", "reservation", "target", "replayed", "unchecked")
     VERDICT_FIELD_NUMBER: _ClassVar[int]
     REASONS_FIELD_NUMBER: _ClassVar[int]
     DECIDING_LIMIT_FIELD_NUMBER: _ClassVar[int]
@@ -193,6 +195,7 @@ class AdmitCallResponse(_message.Message):
     RESERVATION_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    UNCHECKED_FIELD_NUMBER: _ClassVar[int]
     verdict: AdmissionVerdict
     reasons: _containers.RepeatedCompositeFieldContainer[AdmissionReasonDetail]
     deciding_limit: LimitKind
@@ -200,7 +203,8 @@ class AdmitCallResponse(_message.Message):
     reservation: Reservation
     target: CallTarget
     replayed: bool
-    def __init__(self, verdict: _Optional[_Union[AdmissionVerdict, str]] = ..., reasons: _Optional[_Iterable[_Union[AdmissionReasonDetail, _Mapping]]] = ..., deciding_limit: _Optional[_Union[LimitKind, str]] = ..., limits: _Optional[_Iterable[_Union[LimitSnapshot, _Mapping]]] = ..., reservation: _Optional[_Union[Reservation, _Mapping]] = ..., target: _Optional[_Union[CallTarget, _Mapping]] = ..., replayed: _Optional[bool] = ...) -> None: ...
+    unchecked: bool
+    def __init__(self, verdict: _Optional[_Union[AdmissionVerdict, str]] = ..., reasons: _Optional[_Iterable[_Union[AdmissionReasonDetail, _Mapping]]] = ..., deciding_limit: _Optional[_Union[LimitKind, str]] = ..., limits: _Optional[_Iterable[_Union[LimitSnapshot, _Mapping]]] = ..., reservation: _Optional[_Union[Reservation, _Mapping]] = ..., target: _Optional[_Union[CallTarget, _Mapping]] = ..., replayed: _Optional[bool] = ..., unchecked: _Optional[bool] = ...) -> None: ...
 
 class SettleCallRequest(_message.Message):
     __slots__ = ("tenant_id", "call_id", "reservation_id", "input_tokens", "output_tokens", "cost_cents", "latency", "outcome", "error_code", "model", "session_id", "agent_id", "metadata")
@@ -373,7 +377,7 @@ class ModelLimits(_message.Message):
     def __init__(self, model: _Optional[str] = ..., budget_limit_cents: _Optional[int] = ..., token_limit: _Optional[int] = ..., rate_limit_rpm: _Optional[int] = ..., tokens_per_minute: _Optional[int] = ..., max_parallel_calls: _Optional[int] = ...) -> None: ...
 
 class AdmissionPolicy(_message.Message):
-    __slots__ = ("integration_id", "tokens_per_minute", "max_parallel_calls", "reservation_ttl", "warn_percent", "update_time", "limit_period", "period_time_zone", "period_anchor", "rolling_window", "model_limits")
+    __slots__ = ("integration_id", "tokens_per_minute", "max_parallel_calls", "reservation_ttl", "warn_percent", "update_time", "limit_period", "period_time_zone", "period_anchor", "rolling_window", "model_limits", "fail_open")
     INTEGRATION_ID_FIELD_NUMBER: _ClassVar[int]
     TOKENS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
     MAX_PARALLEL_CALLS_FIELD_NUMBER: _ClassVar[int]
@@ -385,6 +389,7 @@ class AdmissionPolicy(_message.Message):
     PERIOD_ANCHOR_FIELD_NUMBER: _ClassVar[int]
     ROLLING_WINDOW_FIELD_NUMBER: _ClassVar[int]
     MODEL_LIMITS_FIELD_NUMBER: _ClassVar[int]
+    FAIL_OPEN_FIELD_NUMBER: _ClassVar[int]
     integration_id: str
     tokens_per_minute: int
     max_parallel_calls: int
@@ -396,7 +401,8 @@ class AdmissionPolicy(_message.Message):
     period_anchor: int
     rolling_window: _duration_pb2.Duration
     model_limits: _containers.RepeatedCompositeFieldContainer[ModelLimits]
-    def __init__(self, integration_id: _Optional[str] = ..., tokens_per_minute: _Optional[int] = ..., max_parallel_calls: _Optional[int] = ..., reservation_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., warn_percent: _Optional[int] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limit_period: _Optional[_Union[_integrations_pb2.LimitPeriod, str]] = ..., period_time_zone: _Optional[str] = ..., period_anchor: _Optional[int] = ..., rolling_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., model_limits: _Optional[_Iterable[_Union[ModelLimits, _Mapping]]] = ...) -> None: ...
+    fail_open: bool
+    def __init__(self, integration_id: _Optional[str] = ..., tokens_per_minute: _Optional[int] = ..., max_parallel_calls: _Optional[int] = ..., reservation_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., warn_percent: _Optional[int] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limit_period: _Optional[_Union[_integrations_pb2.LimitPeriod, str]] = ..., period_time_zone: _Optional[str] = ..., period_anchor: _Optional[int] = ..., rolling_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., model_limits: _Optional[_Iterable[_Union[ModelLimits, _Mapping]]] = ..., fail_open: _Optional[bool] = ...) -> None: ...
 
 class GetAdmissionPolicyRequest(_message.Message):
     __slots__ = ("tenant_id", "integration_id")

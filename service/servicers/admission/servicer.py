@@ -115,6 +115,7 @@ def _policy_to_proto(policy: AdmissionPolicy) -> pb.AdmissionPolicy:
             pb.ModelLimits(model=m.model, **{k: getattr(m, k) for k in _MODEL_LIMIT_FIELDS})
             for m in policy.model_limits
         ],
+        fail_open=policy.fail_open,
     )
     if policy.period.kind is PeriodKind.ROLLING:
         message.rolling_window.CopyFrom(_duration(policy.period.rolling_window))
@@ -214,6 +215,7 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
             verdict=VERDICTS.to_proto(decision.verdict),
             deciding_limit=_limit_kind(decision.deciding_limit),
             replayed=admission.replayed,
+            unchecked=admission.unchecked,
         )
         for reason in decision.reasons:
             detail = response.reasons.add(
@@ -367,6 +369,7 @@ class AdmissionServicer(admission_pb2_grpc.AdmissionServiceServicer):
                     ModelLimits(model=m.model, **{k: getattr(m, k) for k in _MODEL_LIMIT_FIELDS})
                     for m in given.model_limits
                 ),
+                fail_open=given.fail_open,
             ),
         )
         return _policy_to_proto(updated)
