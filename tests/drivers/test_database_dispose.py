@@ -5,6 +5,8 @@ collection drops its socket, with a ResourceWarning)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 
 import sqlalchemy as sa
 
@@ -51,3 +53,22 @@ async def test_dispose_does_not_wait_forever_for_a_borrower(database_url: str) -
     release.set()
     await task
     await database.dispose()
+
+
+async def test_a_cancel_while_a_connection_opens_leaks_nothing(database_url: str) -> None:
+    """Cancelled at many points of opening a new pooled connection: every connection is
+    closed (an unclosed socket would fail the test as an unraisable ResourceWarning)."""
+    for step in range(60):
+        database = Database(database_url)  # an empty pool: every checkout opens a connection
+
+        async def borrow(db: Database = database) -> None:
+            async with db.read() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+
+        task = asyncio.create_task(borrow())
+        await asyncio.sleep(step * 0.0003)  # lets the connect advance to a later point
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await database.dispose()
+    gc.collect()
