@@ -182,7 +182,10 @@ _AGGREGATE = {False: _aggregate_statement(False), True: _aggregate_statement(Tru
 def _watched(integration_id: Any) -> Any:
     """Whether the integration has a limit that raises limit events (a budget or token limit of
     its own or of one of its models), as a column: writers of usage add it to a statement they
-    run anyway, so usage of an integration without such limits costs no extra query."""
+    run anyway, so usage of an integration without such limits costs no extra query.
+    `integration_id` is named with its table: RETURNING renders columns unqualified, and in the
+    subqueries an unqualified `integration_id` would be admission_model_limits' own."""
+    integration_id = sa.literal_column(f"{integration_id.table.name}.{integration_id.name}")
     own = (
         sa.select(sa.or_(integrations.c.budget_limit_cents > 0,
                          integrations.c.token_limit_month > 0))

@@ -27,7 +27,13 @@ from engines.admission.control import (
     ReservationState,
     UsageRecord,
 )
-from engines.admission.limits import CallEstimate, Decision, Verdict
+from engines.admission.limits import (
+    AdmissionPolicy,
+    CallEstimate,
+    Decision,
+    ModelLimits,
+    Verdict,
+)
 from engines.integrations.integration import (
     HealthState,
     Integration,
@@ -102,6 +108,12 @@ async def test_usage_of_an_integration_without_period_limits_costs_no_statement(
     integrations = SqlIntegrationStore(database, store)
     plain = _integration(tenant, rpm=5)
     await integrations.insert(plain, None)
+    # Another integration whose model has a budget: the check must look at this one's only.
+    other = _integration(tenant, budget=10)
+    await integrations.insert(other, None)
+    await store.put_policy(tenant, AdmissionPolicy(
+        integration_id=other.id, update_time=NOW,
+        model_limits=(ModelLimits("m", budget_limit_cents=10),)))
     await _reserve(store, plain, "c1")
     with statements(database) as seen:
         outcome = await store.settle(tenant, "c1", "", lambda r: _usage(r, 10**6), NOW)
