@@ -197,6 +197,8 @@ def _watched(integration_id: Any) -> Any:
         sa.or_(M.c.budget_limit_cents > 0, M.c.token_limit > 0),
     )
     return sa.or_(sa.func.coalesce(own, sa.false()), of_models).label("watched")
+
+
 _INSERT_RESERVATION = R.insert()
 _INSERT_EVENT = E.insert()
 _BUCKET = timedelta(minutes=15)
@@ -565,30 +567,30 @@ class SqlAdmissionStore:
             R.c.id == reservation_id if reservation_id else R.c.call_id == call_id,
         )
         settled = None
-        try:
-            async with self._db.transaction() as conn:
-                flipped = (
-                    await conn.execute(
-                        R.update()
-                        .where(which, R.c.state == _OPEN, R.c.expire_time > now)
-                        .values(state=ReservationState.SETTLED.value, settle_time=now)
-                        .returning(*R.c, _watched(R.c.integration_id))
-                    )
-                ).first()
-                if flipped is not None:
-                    reservation = _reservation(flipped._mapping)
-                    usage = record(reservation)
+        async with self._db.transaction() as conn:
+            flipped = (
+                await conn.execute(
+                    R.update()
+                    .where(which, R.c.state == _OPEN, R.c.expire_time > now)
+                    .values(state=ReservationState.SETTLED.value, settle_time=now)
+                    .returning(*R.c, _watched(R.c.integration_id))
+                )
+            ).first()
+            if flipped is not None:
+                reservation = _reservation(flipped._mapping)
+                usage = record(reservation)
+                try:
                     await conn.execute(_INSERT_EVENT, _record_values(usage))
-                    events = await self.raise_limit_events(
-                        conn, tenant_id, reservation.integration_id, [usage.model], now
-                    ) if flipped.watched else []
-                    settled = SettleOutcome(reservation, usage, True, tuple(events))
-        except IntegrityError:
-            raise FailedPrecondition(
-                "CALL_ID_CONFLICT",
-                "a usage event with this call_id was recorded by RecordUsageBatch",
-                metadata={"call_id": call_id},
-            ) from None
+                except IntegrityError:  # the transaction rolls back: the reservation stays open
+                    raise FailedPrecondition(
+                        "CALL_ID_CONFLICT",
+                        "a usage event with this call_id was recorded by RecordUsageBatch",
+                        metadata={"call_id": call_id},
+                    ) from None
+                events = await self.raise_limit_events(
+                    conn, tenant_id, reservation.integration_id, [usage.model], now
+                ) if flipped.watched else []
+                settled = SettleOutcome(reservation, usage, True, tuple(events))
         if settled is not None:
             self.notify_committed(settled.events)
             return settled
