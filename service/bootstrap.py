@@ -309,7 +309,7 @@ def _add_integrations_and_health(
     """IntegrationsService and IntegrationHealthService (issues 2 and 4): one shared HTTP client
     for every provider probe; background checks stop before the credential channel closes."""
     config, database = wiring.config, wiring.database
-    integration_store = _cached_integrations(wiring)
+    integration_store = _cached_integrations(wiring, admission.store)
     probe = HttpProviderProbe(
         egress=wiring.egress,
         connect_timeout_seconds=config.health.connect_timeout_seconds,
@@ -349,11 +349,15 @@ def _add_integrations_and_health(
     )
 
 
-def _cached_integrations(wiring: _Wiring) -> CachedIntegrationStore:
+def _cached_integrations(
+    wiring: _Wiring, limit_events: SqlAdmissionStore
+) -> CachedIntegrationStore:
     """Integrations read through memory (docs/consistency.md); on PostgreSQL other replicas'
-    commits invalidate it through LISTEN/NOTIFY."""
+    commits invalidate it through LISTEN/NOTIFY. RecordUsage raises limit events through the
+    admission store, in the transaction that stores the usage."""
     cache = CachedIntegrationStore(
-        SqlIntegrationStore(wiring.database), ttl_seconds=wiring.config.integration_cache_seconds
+        SqlIntegrationStore(wiring.database, limit_events),
+        ttl_seconds=wiring.config.integration_cache_seconds,
     )
     if not wiring.database.is_sqlite:
         listener = PostgresInvalidationListener(

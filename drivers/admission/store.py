@@ -10,13 +10,19 @@ pooled connections; on SQLite (one process) that is the whole lock. Settles need
 the reservation and insert the usage event in one transaction, which any single-statement
 aggregate sees entirely or not at all. Expired reservations become EXPIRED usage events through
 a conditional UPDATE ... RETURNING, so each is converted exactly once whoever sweeps.
+
+Limit events of recorded usage: a settle, a batch and RecordUsage (through
+`SqlIntegrationStore`) read, in the transaction that wrote the usage and only when the
+integration has a budget or token limit (`_watched`, a column of a statement they run anyway),
+the same aggregate as admit and store the thresholds reached (`raise_limit_events`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections import defaultdict
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -50,6 +56,7 @@ from engines.admission.control import (
     SummaryRow,
     UsageRecord,
 )
+from engines.admission.events import LimitEvent, has_period_limits, reached
 from engines.admission.limits import (
     AdmissionPolicy,
     AdmissionWindow,
@@ -170,6 +177,28 @@ def _aggregate_statement(with_model: bool) -> sa.Select[Any]:
 
 
 _AGGREGATE = {False: _aggregate_statement(False), True: _aggregate_statement(True)}
+
+
+def _watched(integration_id: Any) -> Any:
+    """Whether the integration has a limit that raises limit events (a budget or token limit of
+    its own or of one of its models), as a column: writers of usage add it to a statement they
+    run anyway, so usage of an integration without such limits costs no extra query.
+    `integration_id` is named with its table: RETURNING renders columns unqualified, and in the
+    subqueries an unqualified `integration_id` would be admission_model_limits' own."""
+    integration_id = sa.literal_column(f"{integration_id.table.name}.{integration_id.name}")
+    own = (
+        sa.select(sa.or_(integrations.c.budget_limit_cents > 0,
+                         integrations.c.token_limit_month > 0))
+        .where(integrations.c.id == integration_id)
+        .scalar_subquery()
+    )
+    of_models = sa.exists().where(
+        M.c.integration_id == integration_id,
+        sa.or_(M.c.budget_limit_cents > 0, M.c.token_limit > 0),
+    )
+    return sa.or_(sa.func.coalesce(own, sa.false()), of_models).label("watched")
+
+
 _INSERT_RESERVATION = R.insert()
 _INSERT_EVENT = E.insert()
 _BUCKET = timedelta(minutes=15)
@@ -398,6 +427,57 @@ async def _expire(conn: AsyncConnection, condition: Any, now: datetime, insert: 
     return len(expired)
 
 
+async def _read_counters(
+    conn: AsyncConnection,
+    integration: Integration,
+    window: AdmissionWindow,
+    model_limits: Sequence[ModelLimits],
+) -> tuple[Counters, list[ModelCounters]]:
+    """What `admit` counts over `window` (its aggregate statement): the integration's counters
+    and those of each model of `model_limits`, one statement per model (the integration's from
+    the first), one without any."""
+    if not model_limits:
+        row = (await conn.execute(_AGGREGATE[False], _aggregate_binds(integration, window, ""))).one()
+        return _counters(row, ""), []
+    counters = Counters()
+    models = []
+    for index, limits in enumerate(model_limits):
+        row = (await conn.execute(_AGGREGATE[True], _aggregate_binds(
+            integration, window, limits.model))).one()
+        if index == 0:
+            counters = _counters(row, "")
+        models.append(ModelCounters(limits, _counters(row, "m_")))
+    return counters, models
+
+
+async def _limits_of(
+    conn: AsyncConnection, tenant_id: str, integration_id: str, models: Collection[str]
+) -> tuple[Integration, AdmissionPolicy] | None:
+    """The tenant's live integration and its policy with the limits of those of `models` that
+    have limits of their own (one statement for one model, as admit reads it; two for more);
+    None when there is no such integration."""
+    named = sorted({m for m in models if m})
+    found = (
+        await conn.execute(_INTEGRATION[False], {
+            "tenant_id": tenant_id, "integration_id": integration_id,
+            "model": named[0] if named else "",
+        })
+    ).first()
+    if found is None:
+        return None
+    integration = row_to_integration(found)
+    limits: list[ModelLimits] = []
+    if len(named) == 1 and found.ml_model is not None:
+        limits = [_model_limits(found, "ml_")]
+    elif len(named) > 1:
+        rows = await conn.execute(
+            sa.select(M).where(M.c.integration_id == integration.id, M.c.model.in_(named))
+            .order_by(M.c.model)
+        )
+        limits = [_model_limits(row) for row in rows]
+    return integration, _policy_of(integration.id, found, limits)
+
+
 def _day(dialect: str) -> Any:
     if dialect == "sqlite":  # UtcDateTime stores a fixed-width UTC ISO string
         return sa.func.substr(E.c.occurred_at, 1, 10)
@@ -488,27 +568,34 @@ class SqlAdmissionStore:
             R.c.tenant_id == tenant_id,
             R.c.id == reservation_id if reservation_id else R.c.call_id == call_id,
         )
-        try:
-            async with self._db.transaction() as conn:
-                flipped = (
-                    await conn.execute(
-                        R.update()
-                        .where(which, R.c.state == _OPEN, R.c.expire_time > now)
-                        .values(state=ReservationState.SETTLED.value, settle_time=now)
-                        .returning(*R.c)
-                    )
-                ).first()
-                if flipped is not None:
-                    reservation = _reservation(flipped._mapping)
-                    usage = record(reservation)
+        settled = None
+        async with self._db.transaction() as conn:
+            flipped = (
+                await conn.execute(
+                    R.update()
+                    .where(which, R.c.state == _OPEN, R.c.expire_time > now)
+                    .values(state=ReservationState.SETTLED.value, settle_time=now)
+                    .returning(*R.c, _watched(R.c.integration_id))
+                )
+            ).first()
+            if flipped is not None:
+                reservation = _reservation(flipped._mapping)
+                usage = record(reservation)
+                try:
                     await conn.execute(_INSERT_EVENT, _record_values(usage))
-                    return SettleOutcome(reservation, usage, True)
-        except IntegrityError:
-            raise FailedPrecondition(
-                "CALL_ID_CONFLICT",
-                "a usage event with this call_id was recorded by RecordUsageBatch",
-                metadata={"call_id": call_id},
-            ) from None
+                except IntegrityError:  # the transaction rolls back: the reservation stays open
+                    raise FailedPrecondition(
+                        "CALL_ID_CONFLICT",
+                        "a usage event with this call_id was recorded by RecordUsageBatch",
+                        metadata={"call_id": call_id},
+                    ) from None
+                events = await self.raise_limit_events(
+                    conn, tenant_id, reservation.integration_id, [usage.model], now
+                ) if flipped.watched else []
+                settled = SettleOutcome(reservation, usage, True, tuple(events))
+        if settled is not None:
+            self.notify_committed(settled.events)
+            return settled
         async with self._db.read() as conn:  # not open: settled before, expired, or unknown
             found = (await conn.execute(sa.select(R).where(which))).first()
             if found is None:
@@ -525,6 +612,40 @@ class SqlAdmissionStore:
             "counts as used",
             metadata={"call_id": reservation.call_id},
         )
+
+    async def raise_limit_events(
+        self,
+        conn: AsyncConnection,
+        tenant_id: str,
+        integration_id: str,
+        models: Collection[str],
+        now: datetime,
+    ) -> list[LimitEvent]:
+        """In the transaction that just wrote usage of the integration (of `models`; "" for
+        usage of no model): the counters as `admit` reads them, as they stand after that write,
+        and the limit events of every threshold they reach, stored unless stored before (call
+        `notify_committed` with them after the commit). No query after the first when neither
+        the integration nor those models have a budget or token limit."""
+        read = await _limits_of(conn, tenant_id, integration_id, models)
+        if read is None:
+            return []
+        integration, policy = read
+        policy = replace(policy, model_limits=tuple(
+            m for m in policy.model_limits if m.budget_limit_cents > 0 or m.token_limit > 0
+        ))
+        if not has_period_limits(integration, policy):
+            return []
+        window = window_at(now, policy.period)
+        counters, model_counters = await _read_counters(
+            conn, integration, window, policy.model_limits
+        )
+        return await self._events.write(
+            conn, reached(integration, policy, counters, window, model_counters, now)
+        )
+
+    def notify_committed(self, events: Sequence[LimitEvent]) -> None:
+        """Wakes the watchers of `events` once their transaction has committed."""
+        self._events.notify_committed(events)
 
     async def expire_due(self, tenant_id: str, now: datetime) -> int:
         async with self._db.transaction() as conn:
@@ -554,6 +675,9 @@ class SqlAdmissionStore:
         tenant_id = records[0].tenant_id
         call_ids = sorted({r.call_id for r in records if r.call_id})
         stored: dict[str, UsageRecord] = {}
+        ids = {r.id for r in records}
+        watched: defaultdict[str, set[str]] = defaultdict(set)  # integration: models recorded
+        events: list[LimitEvent] = []
         async with self._db.transaction() as conn:
             # In integration order, so concurrent batches lock the totals rows in the same order.
             ordered = sorted(records, key=lambda r: (r.integration_id, r.occurred_at))
@@ -562,12 +686,21 @@ class SqlAdmissionStore:
             )
             for start in range(0, len(call_ids), _IN_CHUNK):
                 rows = await conn.execute(
-                    sa.select(E).where(
+                    sa.select(E, _watched(E.c.integration_id)).where(
                         E.c.tenant_id == tenant_id,
                         E.c.call_id.in_(call_ids[start:start + _IN_CHUNK]),
                     )
                 )
-                stored.update((row.call_id, _record(row)) for row in rows)
+                for row in rows:
+                    stored[row.call_id] = _record(row)
+                    if row.watched and row.id in ids:  # recorded now
+                        watched[row.integration_id].add(row.model)
+            now = max(r.create_time for r in records)
+            for integration_id in sorted(watched):
+                events += await self.raise_limit_events(
+                    conn, tenant_id, integration_id, watched[integration_id], now
+                )
+        self.notify_committed(events)
         results = []
         for record in records:
             found = stored[record.call_id or ""]
@@ -635,27 +768,22 @@ class SqlAdmissionStore:
         policy = await self.get_policy(integration.tenant_id, integration.id)
         policy = policy or AdmissionPolicy(integration_id=integration.id)
         window = window_at(now, policy.period)
-        models: list[ModelUsage] = []
         async with self._db.read() as conn:
-            if not policy.model_limits:
-                row = (await conn.execute(_AGGREGATE[False], _aggregate_binds(
-                    integration, window, ""))).one()
-                counters = _counters(row, "")
-            for index, limits in enumerate(policy.model_limits):
-                row = (await conn.execute(_AGGREGATE[True], _aggregate_binds(
-                    integration, window, limits.model))).one()
-                if index == 0:
-                    counters = _counters(row, "")
-                model = _counters(row, "m_")
-                models.append(ModelUsage(
-                    model=limits.model,
-                    budget_limit_cents=limits.budget_limit_cents,
-                    cost_used=model.cost_used,
-                    token_limit=limits.token_limit,
-                    tokens_used=model.tokens_used,
-                    rate_limit_rpm=limits.rate_limit_rpm,
-                    requests_in_window=model.requests_in_window,
-                ))
+            counters, of_models = await _read_counters(
+                conn, integration, window, policy.model_limits
+            )
+        models = [
+            ModelUsage(
+                model=m.limits.model,
+                budget_limit_cents=m.limits.budget_limit_cents,
+                cost_used=m.counters.cost_used,
+                token_limit=m.limits.token_limit,
+                tokens_used=m.counters.tokens_used,
+                rate_limit_rpm=m.limits.rate_limit_rpm,
+                requests_in_window=m.counters.requests_in_window,
+            )
+            for m in of_models
+        ]
         return PeriodUsage(
             period=policy.period,
             period_start=window.period_start,

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.kernel.database import Database
 from drivers.kernel.repository import RepositoryStore, TenantRepository
 from drivers.tables.integrations import integrations, usage_events
+from engines.admission.events import LimitEvent
 from engines.health.circuit import CircuitState
 from engines.integrations.integration import (
     RESOURCE,
@@ -25,7 +27,14 @@ from engines.integrations.integration import (
 from engines.kernel.idempotency import IdempotencyKey
 from engines.kernel.pagination import PageRequest
 
-__all__ = ["SqlIntegrationStore", "exact_sum", "from_halves", "row_to_circuit", "row_to_integration"]
+__all__ = [
+    "LimitEventRaiser",
+    "SqlIntegrationStore",
+    "exact_sum",
+    "from_halves",
+    "row_to_circuit",
+    "row_to_integration",
+]
 
 _HALF_BITS = 32
 _LOW_MASK = (1 << _HALF_BITS) - 1
@@ -86,11 +95,29 @@ def _to_usage_event(row: Any) -> UsageEvent:
     return UsageEvent(**{k: row._mapping[k] for k in UsageEvent.__slots__})
 
 
-class SqlIntegrationStore(RepositoryStore[Integration]):
-    """Integrations and usage events in the service's database."""
+class LimitEventRaiser(Protocol):
+    """Limit events of usage written in a transaction (`SqlAdmissionStore` implements it)."""
 
-    def __init__(self, database: Database) -> None:
+    async def raise_limit_events(
+        self,
+        conn: AsyncConnection,
+        tenant_id: str,
+        integration_id: str,
+        models: Collection[str],
+        now: datetime,
+    ) -> list[LimitEvent]: ...
+
+    def notify_committed(self, events: Sequence[LimitEvent]) -> None: ...
+
+
+class SqlIntegrationStore(RepositoryStore[Integration]):
+    """Integrations and usage events in the service's database; with `limit_events`, usage
+    appended with `check_limits` raises the limit events it makes reached (without it, in
+    tests only, it raises none)."""
+
+    def __init__(self, database: Database, limit_events: LimitEventRaiser | None = None) -> None:
         self._db = database
+        self._limit_events = limit_events
         self._rows = TenantRepository(
             database,
             integrations,
@@ -135,7 +162,7 @@ class SqlIntegrationStore(RepositoryStore[Integration]):
         return await self._rows.soft_delete(tenant_id, integration_id, when)
 
     async def append_usage(
-        self, event: UsageEvent, key: IdempotencyKey | None
+        self, event: UsageEvent, key: IdempotencyKey | None, *, check_limits: bool = False
     ) -> tuple[UsageEvent, bool]:
         values = {
             "id": event.id,
@@ -146,7 +173,20 @@ class SqlIntegrationStore(RepositoryStore[Integration]):
             "occurred_at": event.occurred_at,
             "create_time": event.create_time,
         }
-        stored = await self._usage.insert(event, values, key)
+        raiser = self._limit_events if check_limits else None
+        raised: list[LimitEvent] = []
+
+        async def limit_events(conn: AsyncConnection) -> None:
+            assert raiser is not None
+            raised.extend(await raiser.raise_limit_events(
+                conn, event.tenant_id, event.integration_id, [""], event.create_time
+            ))
+
+        stored = await self._usage.insert(
+            event, values, key, after=limit_events if raiser is not None else None
+        )
+        if raiser is not None and stored is event:
+            raiser.notify_committed(raised)
         return stored, stored is event
 
     async def usage_totals(

@@ -249,11 +249,13 @@ class Settlement:
 
 @dataclass(frozen=True, slots=True)
 class SettleOutcome:
-    """The settled reservation, the usage event of the call, and whether it was stored now."""
+    """The settled reservation, the usage event of the call, whether it was stored now, and
+    the limit events that usage reached (stored with it)."""
 
     reservation: Reservation
     record: UsageRecord
     recorded: bool
+    events: tuple[LimitEvent, ...] = ()
 
 
 # The usage event of a settle, made once the store has found the reservation.
@@ -360,7 +362,8 @@ class AdmissionStore(Protocol):
         now: datetime,
     ) -> SettleOutcome | None:
         """Marks the tenant's open reservation (by `reservation_id`, else `call_id`) settled
-        and stores `record(reservation)`, atomically. When it was settled before, returns that
+        and stores `record(reservation)` and the limit events the integration's counters reach
+        with it (`engines.admission.events.reached`), atomically. When it was settled before, returns that
         event with recorded=False (the engine compares); when it expired or was released,
         FailedPrecondition RESERVATION_EXPIRED; None when there is no such reservation."""
 
@@ -373,8 +376,10 @@ class AdmissionStore(Protocol):
     async def record_batch(
         self, records: Sequence[UsageRecord]
     ) -> list[tuple[BatchStatus, UsageRecord]]:
-        """Stores each record unless its (tenant, call_id) is stored already; per record the
-        status and the stored one (the earlier one for DUPLICATE and CONFLICT)."""
+        """Stores each record unless its (tenant, call_id) is stored already, and in the same
+        transaction the limit events each integration's counters reach with the records stored
+        (`engines.admission.events.reached`); per record the status and the stored one (the
+        earlier one for DUPLICATE and CONFLICT)."""
 
     async def summary(
         self,

@@ -3,8 +3,9 @@
 Each threshold of each period is one event, whatever the number of admissions or replicas that
 see it reached: the store keeps a unique key (tenant, integration, limit, model, threshold,
 period start) and inserts with ON CONFLICT DO NOTHING. A threshold counts as reached when used
-plus reserved is at or above it, so a crossing made by usage recorded without admission is
-reported by the next admission at the latest. Sliding-window limits (per minute, parallel
+plus reserved is at or above it. AdmitCall checks the limits with its reservation added; SettleCall,
+RecordUsage and RecordUsageBatch check them (`reached`) from the counters as they stand after
+the usage they wrote, in the same transaction. Sliding-window limits (per minute, parallel
 calls) have no period to count once in and raise no events.
 
 An event's cursor is its `sequence`: per tenant it grows in commit order, so a watcher that
@@ -20,7 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from engines.admission.limits import AdmissionPolicy, LimitKind, LimitSnapshot
+from engines.admission.limits import (
+    AdmissionPolicy,
+    AdmissionWindow,
+    Counters,
+    LimitKind,
+    LimitSnapshot,
+    ModelCounters,
+    snapshots,
+)
+from engines.integrations.integration import Integration
 from engines.kernel.errors import InvalidArgument
 from engines.kernel.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.kernel.validation import require_uuid
@@ -33,7 +43,9 @@ __all__ = [
     "LimitEventStore",
     "LimitEventsEngine",
     "crossings",
+    "has_period_limits",
     "parse_cursor",
+    "reached",
     "thresholds",
 ]
 
@@ -118,6 +130,30 @@ def crossings(
                     create_time=now,
                 ))
     return events
+
+
+def has_period_limits(integration: Integration, policy: AdmissionPolicy) -> bool:
+    """Whether any limit events can be raised for `integration`: a budget or token limit of its
+    own or of one of the models in `policy.model_limits`."""
+    if integration.budget_limit_cents > 0 or integration.token_limit_month > 0:
+        return True
+    return any(m.budget_limit_cents > 0 or m.token_limit > 0 for m in policy.model_limits)
+
+
+def reached(
+    integration: Integration,
+    policy: AdmissionPolicy,
+    counters: Counters,
+    window: AdmissionWindow,
+    models: Sequence[ModelCounters],
+    now: datetime,
+) -> list[LimitEvent]:
+    """The events of every threshold the counters have reached as they stand (after usage was
+    recorded): the integration's own limits, and each of `models`' own."""
+    limits = list(snapshots(integration, policy, counters, window))
+    for model in models:
+        limits += (s for s in snapshots(integration, policy, counters, window, model) if s.model)
+    return crossings(integration.tenant_id, integration.id, policy, limits, now)
 
 
 def parse_cursor(cursor: str, field: str = "resume_cursor") -> int:

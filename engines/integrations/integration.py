@@ -255,10 +255,12 @@ class IntegrationStore(VersionedStore[Integration, IntegrationFilters], Protocol
     """Persistence of integrations and usage events."""
 
     async def append_usage(
-        self, event: UsageEvent, key: IdempotencyKey | None
+        self, event: UsageEvent, key: IdempotencyKey | None, *, check_limits: bool = False
     ) -> tuple[UsageEvent, bool]:
         """Stores `event` with its idempotency key; when the request_id was recorded before,
-        returns what `key.replay` answers for that event, and False."""
+        returns what `key.replay` answers for that event, and False. With `check_limits` (the
+        integration has a budget or token limit) the transaction that stores it also stores the
+        limit events the integration's usage reaches with it, as AdmitCall counts it."""
 
     async def usage_totals(
         self, integration_id: str, month_start: datetime, month_end: datetime, window_start: datetime
@@ -510,7 +512,10 @@ class IntegrationsEngine:
             request_id=request_id or None,
             create_time=now,
         )
-        return await self._store.append_usage(event, key)
+        # Usage of no model counts against the integration's own limits only; without any,
+        # nothing can reach a threshold and the store runs no query for limit events.
+        limited = integration.budget_limit_cents > 0 or integration.token_limit_month > 0
+        return await self._store.append_usage(event, key, check_limits=limited)
 
     async def _transition(
         self, integration: Integration, target: IntegrationStatus

@@ -97,7 +97,7 @@ class FakeIntegrationStore:
         return True
 
     async def append_usage(
-        self, event: UsageEvent, key: IdempotencyKey | None
+        self, event: UsageEvent, key: IdempotencyKey | None, *, check_limits: bool = False
     ) -> tuple[UsageEvent, bool]:
         events = {e.id: e for e in self.usage}
         earlier = self.usage_ids.earlier(event.tenant_id, key, events)
