@@ -11,10 +11,11 @@ the reservation and insert the usage event in one transaction, which any single-
 aggregate sees entirely or not at all. Expired reservations become EXPIRED usage events through
 a conditional UPDATE ... RETURNING, so each is converted exactly once whoever sweeps.
 
-Limit events of recorded usage: a settle, a batch and RecordUsage (through
-`SqlIntegrationStore`) read, in the transaction that wrote the usage and only when the
-integration has a budget or token limit (`_watched`, a column of a statement they run anyway),
-the same aggregate as admit and store the thresholds reached (`raise_limit_events`).
+Limit events of recorded usage: a settle beyond its reservation's estimate (or under another
+model), a batch and RecordUsage (through `SqlIntegrationStore`) read, in the transaction that
+wrote the usage and only when the integration has a budget or token limit (`_watched`, a column
+of a statement they run anyway), the same aggregate as admit and store the thresholds reached
+(`raise_limit_events`). A settle within its estimate skips that: admission saw the estimate.
 """
 
 from __future__ import annotations
@@ -591,7 +592,7 @@ class SqlAdmissionStore:
                     ) from None
                 events = await self.raise_limit_events(
                     conn, tenant_id, reservation.integration_id, [usage.model], now
-                ) if flipped.watched else []
+                ) if flipped.watched and not reservation.covers(usage) else []
                 settled = SettleOutcome(reservation, usage, True, tuple(events))
         if settled is not None:
             self.notify_committed(settled.events)

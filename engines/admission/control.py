@@ -144,6 +144,16 @@ class Reservation:
     def estimated_tokens(self) -> int:
         return self.estimated_input_tokens + self.estimated_output_tokens
 
+    def covers(self, usage: UsageRecord) -> bool:
+        """Whether settling `usage` adds nothing to what admission counted: the same model, no
+        more tokens and cost than the estimate. Admission checked the thresholds with the
+        estimate held, so such a settle cannot reach one it did not see, and skips the check."""
+        return (
+            usage.model == self.model
+            and usage.tokens <= self.estimated_tokens
+            and usage.cost_cents <= self.estimated_cost_cents
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class UsageRecord:

@@ -133,6 +133,26 @@ async def test_usage_of_an_integration_without_period_limits_costs_no_statement(
     assert len(seen) == 1
 
 
+async def test_a_settle_within_its_estimate_reads_no_counters(database: Database) -> None:
+    """Admission checked the thresholds with the estimate held: a settle of no more (same
+    model) cannot reach a new one, so it skips the check; more cost, or another model, does not."""
+    tenant = new_tenant()
+    store = SqlAdmissionStore(database)
+    integrations = SqlIntegrationStore(database, store)
+    limited = _integration(tenant, budget=100)
+    await integrations.insert(limited, None)
+    for call_id, usage, checked in (
+        ("within", lambda r: _usage(r, 1), False),
+        ("beyond", lambda r: _usage(r, 2), True),
+        ("other-model", lambda r: replace(_usage(r, 1), model="n"), True),
+    ):
+        await _reserve(store, limited, call_id)
+        with statements(database) as seen:
+            outcome = await store.settle(tenant, call_id, "", usage, NOW)
+        assert outcome is not None and outcome.recorded, call_id
+        assert _reads_counters(seen) is checked, call_id
+
+
 async def test_usage_reaching_a_threshold_stores_the_event_and_its_outbox_row(
     database: Database,
 ) -> None:
