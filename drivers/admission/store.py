@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import defaultdict
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -50,9 +51,10 @@ from engines.admission.control import (
     GroupBy,
     Planner,
     Reading,
-    RecordBuilder,
     Reservation,
     ReservationState,
+    SettledUsage,
+    Settlement,
     SettleOutcome,
     SummaryRow,
     UsageRecord,
@@ -202,8 +204,60 @@ def _watched(integration_id: Any) -> Any:
 
 _INSERT_RESERVATION = R.insert()
 _INSERT_EVENT = E.insert()
+
+
+@functools.cache
+def _one_statement_settle(by_reservation: bool) -> Any:
+    """PostgreSQL's settle in one statement, atomic without BEGIN and COMMIT: flips the open
+    reservation (by `s_reservation_id`, else `s_call_id`) and inserts its usage event from the
+    flipped row as `SettledUsage.record_for` completes it (the settlement's model, else the
+    reservation's). Returns the flipped reservation, `watched` and `recorded`; no row when the
+    reservation was not open."""
+    which = (R.c.id == _bp("s_reservation_id")) if by_reservation else (
+        R.c.call_id == _bp("s_call_id"))
+    flipped = (
+        R.update()
+        .where(R.c.tenant_id == _bp("s_tenant_id"), which, R.c.state == _OPEN,
+               R.c.expire_time > _bp("s_now"))
+        .values(state=ReservationState.SETTLED.value, settle_time=_bp("s_now"))
+        .returning(*R.c, _watched(R.c.integration_id))
+        .cte("flipped")
+    )
+    derived = {
+        "tenant_id": flipped.c.tenant_id,
+        "integration_id": flipped.c.integration_id,
+        "call_id": flipped.c.call_id,
+        "reservation_id": flipped.c.id,
+        "model": sa.func.coalesce(
+            sa.func.nullif(sa.bindparam("e_model", type_=E.c.model.type), ""), flipped.c.model
+        ),
+        "policy_result": flipped.c.verdict,
+    }
+    written = _record_values(SettledUsage("", _NO_SETTLEMENT, _EPOCH).record_for(_NOT_YET_FOUND))
+    values = {
+        c.name: derived.get(c.name, sa.bindparam(f"e_{c.name}", type_=c.type))
+        for c in E.c if c.name in written
+    }
+    recorded = (
+        E.insert()
+        .from_select(list(values), sa.select(*values.values()).select_from(flipped))
+        .returning(E.c.id)
+        .cte("recorded")
+    )
+    count = sa.select(sa.func.count()).select_from(recorded).scalar_subquery()
+    return sa.select(flipped, count.label("recorded"))
+
 _BUCKET = timedelta(minutes=15)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# What `SettledUsage.record_for` is given before the reservation is known, for the bind values
+# of `_one_statement_settle`: the columns it fills from the reservation come from the flipped
+# row instead.
+_NOT_YET_FOUND = Reservation(
+    id="", tenant_id="", integration_id="", call_id="", model="", estimated_input_tokens=0,
+    estimated_output_tokens=0, estimated_cost_cents=0, verdict=Verdict.ALLOW,
+    state=ReservationState.OPEN, create_time=_EPOCH, expire_time=_EPOCH,
+)
+_NO_SETTLEMENT = Settlement("", "", "", 0, 0, 0)
 
 
 def _bucket_floor(instant: datetime) -> datetime:
@@ -479,6 +533,20 @@ async def _limits_of(
     return integration, _policy_of(integration.id, found, limits)
 
 
+@contextlib.contextmanager
+def _call_id_conflict(call_id: str | None) -> Iterator[None]:
+    """A settle's usage event refused by the call_id key (the statement or transaction rolled
+    back, so the reservation stays open): FAILED_PRECONDITION CALL_ID_CONFLICT."""
+    try:
+        yield
+    except IntegrityError:
+        raise FailedPrecondition(
+            "CALL_ID_CONFLICT",
+            "a usage event with this call_id was recorded by RecordUsageBatch",
+            metadata={"call_id": call_id or ""},
+        ) from None
+
+
 def _day(dialect: str) -> Any:
     if dialect == "sqlite":  # UtcDateTime stores a fixed-width UTC ISO string
         return sa.func.substr(E.c.occurred_at, 1, 10)
@@ -562,14 +630,27 @@ class SqlAdmissionStore:
         tenant_id: str,
         call_id: str,
         reservation_id: str,
-        record: RecordBuilder,
+        usage: SettledUsage,
         now: datetime,
     ) -> SettleOutcome | None:
         which = sa.and_(
             R.c.tenant_id == tenant_id,
             R.c.id == reservation_id if reservation_id else R.c.call_id == call_id,
         )
-        settled = None
+        if self._db.is_sqlite:  # no UPDATE in a WITH: two statements in a transaction
+            settled = await self._settle_in_transaction(which, usage, now)
+        else:
+            settled = await self._settle_in_one_statement(
+                tenant_id, call_id, reservation_id, usage, now
+            )
+        if settled is not None:
+            self.notify_committed(settled.events)
+            return settled
+        return await self._settled_before(which)
+
+    async def _settle_in_transaction(
+        self, which: Any, usage: SettledUsage, now: datetime
+    ) -> SettleOutcome | None:
         async with self._db.transaction() as conn:
             flipped = (
                 await conn.execute(
@@ -579,24 +660,46 @@ class SqlAdmissionStore:
                     .returning(*R.c, _watched(R.c.integration_id))
                 )
             ).first()
-            if flipped is not None:
-                reservation = _reservation(flipped._mapping)
-                usage = record(reservation)
-                try:
-                    await conn.execute(_INSERT_EVENT, _record_values(usage))
-                except IntegrityError:  # the transaction rolls back: the reservation stays open
-                    raise FailedPrecondition(
-                        "CALL_ID_CONFLICT",
-                        "a usage event with this call_id was recorded by RecordUsageBatch",
-                        metadata={"call_id": call_id},
-                    ) from None
+            if flipped is None:
+                return None
+            reservation = _reservation(flipped._mapping)
+            record = usage.record_for(reservation)
+            with _call_id_conflict(record.call_id):
+                await conn.execute(_INSERT_EVENT, _record_values(record))
+            events = await self.raise_limit_events(
+                conn, reservation.tenant_id, reservation.integration_id, [record.model], now
+            ) if flipped.watched and not reservation.covers(record) else []
+        return SettleOutcome(reservation, record, True, tuple(events))
+
+    async def _settle_in_one_statement(
+        self, tenant_id: str, call_id: str, reservation_id: str, usage: SettledUsage,
+        now: datetime,
+    ) -> SettleOutcome | None:
+        """One round trip for the usual settle; a settle beyond its estimate then checks the
+        thresholds in a transaction of its own (a crash between the two loses no usage, and the
+        next call that checks raises what this one did not)."""
+        binds = {f"e_{name}": value for name, value in
+                 _record_values(usage.record_for(_NOT_YET_FOUND)).items()}
+        binds.update(s_tenant_id=tenant_id, s_reservation_id=reservation_id,
+                     s_call_id=call_id, s_now=now)
+        with _call_id_conflict(call_id):
+            async with self._db.read() as conn:  # autocommit: the statement is its transaction
+                flipped = (await conn.execute(
+                    _one_statement_settle(bool(reservation_id)), binds
+                )).first()
+        if flipped is None:
+            return None
+        reservation = _reservation(flipped._mapping)
+        record = usage.record_for(reservation)
+        events: list[LimitEvent] = []
+        if flipped.watched and not reservation.covers(record):
+            async with self._db.transaction() as conn:
                 events = await self.raise_limit_events(
-                    conn, tenant_id, reservation.integration_id, [usage.model], now
-                ) if flipped.watched and not reservation.covers(usage) else []
-                settled = SettleOutcome(reservation, usage, True, tuple(events))
-        if settled is not None:
-            self.notify_committed(settled.events)
-            return settled
+                    conn, tenant_id, reservation.integration_id, [record.model], now
+                )
+        return SettleOutcome(reservation, record, True, tuple(events))
+
+    async def _settled_before(self, which: Any) -> SettleOutcome | None:
         async with self._db.read() as conn:  # not open: settled before, expired, or unknown
             found = (await conn.execute(sa.select(R).where(which))).first()
             if found is None:

@@ -164,7 +164,7 @@ class Database:
     async def pool_in_use(self) -> int:
         """Connections currently checked out of the pools (for metrics and leak tests)."""
         in_use = 0
-        for engine in self._engines():
+        for engine in self.engines():
             checked_out = getattr(engine.sync_engine.pool, "checkedout", None)
             in_use += int(checked_out()) if callable(checked_out) else 0
         return in_use
@@ -177,10 +177,11 @@ class Database:
         deadline = time.monotonic() + settle_seconds
         while await self.pool_in_use() and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        for engine in self._engines():
+        for engine in self.engines():
             await engine.dispose()
 
-    def _engines(self) -> list[AsyncEngine]:
+    def engines(self) -> list[AsyncEngine]:
+        """The pools' engines: transactions', and on PostgreSQL the autocommit one's."""
         return [e for e in (self.engine, self._autocommit_engine) if e is not None]
 
 

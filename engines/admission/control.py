@@ -77,7 +77,7 @@ __all__ = [
     "Plan",
     "Planner",
     "Reading",
-    "RecordBuilder",
+    "SettledUsage",
     "Reservation",
     "ReservationState",
     "SettleOutcome",
@@ -268,8 +268,38 @@ class SettleOutcome:
     events: tuple[LimitEvent, ...] = ()
 
 
-# The usage event of a settle, made once the store has found the reservation.
-RecordBuilder = Callable[[Reservation], UsageRecord]
+@dataclass(frozen=True, slots=True)
+class SettledUsage:
+    """A settlement's usage event before the store has found its reservation, which supplies
+    the integration, the call id, the verdict and, unless the settlement names one, the model
+    (`record_for`; a store that completes it in SQL follows the same rule)."""
+
+    id: str
+    settlement: Settlement
+    at: datetime
+
+    def record_for(self, reservation: Reservation) -> UsageRecord:
+        s = self.settlement
+        return UsageRecord(
+            id=self.id,
+            tenant_id=reservation.tenant_id,
+            integration_id=reservation.integration_id,
+            call_id=reservation.call_id,
+            reservation_id=reservation.id,
+            model=s.model or reservation.model,
+            input_tokens=s.input_tokens,
+            output_tokens=s.output_tokens,
+            cost_cents=s.cost_cents,
+            latency_ms=s.latency_ms,
+            outcome=s.outcome,
+            error_code=s.error_code,
+            session_id=s.session_id,
+            agent_id=s.agent_id,
+            policy_result=reservation.verdict,
+            metadata=dict(s.metadata),
+            occurred_at=self.at,
+            create_time=self.at,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,11 +398,11 @@ class AdmissionStore(Protocol):
         tenant_id: str,
         call_id: str,
         reservation_id: str,
-        record: RecordBuilder,
+        usage: SettledUsage,
         now: datetime,
     ) -> SettleOutcome | None:
         """Marks the tenant's open reservation (by `reservation_id`, else `call_id`) settled
-        and stores `record(reservation)` and the limit events the integration's counters reach
+        and stores `usage.record_for(reservation)` and the limit events the integration's counters reach
         with it (`engines.admission.events.reached`), atomically. When it was settled before, returns that
         event with recorded=False (the engine compares); when it expired or was released,
         FailedPrecondition RESERVATION_EXPIRED; None when there is no such reservation."""
@@ -622,30 +652,9 @@ class AdmissionEngine:
             raise InvalidArgument(violations)
         now = self._clock()
 
-        def record(reservation: Reservation) -> UsageRecord:
-            return UsageRecord(
-                id=str(uuid.uuid4()),
-                tenant_id=tenant_id,
-                integration_id=reservation.integration_id,
-                call_id=reservation.call_id,
-                reservation_id=reservation.id,
-                model=settlement.model or reservation.model,
-                input_tokens=settlement.input_tokens,
-                output_tokens=settlement.output_tokens,
-                cost_cents=settlement.cost_cents,
-                latency_ms=settlement.latency_ms,
-                outcome=settlement.outcome,
-                error_code=settlement.error_code,
-                session_id=settlement.session_id,
-                agent_id=settlement.agent_id,
-                policy_result=reservation.verdict,
-                metadata=dict(settlement.metadata),
-                occurred_at=now,
-                create_time=now,
-            )
-
+        usage = SettledUsage(str(uuid.uuid4()), replace(settlement, tenant_id=tenant_id), now)
         outcome = await self._store.settle(
-            tenant_id, settlement.call_id, settlement.reservation_id, record, now
+            tenant_id, settlement.call_id, settlement.reservation_id, usage, now
         )
         if outcome is None:
             raise NotFound(
@@ -653,7 +662,9 @@ class AdmissionEngine:
                 detail="not found (a call admitted unchecked, fail_open, has none: report its "
                 "usage with RecordUsageBatch)",
             )
-        if not outcome.recorded and not outcome.record.same_numbers(record(outcome.reservation)):
+        if not outcome.recorded and not outcome.record.same_numbers(
+            usage.record_for(outcome.reservation)
+        ):
             raise FailedPrecondition(
                 "SETTLEMENT_MISMATCH",
                 f"call {outcome.reservation.call_id!r} was settled before with other numbers",

@@ -16,9 +16,9 @@ from engines.admission.control import (
     GroupBy,
     Planner,
     Reading,
-    RecordBuilder,
     Reservation,
     ReservationState,
+    SettledUsage,
     Settlement,
     SettleOutcome,
     SummaryRow,
@@ -68,7 +68,7 @@ class FakeStore:
         self.released.append(reservation.id)
 
     async def settle(
-        self, tenant_id: str, call_id: str, reservation_id: str, record: RecordBuilder,
+        self, tenant_id: str, call_id: str, reservation_id: str, usage: SettledUsage,
         now: datetime,
     ) -> SettleOutcome | None:
         reservation = self.reservations.get(call_id)
@@ -76,7 +76,7 @@ class FakeStore:
             return None
         if call_id in self.records:
             return SettleOutcome(reservation, self.records[call_id], False)
-        self.records[call_id] = record(reservation)
+        self.records[call_id] = usage.record_for(reservation)
         return SettleOutcome(reservation, self.records[call_id], True)
 
     async def expire_due(self, tenant_id: str, now: datetime) -> int:
