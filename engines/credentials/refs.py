@@ -4,7 +4,7 @@ so no message ever repeats it."""
 
 from __future__ import annotations
 
-import uuid
+import re
 from typing import Protocol
 
 from engines.kernel.errors import InvalidArgument
@@ -65,12 +65,13 @@ def parse_vault_ref(ref: str) -> tuple[str, str] | None:
     return (owner_id, stored_id) if owner_id and stored_id else None
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _canonical_uuid(text: str) -> str | None:
-    try:
-        canonical = str(uuid.UUID(text))
-    except ValueError:
-        return None
-    return canonical if canonical == text else None
+    """`text` when it is a UUID as `str(uuid.UUID(...))` spells it (on every credential read:
+    a match, not a parse)."""
+    return text if _CANONICAL_UUID.fullmatch(text) else None
 
 
 class CredentialRefCheck(Protocol):
