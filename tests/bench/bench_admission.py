@@ -1,6 +1,8 @@
 """AdmissionService on PostgreSQL: AdmitCall alone and the AdmitCall + SettleCall pair at 8 and 64
 concurrent callers, beside the three-call path it replaces (GetLimitsStatus + GetCredential +
-RecordUsage), each as a ratio of health Check measured on the same server in the same run.
+RecordUsage), each as a ratio of health Check measured on the same server in the same run, with
+the CPU each call cost the server and PostgreSQL (from /proc: on this machine both share two
+cores, so a path's throughput is bounded by their sum).
 
 Calls are spread over many integrations (the usual case: each caller's own); a last run puts
 every caller on one integration, where admissions take turns on its lock."""
@@ -16,7 +18,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from credentials.v1 import credentials_pb2, credentials_pb2_grpc
 from integrations.v1 import admission_pb2 as pb
 from integrations.v1 import admission_pb2_grpc, integrations_pb2, integrations_pb2_grpc
-from tests.bench.harness import LoadResult, ServerProcess, postgres_database, run_load
+from tests.bench.harness import (
+    LoadResult,
+    ServerProcess,
+    cpu_seconds,
+    postgres_cpu_seconds,
+    postgres_database,
+    run_load,
+)
 
 CALLS = 2000
 CONCURRENCY = (8, 64)
@@ -82,24 +91,35 @@ def _paths(
     }
 
 
-async def _run(channel: grpc.aio.Channel, tenant: str, ids: list[str], label: str) -> None:
+async def _measured(
+    server_pid: int, name: str, call: Callable[[int], Awaitable[object]], concurrency: int
+) -> tuple[LoadResult, str]:
+    """A load run and the CPU per call it cost the server and PostgreSQL (read from /proc)."""
+    server_before, postgres_before = cpu_seconds(server_pid), postgres_cpu_seconds()
+    result = await run_load(name, call, concurrency=concurrency, total_calls=CALLS)
+    server = (cpu_seconds(server_pid) - server_before) * 1000 / CALLS
+    postgres = (postgres_cpu_seconds() - postgres_before) * 1000 / CALLS
+    return result, f"CPU per call: server {server:.2f} ms, PostgreSQL {postgres:.2f} ms"
+
+
+async def _run(
+    channel: grpc.aio.Channel, server_pid: int, tenant: str, ids: list[str], label: str
+) -> None:
     health = health_pb2_grpc.HealthStub(channel)
     check = health_pb2.HealthCheckRequest()
     for concurrency in CONCURRENCY:
         run = f"{label}-{concurrency}"
-        baseline = await run_load(
-            "health Check", lambda i: health.Check(check), concurrency=concurrency,
-            total_calls=CALLS,
+        baseline, baseline_cpu = await _measured(
+            server_pid, "health Check", lambda i: health.Check(check), concurrency
         )
         results: dict[str, LoadResult] = {}
+        cpu = {"health Check": baseline_cpu}
         for name, call in _paths(channel, tenant, ids, run).items():
-            results[name] = await run_load(
-                name, call, concurrency=concurrency, total_calls=CALLS
-            )
+            results[name], cpu[name] = await _measured(server_pid, name, call, concurrency)
         print(f"PostgreSQL, {label}, {concurrency} concurrent callers, {CALLS} calls each "
               "(a path's calls/s counts whole paths)")
         for result in (baseline, *results.values()):
-            print("  " + result.line(baseline))
+            print("  " + result.line(baseline) + "  " + cpu[result.name])
         pair = results["AdmitCall + SettleCall"].throughput
         three = results["GetLimits+GetCredential+Record"].throughput
         print(f"  AdmitCall / health Check: "
@@ -114,5 +134,7 @@ async def main() -> None:
         async with grpc.aio.insecure_channel(server.address) as channel:
             tenant = str(uuid.uuid4())
             ids = await _integrations(channel, tenant, INTEGRATIONS)
-            await _run(channel, tenant, ids, f"{INTEGRATIONS} integrations")
-            await _run(channel, tenant, ids[:1], "one integration")
+            assert server.process is not None
+            pid = server.process.pid
+            await _run(channel, pid, tenant, ids, f"{INTEGRATIONS} integrations")
+            await _run(channel, pid, tenant, ids[:1], "one integration")

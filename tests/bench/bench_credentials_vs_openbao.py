@@ -26,20 +26,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from credentials.v1 import credentials_pb2 as pb
 from credentials.v1 import credentials_pb2_grpc
-from tests.bench.harness import LoadResult, ServerProcess, postgres_database, run_load
+from tests.bench.harness import LoadResult, ServerProcess, cpu_seconds, postgres_database, run_load
 from tests.openbao import OpenBaoServer, running_openbao
 
 CONCURRENCY = 8
 CALLS = 3000
 CPU_TARGET = 2.0
 THROUGHPUT_TARGET = 0.5
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (all its threads) so far, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime (fields 14, 15)
 
 
 @dataclass(frozen=True)

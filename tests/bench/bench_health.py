@@ -7,7 +7,6 @@ so nothing is cached) and the median and best are printed."""
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 import uuid
@@ -17,7 +16,7 @@ import grpc
 
 from integrations.v1 import health_pb2, health_pb2_grpc, integrations_pb2, integrations_pb2_grpc
 from service.convert import to_struct
-from tests.bench.harness import ServerProcess, postgres_database
+from tests.bench.harness import ServerProcess, cpu_seconds, postgres_database
 from tests.fake_provider import FakeProvider, fake_provider
 
 KEY_ENV = "DEV_HEALTH_BENCH_KEY"
@@ -35,13 +34,6 @@ class BatchRun:
     results: int
     requests: int
     cpu_seconds: float
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _tenant_with_integrations(
@@ -89,7 +81,7 @@ async def _batch(
     health = health_pb2_grpc.IntegrationHealthServiceStub(channel)
     tenant, _ = await _tenant_with_integrations(integrations, base_url, INTEGRATIONS)
     assert server.process is not None
-    requests_before, cpu_before = len(provider.requests), _cpu_seconds(server.process.pid)
+    requests_before, cpu_before = len(provider.requests), cpu_seconds(server.process.pid)
     started = time.perf_counter()
     request = health_pb2.CheckAllIntegrationsRequest(tenant_id=tenant, max_concurrency=concurrency)
     results = [r async for r in health.CheckAllIntegrations(request)]
@@ -97,7 +89,7 @@ async def _batch(
         seconds=time.perf_counter() - started,
         results=len(results),
         requests=len(provider.requests) - requests_before,
-        cpu_seconds=_cpu_seconds(server.process.pid) - cpu_before,
+        cpu_seconds=cpu_seconds(server.process.pid) - cpu_before,
     )
 
 

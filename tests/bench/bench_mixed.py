@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 import random
 import time
 import uuid
@@ -37,7 +36,14 @@ from integrations.v1 import (
 )
 from integrations.v1 import integrations_pb2 as pb
 from service.convert import to_struct
-from tests.bench.harness import LoadResult, LoadSample, postgres_database, sample_load, summarize
+from tests.bench.harness import (
+    LoadResult,
+    LoadSample,
+    cpu_seconds,
+    postgres_database,
+    sample_load,
+    summarize,
+)
 from tests.fake_provider import FakeProvider, fake_provider
 from tests.replicas import Replicas, replicas
 
@@ -253,13 +259,11 @@ class Measured:
 
 def _server_cpu_seconds(cluster: Replicas) -> float:
     """User and system CPU time the replica processes have used so far (Linux /proc)."""
-    total = 0
+    total = 0.0
     for server in cluster.processes:
         assert server.process is not None
-        with open(f"/proc/{server.process.pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / os.sysconf("SC_CLK_TCK")
+        total += cpu_seconds(server.process.pid)
+    return total
 
 
 async def _load(

@@ -171,6 +171,24 @@ async def wait_serving(address: str, timeout: float = 30.0) -> float:
     raise TimeoutError(f"{address} did not become SERVING within {timeout}s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (all its threads) so far, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14, 15
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of every PostgreSQL process on this machine so far (their backends
+    come and go, so a run's figure is the difference of two readings around it)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError):
+            text = stat.read_text()
+            if text[text.index("(") + 1:].startswith("postgres"):
+                total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 class ServerProcess:
     """`integrations-service serve` in its own process (so load and server do not share a loop)."""
 
