@@ -106,19 +106,26 @@ async def _fetch_capped(
     the cap, not their size."""
     statement = await conn.prepare(query.sql)
     builder = _builder([attribute.name for attribute in statement.get_attributes()], limits)
-    cursor = await statement.cursor(*query.values)
+    # The portal is bound and its first batch read in one round trip (Bind, Execute, Sync),
+    # as asyncpg's cursor iterator does; later batches are one Execute each. The portal lives
+    # until the transaction ends.
+    protocol, state = conn._protocol, statement._state
+    portal = conn._get_unique_id("portal")
     batch = min(limits.max_rows + 1, _FIRST_BATCH)
     limit.arm(limits.max_result_bytes + _RECEIVE_MARGIN)
     try:
+        records, _, exhausted = await protocol.bind_execute(
+            state, query.values, portal, batch, True, None
+        )
         while True:
-            records = await cursor.fetch(batch)
             for record in records:
                 if not builder.offer([to_json_value(v) for v in record.values()]):
                     return builder.build()
-            if len(records) < batch:
+            if exhausted or len(records) < batch:
                 return builder.build()
             fitting = builder.remaining_bytes // max(1, builder.largest_row_bytes)
             batch = max(1, min(_MAX_BATCH, builder.remaining_rows + 1, fitting + 1))
+            records, _, exhausted = await protocol.execute(state, portal, batch, True, None)
     except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
         if not limit.exceeded:
             raise
