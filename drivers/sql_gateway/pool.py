@@ -104,21 +104,31 @@ async def _fetch_capped(
     if they were as large as the largest row so far (plus one, to tell whether more exist), and
     the connection receives at most the byte cap plus a margin, so a few huge rows cost about
     the cap, not their size."""
-    statement = await conn.prepare(query.sql)
+    # A named statement: asyncpg re-sends an unnamed one's Parse with the Bind when it keeps no
+    # statement cache; a named one is parsed once. It lives until the session reset that ends
+    # this query (DEALLOCATE ALL), like every statement of the query.
+    statement = await conn.prepare(query.sql, name=conn._get_unique_id("stmt"))
     builder = _builder([attribute.name for attribute in statement.get_attributes()], limits)
-    cursor = await statement.cursor(*query.values)
+    # The portal is bound and its first batch read in one round trip (Bind, Execute, Sync),
+    # as asyncpg's cursor iterator does; later batches are one Execute each. The portal lives
+    # until the transaction ends.
+    protocol, state = conn._protocol, statement._state
+    portal = conn._get_unique_id("portal")
     batch = min(limits.max_rows + 1, _FIRST_BATCH)
     limit.arm(limits.max_result_bytes + _RECEIVE_MARGIN)
     try:
+        records, _, exhausted = await protocol.bind_execute(
+            state, query.values, portal, batch, True, None
+        )
         while True:
-            records = await cursor.fetch(batch)
             for record in records:
                 if not builder.offer([to_json_value(v) for v in record.values()]):
                     return builder.build()
-            if len(records) < batch:
+            if exhausted or len(records) < batch:
                 return builder.build()
             fitting = builder.remaining_bytes // max(1, builder.largest_row_bytes)
             batch = max(1, min(_MAX_BATCH, builder.remaining_rows + 1, fitting + 1))
+            records, _, exhausted = await protocol.execute(state, portal, batch, True, None)
     except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
         if not limit.exceeded:
             raise
@@ -154,6 +164,7 @@ async def _run_in_transaction(
             return result
         # A read-only query ends in ROLLBACK, which also undoes any session setting it changed.
         await conn.execute(f"{'ROLLBACK' if limits.read_only else 'COMMIT'}; {_SESSION_RESET}")
+        _forget_statements(conn)
     except BaseException:
         if not limit.exceeded:
             await _abandon(conn)
@@ -168,6 +179,14 @@ async def _abandon(conn: asyncpg.Connection) -> None:
         await asyncio.shield(conn.execute(f"ROLLBACK; {_SESSION_RESET}"))
     except (Exception, asyncio.CancelledError):
         conn.terminate()
+    else:
+        _forget_statements(conn)
+
+
+def _forget_statements(conn: asyncpg.Connection) -> None:
+    """The session reset's DEALLOCATE ALL closed the query's statement on the server: asyncpg
+    need not send a Close for it (one more round trip) before the next query's prepare."""
+    conn._stmts_to_close.clear()
 
 
 async def _session_already_reset(conn: asyncpg.Connection) -> None:
