@@ -171,21 +171,27 @@ async def wait_serving(address: str, timeout: float = 30.0) -> float:
     raise TimeoutError(f"{address} did not become SERVING within {timeout}s")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (all its threads) so far, from /proc/<pid>/stat."""
+def cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
+    """User + system CPU of a process (all its threads) so far, from /proc/<pid>/stat; with
+    `reaped_children`, plus that of its children that have exited and been waited for."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # fields 14, 15
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime (fields 16, 17)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_seconds() -> float:
-    """User + system CPU of every PostgreSQL process on this machine so far (their backends
-    come and go, so a run's figure is the difference of two readings around it)."""
+    """User + system CPU of PostgreSQL on this machine so far: every live postgres process,
+    and the backends that have exited (the postmaster reaps them, so their CPU is its children's).
+    Other clients of the same server count too; a run's figure is the difference of two
+    readings around it."""
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError):
             text = stat.read_text()
             if text[text.index("(") + 1:].startswith("postgres"):
-                total += cpu_seconds(int(stat.parent.name))
+                total += cpu_seconds(int(stat.parent.name), reaped_children=True)
     return total
 
 
