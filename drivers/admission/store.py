@@ -244,8 +244,10 @@ def _one_statement_settle(by_reservation: bool) -> Any:
         .returning(E.c.id)
         .cte("recorded")
     )
+    # Selected so that the statement renders the insert's CTE (PostgreSQL runs it either way).
     count = sa.select(sa.func.count()).select_from(recorded).scalar_subquery()
     return sa.select(flipped, count.label("recorded"))
+
 
 _BUCKET = timedelta(minutes=15)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
