@@ -84,7 +84,13 @@ from service.interceptors.logging import RpcLoggingInterceptor
 from service.interceptors.metrics import MetricsInterceptor
 from service.internal_door import InternalCredentialDoor
 from service.key_check import warn_on_unopened_secrets
-from service.kms import master_keyring, min_key_version, open_key_service, sealing_keyring
+from service.kms import (
+    master_keyring,
+    min_key_version,
+    open_key_service,
+    open_secret_store,
+    sealing_keyring,
+)
 from service.metrics import ServiceMetrics
 from service.metrics_http import MetricsEndpoint
 from service.readiness import Readiness
@@ -167,6 +173,9 @@ async def create_server(config: ServeConfig) -> Application:
         transit = await open_key_service(config) if serve_credentials else None
         if transit is not None:
             opened.push_async_callback(transit.close)
+        payloads = await open_secret_store(config) if serve_credentials else None
+        if payloads is not None:
+            opened.push_async_callback(payloads.close)
         database = Database(config.database_url)
         opened.push_async_callback(database.dispose)
         if config.apply_migrations:
@@ -182,6 +191,7 @@ async def create_server(config: ServeConfig) -> Application:
                 env_lookup=os.environ.get if config.allow_env_credentials else None,
                 env_names=EnvNamePolicy.of(config.env_credential_prefixes),
                 min_key_version=min_key_version(config),
+                payloads=payloads,
             )
             await warn_on_unopened_secrets(vault.keyring, SqlSealSamples(database))
         metrics = ServiceMetrics(database.pool_in_use) if config.metrics_listen else None
@@ -215,6 +225,9 @@ async def create_server(config: ServeConfig) -> Application:
         if transit is not None:  # token renewal while serving; the client closes last
             wiring.starters.append(transit.start)
             wiring.closers.append(transit.close)
+        if payloads is not None:  # the same for the KV client of --secret-store openbao
+            wiring.starters.append(payloads.start)
+            wiring.closers.append(payloads.close)
         door: InternalCredentialDoor | None = None
         if vault is not None:
             credentials_servicer = CredentialsServicer(vault)

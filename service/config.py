@@ -48,6 +48,10 @@ class ServeConfig:
     min_key_version: int = 0
     kms: str = "local"  # "openbao": envelope encryption under OpenBao transit (docs/openbao.md)
     openbao: OpenBaoSettings = OpenBaoSettings()
+    # "openbao": values of cus-vault:// credentials in OpenBao KV v2 (docs/openbao.md) under
+    # `secret_store_mount`; "local": sealed in the service's database.
+    secret_store: str = "local"
+    secret_store_mount: str = "secret"
     production: bool = False
     allow_env_credentials: bool = False
     env_credential_prefixes: tuple[str, ...] = DEFAULT_ENV_PREFIXES  # names env:// may resolve

@@ -19,6 +19,7 @@ from drivers.credentials.master_keys import (
     parse_master_keys,
 )
 from drivers.credentials.openbao_client import OpenBaoClient
+from drivers.credentials.openbao_kv import KvSecretStore
 from drivers.credentials.openbao_transit import TransitKeyService
 from drivers.kernel.database import Database
 from engines.credentials.crypto import Keyring
@@ -27,11 +28,12 @@ from engines.credentials.keyrings import MigratingKeyring, SealingKeyring
 from service.config import ServeConfig
 
 __all__ = [
-    "KMS_CHOICES", "envelope_keyring", "master_keyring", "min_key_version", "open_key_service",
+    "KMS_CHOICES", "SECRET_STORE_CHOICES", "envelope_keyring", "open_secret_store", "master_keyring", "min_key_version", "open_key_service",
     "sealing_keyring",
 ]
 
 KMS_CHOICES = ("local", "openbao")
+SECRET_STORE_CHOICES = ("local", "openbao")
 log = logging.getLogger("integrations.credentials")
 
 
@@ -56,6 +58,29 @@ async def open_key_service(config: ServeConfig) -> TransitKeyService | None:
         config.openbao.data_key_ttl_seconds,
     )
     return transit
+
+
+async def open_secret_store(config: ServeConfig) -> KvSecretStore | None:
+    """With `--secret-store openbao`: a logged-in client of the KV v2 mount, checked (start is
+    refused with a message when OpenBao is unreachable, sealed, refuses the login, or the mount
+    is missing or not KV v2). It has its own connection and token renewal."""
+    if config.secret_store not in SECRET_STORE_CHOICES:
+        raise ValueError(
+            f"--secret-store {config.secret_store!r}: choose one of {', '.join(SECRET_STORE_CHOICES)}"
+        )
+    if config.secret_store != "openbao":
+        return None
+    client = OpenBaoClient(config.openbao, flag="--secret-store openbao", what="the secret store")
+    store = KvSecretStore(client, config.secret_store_mount)
+    try:
+        await store.check()
+    except BaseException:
+        await client.close()
+        raise
+    log.info(
+        "credential values: OpenBao KV v2 mount %s at %s", store.mount, config.openbao.address
+    )
+    return store
 
 
 def envelope_keyring(

@@ -9,7 +9,7 @@ from typing import Any
 
 from drivers.credentials.openbao_client import OpenBaoSettings
 from service.config import ServeConfig
-from service.kms import KMS_CHOICES
+from service.kms import KMS_CHOICES, SECRET_STORE_CHOICES
 
 __all__ = ["add_keys_command", "add_kms_arguments", "kms_values", "run_keys", "run_openbao_rewrap"]
 
@@ -29,6 +29,20 @@ def add_kms_arguments(parser: argparse.ArgumentParser) -> None:
         default=_env("INTEGRATIONS_KMS", default="local"),
         help="where credential keys live: local master keys (default) or OpenBao transit "
         "(envelope encryption, no master key on this host; env INTEGRATIONS_KMS)",
+    )
+    parser.add_argument(
+        "--secret-store",
+        choices=SECRET_STORE_CHOICES,
+        default=_env("INTEGRATIONS_SECRET_STORE", default="local"),
+        help="where the values of cus-vault:// credentials live: sealed in the service's "
+        "database (local, default) or in OpenBao KV v2, with the --openbao-* connection "
+        "(env INTEGRATIONS_SECRET_STORE)",
+    )
+    parser.add_argument(
+        "--secret-store-mount",
+        default=_env("INTEGRATIONS_SECRET_STORE_MOUNT", default="secret"),
+        help="mount path of the KV v2 engine of --secret-store openbao (env "
+        "INTEGRATIONS_SECRET_STORE_MOUNT; default secret)",
     )
     flags = [
         ("--openbao-address", ("INTEGRATIONS_OPENBAO_ADDRESS", "BAO_ADDR", "VAULT_ADDR"), None,
@@ -68,6 +82,8 @@ def kms_values(args: argparse.Namespace) -> dict[str, Any]:
     """The ServeConfig fields the `--kms` flags set."""
     return {
         "kms": args.kms,
+        "secret_store": args.secret_store,
+        "secret_store_mount": args.secret_store_mount,
         "openbao": OpenBaoSettings(
             address=args.openbao_address or "",
             transit_mount=args.openbao_transit_mount,

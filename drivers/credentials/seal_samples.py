@@ -9,6 +9,7 @@ from drivers.credentials.store import secret_from_row
 from drivers.kernel.database import Database
 from drivers.tables.credentials import credential_secrets
 from engines.credentials.master_key_check import KeyVersionSample
+from engines.credentials.vault import EXTERNAL_KEY_VERSION
 
 __all__ = ["SqlSealSamples"]
 
@@ -21,7 +22,11 @@ class SqlSealSamples:
 
     async def one_per_key_version(self) -> list[KeyVersionSample]:
         table = credential_secrets
-        counts = sa.select(table.c.key_version, sa.func.count()).group_by(table.c.key_version)
+        counts = (
+            sa.select(table.c.key_version, sa.func.count())
+            .where(table.c.key_version != EXTERNAL_KEY_VERSION)  # kept in OpenBao KV, not sealed
+            .group_by(table.c.key_version)
+        )
         samples = []
         async with self._db.read() as conn:
             for key_version, secrets in (await conn.execute(counts)).all():

@@ -17,6 +17,7 @@ from drivers.tables.credentials import credential_access_events, credential_secr
 from engines.credentials.crypto import Sealed
 from engines.credentials.expiry import NO_FILTERS, CredentialFilters, ExpirySummary
 from engines.credentials.vault import (
+    EXTERNAL_KEY_VERSION,
     RESOURCE,
     AccessEvent,
     AccessKind,
@@ -48,7 +49,7 @@ def _to_credential(row: Any) -> StoredCredential:
         tenant_id=row.tenant_id,
         name=row.name,
         version=row.version,
-        key_version=row.key_version or 0,
+        key_version=max(row.key_version or 0, 0),  # EXTERNAL_KEY_VERSION: shown as 0
         expire_time=row.expire_time,
         metadata=dict(row.metadata or {}),
         created_by=row.created_by,
@@ -284,7 +285,8 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
         self, newest_key_version: int, after: tuple[str, int] | None, limit: int
     ) -> Sequence[SealedSecret]:
         query = sa.select(credential_secrets).where(
-            credential_secrets.c.key_version != newest_key_version
+            credential_secrets.c.key_version != newest_key_version,
+            credential_secrets.c.key_version != EXTERNAL_KEY_VERSION,  # nothing sealed here
         )
         if after is not None:
             after_id, after_version = after
@@ -306,7 +308,12 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
 
     async def key_version_counts(self) -> dict[int, int]:
         version = credential_secrets.c.key_version
-        query = sa.select(version, sa.func.count()).group_by(version).order_by(version)
+        query = (
+            sa.select(version, sa.func.count())
+            .where(version != EXTERNAL_KEY_VERSION)
+            .group_by(version)
+            .order_by(version)
+        )
         async with self._db.read() as conn:
             return {int(v): int(n) for v, n in (await conn.execute(query)).all()}
 

@@ -79,8 +79,10 @@ __all__ = [
     "CredentialVault",
     "EnvLookup",
     "Revealed",
+    "EXTERNAL_KEY_VERSION",
     "RewrapResult",
     "SealedSecret",
+    "SecretPayloadStore",
     "StoredCredential",
     "UseTarget",
 ]
@@ -99,6 +101,11 @@ _DESTINATIONS_HINT = (
 )
 
 EnvLookup = Callable[[str], "str | None"]
+
+# The key_version of a secret version whose value is kept by a `SecretPayloadStore` (OpenBao KV)
+# rather than sealed in the database; its `sealed` blob is only `external_marker(kv_version)`.
+EXTERNAL_KEY_VERSION = -1
+_EXTERNAL_PREFIX = b"external-kv:v"
 
 
 class AccessOutcome(enum.StrEnum):
@@ -315,6 +322,35 @@ class CredentialStore(Protocol):
         """Swaps the ciphertext of one secret version if it is still sealed as `secret` says."""
 
 
+class SecretPayloadStore(Protocol):
+    """Where the values of stored credentials live when not sealed in the service's database
+    (`--secret-store openbao`): one versioned entry per credential. Metadata, versions and the
+    access log stay in the `CredentialStore`. Failures of the store raise Unavailable."""
+
+    async def current_version(self, tenant_id: str, credential_id: str) -> int:
+        """The newest version the store holds for the credential; 0 when none."""
+
+    async def write(self, tenant_id: str, credential_id: str, value: str, *, cas: int) -> int:
+        """Writes a new version only if the newest is still `cas` (0: none yet), and returns
+        its version; raises Aborted when another write came first (check-and-set)."""
+
+    async def read(self, tenant_id: str, credential_id: str, version: int) -> str | None:
+        """The value of one version; None when it does not exist or was destroyed."""
+
+    async def destroy(self, tenant_id: str, credential_id: str) -> None:
+        """Destroys every version of the credential (nothing left to reveal)."""
+
+
+def external_marker(version: int) -> bytes:
+    """What the database keeps of a secret version held by a `SecretPayloadStore`."""
+    return _EXTERNAL_PREFIX + str(version).encode()
+
+
+def _external_version(blob: bytes) -> int | None:
+    digits = blob.removeprefix(_EXTERNAL_PREFIX)
+    return int(digits) if blob.startswith(_EXTERNAL_PREFIX) and digits.isdigit() else None
+
+
 class AccessLog(Protocol):
     """Append-only record of reveal attempts."""
 
@@ -412,6 +448,11 @@ def _check_metadata(field_name: str, metadata: Mapping[str, str]) -> list[FieldV
     return violations
 
 
+def _shown_key_version(secret: SealedSecret) -> int:
+    """The key version a credential reports: 0 for a value kept by the payload store."""
+    return max(secret.sealed.key_version, 0)
+
+
 class CredentialVault:
     """Everything CredentialService does, independent of gRPC and of the database."""
 
@@ -426,10 +467,13 @@ class CredentialVault:
         env_lookup: EnvLookup | None = None,
         env_names: EnvNamePolicy = DEFAULT_ENV_NAMES,
         min_key_version: int = 0,
+        payloads: SecretPayloadStore | None = None,
     ) -> None:
         """`env_lookup` enables env:// refs (development only) for the names `env_names`
         allows; None refuses them. Secrets and refs sealed under a key version below
-        `min_key_version` are retired: refused until rewrapped."""
+        `min_key_version` are retired: refused until rewrapped. With `payloads`, the values
+        of new stored credentials (and rotations) are kept there instead of sealed in the
+        store; secrets sealed before stay readable."""
         if min_key_version > keyring.newest_version:
             raise ValueError(
                 f"the minimum key version {min_key_version} is above the newest key version "
@@ -443,6 +487,7 @@ class CredentialVault:
         self._clock = clock
         self._page_tokens = page_tokens  # None: a key of this process only
         self._env_lookup = env_lookup
+        self._payloads = payloads
 
     @property
     def keyring(self) -> SealingKeyring:
@@ -526,13 +571,13 @@ class CredentialVault:
         if violations:
             raise InvalidArgument(violations)
         credential_id = str(uuid.uuid4())
-        secret_row = await self._seal_version(tenant_id, credential_id, 1, secret, now)
+        secret_row = await self._new_secret(tenant_id, credential_id, 1, secret, now)
         credential = StoredCredential(
             id=credential_id,
             tenant_id=tenant_id,
             name=name.strip(),
             version=1,
-            key_version=secret_row.sealed.key_version,
+            key_version=_shown_key_version(secret_row),
             expire_time=expire_time,
             metadata=metadata,
             created_by=actor.caller,
@@ -543,7 +588,14 @@ class CredentialVault:
             rotation_due_time=now + rotation_interval if rotation_interval else None,
         )
         audit = self._lifecycle(credential, AccessKind.CREATE, actor, "version 1")
-        return await self._store.insert(credential, secret_row, key, audit)
+        try:
+            stored = await self._store.insert(credential, secret_row, key, audit)
+        except BaseException:
+            await self._discard(tenant_id, credential_id)
+            raise
+        if stored.id != credential_id:  # a create with the same request_id won a race
+            await self._discard(tenant_id, credential_id)
+        return stored
 
     async def update_destinations(
         self,
@@ -656,11 +708,11 @@ class CredentialVault:
         if etag and etag != current.etag:
             raise Aborted(f"etag {etag!r} is stale: the credential was rotated since it was read")
         version = current.version + 1
-        secret_row = await self._seal_version(current.tenant_id, current.id, version, secret, now)
+        secret_row = await self._new_secret(current.tenant_id, current.id, version, secret, now)
         rotated = replace(
             current,
             version=version,
-            key_version=secret_row.sealed.key_version,
+            key_version=_shown_key_version(secret_row),
             expire_time=expire_time if expire_time is not None else current.expire_time,
             update_time=now,
             rotation_interval=rotation_interval or current.rotation_interval,
@@ -679,6 +731,10 @@ class CredentialVault:
         audit = self._lifecycle(
             credential, AccessKind.DELETE, actor, f"versions 1-{credential.version} destroyed"
         )
+        if self._payloads is not None:
+            # First, so that an outage of the payload store changes nothing (UNAVAILABLE, retry);
+            # a revoke whose database write then fails is retried and finds nothing to destroy.
+            await self._payloads.destroy(credential.tenant_id, credential.id)
         if not await self._store.revoke(credential.tenant_id, credential.id, self._clock(), audit):
             raise NotFound(RESOURCE, credential_id)
         return credential
@@ -926,10 +982,13 @@ class CredentialVault:
                 "the credential has expired; rotate it with a new expire_time",
                 metadata={"credential_id": credential_id},
             )
-        try:
-            plaintext = await self._open(attempt, owner, secret.sealed, secret.aad)
-        except SealBroken:
-            raise await self._unreadable(attempt, secret.sealed.key_version) from None
+        if secret.sealed.key_version == EXTERNAL_KEY_VERSION:
+            plaintext = await self._read_external(attempt, secret)
+        else:
+            try:
+                plaintext = await self._open(attempt, owner, secret.sealed, secret.aad)
+            except SealBroken:
+                raise await self._unreadable(attempt, secret.sealed.key_version) from None
         revealed = Revealed(
             value=plaintext.decode(), expire_time=credential.expire_time, version=secret.version
         )
@@ -957,6 +1016,37 @@ class CredentialVault:
         except Unavailable:
             await self._record(attempt, AccessOutcome.FAILED, "key service unavailable")
             raise
+
+    async def _read_external(self, attempt: _Attempt, secret: SealedSecret) -> bytes:
+        """The value of a secret version kept by the payload store; an outage is logged as a
+        failed attempt."""
+        if self._payloads is None:
+            await self._record(
+                attempt, AccessOutcome.FAILED, "kept in the OpenBao secret store, not configured"
+            )
+            raise FailedPrecondition(
+                "SECRET_STORE_NOT_CONFIGURED",
+                "the secret is kept in the OpenBao secret store; start the service with "
+                "--secret-store openbao to reveal it",
+            )
+        version = _external_version(secret.sealed.blob)
+        try:
+            value = None if version is None else await self._payloads.read(
+                secret.tenant_id, secret.credential_id, version
+            )
+        except Unavailable:
+            await self._record(attempt, AccessOutcome.FAILED, "secret store unavailable")
+            raise
+        if value is None:
+            await self._record(
+                attempt, AccessOutcome.FAILED, f"version {secret.version} missing from the secret store"
+            )
+            raise FailedPrecondition(
+                "CREDENTIAL_CORRUPTED",
+                "the stored secret is missing from the secret store (OpenBao); rotate the "
+                "credential",
+            )
+        return value.encode()
 
     async def _unreadable(self, attempt: _Attempt, key_version: int) -> FailedPrecondition:
         """Logs and describes a stored secret that did not open: its master key is not
@@ -1038,6 +1128,33 @@ class CredentialVault:
                 rpc=attempt.rpc,
             )
         )
+
+    async def _new_secret(
+        self, tenant_id: str, credential_id: str, version: int, secret: str, now: datetime
+    ) -> SealedSecret:
+        """A new secret version: sealed for the store, or written to the payload store (with
+        check-and-set on its newest version, so a concurrent rotation is ABORTED there too)."""
+        if self._payloads is None:
+            return await self._seal_version(tenant_id, credential_id, version, secret, now)
+        cas = 0 if version == 1 else await self._payloads.current_version(tenant_id, credential_id)
+        written = await self._payloads.write(tenant_id, credential_id, secret, cas=cas)
+        return SealedSecret(
+            tenant_id=tenant_id,
+            credential_id=credential_id,
+            version=version,
+            sealed=Sealed(key_version=EXTERNAL_KEY_VERSION, blob=external_marker(written)),
+            create_time=now,
+        )
+
+    async def _discard(self, tenant_id: str, credential_id: str) -> None:
+        """Destroys what a create wrote to the payload store when its database write did not
+        keep it (best effort: an outage leaves an entry no credential names)."""
+        if self._payloads is None:
+            return
+        try:
+            await self._payloads.destroy(tenant_id, credential_id)
+        except Unavailable:
+            pass
 
     async def _seal_version(
         self, tenant_id: str, credential_id: str, version: int, secret: str, now: datetime
