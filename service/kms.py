@@ -28,7 +28,13 @@ from engines.credentials.keyrings import MigratingKeyring, SealingKeyring
 from service.config import ServeConfig
 
 __all__ = [
-    "KMS_CHOICES", "SECRET_STORE_CHOICES", "envelope_keyring", "open_secret_store", "master_keyring", "min_key_version", "open_key_service",
+    "KMS_CHOICES",
+    "SECRET_STORE_CHOICES",
+    "envelope_keyring",
+    "master_keyring",
+    "min_key_version",
+    "open_key_service",
+    "open_secret_store",
     "sealing_keyring",
 ]
 
