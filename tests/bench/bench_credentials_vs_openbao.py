@@ -2,7 +2,8 @@
 p50/p99, and server CPU per request read from /proc/<pid>/stat of each server process (so the
 load generators' own costs do not count). The service runs on PostgreSQL, first with the local
 keyring, then with `--kms openbao` (which must not call OpenBao per request: its audit log is
-counted). Targets: GetCredential CPU per read at most 2x OpenBao's, and GetCredential at least
+counted), then with `--secret-store openbao` (values in OpenBao KV: every reveal also costs
+OpenBao a KV read, which the service's CPU column does not include). Targets: GetCredential CPU per read at most 2x OpenBao's, and GetCredential at least
 0.5 of the health Check's throughput on the same server.
 
 `make bench ARGS=credentials_vs_openbao`; PROFILE=1 also records a py-spy profile of the service
@@ -33,6 +34,7 @@ CONCURRENCY = 8
 CALLS = 3000
 CPU_TARGET = 2.0
 THROUGHPUT_TARGET = 0.5
+KV_PATHS = "secret/data/tenants/"  # where --secret-store openbao keeps values (default mount)
 
 
 @dataclass(frozen=True)
@@ -194,9 +196,19 @@ async def main() -> None:
                 before = _audit_count(bao, "transit/")
                 envelope = await _service_reads(server, channel, "--kms openbao")
                 transit_calls = _audit_count(bao, "transit/") - before
+            kv_token_file = Path(tmp) / "service-kv-token"
+            kv_token_file.write_text(bao.kv_token())
+            kv_flags = (
+                "--secret-store", "openbao", "--openbao-address", bao.address,
+                "--openbao-token-file", str(kv_token_file),
+            )
+            async with _service(url, *kv_flags) as (server, channel):
+                before = _audit_count(bao, KV_PATHS)
+                in_kv = await _service_reads(server, channel, "--secret-store openbao")
+                kv_requests = _audit_count(bao, KV_PATHS) - before
     print(f"-- {CONCURRENCY} concurrent callers, {CALLS} calls each")
     print(kv.line())
-    for check, read in (local, envelope):
+    for check, read in (local, envelope, in_kv):
         print(check.line())
         cpu_ratio = read.cpu_ms_per_call / kv.cpu_ms_per_call
         throughput_ratio = read.load.throughput / check.load.throughput
@@ -208,6 +220,8 @@ async def main() -> None:
             f"{'ok' if throughput_ratio >= THROUGHPUT_TARGET else 'BELOW'})"
         )
     print(f"OpenBao transit calls during the --kms openbao runs: {transit_calls} (data keys cached)")
+    print(f"OpenBao audit entries of the tenants' KV paths during the --secret-store openbao runs: "
+          f"{kv_requests} (each reveal reads the value from OpenBao: request and response)")
 
 
 if __name__ == "__main__":
