@@ -3,8 +3,9 @@ p50/p99, and server CPU per request read from /proc/<pid>/stat of each server pr
 load generators' own costs do not count). The service runs on PostgreSQL, first with the local
 keyring, then with `--kms openbao` (which must not call OpenBao per request: its audit log is
 counted), then with `--secret-store openbao` (values in OpenBao KV: every reveal also costs
-OpenBao a KV read, which the service's CPU column does not include). Targets: GetCredential CPU per read at most 2x OpenBao's, and GetCredential at least
-0.5 of the health Check's throughput on the same server.
+OpenBao a KV read, which the service's CPU column does not include). Targets: GetCredential
+CPU per read at most 2x OpenBao's, and GetCredential at least 0.5 of the health Check's
+throughput on the same server.
 
 `make bench ARGS=credentials_vs_openbao`; PROFILE=1 also records a py-spy profile of the service
 during GetCredential and prints its top entries.
