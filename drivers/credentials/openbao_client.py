@@ -124,6 +124,18 @@ class OpenBaoClient:
             self._token = auth["client_token"]
             self._ttl, self._renewable = float(auth.get("lease_duration") or 0), bool(auth.get("renewable"))
 
+    async def login_at_start(self) -> None:
+        """`login`, for a start-up check: a failure is OpenBaoStartError saying what to fix."""
+        try:
+            await self.login()
+        except Unavailable as exc:
+            raise OpenBaoStartError(f"OpenBao at {self.address}: {exc.message}") from None
+        except OpenBaoRefused as exc:
+            raise OpenBaoStartError(
+                f"OpenBao at {self.address} refused the service's login ({exc.status}): check "
+                "the token file or the AppRole role_id and secret_id"
+            ) from None
+
     def start_renewal(self) -> None:
         """Keeps the token alive: renews it at half its TTL, and logs in again when it cannot."""
         if self._renewal is None:

@@ -48,15 +48,7 @@ class KvSecretStore:
         what to fix, when OpenBao is unreachable or sealed, refuses the login, or the mount is
         missing or not KV v2."""
         where = f"OpenBao at {self._client.address}"
-        try:
-            await self._client.login()
-        except Unavailable as exc:
-            raise OpenBaoStartError(f"{where}: {exc.message}") from None
-        except OpenBaoRefused as exc:
-            raise OpenBaoStartError(
-                f"{where} refused the service's login ({exc.status}): check the token file or the "
-                "AppRole role_id and secret_id"
-            ) from None
+        await self._client.login_at_start()
         hint = (
             f"enable it: bao secrets enable -path={self._mount} -version=2 kv; policy: "
             "docs/openbao.md, \"Secrets in OpenBao KV\""

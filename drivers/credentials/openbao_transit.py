@@ -60,15 +60,7 @@ class TransitKeyService:
         what to fix, when OpenBao is unreachable or sealed, the login fails, or the key is
         missing or cannot encrypt."""
         where = f"OpenBao at {self._client.address}"
-        try:
-            await self._client.login()
-        except Unavailable as exc:
-            raise OpenBaoStartError(f"{where}: {exc.message}") from None
-        except OpenBaoRefused as exc:
-            raise OpenBaoStartError(
-                f"{where} refused the service's login ({exc.status}): check the token file or the "
-                "AppRole role_id and secret_id"
-            ) from None
+        await self._client.login_at_start()
         key = f"transit key {self._key!r} on mount {self._mount!r}"
         try:
             info = (
