@@ -206,6 +206,17 @@ _INSERT_RESERVATION = R.insert()
 _INSERT_EVENT = E.insert()
 
 
+def _flip(which: Any, now: Any) -> Any:
+    """Marks the open reservation `which` names, unless expired at `now`, settled at `now`;
+    returns it with `watched`."""
+    return (
+        R.update()
+        .where(which, R.c.state == _OPEN, R.c.expire_time > now)
+        .values(state=ReservationState.SETTLED.value, settle_time=now)
+        .returning(*R.c, _watched(R.c.integration_id))
+    )
+
+
 @functools.cache
 def _one_statement_settle(by_reservation: bool) -> Any:
     """PostgreSQL's settle in one statement, atomic without BEGIN and COMMIT: flips the open
@@ -215,13 +226,8 @@ def _one_statement_settle(by_reservation: bool) -> Any:
     reservation was not open."""
     which = (R.c.id == _bp("s_reservation_id")) if by_reservation else (
         R.c.call_id == _bp("s_call_id"))
-    flipped = (
-        R.update()
-        .where(R.c.tenant_id == _bp("s_tenant_id"), which, R.c.state == _OPEN,
-               R.c.expire_time > _bp("s_now"))
-        .values(state=ReservationState.SETTLED.value, settle_time=_bp("s_now"))
-        .returning(*R.c, _watched(R.c.integration_id))
-        .cte("flipped")
+    flipped = _flip(sa.and_(R.c.tenant_id == _bp("s_tenant_id"), which), _bp("s_now")).cte(
+        "flipped"
     )
     derived = {
         "tenant_id": flipped.c.tenant_id,
@@ -654,14 +660,7 @@ class SqlAdmissionStore:
         self, which: Any, usage: SettledUsage, now: datetime
     ) -> SettleOutcome | None:
         async with self._db.transaction() as conn:
-            flipped = (
-                await conn.execute(
-                    R.update()
-                    .where(which, R.c.state == _OPEN, R.c.expire_time > now)
-                    .values(state=ReservationState.SETTLED.value, settle_time=now)
-                    .returning(*R.c, _watched(R.c.integration_id))
-                )
-            ).first()
+            flipped = (await conn.execute(_flip(which, now))).first()
             if flipped is None:
                 return None
             reservation = _reservation(flipped._mapping)
