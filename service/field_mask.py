@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from typing import Any, Protocol
 
 from google.protobuf import field_mask_pb2
 from google.protobuf.message import Message
 
 from engines.kernel.errors import FieldViolation, InvalidArgument
 
-__all__ = ["masked_fields"]
+__all__ = ["masked_fields", "requested_changes"]
 
 
 def _populated(message: Message, name: str) -> bool:
@@ -52,3 +53,28 @@ def masked_fields(
             f"{resource_field}", "sets no writable field; name the fields in update_mask"
         )
     return fields
+
+
+class UpdateRequest(Protocol):
+    """What every Update request message has: an optional `update_mask`."""
+
+    @property
+    def update_mask(self) -> field_mask_pb2.FieldMask: ...
+
+    def HasField(self, field_name: str) -> bool: ...  # noqa: N802 (protobuf's name)
+
+
+def requested_changes(
+    request: UpdateRequest,
+    resource_field: str,
+    *,
+    writable: Collection[str],
+    value_of: Callable[[Any, str], Any],
+) -> dict[str, Any]:
+    """The `{field: engine value}` an Update request asks for: its resource message is
+    `request.<resource_field>`, the fields are chosen by `masked_fields` (its optional
+    `update_mask` or else the populated writable fields), and `value_of` reads each one."""
+    given = getattr(request, resource_field)
+    mask = request.update_mask if request.HasField("update_mask") else None
+    fields = masked_fields(given, mask, writable=writable, resource_field=resource_field)
+    return {name: value_of(given, name) for name in fields}

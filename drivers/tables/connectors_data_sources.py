@@ -55,33 +55,28 @@ data_sources = resource_table(
     ),
 )
 
-# One row per (data source, tag), so the tag filter is an indexed lookup on both backends.
-data_source_tags = sa.Table(
-    "data_source_tags",
-    metadata,
-    sa.Column(
-        "data_source_id",
-        sa.String(36),
-        sa.ForeignKey("data_sources.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("tag", sa.String(64), primary_key=True),
-    sa.Column("tenant_id", sa.String(36), nullable=False),
-    sa.Index("ix_data_source_tags_tenant_tag", "tenant_id", "tag"),
-)
+def _data_source_values(name: str, column: sa.Column[str]) -> sa.Table:
+    """One row per (data source, value) with the tenant beside it, so a filter on a value is an
+    indexed lookup on both backends; rows go with their data source."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column(
+            "data_source_id",
+            sa.String(36),
+            sa.ForeignKey("data_sources.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        column,
+        sa.Column("tenant_id", sa.String(36), nullable=False),
+        sa.Index(f"ix_{name}_tenant_{column.name}", "tenant_id", column.name),
+    )
 
-# One row per (data source, access role): lists show a source with roles only to callers
-# holding one of them, filtered in SQL.
-data_source_roles = sa.Table(
-    "data_source_roles",
-    metadata,
-    sa.Column(
-        "data_source_id",
-        sa.String(36),
-        sa.ForeignKey("data_sources.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    sa.Column("role", sa.String(128), primary_key=True),
-    sa.Column("tenant_id", sa.String(36), nullable=False),
-    sa.Index("ix_data_source_roles_tenant_role", "tenant_id", "role"),
+
+# The tag filter of ListDataSources.
+data_source_tags = _data_source_values("data_source_tags", sa.Column("tag", sa.String(64), primary_key=True))
+
+# Lists show a source with roles only to callers holding one of them, filtered in SQL.
+data_source_roles = _data_source_values(
+    "data_source_roles", sa.Column("role", sa.String(128), primary_key=True)
 )

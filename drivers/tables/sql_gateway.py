@@ -9,17 +9,25 @@ from drivers.tables.base import UtcDateTime, metadata, resource_table
 
 __all__ = ["sql_gateways", "sql_query_template_versions", "sql_query_templates"]
 
+def _template_content() -> list[sa.Column[object]]:
+    """A template version's content: the columns both template tables hold (new objects each
+    call, as a Column belongs to one table)."""
+    return [
+        sa.Column("name", sa.String(128), nullable=False),
+        sa.Column("description", sa.Text, nullable=False),
+        sa.Column("sql", sa.Text, nullable=False),
+        sa.Column("parameters", sa.JSON, nullable=False),
+        sa.Column("read_only", sa.Boolean, nullable=False),
+        sa.Column("max_rows", sa.Integer, nullable=False),
+        sa.Column("timeout_seconds", sa.Integer, nullable=False),
+    ]
+
+
 # One row per template: its latest content, state and `version` (the optimistic-concurrency
 # counter behind the etag, bumped by every change); `latest_version` is the content version.
 sql_query_templates = resource_table(
     "sql_query_templates",
-    sa.Column("name", sa.String(128), nullable=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("sql", sa.Text, nullable=False),
-    sa.Column("parameters", sa.JSON, nullable=False),
-    sa.Column("read_only", sa.Boolean, nullable=False),
-    sa.Column("max_rows", sa.Integer, nullable=False),
-    sa.Column("timeout_seconds", sa.Integer, nullable=False),
+    *_template_content(),
     sa.Column("latest_version", sa.Integer, nullable=False),
     sa.Column("state", sa.String(16), nullable=False),
     unique_name=None,
@@ -34,13 +42,7 @@ sql_query_template_versions = sa.Table(
     sa.Column("tenant_id", sa.String(36), primary_key=True),
     sa.Column("template_id", sa.String(63), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(128), nullable=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("sql", sa.Text, nullable=False),
-    sa.Column("parameters", sa.JSON, nullable=False),
-    sa.Column("read_only", sa.Boolean, nullable=False),
-    sa.Column("max_rows", sa.Integer, nullable=False),
-    sa.Column("timeout_seconds", sa.Integer, nullable=False),
+    *_template_content(),
     sa.Column("create_time", UtcDateTime, nullable=False),
 )
 

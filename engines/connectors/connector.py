@@ -39,7 +39,8 @@ from engines.egress.endpoints import (
 )
 from engines.egress.policy import DEFAULT_POLICY, Destination, EgressCheck, TargetKind
 from engines.kernel.clock import Clock, system_clock
-from engines.kernel.errors import Aborted, FieldViolation, InvalidArgument, NotFound, ServiceError
+from engines.kernel.deletion import soft_delete
+from engines.kernel.errors import Aborted, FieldViolation, InvalidArgument, ServiceError
 from engines.kernel.idempotency import earlier_create, idempotency_key
 from engines.kernel.lookup import find_owned
 from engines.kernel.optimistic import version_etag, write_with_retry
@@ -350,9 +351,7 @@ class ConnectorsEngine:
 
     async def delete(self, tenant_id: str, connector_id: str) -> Connector:
         connector = await self.get(tenant_id, connector_id)
-        if not await self._store.soft_delete(connector.tenant_id, connector.id, self._clock()):
-            raise NotFound(RESOURCE, connector_id)
-        return connector
+        return await soft_delete(connector, self._store, self._clock(), resource=RESOURCE)
 
     async def test(self, tenant_id: str, connector_id: str) -> tuple[ConnectionOutcome, Connector]:
         """Reaches the connector's endpoint now and records the outcome on it."""

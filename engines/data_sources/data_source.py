@@ -38,6 +38,7 @@ from engines.egress.destinations import url_destinations
 from engines.egress.endpoints import MASK, HostPort, host_port_of_url, split_password, with_password
 from engines.egress.policy import DEFAULT_POLICY, Destination, EgressCheck, TargetKind
 from engines.kernel.clock import Clock, system_clock
+from engines.kernel.deletion import soft_delete
 from engines.kernel.errors import (
     Aborted,
     FailedPrecondition,
@@ -446,8 +447,7 @@ class DataSourcesEngine:
     async def delete(self, tenant_id: str, data_source_id: str) -> DataSource:
         """Soft-deletes the data source and revokes the secrets it stored."""
         data_source = await self.get(tenant_id, data_source_id)
-        if not await self._store.soft_delete(data_source.tenant_id, data_source.id, self._clock()):
-            raise NotFound(RESOURCE, data_source_id)
+        await soft_delete(data_source, self._store, self._clock(), resource=RESOURCE)
         config = data_source.config
         await self._revoke(
             data_source.tenant_id, [r for r in (config.password_ref, config.api_key_ref) if r]

@@ -22,12 +22,12 @@ from engines.credentials.refs import (
 from engines.egress.policy import DEFAULT_POLICY, EgressCheck
 from engines.health.circuit import CircuitState, refuse_enable_while_open
 from engines.kernel.clock import Clock, system_clock
+from engines.kernel.deletion import soft_delete
 from engines.kernel.errors import (
     Aborted,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
-    NotFound,
     Unimplemented,
 )
 from engines.kernel.idempotency import IdempotencyKey, earlier_create, idempotency_key
@@ -409,9 +409,7 @@ class IntegrationsEngine:
 
     async def delete(self, tenant_id: str, integration_id: str) -> Integration:
         integration = await self.get(tenant_id, integration_id)
-        if not await self._store.soft_delete(integration.tenant_id, integration.id, self._clock()):
-            raise NotFound(RESOURCE, integration_id)
-        return integration
+        return await soft_delete(integration, self._store, self._clock(), resource=RESOURCE)
 
     async def enable(self, tenant_id: str, integration_id: str) -> tuple[Integration, str]:
         integration = await self.get(tenant_id, integration_id)

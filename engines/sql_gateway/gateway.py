@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from engines.credentials.credential_service import CredentialService
 from engines.credentials.refs import CredentialRefCheck, check_credential_ref, require_live_credential
 from engines.kernel.clock import Clock, system_clock
+from engines.kernel.deletion import soft_delete
 from engines.kernel.errors import (
     DeadlineExceeded,
     FailedPrecondition,
@@ -29,7 +30,7 @@ from engines.kernel.errors import (
 from engines.kernel.idempotency import earlier_create, idempotency_key
 from engines.kernel.lookup import find_owned
 from engines.kernel.observability import NULL_OBSERVER, QueryObserver
-from engines.kernel.optimistic import check_etag, version_etag, write_with_retry
+from engines.kernel.optimistic import version_etag, write_with_retry
 from engines.kernel.pagination import Page, PageTokens, paginate, parse_page
 from engines.kernel.store import ResourceStore, VersionedStore
 from engines.kernel.validation import require_name, require_uuid
@@ -340,10 +341,9 @@ class SqlGatewayEngine:
     async def delete_template(self, tenant_id: str, template_id: str, etag: str = "") -> QueryTemplate:
         """Soft-deletes a template with all its versions; its id stays taken."""
         template = await self.get_template(tenant_id, template_id)
-        check_etag(template, etag, resource=TEMPLATE)
-        if not await self._templates.soft_delete(template.tenant_id, template.id, self._clock()):
-            raise NotFound(TEMPLATE, template_id)
-        return template
+        return await soft_delete(
+            template, self._templates, self._clock(), resource=TEMPLATE, etag=etag
+        )
 
     async def _change_template(
         self,
@@ -458,10 +458,7 @@ class SqlGatewayEngine:
     async def delete_gateway(self, tenant_id: str, gateway_id: str, etag: str = "") -> Gateway:
         """Soft-deletes a gateway; its name is free again."""
         gateway = await self.get_gateway(tenant_id, gateway_id)
-        check_etag(gateway, etag, resource=GATEWAY)
-        if not await self._gateways.soft_delete(gateway.tenant_id, gateway.id, self._clock()):
-            raise NotFound(GATEWAY, gateway_id)
-        return gateway
+        return await soft_delete(gateway, self._gateways, self._clock(), resource=GATEWAY, etag=etag)
 
     async def list_gateways(
         self,

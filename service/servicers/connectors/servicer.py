@@ -20,7 +20,7 @@ from integrations.v1 import connectors_pb2, connectors_pb2_grpc
 from service.call_info import Context
 from service.convert import from_struct, set_timestamp, to_struct
 from service.enums import EnumMap
-from service.field_mask import masked_fields
+from service.field_mask import requested_changes
 from service.servicers.data_sources.servicer import TYPES as SOURCE_TYPES
 from service.servicers.listing import list_response
 
@@ -147,14 +147,11 @@ class ConnectorsServicer(connectors_pb2_grpc.ConnectorsServiceServicer):
     async def UpdateConnector(
         self, request: connectors_pb2.UpdateConnectorRequest, context: Context
     ) -> connectors_pb2.Connector:
-        given = request.connector
-        mask = request.update_mask if request.HasField("update_mask") else None
-        fields = masked_fields(given, mask, writable=WRITABLE_FIELDS, resource_field="connector")
+        changes = requested_changes(
+            request, "connector", writable=WRITABLE_FIELDS, value_of=_field_value
+        )
         updated = await self._engine.update(
-            request.tenant_id,
-            given.id,
-            {name: _field_value(given, name) for name in fields},
-            given.etag,
+            request.tenant_id, request.connector.id, changes, request.connector.etag
         )
         return connector_to_proto(updated)
 

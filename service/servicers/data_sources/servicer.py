@@ -23,7 +23,7 @@ from integrations.v1 import data_sources_pb2, data_sources_pb2_grpc
 from service.call_info import Context
 from service.convert import from_struct, set_timestamp, to_struct
 from service.enums import EnumMap
-from service.field_mask import masked_fields
+from service.field_mask import requested_changes
 from service.servicers.listing import list_response
 
 __all__ = ["DataSourcesServicer", "data_source_to_proto"]
@@ -162,14 +162,11 @@ class DataSourcesServicer(data_sources_pb2_grpc.DataSourcesServiceServicer):
     async def UpdateDataSource(
         self, request: data_sources_pb2.UpdateDataSourceRequest, context: Context
     ) -> data_sources_pb2.DataSource:
-        given = request.data_source
-        mask = request.update_mask if request.HasField("update_mask") else None
-        fields = masked_fields(given, mask, writable=WRITABLE_FIELDS, resource_field="data_source")
+        changes = requested_changes(
+            request, "data_source", writable=WRITABLE_FIELDS, value_of=_field_value
+        )
         updated = await self._engine.update(
-            request.tenant_id,
-            given.id,
-            {name: _field_value(given, name) for name in fields},
-            given.etag,
+            request.tenant_id, request.data_source.id, changes, request.data_source.etag
         )
         return data_source_to_proto(updated)
 

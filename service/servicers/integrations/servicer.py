@@ -19,7 +19,7 @@ from integrations.v1 import common_pb2, integrations_pb2, integrations_pb2_grpc
 from service.call_info import Context, current_call
 from service.convert import from_struct, renamed_timestamp, set_timestamp, to_struct
 from service.enums import EnumMap
-from service.field_mask import masked_fields
+from service.field_mask import requested_changes
 from service.servicers.listing import list_response
 
 __all__ = ["HEALTH_STATES", "LIMIT_PERIODS", "IntegrationsServicer", "integration_to_proto"]
@@ -121,16 +121,11 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
     async def UpdateIntegration(
         self, request: integrations_pb2.UpdateIntegrationRequest, context: Context
     ) -> integrations_pb2.Integration:
-        given = request.integration
-        mask = request.update_mask if request.HasField("update_mask") else None
-        fields = masked_fields(
-            given, mask, writable=WRITABLE_FIELDS, resource_field="integration"
+        changes = requested_changes(
+            request, "integration", writable=WRITABLE_FIELDS, value_of=_field_value
         )
         updated = await self._engine.update(
-            request.tenant_id,
-            given.id,
-            {name: _field_value(given, name) for name in fields},
-            given.etag,
+            request.tenant_id, request.integration.id, changes, request.integration.etag
         )
         return integration_to_proto(updated)
 

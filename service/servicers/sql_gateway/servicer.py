@@ -24,7 +24,7 @@ from integrations.v1 import sql_gateway_pb2_grpc
 from service.call_info import Context, current_call
 from service.convert import set_timestamp
 from service.enums import EnumMap
-from service.field_mask import masked_fields
+from service.field_mask import requested_changes
 from service.servicers.listing import list_response
 
 __all__ = ["SqlGatewayServicer"]
@@ -285,16 +285,11 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
     async def UpdateQueryTemplate(
         self, request: pb.UpdateQueryTemplateRequest, context: Context
     ) -> pb.QueryTemplate:
-        given = request.template
-        mask = request.update_mask if request.HasField("update_mask") else None
-        fields = masked_fields(
-            given, mask, writable=TEMPLATE_WRITABLE_FIELDS, resource_field="template"
+        changes = requested_changes(
+            request, "template", writable=TEMPLATE_WRITABLE_FIELDS, value_of=_template_field
         )
         updated = await self._engine.update_template(
-            request.tenant_id,
-            given.id,
-            {name: _template_field(given, name) for name in fields},
-            given.etag,
+            request.tenant_id, request.template.id, changes, request.template.etag
         )
         return template_to_proto(updated)
 
@@ -327,14 +322,11 @@ class SqlGatewayServicer(sql_gateway_pb2_grpc.SqlGatewayServiceServicer):
     async def UpdateGateway(
         self, request: pb.UpdateGatewayRequest, context: Context
     ) -> pb.Gateway:
-        given = request.gateway
-        mask = request.update_mask if request.HasField("update_mask") else None
-        fields = masked_fields(given, mask, writable=GATEWAY_WRITABLE_FIELDS, resource_field="gateway")
+        changes = requested_changes(
+            request, "gateway", writable=GATEWAY_WRITABLE_FIELDS, value_of=_gateway_field
+        )
         updated = await self._engine.update_gateway(
-            request.tenant_id,
-            given.id,
-            {name: _gateway_field(given, name) for name in fields},
-            given.etag,
+            request.tenant_id, request.gateway.id, changes, request.gateway.etag
         )
         return gateway_to_proto(updated)
 
