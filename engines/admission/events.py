@@ -32,7 +32,7 @@ from engines.admission.limits import (
 )
 from engines.integrations.integration import Integration
 from engines.kernel.errors import InvalidArgument
-from engines.kernel.pagination import Page, PageRequest, PageTokens, paginate, parse_page
+from engines.kernel.pagination import Page, PageRequest, PageTokens, read_page
 from engines.kernel.validation import require_uuid
 
 __all__ = [
@@ -207,13 +207,13 @@ class LimitEventsEngine:
     ) -> Page[LimitEvent]:
         """The tenant's events newest first, optionally of one integration."""
         which = self._filter(tenant_id, integration_id)
-        page = parse_page(
-            page_size, page_token,
+        return await read_page(
+            page_size,
+            page_token,
             {"tenant": which.tenant_id, "integration": which.integration_id},
+            lambda page: self._store.page(which, page),
             tokens=self._page_tokens,
         )
-        rows, total = await self._store.page(which, page)
-        return paginate(page, rows, total, key=lambda e: (e.create_time, e.id))
 
     async def watch(
         self, tenant_id: str, integration_id: str, resume_cursor: str

@@ -44,7 +44,7 @@ from engines.kernel.errors import Aborted, FieldViolation, InvalidArgument, Serv
 from engines.kernel.idempotency import earlier_create, idempotency_key
 from engines.kernel.lookup import find_owned
 from engines.kernel.optimistic import version_etag, write_with_retry
-from engines.kernel.pagination import Page, PageTokens, paginate, parse_page
+from engines.kernel.pagination import Page, PageTokens, read_page
 from engines.kernel.store import VersionedStore
 from engines.kernel.validation import require_name, require_uuid
 from engines.kernel.violations import collect
@@ -258,14 +258,13 @@ class ConnectorsEngine:
         self, tenant_id: str, page_size: int, page_token: str, filters: ConnectorFilters
     ) -> Page[Connector]:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        page = parse_page(
+        return await read_page(
             page_size,
             page_token,
             {"tenant": tenant_id, "type": filters.connector_type, "status": filters.status},
+            lambda page: self._store.list(tenant_id, filters, page),
             tokens=self._page_tokens,
         )
-        rows, total = await self._store.list(tenant_id, filters, page)
-        return paginate(page, rows, total, key=lambda c: (c.create_time, c.id))
 
     async def get(self, tenant_id: str, connector_id: str) -> Connector:
         return await find_owned(

@@ -66,7 +66,7 @@ from engines.kernel.errors import (
 from engines.kernel.idempotency import IdempotencyKey, Replay, earlier_create, idempotency_key
 from engines.kernel.lookup import find_owned
 from engines.kernel.optimistic import version_etag
-from engines.kernel.pagination import Page, PageRequest, PageTokens, paginate, parse_page
+from engines.kernel.pagination import Page, PageRequest, PageTokens, read_page
 from engines.kernel.validation import require_name, require_uuid
 
 __all__ = [
@@ -661,7 +661,7 @@ class CredentialVault:
         within it; with `rotation_due`, only those whose rotation is due."""
         tenant_id = require_uuid("tenant_id", tenant_id)
         filters = filters_for(self._clock(), expires_within=expires_within, rotation_due=rotation_due)
-        page = parse_page(
+        return await read_page(
             page_size,
             page_token,
             {
@@ -670,10 +670,9 @@ class CredentialVault:
                 "expires_within": expires_within.total_seconds() if expires_within else None,
                 "rotation_due": rotation_due,
             },
+            lambda page: self._store.list(tenant_id, page, filters),
             tokens=self._page_tokens,
         )
-        rows, total = await self._store.list(tenant_id, page, filters)
-        return paginate(page, rows, total, key=lambda c: (c.create_time, c.id))
 
     async def expiring(self, tenant_id: str, within: timedelta | None = None) -> ExpirySummary:
         """What a scheduler polls: how many of the tenant's credentials are expired, expire
@@ -926,12 +925,13 @@ class CredentialVault:
         """The tenant's access log, optionally for one stored credential, oldest first."""
         tenant_id = require_uuid("tenant_id", tenant_id)
         wanted = require_uuid("credential_id", credential_id) if credential_id else None
-        page = parse_page(
-            page_size, page_token, {"tenant": tenant_id, "credential": wanted, "list": "access"},
+        return await read_page(
+            page_size,
+            page_token,
+            {"tenant": tenant_id, "credential": wanted, "list": "access"},
+            lambda page: self._log.list(tenant_id, wanted, page),
             tokens=self._page_tokens,
         )
-        rows, total = await self._log.list(tenant_id, wanted, page)
-        return paginate(page, rows, total, key=lambda e: (e.create_time, e.id))
 
     async def _reveal_encrypted(
         self, attempt: _Attempt, ref: str, context: Mapping[str, str]

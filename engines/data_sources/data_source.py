@@ -50,7 +50,7 @@ from engines.kernel.errors import (
 from engines.kernel.idempotency import earlier_create, idempotency_key
 from engines.kernel.lookup import find_owned
 from engines.kernel.optimistic import version_etag, write_with_retry
-from engines.kernel.pagination import Page, PageTokens, paginate, parse_page
+from engines.kernel.pagination import Page, PageTokens, read_page
 from engines.kernel.store import VersionedStore
 from engines.kernel.validation import require_name, require_uuid
 from engines.kernel.violations import collect
@@ -280,20 +280,20 @@ class DataSourcesEngine:
         tenant_id = require_uuid("tenant_id", tenant_id)
         if filters.tag is not None and not _TAG.match(filters.tag):
             raise InvalidArgument.single("tag", "must be 1-64 letters, digits, -, _, . or :")
-        page = parse_page(
+        fingerprint = {
+            "tenant": tenant_id,
+            "type": filters.source_type,
+            "status": filters.status,
+            "tag": filters.tag,
+        }
+        visible = replace(filters, roles=self._caller_roles())
+        return await read_page(
             page_size,
             page_token,
-            {
-                "tenant": tenant_id,
-                "type": filters.source_type,
-                "status": filters.status,
-                "tag": filters.tag,
-            },
+            fingerprint,
+            lambda page: self._store.list(tenant_id, visible, page),
             tokens=self._page_tokens,
         )
-        filters = replace(filters, roles=self._caller_roles())
-        rows, total = await self._store.list(tenant_id, filters, page)
-        return paginate(page, rows, total, key=lambda d: (d.create_time, d.id))
 
     async def get(self, tenant_id: str, data_source_id: str) -> DataSource:
         """A live data source of the tenant that the caller may see; another tenant's, or one

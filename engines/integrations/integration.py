@@ -33,7 +33,7 @@ from engines.kernel.errors import (
 from engines.kernel.idempotency import IdempotencyKey, earlier_create, idempotency_key
 from engines.kernel.lookup import find_owned
 from engines.kernel.optimistic import version_etag, write_with_retry
-from engines.kernel.pagination import Page, PageTokens, paginate, parse_page
+from engines.kernel.pagination import Page, PageTokens, read_page
 from engines.kernel.store import Reader, VersionedStore
 from engines.kernel.validation import require_name, require_non_negative, require_uuid
 
@@ -348,14 +348,13 @@ class IntegrationsEngine:
         self, tenant_id: str, page_size: int, page_token: str, filters: IntegrationFilters
     ) -> Page[Integration]:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        page = parse_page(
+        return await read_page(
             page_size,
             page_token,
             {"tenant": tenant_id, "status": filters.status, "provider": filters.provider_type},
+            lambda page: self._store.list(tenant_id, filters, page),
             tokens=self._page_tokens,
         )
-        rows, total = await self._store.list(tenant_id, filters, page)
-        return paginate(page, rows, total, key=lambda i: (i.create_time, i.id))
 
     async def get(self, tenant_id: str, integration_id: str) -> Integration:
         return await find_integration(self._store, tenant_id, integration_id)

@@ -15,10 +15,10 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from engines.kernel.errors import InvalidArgument
 
@@ -31,6 +31,7 @@ __all__ = [
     "PageTokens",
     "paginate",
     "parse_page",
+    "read_page",
 ]
 
 DEFAULT_PAGE_SIZE = 20
@@ -185,3 +186,35 @@ def paginate(
              "s": request.size}
         )
     return Page(items=items, next_page_token=token, total_size=total_size)
+
+
+class Created(Protocol):
+    """What the default page order reads of a listed resource."""
+
+    @property
+    def create_time(self) -> datetime: ...
+
+    @property
+    def id(self) -> str: ...
+
+
+C = TypeVar("C", bound=Created)
+
+
+def _created(resource: Created) -> tuple[datetime, str]:
+    return resource.create_time, resource.id
+
+
+async def read_page(
+    page_size: int,
+    page_token: str,
+    filters: Mapping[str, object],
+    read: Callable[[PageRequest], Awaitable[tuple[Sequence[C], int]]],
+    *,
+    tokens: PageTokens | None = None,
+) -> Page[C]:
+    """The body of every List method: `parse_page`, then `read` (a store's rows after the
+    request's key and the total count), then `paginate` by (create_time, id)."""
+    request = parse_page(page_size, page_token, filters, tokens=tokens)
+    rows, total = await read(request)
+    return paginate(request, rows, total, key=_created)

@@ -16,7 +16,7 @@ from engines.kernel.clock import Clock, system_clock
 from engines.kernel.errors import FieldViolation, InvalidArgument
 from engines.kernel.idempotency import idempotency_key
 from engines.kernel.lookup import find_owned
-from engines.kernel.pagination import Page, PageTokens, paginate, parse_page
+from engines.kernel.pagination import Page, PageTokens, read_page
 from engines.kernel.store import ResourceStore
 from engines.kernel.validation import require_uuid
 from engines.prevention.contract import (
@@ -207,14 +207,13 @@ class PreventionEngine:
     ) -> Page[PreventionRecord]:
         """The tenant's records, newest first."""
         tenant_id = require_uuid("tenant_id", tenant_id)
-        page = parse_page(
+        return await read_page(
             page_size,
             page_token,
             {"tenant": tenant_id, "policy": filters.policy_id, "pattern": filters.pattern_id},
+            lambda page: self._store.list(tenant_id, filters, page),
             tokens=self._page_tokens,
         )
-        rows, total = await self._store.list(tenant_id, filters, page)
-        return paginate(page, rows, total, key=lambda r: (r.create_time, r.id))
 
     async def graduation_verdict(
         self, tenant_id: str, record_id: str, policy_activated_at: datetime | None

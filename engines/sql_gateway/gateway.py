@@ -31,7 +31,7 @@ from engines.kernel.idempotency import earlier_create, idempotency_key
 from engines.kernel.lookup import find_owned
 from engines.kernel.observability import NULL_OBSERVER, QueryObserver
 from engines.kernel.optimistic import version_etag, write_with_retry
-from engines.kernel.pagination import Page, PageTokens, paginate, parse_page
+from engines.kernel.pagination import Page, PageTokens, read_page
 from engines.kernel.store import ResourceStore, VersionedStore
 from engines.kernel.validation import require_name, require_uuid
 from engines.sql_gateway.parameters import CallerIdentity, bind_parameters
@@ -386,14 +386,13 @@ class SqlGatewayEngine:
         filters: TemplateFilters = TemplateFilters(),
     ) -> Page[QueryTemplate]:
         tenant_id = require_uuid("tenant_id", tenant_id)
-        page = parse_page(
+        return await read_page(
             page_size,
             page_token,
             {"tenant": tenant_id, "list": "templates", "disabled": filters.disabled},
+            lambda page: self._templates.list(tenant_id, filters, page),
             tokens=self._page_tokens,
         )
-        rows, total = await self._templates.list(tenant_id, filters, page)
-        return paginate(page, rows, total, key=lambda t: (t.create_time, t.id))
 
     async def create_gateway(
         self, tenant_id: str, draft: GatewayDraft, *, request_id: str = ""
@@ -470,14 +469,13 @@ class SqlGatewayEngine:
         tenant_id = require_uuid("tenant_id", tenant_id)
         if filters.template_id:
             require_template_id("template_id", filters.template_id)
-        page = parse_page(
+        return await read_page(
             page_size,
             page_token,
             {"tenant": tenant_id, "list": "gateways", "template_id": filters.template_id},
+            lambda page: self._gateways.list(tenant_id, filters, page),
             tokens=self._page_tokens,
         )
-        rows, total = await self._gateways.list(tenant_id, filters, page)
-        return paginate(page, rows, total, key=lambda g: (g.create_time, g.id))
 
     async def execute(
         self,
