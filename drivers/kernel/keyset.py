@@ -4,7 +4,7 @@ rows are ordered by another time (the health history's `checked_at`) names it.""
 from __future__ import annotations
 
 import operator
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -12,15 +12,17 @@ from engines.kernel.pagination import PageRequest
 
 __all__ = ["page_of"]
 
+Q = TypeVar("Q", bound=sa.Select[Any])
+
 
 def page_of(
-    query: sa.Select,  # type: ignore[type-arg]
+    query: Q,
     table: sa.Table,
     page: PageRequest,
     *,
     descending: bool = False,
     time_column: sa.ColumnElement[Any] | None = None,
-) -> sa.Select:  # type: ignore[type-arg]
+) -> Q:
     """Restricts `query` to the rows after the page token's key, in order, one row past a page.
 
     Ascending by default; `descending` lists newest first (time, then id, descending). The time
