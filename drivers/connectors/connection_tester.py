@@ -8,10 +8,11 @@ Every attempt goes through the egress guard first: a refused destination raises
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -156,6 +157,18 @@ class NetworkConnectionTester:
     def __init__(self, *, egress: EgressGuard) -> None:
         self._egress = egress
 
+    @contextlib.asynccontextmanager
+    async def _postgres(
+        self, target: PostgresTarget, timeout: float
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """A connection to `target` through the egress guard's pinned address, closed after."""
+        pinned = await postgres_connect_arguments(self._egress, target.dsn, _ssl_argument(target.ssl))
+        conn = await asyncpg.connect(dsn=target.dsn, timeout=timeout, **pinned)
+        try:
+            yield conn
+        finally:
+            await conn.close(timeout=timeout)
+
     async def http_get(
         self,
         url: str,
@@ -198,14 +211,8 @@ class NetworkConnectionTester:
         where, started = _target_of(target.dsn), time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
-                pinned = await postgres_connect_arguments(
-                    self._egress, target.dsn, _ssl_argument(target.ssl)
-                )
-                conn = await asyncpg.connect(dsn=target.dsn, timeout=timeout, **pinned)
-                try:
+                async with self._postgres(target, timeout) as conn:
                     answer = await conn.fetchval("SELECT 1")
-                finally:
-                    await conn.close(timeout=timeout)
         except EgressDenied:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome
@@ -219,17 +226,10 @@ class NetworkConnectionTester:
         where, started = _target_of(target.dsn), time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
-                pinned = await postgres_connect_arguments(
-                    self._egress, target.dsn, _ssl_argument(target.ssl)
-                )
-                conn = await asyncpg.connect(dsn=target.dsn, timeout=timeout, **pinned)
-                try:
-                    async with conn.transaction(readonly=True):
-                        relations = await conn.fetch(_CATALOG_TABLES, max_tables + 1)
-                        oids = [r[0] for r in relations[:max_tables]]
-                        columns = await conn.fetch(_CATALOG_COLUMNS, oids, max_columns + 1)
-                finally:
-                    await conn.close(timeout=timeout)
+                async with self._postgres(target, timeout) as conn, conn.transaction(readonly=True):
+                    relations = await conn.fetch(_CATALOG_TABLES, max_tables + 1)
+                    oids = [r[0] for r in relations[:max_tables]]
+                    columns = await conn.fetch(_CATALOG_COLUMNS, oids, max_columns + 1)
         except EgressDenied:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome
