@@ -73,10 +73,16 @@ def _config(value: Any) -> Any:
 
 # The integrations store's own reads select config as text: every value of a row is then
 # hashable, so the repository hands out the same Integration for an unchanged row (and the
-# servicer encodes it once).
+# servicer encodes it once). The probe's working columns, which no Integration field shows,
+# are left out: a probe's claim then does not make a new one.
+_PROBE_ONLY = frozenset({"health_latency_ms", "health_error_code", "health_claimed_at"})
 _LISTED = sa.select(
-    *(sa.cast(c, sa.Text).label(c.name) if c.name == "config" else c for c in integrations.c)
-)
+    *(
+        sa.cast(c, sa.Text).label(c.name) if c.name == "config" else c
+        for c in integrations.c
+        if c.name not in _PROBE_ONLY
+    )
+).select_from(integrations)
 REMEMBERED_ROWS = 4096
 # List filters, compared with bound parameters: the list statements are built once.
 _BY_STATUS = integrations.c.status == sa.bindparam("status")
