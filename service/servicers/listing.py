@@ -39,28 +39,47 @@ class Encoded(Generic[T, M]):
         self._to_proto = to_proto
         self._message_type: type[M] | None = None
         self._max_entries = max_entries
-        self._entries: dict[int, tuple[T, bytes]] = {}
+        self._entries: dict[int, tuple[T, bytes, bytes]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def encoded(self, item: T) -> bytes:
+        return self._entry(item)[1]
+
+    def framed(self, item: T) -> bytes:
+        """The encoding after its length (a length-delimited field's value, tag left out)."""
+        return self._entry(item)[2]
+
+    def _entry(self, item: T) -> tuple[T, bytes, bytes]:
         entry = self._entries.get(id(item))
         if entry is not None and entry[0] is item:
-            return entry[1]
+            return entry
         message = self._to_proto(item)
         self._message_type = type(message)
         encoded = message.SerializeToString()
         if len(self._entries) >= self._max_entries:
             del self._entries[next(iter(self._entries))]
-        self._entries[id(item)] = (item, encoded)
-        return encoded
+        entry = self._entries[id(item)] = (item, encoded, _varint(len(encoded)) + encoded)
+        return entry
 
     def message(self, item: T) -> M:
         """A new message of `item` (parsed from its encoding: the caller may change it)."""
         encoded = self.encoded(item)
         assert self._message_type is not None
         return self._message_type.FromString(encoded)
+
+
+_TAGS: dict[tuple[type[Message], str], bytes] = {}
+
+
+def _tag(response: Message, field: str) -> bytes:
+    """The key of a length-delimited `field` of `response`'s type (number, wire type 2)."""
+    key = (type(response), field)
+    tag = _TAGS.get(key)
+    if tag is None:
+        tag = _TAGS[key] = _varint(response.DESCRIPTOR.fields_by_name[field].number << 3 | 2)
+    return tag
 
 
 def list_response(
@@ -80,10 +99,7 @@ def list_response(
         )
     response = response_type(next_page_token=page.next_page_token, total_size=page.total_size)
     assert isinstance(response, Message)
-    tag = _varint(response.DESCRIPTOR.fields_by_name[field].number << 3 | 2)
-    parts: list[bytes] = []
-    for item in page.items:
-        encoded = to_proto.encoded(item)
-        parts += (tag, _varint(len(encoded)), encoded)
-    response.MergeFromString(b"".join(parts))
+    tag = _tag(response, field)
+    if page.items:  # tag, length, message for each: the tag before the first and between
+        response.MergeFromString(tag + tag.join([to_proto.framed(item) for item in page.items]))
     return response
