@@ -9,6 +9,7 @@ so one snapshot. Writes go through `Database.transaction()`."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -67,7 +68,7 @@ class TenantRepository(Generic[T]):
         self._newest_first = newest_first
         self._soft_deleted = "delete_time" in table.c
         self._remember = remember
-        self._remembered: dict[tuple[Any, ...], T] = {}
+        self._remembered: OrderedDict[tuple[Any, ...], T] = OrderedDict()
         self._width = len(self._select.selected_columns)  # a page's rows add total_count
         # List statements built once per (continues after a key, conditions), the conditions
         # keyed by identity; each entry holds its conditions, so their ids are not reused.
@@ -102,7 +103,7 @@ class TenantRepository(Generic[T]):
         if resource is None:
             resource = self._to_resource(row)
             if len(self._remembered) >= self._remember:
-                del self._remembered[next(iter(self._remembered))]
+                self._remembered.popitem(last=False)  # O(1), unlike a dict's first key
             self._remembered[key] = resource
         return resource
 

@@ -3,6 +3,7 @@ and `Encoded`, which serializes each engine value's message once."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -39,7 +40,7 @@ class Encoded(Generic[T, M]):
         self._to_proto = to_proto
         self._message_type: type[M] | None = None
         self._max_entries = max_entries
-        self._entries: dict[int, tuple[T, bytes, bytes]] = {}
+        self._entries: OrderedDict[int, tuple[T, bytes, bytes]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -59,7 +60,7 @@ class Encoded(Generic[T, M]):
         self._message_type = type(message)
         encoded = message.SerializeToString()
         if len(self._entries) >= self._max_entries:
-            del self._entries[next(iter(self._entries))]
+            self._entries.popitem(last=False)  # O(1), unlike a dict's first key
         entry = self._entries[id(item)] = (item, encoded, _varint(len(encoded)) + encoded)
         return entry
 
