@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -48,7 +49,7 @@ def row_to_integration(row: Any) -> Integration:
         name=row.name,
         provider_type=ProviderType(row.provider_type),
         credential_ref=row.credential_ref,
-        config=row.config or {},
+        config=_config(row.config),
         default_model=row.default_model,
         status=IntegrationStatus(row.status),
         health_state=HealthState(row.health_state),
@@ -63,6 +64,29 @@ def row_to_integration(row: Any) -> Integration:
         version=row.version,
         circuit=row_to_circuit(row),
     )
+
+
+def _config(value: Any) -> Any:
+    """The config column: decoded already, or as text (`_LISTED`, which selects it as text)."""
+    return (json.loads(value) if isinstance(value, str) else value) or {}
+
+
+# The integrations store's own reads select config as text: every value of a row is then
+# hashable, so the repository hands out the same Integration for an unchanged row (and the
+# servicer encodes it once). The probe's working columns, which no Integration field shows,
+# are left out: a probe's claim then does not make a new one.
+_PROBE_ONLY = frozenset({"health_latency_ms", "health_error_code", "health_claimed_at"})
+_LISTED = sa.select(
+    *(
+        sa.cast(c, sa.Text).label(c.name) if c.name == "config" else c
+        for c in integrations.c
+        if c.name not in _PROBE_ONLY
+    )
+).select_from(integrations)
+REMEMBERED_ROWS = 4096
+# List filters, compared with bound parameters: the list statements are built once.
+_BY_STATUS = integrations.c.status == sa.bindparam("status")
+_BY_PROVIDER = integrations.c.provider_type == sa.bindparam("provider_type")
 
 
 def row_to_circuit(row: Any) -> CircuitState:
@@ -124,6 +148,8 @@ class SqlIntegrationStore(RepositoryStore[Integration]):
             row_to_integration,
             resource=RESOURCE,
             clash="an integration with this name already exists for the tenant",
+            select=_LISTED,
+            remember=REMEMBERED_ROWS,
         )
         self._usage = TenantRepository(
             database, usage_events, _to_usage_event, resource="usage event", clash=None
@@ -146,12 +172,14 @@ class SqlIntegrationStore(RepositoryStore[Integration]):
     async def list(
         self, tenant_id: str, filters: IntegrationFilters, page: PageRequest
     ) -> tuple[Sequence[Integration], int]:
-        conditions = []
+        conditions, values = [], {}
         if filters.status is not None:
-            conditions.append(integrations.c.status == filters.status.value)
+            conditions.append(_BY_STATUS)
+            values["status"] = filters.status.value
         if filters.provider_type is not None:
-            conditions.append(integrations.c.provider_type == filters.provider_type.value)
-        return await self._rows.list(tenant_id, page, *conditions)
+            conditions.append(_BY_PROVIDER)
+            values["provider_type"] = filters.provider_type.value
+        return await self._rows.list(tenant_id, page, *conditions, values=values)
 
     async def replace(self, integration: Integration, expected_version: int) -> bool:
         return await self._rows.update(

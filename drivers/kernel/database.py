@@ -115,8 +115,9 @@ class Database:
             self.engine = create_async_engine(self.url, **options)
             # Reads get connections that stay in autocommit: no BEGIN/COMMIT round trips and no
             # isolation-level switch on every checkout.
+            # They never hold a transaction, so nothing to roll back when one is returned.
             self._autocommit_engine = create_async_engine(
-                self.url, isolation_level="AUTOCOMMIT", **options
+                self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **options
             )
 
     @property

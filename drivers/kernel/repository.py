@@ -9,6 +9,7 @@ so one snapshot. Writes go through `Database.transaction()`."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.kernel.database import Database
-from drivers.kernel.keyset import page_of
+from drivers.kernel.keyset import keyset_statement, keyset_values, page_of
 from engines.kernel.errors import AlreadyExists
 from engines.kernel.idempotency import IdempotencyKey, Replay
 from engines.kernel.pagination import PageRequest
@@ -28,6 +29,7 @@ __all__ = ["AfterWrite", "RepositoryStore", "TenantRepository"]
 T = TypeVar("T")
 AfterWrite = Callable[[AsyncConnection], Awaitable[None]]
 Condition = sa.ColumnElement[bool]
+_PREBUILT_SHAPES = 64  # (conditions, after) combinations whose list statements are kept
 
 
 class TenantRepository(Generic[T]):
@@ -36,7 +38,14 @@ class TenantRepository(Generic[T]):
     `resource` names them in errors, as the engine does. `clash` is the AlreadyExists message
     of a unique-index violation other than a replayed request_id (None: such a violation is a
     bug and propagates). `select` replaces `SELECT table` for reads that join more (its columns
-    feed `to_resource`)."""
+    feed `to_resource`).
+
+    `remember` > 0 keeps the resources made from that many distinct rows (oldest dropped first)
+    and hands out the same resource again for a row read again with equal values in every
+    selected column, so callers may memoize work per resource object (a List encodes each
+    message once). The key is the whole row, not (id, version): columns written without a
+    version bump (health) still make a new resource. Rows with an unhashable value (a JSON
+    column not selected as text) are never remembered."""
 
     def __init__(
         self,
@@ -48,6 +57,7 @@ class TenantRepository(Generic[T]):
         clash: str | None,
         select: sa.Select[Any] | None = None,
         newest_first: bool = False,
+        remember: int = 0,
     ) -> None:
         self._db = database
         self.table = table
@@ -57,6 +67,12 @@ class TenantRepository(Generic[T]):
         self._select = select if select is not None else sa.select(table)
         self._newest_first = newest_first
         self._soft_deleted = "delete_time" in table.c
+        self._remember = remember
+        self._remembered: OrderedDict[tuple[Any, ...], T] = OrderedDict()
+        self._width = len(self._select.selected_columns)  # a page's rows add total_count
+        # List statements built once per (continues after a key, conditions), the conditions
+        # keyed by identity; each entry holds its conditions, so their ids are not reused.
+        self._prebuilt: dict[tuple[int, ...], tuple[Any, Any, tuple[Condition, ...]]] = {}
         self.live: list[Condition] = [table.c.delete_time.is_(None)] if self._soft_deleted else []
         # Built once: the hot read path then skips constructing the expression on every call.
         self._get = self._select.where(
@@ -73,7 +89,23 @@ class TenantRepository(Generic[T]):
         async with self._db.read() as conn:
             params = {"tenant_id": tenant_id, "resource_id": resource_id}
             row = (await conn.execute(self._get, params)).first()
-        return self._to_resource(row) if row else None
+        return self._resource_of(row) if row else None
+
+    def _resource_of(self, row: Any) -> T:
+        """`to_resource(row)`, or the resource an equal row made before (`remember`)."""
+        if not self._remember:
+            return self._to_resource(row)
+        key = tuple(row)[: self._width]
+        try:
+            resource = self._remembered.get(key)
+        except TypeError:  # an unhashable value: nothing to remember it by
+            return self._to_resource(row)
+        if resource is None:
+            resource = self._to_resource(row)
+            if len(self._remembered) >= self._remember:
+                self._remembered.popitem(last=False)  # O(1), unlike a dict's first key
+            self._remembered[key] = resource
+        return resource
 
     async def find_by_request_id(self, tenant_id: str, request_id: str) -> Replay[T] | None:
         """What the tenant's create with `request_id` made, deleted ones included (a retried
@@ -189,7 +221,7 @@ class TenantRepository(Generic[T]):
         order (oldest first unless the repository lists newest first)."""
         async with self._db.read() as conn:
             rows = (await conn.execute(self._page_query(tenant_id, page, conditions))).all()
-        return [self._to_resource(row) for row in rows]
+        return [self._resource_of(row) for row in rows]
 
     async def count(self, tenant_id: str, *conditions: Condition) -> int:
         """How many live rows of the tenant match `conditions`."""
@@ -197,18 +229,50 @@ class TenantRepository(Generic[T]):
             return int((await conn.execute(self._count_query(tenant_id, conditions))).scalar_one())
 
     async def list(
-        self, tenant_id: str, page: PageRequest, *conditions: Condition
+        self,
+        tenant_id: str,
+        page: PageRequest,
+        *conditions: Condition,
+        values: Mapping[str, Any] | None = None,
     ) -> tuple[list[T], int]:
         """One page and the total matching count in one query (one round trip): the count is
         an uncorrelated scalar subquery, which PostgreSQL evaluates once; only an empty page
-        needs a second query for it."""
+        needs a second query for it.
+
+        With `values` (or no conditions), the conditions compare with bound parameters named
+        in `values` (not tenant_id, after_time, after_id or page_limit), and are the same
+        objects on every call (module constants): the statements are then built once per
+        combination and only the values change. Without, they are built on every call."""
+        if conditions and values is None:
+            listed = self._page_and_count_query(tenant_id, page, conditions)
+            counted = self._count_query(tenant_id, conditions)
+            params: dict[str, Any] = {}
+        else:
+            listed, counted = self._prebuilt_statements(conditions, page.after is not None)
+            params = {"tenant_id": tenant_id, **keyset_values(page), **(values or {})}
         async with self._db.read() as conn:
-            rows = (await conn.execute(self._page_and_count_query(tenant_id, page, conditions))).all()
+            rows = (await conn.execute(listed, params)).all()
             if rows:
                 total = rows[0].total_count
             else:
-                total = (await conn.execute(self._count_query(tenant_id, conditions))).scalar_one()
-        return [self._to_resource(row) for row in rows], int(total)
+                total = (await conn.execute(counted, params)).scalar_one()
+        return [self._resource_of(row) for row in rows], int(total)
+
+    def _prebuilt_statements(
+        self, conditions: Sequence[Condition], after: bool
+    ) -> tuple[Any, Any]:
+        key = (after, *map(id, conditions))
+        found = self._prebuilt.get(key)
+        if found is None:
+            where = [self.table.c.tenant_id == sa.bindparam("tenant_id"), *self.live, *conditions]
+            count = sa.select(sa.func.count()).select_from(self.table).where(*where)
+            listed = keyset_statement(
+                self._select.where(*where), self.table, after=after, descending=self._newest_first
+            ).add_columns(count.scalar_subquery().label("total_count"))
+            found = (listed, count, tuple(conditions))
+            if len(self._prebuilt) < _PREBUILT_SHAPES:
+                self._prebuilt[key] = found
+        return found[0], found[1]
 
     def _page_and_count_query(
         self, tenant_id: str, page: PageRequest, conditions: Sequence[Condition]

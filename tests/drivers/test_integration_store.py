@@ -171,3 +171,83 @@ async def test_usage_totals_are_exact_beyond_int64(
     )
     assert (totals.tokens, totals.cost_cents) == (3 * largest, 3 * (largest - 1))
     assert totals.requests_in_window == 3
+
+
+async def test_an_unchanged_row_is_the_same_integration_and_any_change_a_new_one(
+    database: Database,
+) -> None:
+    """The store hands out the same Integration for an unchanged row (the servicer encodes it
+    once); a change in any column makes a new one, including health, which keeps the version,
+    and including a change made through another store (another replica's)."""
+    from dataclasses import replace
+
+    from drivers.health.store import SqlHealthStore
+    from engines.health.checks import HealthCheckResult
+
+    reader, writer = SqlIntegrationStore(database), SqlIntegrationStore(database)
+    original = _integration(new_tenant(), "same")
+    await writer.insert(original, None)
+    page = parse_page(20, "", {})
+    listed, _ = await reader.list(original.tenant_id, IntegrationFilters(), page)
+    again, _ = await reader.list(original.tenant_id, IntegrationFilters(), page)
+    got = await reader.get(original.tenant_id, original.id)
+    assert listed[0] == original and again[0] is listed[0] and got is listed[0]
+
+    checked = T0 + timedelta(minutes=1)
+    await SqlHealthStore(database).record(
+        original.tenant_id,
+        HealthCheckResult(original.id, "same", HealthState.HEALTHY, "fine", 5, checked, ""),
+    )
+    healthy, _ = await reader.list(original.tenant_id, IntegrationFilters(), page)
+    assert healthy[0] is not listed[0] and healthy[0].version == original.version
+    assert (healthy[0].health_state, healthy[0].health_message) == (HealthState.HEALTHY, "fine")
+    assert healthy[0].health_checked_at == checked
+    assert await reader.get(original.tenant_id, original.id) is healthy[0]
+
+    renamed = replace(healthy[0], name="renamed", config={"k": "v"}, version=2)
+    assert await writer.replace(renamed, expected_version=1)
+    newest, _ = await reader.list(original.tenant_id, IntegrationFilters(), page)
+    assert newest[0] == renamed and newest[0] is not healthy[0]
+    assert await reader.get(original.tenant_id, original.id) is newest[0]
+
+    assert await writer.soft_delete(original.tenant_id, original.id, checked)
+    assert await reader.list(original.tenant_id, IntegrationFilters(), page) == ([], 0)
+    assert await reader.get(original.tenant_id, original.id) is None
+
+
+async def test_filtered_lists_reuse_their_statements_with_each_calls_values(
+    store: SqlIntegrationStore,
+) -> None:
+    """The list statements are built once per filter combination; every call's values (tenant,
+    filters, key, size) still decide the rows."""
+    from dataclasses import replace
+
+    tenant, other = new_tenant(), new_tenant()
+    made = []
+    for i, (provider, status) in enumerate(
+        [(p, s) for p in (ProviderType.GOOGLE, ProviderType.OPENAI)
+         for s in (IntegrationStatus.CREATED, IntegrationStatus.ENABLED)] * 2
+    ):
+        made.append(replace(
+            _integration(tenant, f"f{i}", T0 + timedelta(seconds=i)),
+            provider_type=provider, status=status,
+        ))
+    for integration in made + [_integration(other, "theirs")]:
+        await store.insert(integration, None)
+    for _ in range(2):
+        for provider in (None, ProviderType.GOOGLE, ProviderType.OPENAI):
+            for status in (None, IntegrationStatus.CREATED, IntegrationStatus.ENABLED):
+                filters = IntegrationFilters(status=status, provider_type=provider)
+                expected = [
+                    i.id for i in made
+                    if provider in (None, i.provider_type) and status in (None, i.status)
+                ]
+                first, total = await store.list(tenant, filters, parse_page(1, "", {}))
+                assert total == len(expected) and [i.id for i in first] == expected[:2]
+                after = (first[0].create_time, first[0].id)
+                rest, total = await store.list(
+                    tenant, filters, type(parse_page(1, "", {}))(100, after, "")
+                )
+                assert total == len(expected) and [i.id for i in rest] == expected[1:]
+    theirs, total = await store.list(other, IntegrationFilters(), parse_page(5, "", {}))
+    assert ([i.name for i in theirs], total) == (["theirs"], 1)

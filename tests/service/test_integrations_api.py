@@ -692,3 +692,46 @@ async def test_test_credentials_probes_and_stores_the_result(stub: Stub, tenant:
 def test_integration_message_helper_sets_config() -> None:
     message = integration_message("n", config={"a": 1})
     assert message.config["a"] == 1
+
+
+async def test_lists_show_every_change_of_a_row_they_answered_before(
+    stub: Stub, tenant: str, database_url: str
+) -> None:
+    """Lists encode each integration once (docs/consistency.md, "List responses"): a row
+    changed without a version bump (a probe's result, here written directly as another
+    replica's would be) is listed as it now is, and an update is listed and got at once."""
+    created = await create_integration(stub, tenant, "listed", config={"a": 1})
+    ids = {"tenant_id": tenant, "integration_id": created.id}
+    listing = pb.ListIntegrationsRequest(tenant_id=tenant)
+    first = await stub.ListIntegrations(listing)
+    assert list(first.integrations) == [await stub.GetIntegration(pb.GetIntegrationRequest(**ids))]
+    assert await stub.ListIntegrations(listing) == first
+
+    checked = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+    database = Database(database_url)
+    try:
+        async with database.transaction() as conn:
+            await conn.execute(
+                integrations_table.update()
+                .where(integrations_table.c.id == created.id)
+                .values(health_state="healthy", health_message="fine", health_checked_at=checked)
+            )
+    finally:
+        await database.dispose()
+    probed = (await stub.ListIntegrations(listing)).integrations[0]
+    assert (probed.health_state, probed.health_message) == (common_pb2.HEALTH_STATE_HEALTHY, "fine")
+    assert probed.health_check_time == timestamp(checked) and probed.etag == created.etag
+
+    updated = await stub.UpdateIntegration(
+        pb.UpdateIntegrationRequest(
+            tenant_id=tenant,
+            integration=pb.Integration(id=created.id, name="renamed", etag=created.etag),
+            update_mask=field_mask_pb2.FieldMask(paths=["name"]),
+        )
+    )
+    listed = (await stub.ListIntegrations(listing)).integrations[0]
+    assert (listed.name, listed.etag) == ("renamed", updated.etag) != ("listed", created.etag)
+    assert listed.health_message == "fine"  # the update does not write health
+    assert await stub.GetIntegration(pb.GetIntegrationRequest(**ids)) == listed
+    await stub.DeleteIntegration(pb.DeleteIntegrationRequest(**ids))
+    assert list((await stub.ListIntegrations(listing)).integrations) == []

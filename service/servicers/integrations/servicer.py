@@ -20,7 +20,7 @@ from service.call_info import Context, current_call
 from service.convert import from_struct, renamed_timestamp, set_timestamp, to_struct
 from service.enums import EnumMap
 from service.field_mask import requested_changes
-from service.servicers.listing import list_response
+from service.servicers.listing import Encoded, list_response
 
 __all__ = ["HEALTH_STATES", "LIMIT_PERIODS", "IntegrationsServicer", "integration_to_proto"]
 
@@ -72,6 +72,9 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
 
     def __init__(self, engine: IntegrationsEngine) -> None:
         self._engine = engine
+        # Lists and gets hand out the same Integration for an unchanged row (the store's and
+        # the cache's), so each is encoded once.
+        self._encoded = Encoded(integration_to_proto)
 
     async def ListIntegrations(
         self, request: integrations_pb2.ListIntegrationsRequest, context: Context
@@ -84,13 +87,13 @@ class IntegrationsServicer(integrations_pb2_grpc.IntegrationsServiceServicer):
             request.tenant_id, request.page_size, request.page_token, filters
         )
         return list_response(
-            integrations_pb2.ListIntegrationsResponse, "integrations", page, integration_to_proto
+            integrations_pb2.ListIntegrationsResponse, "integrations", page, self._encoded
         )
 
     async def GetIntegration(
         self, request: integrations_pb2.GetIntegrationRequest, context: Context
     ) -> integrations_pb2.Integration:
-        return integration_to_proto(
+        return self._encoded.message(
             await self._engine.get(request.tenant_id, request.integration_id)
         )
 
