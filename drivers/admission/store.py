@@ -11,6 +11,11 @@ the reservation and insert the usage event in one transaction, which any single-
 aggregate sees entirely or not at all. Expired reservations become EXPIRED usage events through
 a conditional UPDATE ... RETURNING, so each is converted exactly once whoever sweeps.
 
+Group admissions (PostgreSQL): concurrent admissions of the process queue in a `Batcher`, and
+one transaction decides up to `admit_batch` of them with the same statements, each for the whole
+group: every lock (ascending lock-key order) with every item's integration, one aggregate, the
+plans in queue order in Python (`_BatchPlans`), one insert (`_admit_batch`; docs/admission.md).
+
 Limit events of recorded usage: a settle beyond its reservation's estimate (or under another
 model), a batch and RecordUsage (through `SqlIntegrationStore`) read, in the transaction that
 wrote the usage and only when the integration has a budget or token limit (`_watched`, a column
