@@ -389,10 +389,13 @@ def _batch_integration_statement() -> sa.Select[Any]:
     call_model = sa.case(
         (req.c.model == "", integrations.c.default_model), else_=req.c.model
     )
+    # The rest of the transaction uses generic plans: with custom plans PostgreSQL would plan
+    # the aggregate (the arrays' lengths vary) afresh every time, which costs more than running it.
+    generic = sa.func.set_config("plan_cache_mode", "force_generic_plan", True)
     columns: list[Any] = [req.c.idx, integrations, *_POLICY_COLUMNS,
                           call_model.label("call_model"),
                           *(M.c[name].label(f"ml_{name}") for name in _MODEL_LIMIT_FIELDS),
-                          M.c.model.label("ml_model")]
+                          M.c.model.label("ml_model"), generic.label("plan_cache_mode")]
     return (
         sa.select(*columns)
         .select_from(
@@ -423,14 +426,16 @@ def _batch_aggregate_statement() -> sa.Select[Any]:
 
     parts = (_counter_parts("", None, source)
              + _counter_parts("m_", req.c.model, source, [req.c.with_model]))
-    earlier = R.alias("earlier")
+    # LATERAL with LIMIT 1: a probe of the (tenant_id, call_id) key per item, whatever the plan.
+    earlier = (
+        sa.select(R).where(R.c.tenant_id == req.c.tenant_id, R.c.call_id == req.c.call_id)
+        .limit(1).lateral("earlier")
+    )
     joined: Any = req
     for part in parts:
         joined = joined.join(part, sa.true())
     return sa.select(req.c.idx, *parts, *(c.label(f"earlier_{c.name}") for c in earlier.c))\
-        .select_from(joined.outerjoin(earlier, sa.and_(
-            earlier.c.tenant_id == req.c.tenant_id, earlier.c.call_id == req.c.call_id
-        )))
+        .select_from(joined.outerjoin(earlier, sa.true()))
 
 
 _BATCH_INTEGRATION = _batch_integration_statement()
