@@ -12,6 +12,7 @@ while their batch ran are handed to `abandoned` (to give back what the batch too
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
@@ -37,7 +38,7 @@ class Batcher(Generic[K, R]):
         self._run_batch = run_batch
         self._max_batch = max_batch
         self._abandoned = abandoned
-        self._pending: list[tuple[K, asyncio.Future[R]]] = []
+        self._pending: collections.deque[tuple[K, asyncio.Future[R]]] = collections.deque()
         self._runner: asyncio.Task[None] | None = None
 
     async def submit(self, item: K) -> R:
@@ -54,7 +55,7 @@ class Batcher(Generic[K, R]):
     def _next_batch(self) -> list[tuple[K, asyncio.Future[R]]]:
         batch: list[tuple[K, asyncio.Future[R]]] = []
         while self._pending and len(batch) < self._max_batch:
-            item, done = self._pending.pop(0)
+            item, done = self._pending.popleft()
             if not done.cancelled():  # gone before its batch started: left out
                 batch.append((item, done))
         return batch
