@@ -11,6 +11,11 @@ the reservation and insert the usage event in one transaction, which any single-
 aggregate sees entirely or not at all. Expired reservations become EXPIRED usage events through
 a conditional UPDATE ... RETURNING, so each is converted exactly once whoever sweeps.
 
+Group admissions (PostgreSQL): concurrent admissions of the process queue in a `Batcher`, and
+one transaction decides up to `admit_batch` of them with the same statements, each for the whole
+group: every lock (ascending lock-key order) with every item's integration, one aggregate, the
+plans in queue order in Python (`_BatchPlans`), one insert (`_admit_batch`; docs/admission.md).
+
 Limit events of recorded usage: a settle beyond its reservation's estimate (or under another
 model), a batch and RecordUsage (through `SqlIntegrationStore`) read, in the transaction that
 wrote the usage and only when the integration has a budget or token limit (`_watched`, a column
@@ -25,7 +30,7 @@ import contextlib
 import functools
 from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -36,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from drivers.admission.limit_events import LimitEventWriter
 from drivers.integrations.store import exact_sum, from_halves, row_to_integration
+from drivers.kernel.batching import Batcher
 from drivers.kernel.database import Database
 from drivers.tables.admission import (
     admission_model_limits,
@@ -74,7 +80,7 @@ from engines.admission.periods import LimitPeriod, PeriodKind
 from engines.integrations.integration import Integration, ModelUsage, PeriodUsage
 from engines.kernel.errors import FailedPrecondition
 
-__all__ = ["SqlAdmissionStore"]
+__all__ = ["DEFAULT_ADMIT_BATCH", "SqlAdmissionStore"]
 
 E, R, P = usage_events, admission_reservations, admission_policies
 B, M = admission_usage_buckets, admission_model_limits
@@ -87,23 +93,32 @@ def _sum(column: Any, *conditions: Any) -> Any:
     return sa.func.coalesce(sa.func.sum(column).filter(*conditions), 0)
 
 
-def _between(column: Any, low: str, high: str) -> Any:
-    return sa.and_(column >= _bp(low), column < _bp(high))
-
-
-def _counter_parts(prefix: str, model: Any) -> list[Any]:
+def _counter_parts(
+    prefix: str, model: Any, source: Any = _bp, gate: Sequence[Any] = ()
+) -> list[Any]:
     """The counters of one integration (`model` None) or of one model of it, as three one-row
     subqueries with `prefix`ed columns: events of the sliding minute and of the period's partial
-    edge buckets; whole buckets of the period; reservations open or made within the minute."""
-    iid: Any = _bp("integration_id")
-    now: Any = _bp("now")
-    ws: Any = _bp("window_start")
-    ps: Any = _bp("period_start")
-    pe: Any = _bp("period_end")
+    edge buckets; whole buckets of the period; reservations open or made within the minute.
+    `source(name)` is each parameter: a bind (one admission) or a column of the batch's rows,
+    and then the subqueries are LATERAL; `gate` conditions are added to each subquery."""
+    lateral = source is not _bp
+    iid: Any = source("integration_id")
+    now: Any = source("now")
+    ws: Any = source("window_start")
+    ps: Any = source("period_start")
+    pe: Any = source("period_end")
+
+    def between(column: Any, low: str, high: str) -> Any:
+        return sa.and_(column >= source(low), column < source(high))
+
+    def part(select: Any, name: str) -> Any:
+        select = select.where(*gate)
+        return select.lateral(name) if lateral else select.subquery(name)
+
     unreserved = E.c.reservation_id.is_(None)
     recent = E.c.occurred_at >= ws
-    edges = sa.or_(_between(E.c.occurred_at, "head_lo", "head_hi"),
-                   _between(E.c.occurred_at, "tail_lo", "tail_hi"))
+    edges = sa.or_(between(E.c.occurred_at, "head_lo", "head_hi"),
+                   between(E.c.occurred_at, "tail_lo", "tail_hi"))
     of_model = [] if model is None else [E.c.model == model]
     # Event sums as exact halves: events stored before the per-event bound may sum past int64.
     exact_events = [
@@ -113,7 +128,7 @@ def _counter_parts(prefix: str, model: Any) -> list[Any]:
                                         ("edge_tokens", E.c.tokens, edges))
         for side, half in zip(("high", "low"), exact_sum(column, condition), strict=True)
     ]
-    events = (
+    events = part(
         sa.select(
             sa.func.count().filter(unreserved, recent).label(f"{prefix}e_requests"),
             sa.func.min(E.c.occurred_at).filter(unreserved, recent).label(f"{prefix}e_oldest"),
@@ -121,19 +136,19 @@ def _counter_parts(prefix: str, model: Any) -> list[Any]:
             .label(f"{prefix}e_oldest_tokens"),
             *exact_events,
         )
-        .where(E.c.integration_id == iid, sa.or_(recent, edges), *of_model)
-        .subquery(f"{prefix}e")
+        .where(E.c.integration_id == iid, sa.or_(recent, edges), *of_model),
+        f"{prefix}e",
     )
     cost_high, cost_low = exact_sum(B.c.cost_cents, sa.true())
     tokens_high, tokens_low = exact_sum(B.c.tokens, sa.true())
-    buckets = (
+    buckets = part(
         sa.select(
             cost_high.label(f"{prefix}b_cost_high"), cost_low.label(f"{prefix}b_cost_low"),
             tokens_high.label(f"{prefix}b_tokens_high"), tokens_low.label(f"{prefix}b_tokens_low"),
         )
         .where(B.c.integration_id == iid, B.c.model == (model if model is not None else ""),
-               _between(B.c.bucket_start, "bucket_lo", "bucket_hi"))
-        .subquery(f"{prefix}b")
+               between(B.c.bucket_start, "bucket_lo", "bucket_hi")),
+        f"{prefix}b",
     )
     is_open = R.c.state == _OPEN
     expired = sa.and_(is_open, R.c.expire_time <= now)
@@ -141,7 +156,7 @@ def _counter_parts(prefix: str, model: Any) -> list[Any]:
     admitted = sa.and_(R.c.create_time >= ws, R.c.state != ReservationState.RELEASED.value)
     estimate = R.c.estimated_input_tokens + R.c.estimated_output_tokens
     in_period = (R.c.expire_time >= ps, R.c.expire_time < pe)
-    held = (
+    held = part(
         sa.select(
             _sum(R.c.estimated_cost_cents, expired, *in_period).label(f"{prefix}x_cost"),
             _sum(estimate, expired, *in_period).label(f"{prefix}x_tokens"),
@@ -154,8 +169,8 @@ def _counter_parts(prefix: str, model: Any) -> list[Any]:
             sa.func.min(R.c.create_time).filter(admitted).label(f"{prefix}r_oldest"),
         )
         .where(R.c.integration_id == iid, sa.or_(is_open, R.c.create_time >= ws),
-               *([] if model is None else [R.c.model == model]))
-        .subquery(f"{prefix}r")
+               *([] if model is None else [R.c.model == model])),
+        f"{prefix}r",
     )
     return [events, buckets, held]
 
@@ -338,6 +353,93 @@ def _integration_statement(with_lock: bool) -> sa.Select[Any]:
 
 
 _INTEGRATION = {True: _integration_statement(True), False: _integration_statement(False)}
+
+# Batched admission (PostgreSQL): the batch's rows are bound as arrays, one per column, and
+# unnested into a relation, so each statement has one shape (compiled and prepared once)
+# whatever the batch's size.
+_TEXT = postgresql.ARRAY(sa.Text)
+_TIMES = postgresql.ARRAY(sa.DateTime(timezone=True))
+_BATCH_TEXT = ("tenant_id", "integration_id", "call_id", "model")
+_BATCH_TIMES = ("now", "window_start", "period_start", "period_end", "bucket_lo", "bucket_hi",
+                "head_lo", "head_hi", "tail_lo", "tail_hi")
+
+
+def _rows_of(name: str, columns: Sequence[tuple[str, Any]]) -> Any:
+    """`unnest(:b_<column>, ...) AS name(column, ...)`: one row per batch item, `idx` first."""
+    arrays = [sa.cast(_bp(f"b_{c}", type_=array), array) for c, array in columns]
+    return sa.func.unnest(*arrays).table_valued(
+        *(sa.column(c, array.item_type) for c, array in columns)
+    ).render_derived(name=name)
+
+
+def _batch_integration_statement() -> sa.Select[Any]:
+    """`_integration_statement` for a batch: per item (`b_idx`), its live integration, policy,
+    call model and that model's limits; and first, as a one-time condition, the admission lock
+    of every integration of the batch (`b_lock_ids`), taken in ascending lock-key order so that
+    batches on any replica never wait for each other in a cycle."""
+    req = _rows_of("req", [("idx", postgresql.ARRAY(sa.Integer)), ("tenant_id", _TEXT),
+                           ("integration_id", _TEXT), ("model", _TEXT)])
+    ids = _rows_of("ids", [("lock_ids", _TEXT)])
+    key = sa.func.hashtextextended(sa.literal("admission:", sa.Text).concat(ids.c.lock_ids), 0)
+    ordered = sa.select(key.label("key")).select_from(ids).order_by(key).subquery("ordered")
+    taken = sa.select(sa.func.pg_advisory_xact_lock(ordered.c.key).label("taken")).subquery(
+        "taken"
+    )
+    locked = sa.select(sa.func.count()).select_from(taken).scalar_subquery()
+    call_model = sa.case(
+        (req.c.model == "", integrations.c.default_model), else_=req.c.model
+    )
+    # The rest of the transaction uses generic plans: with custom plans PostgreSQL would plan
+    # the aggregate (the arrays' lengths vary) afresh every time, which costs more than running it.
+    generic = sa.func.set_config("plan_cache_mode", "force_generic_plan", True)
+    columns: list[Any] = [req.c.idx, integrations, *_POLICY_COLUMNS,
+                          call_model.label("call_model"),
+                          *(M.c[name].label(f"ml_{name}") for name in _MODEL_LIMIT_FIELDS),
+                          M.c.model.label("ml_model"), generic.label("plan_cache_mode")]
+    return (
+        sa.select(*columns)
+        .select_from(
+            req.join(integrations, sa.and_(
+                integrations.c.tenant_id == req.c.tenant_id,
+                integrations.c.id == req.c.integration_id,
+                integrations.c.delete_time.is_(None),
+            ))
+            .outerjoin(P, P.c.integration_id == integrations.c.id)
+            .outerjoin(M, sa.and_(M.c.integration_id == integrations.c.id,
+                                  M.c.model == call_model))
+        )
+        .where(locked >= 0)
+    )
+
+
+def _batch_aggregate_statement() -> sa.Select[Any]:
+    """`_aggregate_statement` for a batch, in one statement (one snapshot, taken after the
+    locks): per item (`idx`), the counters of its integration over its window, those of its
+    call model when `with_model`, and the earlier reservation of its call_id."""
+    req = _rows_of("req", [("idx", postgresql.ARRAY(sa.Integer)),
+                           *((c, _TEXT) for c in _BATCH_TEXT),
+                           ("with_model", postgresql.ARRAY(sa.Boolean)),
+                           *((c, _TIMES) for c in _BATCH_TIMES)])
+
+    def source(name: str) -> Any:
+        return req.c[name]
+
+    parts = (_counter_parts("", None, source)
+             + _counter_parts("m_", req.c.model, source, [req.c.with_model]))
+    # LATERAL with LIMIT 1: a probe of the (tenant_id, call_id) key per item, whatever the plan.
+    earlier = (
+        sa.select(R).where(R.c.tenant_id == req.c.tenant_id, R.c.call_id == req.c.call_id)
+        .limit(1).lateral("earlier")
+    )
+    joined: Any = req
+    for part in parts:
+        joined = joined.join(part, sa.true())
+    return sa.select(req.c.idx, *parts, *(c.label(f"earlier_{c.name}") for c in earlier.c))\
+        .select_from(joined.outerjoin(earlier, sa.true()))
+
+
+_BATCH_INTEGRATION = _batch_integration_statement()
+_BATCH_AGGREGATE = _batch_aggregate_statement()
 
 
 def _model_limits(row: Any, prefix: str = "") -> ModelLimits:
@@ -561,14 +663,131 @@ def _day(dialect: str) -> Any:
     return sa.func.to_char(sa.func.timezone("UTC", E.c.occurred_at), "YYYY-MM-DD")
 
 
+DEFAULT_ADMIT_BATCH = 64
+_INSERT_RESERVATIONS = (
+    postgresql.insert(R)
+    .on_conflict_do_nothing(index_elements=[R.c.tenant_id, R.c.call_id])
+    .returning(R.c.id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """An admission waiting for its batch."""
+
+    estimate: CallEstimate
+    now: datetime
+    plan: Planner
+
+
+# What a batch gives each item: its outcome, None (no such integration) or its own error.
+_Result = AdmitOutcome | None | Exception
+
+
+@dataclass(frozen=True, slots=True)
+class _BatchRead:
+    """What the batch's first statement read for one item."""
+
+    item: _Queued
+    integration: Integration
+    policy: AdmissionPolicy
+    limits: ModelLimits | None
+    call_model: str
+    window: AdmissionWindow
+
+    @classmethod
+    def of(cls, item: _Queued, row: Any) -> _BatchRead:
+        integration = row_to_integration(row)
+        limits = _model_limits(row, "ml_") if row.ml_model is not None else None
+        policy = _policy_of(integration.id, row, [limits] if limits else [])
+        return cls(item, integration, policy, limits, row.call_model,
+                   window_at(item.now, policy.period))
+
+
+def _batch_aggregate_binds(read: dict[int, _BatchRead]) -> dict[str, Any]:
+    """The arrays `_BATCH_AGGREGATE` unnests: one element per item read."""
+    rows = [
+        {"idx": index, **_aggregate_binds(r.integration, r.window, r.call_model,
+                                          r.item.estimate.call_id),
+         "with_model": r.limits is not None}
+        for index, r in sorted(read.items())
+    ]
+    names = ("idx", *_BATCH_TEXT, "with_model", *_BATCH_TIMES)
+    return {f"b_{name}": [row[name] for row in rows] for name in names}
+
+
+class _BatchPlans:
+    """The decisions of one batch, in queue order: the counters each integration (and model)
+    has reached with the reservations planned so far, and the reservations of call ids."""
+
+    def __init__(self) -> None:
+        self._counters: dict[tuple[str, str], Counters] = {}  # (integration, model or "")
+        self._calls: dict[tuple[str, str], Reservation] = {}  # (tenant, call_id)
+        self._events: dict[int, Sequence[LimitEvent]] = {}
+        self.reservations: list[Reservation] = []
+        self.events: list[LimitEvent] = []
+
+    def _current(self, key: tuple[str, str], row: Any, prefix: str) -> Counters:
+        if key not in self._counters:
+            self._counters[key] = _counters(row, prefix)
+        return self._counters[key]
+
+    def decide(self, index: int, read: _BatchRead, row: Any) -> AdmitOutcome:
+        """Item `index`'s plan on the counters as the items before it left them."""
+        estimate, integration = read.item.estimate, read.integration
+        counters = self._current((integration.id, ""), row, "")
+        model = None
+        if read.limits is not None:
+            model = ModelCounters(read.limits, self._current(
+                (integration.id, read.call_model), row, "m_"))
+        earlier = self._calls.get((estimate.tenant_id, estimate.call_id))
+        if earlier is None and row.earlier_id is not None:
+            earlier = _reservation({c.name: row._mapping[f"earlier_{c.name}"] for c in R.c})
+        reading = Reading(integration, read.policy, read.window, counters, model, earlier)
+        planned = read.item.plan(reading)
+        reservation = planned.reservation
+        replayed = reservation is not None and reservation is earlier
+        self._events[index] = planned.events
+        self.events.extend(planned.events)
+        if reservation is not None and not replayed:
+            self.reservations.append(reservation)
+            self._calls[estimate.tenant_id, estimate.call_id] = reservation
+            self._reserve((integration.id, ""), reservation)
+            if model is not None:
+                self._reserve((integration.id, read.call_model), reservation)
+        return AdmitOutcome(reading, planned.decision, reservation, replayed)
+
+    def _reserve(self, key: tuple[str, str], reservation: Reservation) -> None:
+        self._counters[key] = self._counters[key].reserving(
+            reservation.estimated_cost_cents, reservation.estimated_tokens,
+            reservation.create_time,
+        )
+
+    def events_of(self, index: int) -> Sequence[LimitEvent]:
+        return self._events.get(index, ())
+
+
 class SqlAdmissionStore:
     """Reservations, usage events and admission policies in the service's database."""
 
-    def __init__(self, database: Database, events: LimitEventWriter | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        events: LimitEventWriter | None = None,
+        *,
+        admit_batch: int = DEFAULT_ADMIT_BATCH,
+    ) -> None:
+        """`admit_batch`: on PostgreSQL, the most concurrent admissions of this process decided
+        in one transaction (`_admit_batch`); 1, and SQLite, decide each in its own."""
         self._db = database
         self._events = events or LimitEventWriter(database)
         self._local_locks: dict[str, asyncio.Lock] = {}
         self._insert_events = self._insert(E).on_conflict_do_nothing()
+        self._batches: Batcher[_Queued, _Result] | None = None
+        if admit_batch > 1 and not database.is_sqlite:
+            self._batches = Batcher(
+                self._admit_batch, max_batch=admit_batch, abandoned=self._release_abandoned
+            )
 
     @contextlib.asynccontextmanager
     async def _locked(self, integration_id: str) -> AsyncIterator[AsyncConnection]:
@@ -581,6 +800,108 @@ class SqlAdmissionStore:
             yield conn
 
     async def admit(
+        self, estimate: CallEstimate, now: datetime, plan: Planner
+    ) -> AdmitOutcome | None:
+        if self._batches is not None:
+            result = await self._batches.submit(_Queued(estimate, now, plan))
+            if isinstance(result, Exception):
+                raise result
+            return result
+        return await self._admit_one(estimate, now, plan)
+
+    async def _admit_batch(self, items: list[_Queued]) -> list[_Result]:
+        """Decides queued admissions in one transaction (PostgreSQL): the admission locks of
+        all their integrations and each item's integration, policy and model limits in one
+        statement, the counters of every item in a second (one snapshot, after the locks),
+        each plan in queue order in Python (an item sees the reservations of the items before
+        it: `Counters.reserving`, and an earlier item's reservation of its call_id), then one
+        insert of the reservations and the limit events, and COMMIT. An item whose plan
+        raises gets that error and the others go on; a database error fails them all."""
+        results: list[_Result] = [None] * len(items)
+        decided: list[tuple[int, AdmitOutcome]] = []
+        events: list[LimitEvent] = []
+        async with self._db.transaction() as conn:
+            found = {row.idx: row for row in await conn.execute(_BATCH_INTEGRATION, {
+                "b_idx": list(range(len(items))),
+                "b_tenant_id": [item.estimate.tenant_id for item in items],
+                "b_integration_id": [item.estimate.integration_id for item in items],
+                "b_model": [item.estimate.model for item in items],
+                "b_lock_ids": sorted({item.estimate.integration_id for item in items}),
+            })}
+            if not found:
+                return results
+            read = {index: _BatchRead.of(items[index], row) for index, row in found.items()}
+            counted = {row.idx: row for row in await conn.execute(
+                _BATCH_AGGREGATE, _batch_aggregate_binds(read)
+            )}
+            plans = _BatchPlans()
+            for index in sorted(read):
+                try:
+                    decided.append((index, plans.decide(index, read[index], counted[index])))
+                except Exception as exc:  # noqa: BLE001 - this item's error alone
+                    results[index] = exc
+            expired = sorted({read[i].integration.id for i in read if counted[i].x_count})
+            if expired:
+                await _expire(conn, R.c.integration_id.in_(expired),
+                              min(item.now for item in items), self._insert_events)
+            refused = await self._insert_reservations(conn, plans.reservations)
+            stored = await self._write_events(conn, plans.events)
+            events = [e for group in stored.values() for e in group]
+        self.notify_committed(events)
+        kept = {e.id for e in events}
+        for index, outcome in decided:
+            reservation = outcome.reservation
+            if reservation is not None and reservation.id in refused:
+                results[index] = FailedPrecondition(
+                    "CALL_ID_REUSED", "call_id was admitted before for another integration",
+                    metadata={"call_id": reservation.call_id},
+                )
+                continue
+            results[index] = replace(outcome, events=tuple(
+                e for e in plans.events_of(index) if e.id in kept
+            ))
+        return results
+
+    async def _insert_reservations(
+        self, conn: AsyncConnection, reservations: Sequence[Reservation]
+    ) -> set[str]:
+        """Inserts `reservations` in one statement; the ids of those refused because another
+        integration's reservation holds their call_id (committed by another replica after
+        this batch's aggregate read: that integration's lock is not held)."""
+        if not reservations:
+            return set()
+        inserted = await conn.execute(
+            _INSERT_RESERVATIONS, [_reservation_values(r) for r in reservations]
+        )
+        return {r.id for r in reservations} - {row.id for row in inserted}
+
+    async def _write_events(
+        self, conn: AsyncConnection, events: Sequence[LimitEvent]
+    ) -> dict[tuple[str, str], list[LimitEvent]]:
+        """The batch's limit events, written per tenant and integration in tenant order (each
+        tenant's event lock, like the integrations' locks, is taken in one order everywhere);
+        the stored ones of each."""
+        groups: defaultdict[tuple[str, str], list[LimitEvent]] = defaultdict(list)
+        for event in events:
+            groups[event.tenant_id, event.integration_id].append(event)
+        return {key: await self._events.write(conn, groups[key]) for key in sorted(groups)}
+
+    async def _release_abandoned(self, gone: list[tuple[_Queued, _Result]]) -> None:
+        """Gives back the reservations of callers cancelled while their batch ran (they never
+        received them). Best effort: one left open by a failure here expires, and its
+        estimate then counts as used."""
+        ids = sorted(
+            r.reservation.id for _, r in gone
+            if isinstance(r, AdmitOutcome) and r.reservation is not None and not r.replayed
+        )
+        if ids:
+            async with self._db.transaction() as conn:
+                await conn.execute(
+                    R.update().where(R.c.id.in_(ids), R.c.state == _OPEN)
+                    .values(state=ReservationState.RELEASED.value)
+                )
+
+    async def _admit_one(
         self, estimate: CallEstimate, now: datetime, plan: Planner
     ) -> AdmitOutcome | None:
         async with self._locked(estimate.integration_id) as conn:

@@ -169,6 +169,20 @@ class Counters:
     oldest_tokens: datetime | None = None
     open_reservations: int = 0
 
+    def reserving(self, cost_cents: int, tokens: int, at: datetime) -> Counters:
+        """These counters with one more open reservation of `cost_cents` and `tokens` made
+        `at`, as the store's aggregate would count it (a store deciding several admissions of
+        one integration in one transaction adds each reservation before the next decision)."""
+        oldest = self.oldest_request
+        return replace(
+            self,
+            cost_reserved=self.cost_reserved + cost_cents,
+            tokens_reserved=self.tokens_reserved + tokens,
+            requests_in_window=self.requests_in_window + 1,
+            oldest_request=at if oldest is None else min(oldest, at),
+            open_reservations=self.open_reservations + 1,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class LimitSnapshot:
