@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import secrets
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
@@ -35,6 +34,7 @@ from engines.egress.endpoints import require_http_url
 from engines.egress.policy import EgressCheck, ip_literal
 from engines.kernel.clock import Clock, system_clock
 from engines.kernel.errors import InvalidArgument, NotFound, ServiceError
+from engines.kernel.jitter import Jitter, random_fraction
 from engines.kernel.validation import require_uuid
 
 __all__ = [
@@ -249,7 +249,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def backoff(
-    attempts: int, base: timedelta, cap: timedelta, rand: Callable[[], float] = random.random
+    attempts: int, base: timedelta, cap: timedelta, rand: Jitter = random_fraction
 ) -> timedelta:
     """The wait after the `attempts`-th failed attempt: base * 2^(attempts-1), at most `cap`,
     of which a random half is taken off (jitter), so retries of many events spread out."""
@@ -330,7 +330,7 @@ class WebhookDeliverer:
         settings: DeliverySettings = DeliverySettings(),
         *,
         clock: Clock = system_clock,
-        rand: Callable[[], float] = random.random,
+        rand: Jitter = random_fraction,
     ) -> None:
         self._outbox = outbox
         self._credentials = credentials

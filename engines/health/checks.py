@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -36,6 +35,7 @@ from engines.integrations.integration import (
 )
 from engines.kernel.clock import Clock, system_clock
 from engines.kernel.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
+from engines.kernel.jitter import random_fraction
 from engines.kernel.observability import NULL_OBSERVER, ProbeObserver
 from engines.kernel.pagination import Page, PageRequest, PageTokens, paginate, parse_page
 from engines.kernel.validation import require_uuid
@@ -247,7 +247,7 @@ class HealthEngine:
         clock: Clock = system_clock,
         observer: ProbeObserver = NULL_OBSERVER,
         page_tokens: PageTokens | None = None,
-        jitter: Jitter = random.random,
+        jitter: Jitter = random_fraction,
     ) -> None:
         self._jitter = jitter  # of the backoff (engines/health/circuit.backoff_delay)
         self._page_tokens = page_tokens  # None: a key of this process only

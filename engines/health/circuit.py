@@ -9,12 +9,11 @@ the same circuit; the probe claim makes the read-modify-write of one integration
 from __future__ import annotations
 
 import enum
-import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from engines.kernel.errors import FailedPrecondition
+from engines.kernel.jitter import Jitter, random_fraction
 
 __all__ = [
     "CIRCUIT_OPEN",
@@ -36,7 +35,6 @@ DEFAULT_FAILURE_THRESHOLD = 3
 DEFAULT_BACKOFF_BASE = timedelta(seconds=30)
 DEFAULT_BACKOFF_MAX = timedelta(minutes=30)
 
-Jitter = Callable[[], float]  # a number in [0, 1)
 
 
 class CircuitEvent(enum.StrEnum):
@@ -81,7 +79,7 @@ class CircuitState:
 
 
 def backoff_delay(
-    failures: int, settings: CircuitSettings, jitter: Jitter = random.random
+    failures: int, settings: CircuitSettings, jitter: Jitter = random_fraction
 ) -> timedelta:
     """base * 2^(failures-1), at most the maximum, shortened by up to `jitter_fraction` so that
     replicas' and integrations' probes spread out instead of arriving together."""
@@ -101,7 +99,7 @@ def after_probe(
     forced: bool,
     now: datetime,
     settings: CircuitSettings,
-    jitter: Jitter = random.random,
+    jitter: Jitter = random_fraction,
 ) -> tuple[CircuitState, CircuitEvent]:
     """The circuit after a probe; `failed` when it found the provider UNHEALTHY (DEGRADED,
     slow or rate limited, still serves calls).
