@@ -38,10 +38,14 @@ from drivers.integrations.cached_store import CachedIntegrationStore
 from drivers.integrations.store import SqlIntegrationStore
 from drivers.kernel import migrator
 from drivers.kernel.database import Database
-from drivers.kernel.pg_listener import PostgresInvalidationListener
+from drivers.kernel.pg_listener import (
+    INTEGRATIONS_CHANNEL,
+    SQL_GATEWAY_CHANNEL,
+    PostgresInvalidationListener,
+)
 from drivers.prevention.store import SqlPreventionStore
+from drivers.sql_gateway.cached_executions import CachedExecutions
 from drivers.sql_gateway.pool import PostgresQueryRunner
-from drivers.sql_gateway.store import SqlGatewayStore, SqlTemplateStore
 from engines.admission.control import AdmissionEngine
 from engines.admission.events import LimitEventsEngine
 from engines.admission.webhooks import DeliverySettings, LimitWebhooksEngine, WebhookDeliverer
@@ -315,6 +319,20 @@ class _Wiring:
         add_to_server(servicer, self.server)
         self.services.append(module.DESCRIPTOR.services_by_name[service].full_name)
 
+    def listen(
+        self, channel: str, notified: Callable[[str, str], None], missed: Callable[[], None]
+    ) -> None:
+        """On PostgreSQL, `notified(tenant_id, id)` for each notification on `channel` from a
+        dedicated connection, `missed()` whenever some may have been lost; nothing on SQLite
+        (one process, so every write is local)."""
+        if self.database.is_sqlite:
+            return
+        listener = PostgresInvalidationListener(
+            self.database.url, notified, missed, channel=channel
+        )
+        self.starters.append(listener.start)
+        self.closers.append(listener.close)
+
 
 def _add_integrations_and_health(
     wiring: _Wiring, credentials: GrpcCredentialService, admission: _AdmissionStorage
@@ -372,12 +390,7 @@ def _cached_integrations(
         SqlIntegrationStore(wiring.database, limit_events),
         ttl_seconds=wiring.config.integration_cache_seconds,
     )
-    if not wiring.database.is_sqlite:
-        listener = PostgresInvalidationListener(
-            wiring.database.url, cache.invalidate, cache.clear
-        )
-        wiring.starters.append(listener.start)
-        wiring.closers.append(listener.close)
+    wiring.listen(INTEGRATIONS_CHANNEL, cache.invalidate, cache.clear)
     return cache
 
 
@@ -393,12 +406,8 @@ class _AdmissionStorage:
 def _admission_storage(wiring: _Wiring) -> _AdmissionStorage:
     database = wiring.database
     broadcast = EventBroadcast(wiring.config.limit_event_poll_seconds)
-    if not database.is_sqlite:  # other replicas' events (docs/admission.md, "Limit events")
-        listener = PostgresInvalidationListener(
-            database.url, broadcast.notify, broadcast.notify_all, channel=LIMIT_EVENTS_CHANNEL
-        )
-        wiring.starters.append(listener.start)
-        wiring.closers.append(listener.close)
+    # Other replicas' events (docs/admission.md, "Limit events").
+    wiring.listen(LIMIT_EVENTS_CHANNEL, broadcast.notify, broadcast.notify_all)
     store = SqlAdmissionStore(database, LimitEventWriter(database, broadcast.notify))
     return _AdmissionStorage(store, broadcast)
 
@@ -489,20 +498,20 @@ def _add_sql_gateway(wiring: _Wiring, credentials: GrpcCredentialService) -> Non
         idle_seconds=config.sql_pool_idle_seconds,
     )
     wiring.closers.append(sql_runner.close)
-    sql_gateways = SqlGatewayStore(wiring.database)
+    # ExecuteQuery reads the gateway and its template from memory, or both in one round trip;
+    # writes here and other replicas' notified commits drop them (docs/consistency.md).
+    executions = CachedExecutions(wiring.database, ttl_seconds=config.sql_gateway_cache_seconds)
+    wiring.listen(SQL_GATEWAY_CHANNEL, executions.invalidate, executions.clear)
     sql_gateway_engine = SqlGatewayEngine(
-        # Not cached in the process: templates and gateways change, and another replica must
-        # never run a stale or deleted one (docs/sql_gateway.md, "Replicas").
-        SqlTemplateStore(wiring.database),
-        sql_gateways,
+        executions.templates,
+        executions.gateways,
         CachedCredentialService(credentials, ttl_seconds=config.sql_credential_cache_seconds),
         sql_runner,
         page_tokens=wiring.page_tokens,
         result_bytes_ceiling=config.max_message_bytes - _RESPONSE_OVERHEAD_BYTES,
         observer=wiring.observer,
         credential_ref_check=credentials.exists,
-        # ExecuteQuery reads the gateway and its template in one round trip.
-        execution_reader=sql_gateways,
+        execution_reader=executions,
     )
     wiring.register(
         pb_sql_grpc.add_SqlGatewayServiceServicer_to_server,

@@ -127,6 +127,14 @@ def _parser() -> argparse.ArgumentParser:
         "reads every GetIntegration from the database)",
     )
     serve.add_argument(
+        "--sql-gateway-cache-seconds",
+        type=float,
+        default=float(_env("SQL_GATEWAY_CACHE_SECONDS", "2")),
+        help="the staleness bound of ExecuteQuery's cached gateways and templates across replicas "
+        "when their change notifications are not being received (env "
+        "INTEGRATIONS_SQL_GATEWAY_CACHE_SECONDS; 0 reads them from the database on every query)",
+    )
+    serve.add_argument(
         "--limit-event-poll-seconds",
         type=float,
         default=float(_env("LIMIT_EVENT_POLL_SECONDS", "2")),
@@ -185,6 +193,7 @@ async def _serve(args: argparse.Namespace) -> int:
         sql_pool_idle_seconds=args.sql_pool_idle_seconds,
         sql_credential_cache_seconds=args.sql_credential_cache_seconds,
         integration_cache_seconds=args.integration_cache_seconds,
+        sql_gateway_cache_seconds=args.sql_gateway_cache_seconds,
         limit_event_poll_seconds=args.limit_event_poll_seconds,
         webhook_max_attempts=args.webhook_max_attempts,
         webhook_backoff_seconds=args.webhook_backoff_seconds,

@@ -31,6 +31,8 @@ class ServeConfig:
     # How long another replica's commit may go unseen in the integration cache while no
     # LISTEN/NOTIFY connection is up (docs/consistency.md); 0: every read goes to the database.
     integration_cache_seconds: float = 2.0
+    # The same bound for ExecuteQuery's cached gateway and template reads.
+    sql_gateway_cache_seconds: float = 2.0
     # How often watchers of limit events poll when no notification wakes them.
     limit_event_poll_seconds: float = 2.0
     # Webhook delivery of limit events (docs/admission.md, "Webhooks").

@@ -5,11 +5,11 @@ everything else goes to the store; invalidated on commit, locally and across rep
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from drivers.kernel.read_through import ReadThroughCache
 from engines.integrations.integration import Integration, IntegrationFilters
 from engines.kernel.idempotency import IdempotencyKey, Replay
 from engines.kernel.pagination import PageRequest
@@ -41,42 +41,28 @@ class CachedIntegrationStore:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
-        self._ttl = ttl_seconds
-        self._max_entries = max_entries
-        self._monotonic = monotonic
-        self._entries: OrderedDict[tuple[str, str], tuple[float, Integration]] = OrderedDict()
-        self._generation = 0  # bumped by every invalidation
+        self._cache: ReadThroughCache[tuple[str, str], Integration] = ReadThroughCache(
+            ttl_seconds=ttl_seconds, max_entries=max_entries, monotonic=monotonic
+        )
 
     # -- invalidation ---------------------------------------------------------------------
 
     def invalidate(self, tenant_id: str, integration_id: str) -> None:
-        self._generation += 1
-        self._entries.pop((tenant_id, integration_id), None)
+        self._cache.drop((tenant_id, integration_id))
 
     def clear(self) -> None:
         """Drops everything (the listener reconnected: notifications may have been missed)."""
-        self._generation += 1
-        self._entries.clear()
+        self._cache.clear()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._cache)
 
     # -- reads ----------------------------------------------------------------------------
 
     async def get(self, tenant_id: str, integration_id: str) -> Integration | None:
-        key = (tenant_id, integration_id)
-        now = self._monotonic()
-        cached = self._entries.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        generation = self._generation
-        found = await self._store.get(tenant_id, integration_id)
-        if found is not None and generation == self._generation:
-            self._entries[key] = (now + self._ttl, found)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
-        return found
+        return await self._cache.get(
+            (tenant_id, integration_id), lambda: self._store.get(tenant_id, integration_id)
+        )
 
     async def find_by_request_id(
         self, tenant_id: str, request_id: str

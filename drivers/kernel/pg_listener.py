@@ -1,6 +1,6 @@
-"""Cross-replica invalidation of in-process caches: a dedicated asyncpg connection LISTENs on the
-channel that the `integrations` table's trigger (migration 0017) notifies on commit, with the
-row's `tenant_id/id` as payload.
+"""Cross-replica invalidation of in-process caches: a dedicated asyncpg connection LISTENs on a
+channel that a table's trigger notifies on commit (integrations: migration 0017; SQL templates
+and gateways: 0023), with the row's `tenant_id/id` as payload.
 
 While the connection is down the cache cannot hear of other replicas' writes: the listener clears
 it on every (re)connect, and the cache's TTL bounds staleness until then."""
@@ -16,9 +16,10 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-__all__ = ["INTEGRATIONS_CHANNEL", "PostgresInvalidationListener"]
+__all__ = ["INTEGRATIONS_CHANNEL", "SQL_GATEWAY_CHANNEL", "PostgresInvalidationListener"]
 
 INTEGRATIONS_CHANNEL = "integrations_changed"
+SQL_GATEWAY_CHANNEL = "sql_gateway_changed"  # templates and gateways (migration 0023)
 
 log = logging.getLogger("integrations.cache")
 
@@ -47,7 +48,7 @@ class PostgresInvalidationListener:
         self.connected = asyncio.Event()
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="integrations-cache-listener")
+        self._task = asyncio.create_task(self._run(), name=f"listener-{self._channel}")
 
     async def close(self) -> None:
         if self._task is not None:

@@ -9,8 +9,9 @@ so one snapshot. Writes go through `Database.transaction()`."""
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -45,7 +46,10 @@ class TenantRepository(Generic[T]):
     selected column, so callers may memoize work per resource object (a List encodes each
     message once). The key is the whole row, not (id, version): columns written without a
     version bump (health) still make a new resource. Rows with an unhashable value (a JSON
-    column not selected as text) are never remembered."""
+    column not selected as text) are never remembered.
+
+    `changed(tenant_id)` is called after every write transaction of a tenant's rows ends,
+    committed or not, before the write returns (a cache of those rows drops them)."""
 
     def __init__(
         self,
@@ -58,8 +62,10 @@ class TenantRepository(Generic[T]):
         select: sa.Select[Any] | None = None,
         newest_first: bool = False,
         remember: int = 0,
+        changed: Callable[[str], None] | None = None,
     ) -> None:
         self._db = database
+        self._changed = changed
         self.table = table
         self._to_resource = to_resource
         self._resource = resource
@@ -139,7 +145,7 @@ class TenantRepository(Generic[T]):
             "request_digest": key.digest if key else None,
         }
         try:
-            async with self._db.transaction() as conn:
+            async with self._writing(values["tenant_id"]) as conn:
                 await conn.execute(self.table.insert().values(**values, **idempotency))
                 if after is not None:
                     await after(conn)
@@ -164,7 +170,8 @@ class TenantRepository(Generic[T]):
         """Writes `values` (and runs `after`) if the live row is still at `expected_version`;
         False otherwise. A unique-index violation is AlreadyExists."""
         version = self.table.c.version == expected_version
-        return await self._update(self._key(tenant_id, resource_id) + [version], values, after)
+        conditions = self._key(tenant_id, resource_id) + [version]
+        return await self._update(tenant_id, conditions, values, after)
 
     async def update_live(
         self,
@@ -177,7 +184,8 @@ class TenantRepository(Generic[T]):
         """Writes `values` to the live row whatever its version (outcomes, counters) and bumps
         the version; False when there is no such row."""
         bumped = {**values, "version": self.table.c.version + 1}
-        return await self._update([*self._key(tenant_id, resource_id), *conditions], bumped, after)
+        where = [*self._key(tenant_id, resource_id), *conditions]
+        return await self._update(tenant_id, where, bumped, after)
 
     async def soft_delete(
         self, tenant_id: str, resource_id: str, when: datetime, after: AfterWrite | None = None
@@ -186,12 +194,26 @@ class TenantRepository(Generic[T]):
         values = {"delete_time": when, "update_time": when}
         return await self.update_live(tenant_id, resource_id, values, after=after)
 
+    @contextlib.asynccontextmanager
+    async def _writing(self, tenant_id: str) -> AsyncIterator[AsyncConnection]:
+        """A write transaction on the tenant's rows, then `changed(tenant_id)`."""
+        try:
+            async with self._db.transaction() as conn:
+                yield conn
+        finally:
+            if self._changed is not None:
+                self._changed(tenant_id)
+
     async def _update(
-        self, conditions: list[Condition], values: Mapping[str, Any], after: AfterWrite | None
+        self,
+        tenant_id: str,
+        conditions: list[Condition],
+        values: Mapping[str, Any],
+        after: AfterWrite | None,
     ) -> bool:
         statement = self.table.update().where(*conditions, *self.live).values(**values)
         try:
-            async with self._db.transaction() as conn:
+            async with self._writing(tenant_id) as conn:
                 updated = (await conn.execute(statement)).rowcount == 1
                 if updated and after is not None:
                     await after(conn)

@@ -1,13 +1,13 @@
 """SQL implementations of `engines.sql_gateway.gateway.TemplateStore` and `GatewayStore` (SQLite and
 PostgreSQL). Gateways hold the credential ref only; the connection string is never stored.
 
-Templates change (each update is a new version) and gateways too, so neither is cached in the
-process: every replica reads the current row, and a change or delete is seen at once by all."""
+`changed(tenant_id)` hears of every write, for the cache of what ExecuteQuery reads
+(drivers/sql_gateway/cached_executions.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from types import SimpleNamespace
@@ -168,12 +168,13 @@ class SqlTemplateStore(RepositoryStore[QueryTemplate]):
     """Query templates in the service's database, keyed by (tenant_id, id): the latest version
     in `sql_query_templates`, every version's content in `sql_query_template_versions`."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, changed: Callable[[str], None] | None = None) -> None:
         self._db = database
         self._rows = TenantRepository(
             database,
             sql_query_templates,
             _to_template,
+            changed=changed,
             resource=TEMPLATE,
             clash="a query template with this id already exists for the tenant (a deleted one "
             "keeps its id); UpdateQueryTemplate writes a new version",
@@ -260,12 +261,13 @@ _WITH_TEMPLATE = (
 class SqlGatewayStore(RepositoryStore[Gateway]):
     """Gateways in the service's database; names are unique among a tenant's live gateways."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, changed: Callable[[str], None] | None = None) -> None:
         self._db = database
         self._rows = TenantRepository(
             database,
             sql_gateways,
             _to_gateway,
+            changed=changed,
             resource=GATEWAY,
             clash="a gateway with this name already exists for the tenant",
         )
