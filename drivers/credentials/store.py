@@ -42,6 +42,20 @@ _with_key_version = sa.select(credentials, credential_secrets.c.key_version).sel
     credentials.outerjoin(credential_secrets, _is_current_secret)
 )
 
+# What reveals read, built once (so SQLAlchemy computes its cache key once, not per batch): the
+# live credentials among the batch's ids with their current secrets. Rows of a tenant not in the
+# batch for that id are dropped by the caller's exact (tenant, id) lookup.
+_READ_CURRENT = (
+    sa.select(credentials, credential_secrets.c.key_version, credential_secrets.c.sealed)
+    .select_from(_current)
+    .where(
+        credentials.c.tenant_id.in_(sa.bindparam("tenant_ids", expanding=True)),
+        credentials.c.id.in_(sa.bindparam("credential_ids", expanding=True)),
+        _live,
+    )
+)
+_INSERT_ACCESS_EVENT = credential_access_events.insert()
+
 
 def _to_credential(row: Any) -> StoredCredential:
     return StoredCredential(
@@ -202,17 +216,12 @@ class SqlCredentialStore(RepositoryStore[StoredCredential]):
         self, keys: list[tuple[str, str]]
     ) -> list[tuple[StoredCredential, SealedSecret] | None]:
         """One query for every reveal waiting: the live credentials and their newest secrets."""
-        query = (
-            sa.select(credentials, credential_secrets.c.key_version, credential_secrets.c.sealed)
-            .select_from(_current)
-            .where(
-                credentials.c.tenant_id.in_({tenant for tenant, _ in keys}),
-                credentials.c.id.in_({credential_id for _, credential_id in keys}),
-                _live,
-            )
-        )
+        values = {
+            "tenant_ids": list({tenant for tenant, _ in keys}),
+            "credential_ids": list({credential_id for _, credential_id in keys}),
+        }
         async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(_READ_CURRENT, values)).all()
         found = {(row.tenant_id, row.id): _credential_and_secret(row) for row in rows}
         return [found.get(key) for key in keys]
 
@@ -389,7 +398,7 @@ class SqlAccessLog:
     async def _insert(self, rows: list[dict[str, Any]]) -> list[None]:
         # executemany: one compiled statement whatever the batch size, one commit per batch.
         async with self._db.transaction() as conn:
-            await conn.execute(credential_access_events.insert(), rows)
+            await conn.execute(_INSERT_ACCESS_EVENT, rows)
         return [None] * len(rows)
 
     async def list(
