@@ -262,6 +262,12 @@ class HealthEngine:
     async def check(self, tenant_id: str, integration_id: str, *, force: bool) -> HealthCheckResult:
         """CheckHealth: probes unless (without `force`) a check is younger than the window."""
         integration = await find_integration(self._integrations, tenant_id, integration_id)
+        if not force:
+            # A fresh result answers without a claim (a write that could only fail: a claim
+            # takes only a stale row), so a cached answer costs one read.
+            fresh = await self._fresh_result(integration, self._settings.min_interval)
+            if fresh is not None:
+                return _refused_destination(fresh)
         return _refused_destination(await self._check_and_prune(integration, force=force))
 
     async def test(self, integration: Integration) -> HealthCheckResult:
@@ -381,6 +387,17 @@ class HealthEngine:
 
     def _retain_after(self) -> datetime:
         return self._clock() - self._settings.history_retention
+
+    async def _fresh_result(
+        self, integration: Integration, window: timedelta
+    ) -> HealthCheckResult | None:
+        """The stored result, marked cached, when it is younger than `window`."""
+        latest = await self._store.latest(integration.tenant_id, integration.id)
+        if latest is None or latest.checked_at is None:
+            return None
+        if latest.checked_at < self._clock() - window:
+            return None
+        return replace(latest, cached=True)
 
     async def _check_and_prune(self, integration: Integration, *, force: bool) -> HealthCheckResult:
         result = await self._check(integration, force=force, window=self._settings.min_interval)

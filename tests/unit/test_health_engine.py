@@ -53,6 +53,7 @@ class FakeHealthStore:
     rows: dict[str, Row] = field(default_factory=dict)
     history: list[HealthCheckResult] = field(default_factory=list)
     prunes: list[tuple[str, datetime, str | None]] = field(default_factory=list)
+    claims: int = 0  # claim attempts (each a write transaction in the SQL store)
 
     def add(self, integration: Integration) -> None:
         self.rows[integration.id] = Row(
@@ -72,6 +73,7 @@ class FakeHealthStore:
         self, tenant_id: str, integration_id: str, *, now: datetime,
         checked_before: datetime | None, lease_expired_before: datetime,
     ) -> bool:
+        self.claims += 1
         row = self._row(tenant_id, integration_id)
         if row is None or (row.claimed_at and row.claimed_at >= lease_expired_before):
             return False
@@ -316,6 +318,19 @@ async def test_rate_limit_window(world: World) -> None:
     world.clock.now = T0 + timedelta(seconds=59 + 61)
     later = await world.engine.check(world.tenant, integration.id, force=False)
     assert not later.cached and len(world.probe.calls) == 3
+
+
+async def test_a_fresh_result_answers_without_a_claim(world: World) -> None:
+    integration = world.add()
+    await world.engine.check(world.tenant, integration.id, force=False)
+    assert world.store.claims == 1
+    world.clock.now = T0 + timedelta(seconds=59)
+    for _ in range(3):
+        assert (await world.engine.check(world.tenant, integration.id, force=False)).cached
+    assert world.store.claims == 1  # the cached answers only read
+    world.clock.now = T0 + timedelta(seconds=61)
+    assert not (await world.engine.check(world.tenant, integration.id, force=False)).cached
+    assert world.store.claims == 2
 
 
 async def test_concurrent_checks_probe_once(world: World) -> None:
