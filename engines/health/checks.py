@@ -63,6 +63,11 @@ MAX_CONCURRENCY = 32
 _DESTINATION_DENIED_CODE = "credential_destination_denied"
 
 
+def _checked_since(result: HealthCheckResult, since: datetime) -> bool:
+    """Whether the result is of a check made at or after `since` (fresh within a window)."""
+    return result.checked_at is not None and result.checked_at >= since
+
+
 def _refused_destination(result: HealthCheckResult) -> HealthCheckResult:
     """An explicit check whose key the credential service would not send is refused (the
     result is recorded first, so the owner sees it in the history too)."""
@@ -393,9 +398,7 @@ class HealthEngine:
     ) -> HealthCheckResult | None:
         """The stored result, marked cached, when it is younger than `window`."""
         latest = await self._store.latest(integration.tenant_id, integration.id)
-        if latest is None or latest.checked_at is None:
-            return None
-        if latest.checked_at < self._clock() - window:
+        if latest is None or not _checked_since(latest, self._clock() - window):
             return None
         return replace(latest, cached=True)
 
@@ -441,8 +444,7 @@ class HealthEngine:
             latest = await self._store.latest(tenant_id, integration_id)
             if latest is None:
                 raise NotFound(RESOURCE, integration_id)
-            fresh = latest.checked_at is not None and latest.checked_at >= now - window
-            if fresh and not force:
+            if not force and _checked_since(latest, now - window):
                 return replace(latest, cached=True)
             if time.monotonic() > give_up:  # a claim that never ends: the lease ran out
                 return replace(latest, cached=True)
