@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from drivers.kernel.read_through import ReadThroughCache
 from engines.credentials.credential_service import Credential, CredentialService
 
 __all__ = ["CachedCredentialService"]
@@ -25,10 +24,9 @@ __all__ = ["CachedCredentialService"]
 _Key = tuple[str, str, "str | None"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    credential: Credential
-    fresh_until: float
+def _unexpired(credential: Credential) -> bool:
+    expires_at = credential.expires_at
+    return expires_at is None or expires_at > datetime.now(timezone.utc)
 
 
 class CachedCredentialService:
@@ -45,33 +43,35 @@ class CachedCredentialService:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._inner = inner
-        self._ttl = ttl_seconds
-        self._max_entries = max_entries
-        self._monotonic = monotonic
-        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
+        self._cache: ReadThroughCache[_Key, Credential] = ReadThroughCache(
+            ttl_seconds=ttl_seconds, max_entries=max_entries, monotonic=monotonic,
+            usable=_unexpired,
+        )
         self._pending: dict[_Key, asyncio.Future[Credential]] = {}
 
     async def use(
         self, credential_ref: str, tenant_id: str, destination: str | None
     ) -> Credential:
         key = (tenant_id, credential_ref, destination)
-        entry = self._entries.get(key)
-        if entry is not None and self._usable(entry):
-            return entry.credential
+        found = await self._cache.get(key, lambda: self._reveal_once(key))
+        assert found is not None  # a reveal answers a credential or raises
+        return found
+
+    async def _reveal_once(self, key: _Key) -> Credential:
+        """The inner reveal, shared by every caller that misses while it runs."""
         pending = self._pending.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[Credential] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            credential = await self._inner.use(credential_ref, tenant_id, destination)
+            credential = await self._inner.use(key[1], key[0], key[2])
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved here, so a miss nobody shared never warns
             raise
         else:
             future.set_result(credential)
-            self._remember(key, credential)
             return credential
         finally:
             del self._pending[key]
@@ -82,20 +82,5 @@ class CachedCredentialService:
         return await self._inner.store(tenant_id, name, secret, destinations)
 
     async def delete(self, tenant_id: str, credential_ref: str) -> None:
-        for key in [k for k in self._entries if k[:2] == (tenant_id, credential_ref)]:
-            del self._entries[key]
+        self._cache.drop_where(lambda key: key[:2] == (tenant_id, credential_ref))
         await self._inner.delete(tenant_id, credential_ref)
-
-    def _usable(self, entry: _Entry) -> bool:
-        if entry.fresh_until <= self._monotonic():
-            return False
-        expires_at = entry.credential.expires_at
-        return expires_at is None or expires_at > datetime.now(timezone.utc)
-
-    def _remember(self, key: _Key, credential: Credential) -> None:
-        if self._ttl <= 0:
-            return
-        self._entries[key] = _Entry(credential, self._monotonic() + self._ttl)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)

@@ -1,6 +1,6 @@
 """A bounded in-process read-through cache whose entries expire, and whose invalidations win over
-reads in flight: the common part of the caches of integrations and of SQL gateway executions
-(docs/consistency.md)."""
+reads in flight: the common part of the caches of integrations, of SQL gateway executions
+(docs/consistency.md) and of revealed credentials (drivers/credentials/cache.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ V = TypeVar("V")
 
 class ReadThroughCache(Generic[K, V]):
     """Values by key for at most `ttl_seconds` (0 caches nothing), at most `max_entries` of them
-    (the least recently stored dropped first). A miss (`None`) is never stored, and a value read
-    while an invalidation happened is returned but not stored: it may predate the write."""
+    (the least recently stored dropped first), and while `usable(value)` holds (a value with its
+    own expiry). A miss (`None`) is never stored, and a value read while an invalidation
+    happened is returned but not stored: it may predate the write."""
 
     def __init__(
         self,
@@ -26,8 +27,10 @@ class ReadThroughCache(Generic[K, V]):
         ttl_seconds: float,
         max_entries: int = 4096,
         monotonic: Callable[[], float] = time.monotonic,
+        usable: Callable[[V], bool] | None = None,
     ) -> None:
         self._ttl = ttl_seconds
+        self._usable = usable
         self._max_entries = max_entries
         self._monotonic = monotonic
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
@@ -41,7 +44,8 @@ class ReadThroughCache(Generic[K, V]):
         now = self._monotonic()
         cached = self._entries.get(key)
         if cached is not None and cached[0] > now:
-            return cached[1]
+            if self._usable is None or self._usable(cached[1]):
+                return cached[1]
         generation = self._generation
         found = await load()
         if found is not None and generation == self._generation and self._ttl > 0:
